@@ -1,0 +1,57 @@
+# Thin wrapper around CMake. The two commands a newcomer needs:
+#   make demo    install what is missing, build, run mailvet on examples/
+#   make check   install, build twice (plain and sanitized), run every test
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD    ?= build
+ASAN     ?= build-asan
+FUZZB    ?= build-fuzz
+FUZZ_SECONDS ?= 20
+PREFIX   ?= /usr/local
+
+.PHONY: all deps build demo check check-style check-plain check-asan check-fuzz fuzz install clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: deps build
+	@scripts/demo $(BUILD)/mailvet
+
+check: deps check-style check-plain check-asan check-fuzz
+	@echo "make check: all passed"
+
+check-style:
+	@scripts/check-style
+
+check-plain:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+check-asan:
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DMV_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN) -j$(JOBS)
+	ctest --test-dir $(ASAN) --output-on-failure -j$(JOBS)
+
+$(FUZZB)/.configured:
+	CC=clang cmake -S . -B $(FUZZB) -DCMAKE_BUILD_TYPE=Debug -DMV_FUZZ=ON >/dev/null
+	touch $@
+
+check-fuzz: $(FUZZB)/.configured
+	cmake --build $(FUZZB) -j$(JOBS)
+	scripts/run-fuzzers $(FUZZB) $(FUZZ_SECONDS)
+
+fuzz: $(FUZZB)/.configured
+	cmake --build $(FUZZB) -j$(JOBS)
+	scripts/run-fuzzers $(FUZZB) $${FUZZ_SECONDS:-600}
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZB)

@@ -1,0 +1,33 @@
+/* cli/commands.h — the subcommands of `mailvet` and what they share. */
+#ifndef MAILVET_CLI_COMMANDS_H
+#define MAILVET_CLI_COMMANDS_H
+
+#include <mailvet/dns.h>
+
+/*
+ * Each subcommand gets argv with argv[0] = its own name and returns the
+ * process exit status: 0 success, 1 a negative answer or malformed input
+ * (as the command's --help says), 2 a usage or system error.
+ */
+int mv_cli_parse(int argc, char **argv); /* cli/cmd_parse.c */
+int mv_cli_spf(int argc, char **argv);   /* cli/cmd_spf.c */
+
+/*
+ * The DNS options every command that queries DNS takes (cli/dns_opts.c):
+ * --zone FILE | --resolver ADDR[@PORT], --record-dns FILE, --dns-timeout MS.
+ * Without --zone and --resolver the system's resolvers are used.
+ */
+struct mv_cli_dns_opts {
+	const char *zone;
+	const char *resolver;
+	const char *record;
+	unsigned timeout_ms;
+};
+
+/*
+ * Open the resolver the options select. Returns 0 and sets *out (free with
+ * mv_dns_free()), or prints the reason to stderr and returns 2.
+ */
+int mv_cli_dns_open(const struct mv_cli_dns_opts *o, struct mv_resolver **out);
+
+#endif

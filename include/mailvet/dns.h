@@ -1,0 +1,127 @@
+/* include/mailvet/dns.h — the resolver interface and its backends (DESIGN.md "DNS is an interface"). */
+#ifndef MAILVET_DNS_H
+#define MAILVET_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mailvet/status.h>
+
+/* Query types, numbered as on the wire (RFC 1035, RFC 3596). */
+enum mv_dns_type {
+	MV_DNS_A = 1,
+	MV_DNS_CNAME = 5,
+	MV_DNS_PTR = 12,
+	MV_DNS_MX = 15,
+	MV_DNS_TXT = 16,
+	MV_DNS_AAAA = 28,
+};
+
+/* What a query came back with; every answer has exactly one. */
+enum mv_dns_rcode {
+	MV_DNS_RECORDS,  /* one or more records of the asked type */
+	MV_DNS_NXDOMAIN, /* the name does not exist */
+	MV_DNS_NODATA,   /* the name exists but has no record of the type */
+	MV_DNS_SERVFAIL, /* the server failed (or any other error rcode) */
+	MV_DNS_TIMEOUT,  /* no answer within the resolver's timeout */
+};
+
+/* One resource record of an answer. Fields not used by its type are zero/NULL. */
+struct mv_dns_rr {
+	enum mv_dns_type type;
+	uint8_t addr[16]; /* A: 4 bytes, AAAA: 16 bytes, network order */
+	unsigned pref;    /* MX preference */
+	char *host;       /* MX exchange, PTR or CNAME target: no trailing dot */
+	char *txt;        /* TXT: all strings of the record concatenated; NUL-terminated */
+	size_t txtlen;    /* TXT: length (the bytes may hold NULs) */
+};
+
+/*
+ * An answer. owned by the caller of mv_dns_query(), freed with
+ * mv_dns_answer_free(). `count` is 0 unless rcode is MV_DNS_RECORDS.
+ * `name` is the name the records belong to after following CNAMEs
+ * (no trailing dot, as asked when there was no CNAME).
+ */
+struct mv_dns_answer {
+	enum mv_dns_rcode rcode;
+	enum mv_dns_type type;
+	char *name;
+	size_t count;
+	struct mv_dns_rr *rr;
+	int secure; /* 1 when DNSSEC validated it; 0 otherwise */
+};
+
+void mv_dns_answer_free(struct mv_dns_answer *a); /* NULL is fine */
+
+struct mv_resolver; /* opaque; a backend behind a table of functions */
+
+/*
+ * Ask one question. `name` is a domain name with or without a trailing dot
+ * (case-insensitive). CNAME chains are followed, at most MV_DNS_MAX_CNAME
+ * links; a longer chain or a loop answers MV_DNS_SERVFAIL.
+ *
+ * On MV_OK *out is a new answer (rcode says records, NXDOMAIN, NODATA,
+ * SERVFAIL or TIMEOUT). DNS failures are answers, not statuses: a status
+ * other than MV_OK means the question could not be asked at all —
+ * MV_EINVAL for a name that is not a valid DNS name (empty label, label over
+ * 63 octets, name over 253 octets), MV_ENOMEM — and *out is then NULL.
+ * Never blocks longer than the resolver's timeout. Thread-safe.
+ */
+#define MV_DNS_MAX_CNAME 8
+enum mv_status mv_dns_query(struct mv_resolver *r, const char *name, enum mv_dns_type type,
+                            struct mv_dns_answer **out);
+
+/* One question for mv_dns_prefetch(). */
+struct mv_dns_question {
+	const char *name;
+	enum mv_dns_type type;
+};
+
+/*
+ * Ask many questions at once, in parallel, and wait (at most one timeout)
+ * until all are answered; the answers land in the resolver's cache so the
+ * mv_dns_query() calls that follow are served from it. Failures are not
+ * reported here (the later query sees them). Invalid names are skipped.
+ */
+enum mv_status mv_dns_prefetch(struct mv_resolver *r, const struct mv_dns_question *q, size_t n);
+
+/*
+ * Record every answer this resolver serves from now on, as zone-file lines
+ * (DESIGN.md format), so the verdict can be replayed offline with
+ * mv_dns_zone_open(). The file is written by mv_dns_record_flush() and by
+ * mv_dns_free(). SERVFAIL and TIMEOUT answers are recorded as the
+ * pseudo-types of the same name.
+ */
+enum mv_status mv_dns_record_to(struct mv_resolver *r, const char *path);
+enum mv_status mv_dns_record_flush(struct mv_resolver *r);
+
+/* Release a resolver of any backend (flushing a recording). NULL is fine. */
+void mv_dns_free(struct mv_resolver *r);
+
+/*
+ * Zone-file backend (DESIGN.md "Zone file format"): answers from a file,
+ * for tests, the demo and offline replay. On error *out is NULL and err
+ * holds "line 12: bad TXT string" (at most errlen-1 bytes).
+ * mv_dns_zone_parse reads the zone from memory; the text is not kept.
+ */
+#define MV_DNS_ZONE_MAX ((size_t)64 << 20) /* 64 MiB */
+enum mv_status mv_dns_zone_open(const char *path, struct mv_resolver **out, char *err,
+                                size_t errlen);
+enum mv_status mv_dns_zone_parse(const char *text, size_t len, struct mv_resolver **out, char *err,
+                                 size_t errlen);
+
+/*
+ * libunbound backend. `server` is "ADDR" or "ADDR@PORT" to forward to one
+ * server (IPv4 or IPv6 literal), or NULL for the system's resolvers
+ * (/etc/resolv.conf). timeout_ms bounds every query (0 = 5000 ms).
+ * The cache is shared by every thread that uses the resolver.
+ */
+struct mv_dns_unbound_opts {
+	const char *server;
+	unsigned timeout_ms;
+	const char *trust_anchor_file; /* optional, enables DNSSEC validation */
+};
+enum mv_status mv_dns_unbound_open(const struct mv_dns_unbound_opts *o, struct mv_resolver **out,
+                                   char *err, size_t errlen);
+
+#endif

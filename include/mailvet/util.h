@@ -1,0 +1,74 @@
+/* include/mailvet/util.h — buffers, strings and JSON output shared by all modules. */
+#ifndef MAILVET_UTIL_H
+#define MAILVET_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <mailvet/status.h>
+
+#if defined(__GNUC__)
+#define MV_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MV_PRINTF(f, a)
+#endif
+
+/*
+ * A growable byte buffer, always NUL-terminated after the first append.
+ * Errors are sticky: once an append fails (MV_ENOMEM, or the buffer would
+ * pass MV_BUF_MAX) every later append is a no-op and mv_buf_status() reports
+ * the first error, so a writer can append many pieces and check once.
+ * Initialise with MV_BUF_INIT or mv_buf_init(); release with mv_buf_free().
+ */
+struct mv_buf {
+	char *data; /* NULL until the first append */
+	size_t len; /* bytes used, not counting the NUL */
+	size_t cap; /* bytes allocated */
+	enum mv_status err;
+};
+#define MV_BUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0, MV_OK                                                                  \
+	}
+#define MV_BUF_MAX ((size_t)1 << 30) /* 1 GiB: no single buffer grows past it */
+
+void mv_buf_init(struct mv_buf *b);
+void mv_buf_free(struct mv_buf *b);  /* frees data and re-initialises */
+void mv_buf_reset(struct mv_buf *b); /* len = 0 and error cleared; keeps memory */
+enum mv_status mv_buf_status(const struct mv_buf *b);
+enum mv_status mv_buf_append(struct mv_buf *b, const void *p, size_t n);
+enum mv_status mv_buf_puts(struct mv_buf *b, const char *s);
+enum mv_status mv_buf_putc(struct mv_buf *b, char c);
+enum mv_status mv_buf_printf(struct mv_buf *b, const char *fmt, ...) MV_PRINTF(2, 3);
+enum mv_status mv_buf_vprintf(struct mv_buf *b, const char *fmt, va_list ap) MV_PRINTF(2, 0);
+/*
+ * Hand the bytes to the caller: returns a NUL-terminated string the caller
+ * frees with free() (an empty string if nothing was appended), or NULL if the
+ * buffer is in error or memory runs out. The buffer is re-initialised either way.
+ */
+char *mv_buf_steal(struct mv_buf *b, size_t *lenp);
+
+/*
+ * Append s[0..n) as a JSON string with its quotes. Control characters and
+ * '"' and '\\' are escaped; valid UTF-8 is copied; each byte of an invalid
+ * UTF-8 sequence becomes U+FFFD, so the output is always valid JSON.
+ */
+enum mv_status mv_json_string(struct mv_buf *b, const char *s, size_t n);
+/* As mv_json_string for a NUL-terminated string; NULL appends `null`. */
+enum mv_status mv_json_cstr(struct mv_buf *b, const char *s);
+
+/* A NUL-terminated copy of s[0..n); NULL when memory runs out. */
+char *mv_strndup(const char *s, size_t n);
+/* ASCII lowercase in place (bytes >= 0x80 are left alone). */
+void mv_ascii_lower(char *s, size_t n);
+/* ASCII case-insensitive equality of a[0..alen) and the string b. */
+int mv_ascii_ieq(const char *a, size_t alen, const char *b);
+
+/*
+ * Read a whole file ("-" = standard input) into a new NUL-terminated buffer
+ * the caller frees. Files larger than max bytes give MV_ETOOBIG; open or read
+ * errors give MV_EIO with errno set.
+ */
+enum mv_status mv_read_file(const char *path, size_t max, char **out, size_t *lenp);
+
+#endif
