@@ -98,32 +98,37 @@ static struct mv_dns_node *insert(struct mv_dns_zone *z, const char *name, size_
 	return n;
 }
 
-struct mv_dns_node *mv_dns_zone_node(struct mv_dns_zone *z, const char *name, size_t len,
-                                     int create)
+/* The node of name, inserted if absent (its ancestors are the caller's business). */
+static struct mv_dns_node *find_or_insert(struct mv_dns_zone *z, const char *name, size_t len)
 {
-	size_t slot, idx, off;
-	const char *dot;
+	size_t slot;
 
 	if (z->slotcap) {
 		slot = find_slot(z, name, len);
 		if (z->slots[slot])
 			return &z->nodes[z->slots[slot] - 1];
 	}
-	if (!create)
-		return NULL;
-	/* ancestors first: each is an empty non-terminal unless it has records */
-	dot = memchr(name, '.', len);
-	if (dot) {
-		off = (size_t)(dot - name) + 1;
-		if (!mv_dns_zone_node(z, name + off, len - off, 1))
+	return insert(z, name, len);
+}
+
+struct mv_dns_node *mv_dns_zone_node(struct mv_dns_zone *z, const char *name, size_t len,
+                                     int create)
+{
+	size_t slot, i;
+
+	if (!create) {
+		if (!z->slotcap)
 			return NULL;
-	} else if (len > 0 && !mv_dns_zone_node(z, "", 0, 1)) {
-		return NULL; /* the root */
+		slot = find_slot(z, name, len);
+		return z->slots[slot] ? &z->nodes[z->slots[slot] - 1] : NULL;
 	}
-	if (!insert(z, name, len))
+	/* the root and every ancestor first, top-down: each is an empty non-terminal */
+	if (len > 0 && !find_or_insert(z, "", 0))
 		return NULL;
-	idx = z->nnodes - 1;
-	return &z->nodes[idx];
+	for (i = len; i-- > 0;)
+		if (name[i] == '.' && !find_or_insert(z, name + i + 1, len - i - 1))
+			return NULL;
+	return find_or_insert(z, name, len);
 }
 
 enum mv_status mv_dns_zone_add(struct mv_dns_node *node, const struct mv_dns_rr *rr)
