@@ -137,7 +137,14 @@ enum mv_status mv_canon_body_new(enum mv_canon c, int64_t limit, mv_canon_sink s
 	return MV_OK;
 }
 
-/* The length of the run of plain bytes at p[0..n) (WSP is plain in simple mode). */
+/* Bytes that end a run of plain bytes in relaxed mode: SP, HTAB, CR, LF. */
+static const unsigned char special[256] = {['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1};
+
+/*
+ * The length of the run of bytes at p[0..n) that go out unchanged: all but
+ * CR and LF in simple mode; in relaxed mode plain bytes and single SPs
+ * between them.
+ */
 static size_t plain_run(const struct mv_canon_body *cb, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
@@ -147,7 +154,9 @@ static size_t plain_run(const struct mv_canon_body *cb, const unsigned char *p, 
 			i++;
 		return i;
 	}
-	while (i < n && classify(p[i]) == BYTE_PLAIN)
+	/* a single SP between plain bytes is already canonical: keep it in the run */
+	while (i < n &&
+	       (!special[p[i]] || (p[i] == ' ' && i > 0 && i + 1 < n && !special[p[i + 1]])))
 		i++;
 	return i;
 }
