@@ -111,6 +111,21 @@ static void lone_cr_stays_inside_value(void **state)
 }
 
 /* RFC 5322 §4.5.3 obs-optional: WSP between the name and the colon. */
+/* Only the line break before WSP goes: a CR before that CRLF is content. */
+static void unfolding_keeps_cr_before_fold(void **state)
+{
+	const char *s = "X: a\r\r\n b\r\n\r\n";
+	struct mv_msg *m = parse_ok(s);
+	const char *body = NULL;
+
+	(void)state;
+	assert_field(m, 0, "X", "X: a\r\r\n b\r\n", " a\r\r\n b", " a\r b");
+	mv_msg_body(m, &body, NULL, NULL); /* out pointers may be NULL */
+	assert_string_equal(body, "");
+	mv_msg_body(m, NULL, NULL, NULL);
+	mv_msg_free(m);
+}
+
 static void whitespace_before_colon_is_accepted(void **state)
 {
 	const char *s = "Subject \t: hi\r\n\r\n";
