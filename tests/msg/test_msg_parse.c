@@ -425,6 +425,7 @@ int main(void)
 	        cmocka_unit_test(folded_field_keeps_raw_and_unfolds_value),
 	        cmocka_unit_test(mixed_line_ends_are_each_kept),
 	        cmocka_unit_test(lone_cr_stays_inside_value),
+	        cmocka_unit_test(unfolding_keeps_cr_before_fold),
 	        cmocka_unit_test(whitespace_before_colon_is_accepted),
 	        cmocka_unit_test(header_without_empty_line_has_no_body),
 	        cmocka_unit_test(empty_message_has_nothing),
