@@ -40,7 +40,13 @@ struct mv_msg_field {
  * Parse a message from bytes (CRLF or bare LF line ends; a header block that
  * ends at end of input without an empty line is a message with no body).
  * A line in the header that is neither a field (name ':' ...) nor a
- * continuation is MV_ESYNTAX. lim may be NULL for the defaults.
+ * continuation is MV_ESYNTAX (so is an mbox "From " line: strip it first).
+ * Field names are printable ASCII but ':' and may be followed by WSP before
+ * the colon (RFC 5322 obs-optional). A line of only WSP is a continuation,
+ * not the end of the header. Values are kept byte for byte: a lone CR, NUL
+ * or 8-bit bytes stay in them (use the lengths). lim may be NULL for the
+ * defaults; a line past max_line, a header past max_header_bytes or more
+ * than max_fields fields is MV_ETOOBIG.
  * On MV_OK *out is a new message the caller frees with mv_msg_free(); it
  * keeps its own copy of the header block and borrows nothing from data
  * except the body (see mv_msg_body). err (if not NULL) gets a short reason
@@ -53,7 +59,10 @@ enum mv_status mv_msg_parse(const char *data, size_t len, const struct mv_msg_li
  * Build a message field by field, as a milter receives it: mv_msg_new() then
  * mv_msg_add_field() for each field (name and value as the MTA gives them,
  * value with folding kept, without the final line break; the field's raw form
- * becomes "name:value\r\n"). Same limits as mv_msg_parse.
+ * becomes "name:value\r\n"). Same limits as mv_msg_parse (MV_ETOOBIG).
+ * MV_ESYNTAX for an empty or non-ftext name, or a line break in the value
+ * that is not a fold (CRLF or LF followed by WSP): a field cannot smuggle
+ * another. On failure the message is unchanged.
  */
 enum mv_status mv_msg_new(const struct mv_msg_limits *lim, struct mv_msg **out);
 enum mv_status mv_msg_add_field(struct mv_msg *m, const char *name, size_t name_len,
@@ -74,7 +83,8 @@ size_t mv_msg_find(const struct mv_msg *m, const char *name, size_t from);
  * The body as mv_msg_parse found it: *off is its offset in the parsed data
  * (just after the empty line; == len when there is no body), *body points
  * into the caller's data, which must still be alive. For messages built
- * with mv_msg_new() the body is empty.
+ * with mv_msg_new() the body is empty ("" with *len = *off = 0). Any of the
+ * out pointers may be NULL.
  */
 void mv_msg_body(const struct mv_msg *m, const char **body, size_t *len, size_t *off);
 
@@ -85,10 +95,11 @@ struct mv_addr {
 	char *display;        /* display name, decoded from quoting; NULL if none.
 	                       * encoded-words are NOT decoded (RFC 2047 is presentation) */
 	char *local;          /* local part, unquoted (quoted-pairs resolved) */
-	char *domain;         /* domain as written, lowercased (NULL for a route-less
-	                       * address without domain, which is reported as an error) */
-	char *domain_ascii;   /* A-label form (libidn2), lowercased */
-	char *domain_unicode; /* U-label form, lowercased */
+	char *domain;         /* domain as written (ASCII-lowercased), never NULL: an
+	                       * address without a domain is MV_ESYNTAX. A domain
+	                       * literal is kept as "[...]" without its FWS */
+	char *domain_ascii;   /* A-label form (libidn2), lowercased; literal as is */
+	char *domain_unicode; /* U-label form, lowercased; literal as is */
 	char *group;          /* name of the group it belongs to, or NULL */
 };
 
@@ -100,11 +111,17 @@ struct mv_addr_list {
 
 /*
  * Parse an address-list / mailbox-list (the unfolded value of From, Sender,
- * Reply-To, To, Cc). Comments and CFWS anywhere RFC 5322 allows, quoted
- * local parts, domain literals, group syntax, the obsolete forms (routes,
- * obs-local-part, empty list elements). A malformed value is MV_ESYNTAX with
- * the reason in err — never a guess. Input over MV_ADDR_MAX is MV_ETOOBIG.
- * On MV_OK *out is a new list freed with mv_addr_list_free().
+ * Reply-To, To, Cc; folds CRLF/LF + WSP are accepted too). Comments and CFWS
+ * anywhere RFC 5322 allows (comments nest at most 32 deep), quoted local
+ * parts, domain literals, group syntax, the obsolete forms (routes,
+ * obs-local-part, obs-phrase with dots, empty list elements), UTF-8 per
+ * RFC 6532. A malformed value is MV_ESYNTAX with the reason and offset in
+ * err — never a guess: NUL and other control bytes, invalid UTF-8, a line
+ * break that is not a fold, unbalanced quotes/comments/brackets, a missing
+ * local part or domain, nested groups, a domain IDNA refuses, and a value
+ * with neither a mailbox nor a group. Input over MV_ADDR_MAX is MV_ETOOBIG.
+ * On MV_OK *out is a new list freed with mv_addr_list_free(); on failure
+ * *out is NULL.
  */
 #define MV_ADDR_MAX ((size_t)64 * 1024)
 enum mv_status mv_addr_parse(const char *value, size_t len, struct mv_addr_list **out, char *err,
@@ -114,7 +131,11 @@ void mv_addr_list_free(struct mv_addr_list *l); /* NULL is fine */
 /*
  * A domain name in both IDNA forms, lowercased: A-label (*ascii) and U-label
  * (*unicode), each a new string the caller frees. MV_ESYNTAX when the name is
- * not a valid IDNA domain.
+ * not a valid IDNA domain (also: empty, an empty label or a trailing dot,
+ * bytes <= SP or DEL, or a label that UTS #46 maps to several labels).
+ * Labels are converted one by one: plain ASCII labels not starting with
+ * "xn--" are only lowercased (so "r3---sn-x" passes); the others go through
+ * libidn2 (non-transitional UTS #46, NFC, IDNA2008 checks).
  */
 enum mv_status mv_addr_domain_forms(const char *domain, size_t len, char **ascii, char **unicode);
 
@@ -129,6 +150,11 @@ enum mv_canon {
  * Canonicalize one header field (its raw bytes, name through final line
  * break, as in struct mv_msg_field.raw) and append the result, ending in
  * CRLF, to out. (DKIM callers strip the final CRLF of the signature field.)
+ * simple: unchanged, except that bare LFs become CRLF and a missing final
+ * line break is added. relaxed: name lowercased, WSP before the colon
+ * dropped, value unfolded (every CRLF/LF removed), WSP runs to one SP, WSP
+ * at the start and end of the value removed. A lone CR is an ordinary byte.
+ * MV_ESYNTAX when raw has no colon; MV_ENOMEM/MV_ETOOBIG from out.
  */
 enum mv_status mv_canon_header(enum mv_canon c, const char *raw, size_t len, struct mv_buf *out);
 
@@ -137,10 +163,19 @@ enum mv_status mv_canon_header(enum mv_canon c, const char *raw, size_t len, str
  * (a CRLF, or a run of trailing blank lines, may be split across chunks);
  * canonical bytes are passed to sink as soon as they are certain, so no
  * copy of the body is kept (only pending blank lines and whitespace are
- * held, as a count). limit >= 0 stops the output after that many canonical
- * bytes (DKIM l=); -1 means no limit. Bare LF and bare CR are treated as
- * line ends as RFC 6376 §3.4.4 and common practice do (documented in
- * docs/internals/msg.md).
+ * held, as a count; output is staged in a 4 KiB buffer flushed at the end
+ * of every update). limit >= 0 stops the output after that many canonical
+ * bytes (DKIM l=); -1 means no limit.
+ * Line ends: CRLF and a bare LF both end a line (a bare-LF message is read
+ * as the CRLF form it had on the wire); a CR not followed by LF is an
+ * ordinary byte of its line (never a line end, never WSP). A last line
+ * without a line break gets CRLF; in relaxed mode its trailing WSP stays as
+ * one SP (it is not at the end of a line). This is what dkimpy and OpenDKIM
+ * compute (checked against dkimpy by tests/msg/canon_dkimpy.py).
+ * Empty body: simple gives CRLF, relaxed gives nothing (RFC 6376 errata).
+ * mv_canon_body_new: MV_EINVAL for a NULL sink, an unknown mode or limit < -1;
+ * the object is freed with mv_canon_body_free(). update and final return
+ * MV_EINVAL after final (or for NULL data with n > 0).
  */
 typedef void (*mv_canon_sink)(void *arg, const void *p, size_t n);
 struct mv_canon_body;
