@@ -1,0 +1,83 @@
+/* include/mailvet/verify.h — one call: message + envelope -> results, header field, policy verdict. */
+#ifndef MAILVET_VERIFY_H
+#define MAILVET_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <mailvet/authres.h>
+#include <mailvet/dns.h>
+#include <mailvet/status.h>
+
+/* What the MTA knows about the SMTP session. Strings are borrowed for the call. */
+struct mv_envelope {
+	const char *client_ip;   /* textual IPv4 or IPv6 address; required */
+	const char *client_name; /* the MTA's own reverse name for it, or NULL */
+	const char *helo;        /* HELO/EHLO argument, or NULL */
+	const char *mail_from;   /* MAIL FROM without <>; "" = null sender; NULL = unknown */
+	const char *auth_id;     /* SMTP AUTH identity ({auth_authen}), or NULL */
+	const char *queue_id;    /* the MTA's queue id, for logs, or NULL */
+};
+
+/* What to do with the message. */
+enum mv_verify_action {
+	MV_VERIFY_ACCEPT,
+	MV_VERIFY_REJECT,     /* 550 5.7.1 ... */
+	MV_VERIFY_QUARANTINE, /* deliver to quarantine */
+	MV_VERIFY_TEMPFAIL,   /* 451 4.7.x ... */
+};
+const char *mv_verify_action_str(enum mv_verify_action a); /* "accept", ... */
+
+/*
+ * Configuration. mv_verify_config_default() fills every field with its
+ * default; callers then change what they need. Strings and arrays are
+ * borrowed and must outlive every verification that uses the config.
+ * (The DMARC/verify module owns the exact set of fields; it may add more.)
+ */
+struct mv_verify_config {
+	const char *authserv_id;  /* required: our authserv-id */
+	unsigned dkim_max_sigs;   /* signatures evaluated per message (5) */
+	int dkim_allow_l;         /* accept signatures with l= (1) */
+	unsigned iprev_max_names; /* PTR names checked (10) */
+	unsigned budget_ms;       /* time for all DNS of one message (e.g. 20000) */
+	/* Policy for a DMARC failure and temperror, and the other knobs, are
+	 * fields the DMARC module defines. */
+};
+void mv_verify_config_default(struct mv_verify_config *c);
+
+struct mv_verify; /* one message being verified; opaque */
+
+/*
+ * Start a verification. `r` and `c` are borrowed until mv_verify_free();
+ * env is copied. `now` is the clock for DKIM x=/t= and ARC.
+ * On MV_OK *out is freed with mv_verify_free().
+ */
+enum mv_status mv_verify_new(const struct mv_verify_config *c, struct mv_resolver *r, time_t now,
+                             const struct mv_envelope *env, struct mv_verify **out);
+
+/* Stream the message as a milter sees it: each header field, end of header, body chunks. */
+enum mv_status mv_verify_header(struct mv_verify *v, const char *name, size_t name_len,
+                                const char *value, size_t value_len);
+/* End of header: the prefetch of every foreseeable DNS query starts here. */
+enum mv_status mv_verify_header_end(struct mv_verify *v);
+enum mv_status mv_verify_body(struct mv_verify *v, const void *p, size_t n);
+/* End of message: run the checks; afterwards the accessors below answer. */
+enum mv_status mv_verify_end(struct mv_verify *v);
+
+/* Or the whole message at once (CRLF or LF): new + header + body + end. */
+enum mv_status mv_verify_message(const struct mv_verify_config *c, struct mv_resolver *r,
+                                 time_t now, const struct mv_envelope *env, const char *data,
+                                 size_t len, struct mv_verify **out);
+
+/* After mv_verify_end(). Borrowed until mv_verify_free(). */
+const struct mv_authres *mv_verify_results(const struct mv_verify *v);
+/* "Authentication-Results: ..." folded, without the final CRLF. */
+const char *mv_verify_header_field(const struct mv_verify *v);
+enum mv_verify_action mv_verify_action(const struct mv_verify *v);
+/* SMTP reply for reject/quarantine/tempfail ("550 5.7.1 ..."), NULL for accept. */
+const char *mv_verify_reply(const struct mv_verify *v);
+
+void mv_verify_free(struct mv_verify *v); /* NULL is fine */
+
+#endif
