@@ -19,30 +19,31 @@ enum output {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: mailvet parse [--json] [--lenient] [FILE]\n"
-	        "\n"
-	        "Read a message, or just header fields, from FILE (standard input when FILE\n"
-	        "is absent or \"-\") and print every Authentication-Results field (RFC 8601)\n"
-	        "in the order they appear: one line per result, or with --json a JSON array\n"
-	        "with one object per field:\n"
-	        "  {\"authserv_id\": \"...\", \"version\": 1 or null, \"results\": [{\"method\": \"...\",\n"
-	        "   \"version\": 1 or null, \"result\": \"...\", \"reason\": \"...\" or null,\n"
-	        "   \"props\": [{\"ptype\": \"...\", \"property\": \"...\", \"value\": \"...\"}]}]}\n"
-	        "A field saying \"none\" has \"results\": []. A malformed field is printed as\n"
-	        "{\"error\": \"<why>\", \"header\": \"<field>\"} in its place.\n"
-	        "\n"
-	        "options:\n"
-	        "  --json       print JSON\n"
-	        "  --lenient    accept the common deviations of real-world producers: no\n"
-	        "               authserv-id (printed as null), a trailing ';', values that\n"
-	        "               are not tokens (header.b=ab/cd), name=value without ptype\n"
-	        "               (skipped)\n"
-	        "  --reformat   (for tests) print each field again as mailvet writes it,\n"
-	        "               folded at 78 columns, CRLF line ends\n"
-	        "\n"
-	        "exit status: 0 every field parsed, 1 a field (or the message) is malformed,\n"
-	        "2 usage or input/output error.\n");
+	fprintf(f, "usage: mailvet parse [--json] [--lenient] [FILE]\n"
+	           "\n"
+	           "Read a message, or just header fields, from FILE (standard input when FILE\n"
+	           "is absent or \"-\") and print every Authentication-Results field (RFC 8601)\n"
+	           "in the order they appear: one line per result, or with --json a JSON array\n"
+	           "with one object per field:\n"
+	           "  {\"authserv_id\": \"...\", \"version\": 1 or null, \"results\": "
+	           "[{\"method\": \"...\",\n"
+	           "   \"version\": 1 or null, \"result\": \"...\", \"reason\": \"...\" or null,\n"
+	           "   \"props\": [{\"ptype\": \"...\", \"property\": \"...\", \"value\": "
+	           "\"...\"}]}]}\n"
+	           "A field saying \"none\" has \"results\": []. A malformed field is printed as\n"
+	           "{\"error\": \"<why>\", \"header\": \"<field>\"} in its place.\n"
+	           "\n"
+	           "options:\n"
+	           "  --json       print JSON\n"
+	           "  --lenient    accept the common deviations of real-world producers: no\n"
+	           "               authserv-id (printed as null), a trailing ';', values that\n"
+	           "               are not tokens (header.b=ab/cd), name=value without ptype\n"
+	           "               (skipped)\n"
+	           "  --reformat   (for tests) print each field again as mailvet writes it,\n"
+	           "               folded at 78 columns, CRLF line ends\n"
+	           "\n"
+	           "exit status: 0 every field parsed, 1 a field (or the message) is malformed,\n"
+	           "2 usage or input/output error.\n");
 }
 
 /* A value on the summary line: as is when it is plain, else as a JSON string. */
@@ -108,8 +109,8 @@ static size_t field_len(const struct mv_msg_field *f)
 }
 
 /* Parse one field and append what `out` asks for; returns 0, or 1 when malformed. */
-static int one_field(struct mv_buf *b, const struct mv_msg_field *f, unsigned flags, enum output out,
-                     int first)
+static int one_field(struct mv_buf *b, const struct mv_msg_field *f, unsigned flags,
+                     enum output out, int first)
 {
 	struct mv_authres *ar = NULL;
 	char err[160];

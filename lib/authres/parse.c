@@ -191,7 +191,8 @@ static enum mv_status propspec(struct parser *p, struct mv_result *r, char *ptyp
 	cfws(p);
 	if (p->c.st != MV_OK || pvalue(p, &v) != MV_OK)
 		goto fail;
-	if ((st = take(&v, &val)) != MV_OK || !(np = realloc(r->props, (r->nprops + 1) * sizeof *np))) {
+	if ((st = take(&v, &val)) != MV_OK ||
+	    !(np = realloc(r->props, (r->nprops + 1) * sizeof *np))) {
 		p->c.st = MV_ENOMEM;
 		goto fail;
 	}
@@ -410,8 +411,9 @@ static enum mv_status body(struct parser *p, struct mv_authres *ar)
 	}
 	while (first || !at_end(p)) {
 		if (!at(p, ';'))
-			return mv_ar_fail(&p->c, first && ar->serv_id ? "expected ';' after authserv-id"
-			                                              : "expected ';'");
+			return mv_ar_fail(&p->c, first && ar->serv_id
+			                                 ? "expected ';' after authserv-id"
+			                                 : "expected ';'");
 		p->c.pos++;
 		result_comments(p);
 		cfws(p);

@@ -22,7 +22,7 @@ static void servid_matching(void **state)
 	(void)state;
 	assert_true(mv_authres_servid_match(&policy, "example.com"));
 	assert_true(mv_authres_servid_match(&policy, "EXAMPLE.Com"));
-	assert_true(mv_authres_servid_match(&policy, "example.com.")); /* trailing dot */
+	assert_true(mv_authres_servid_match(&policy, "example.com."));    /* trailing dot */
 	assert_false(mv_authres_servid_match(&policy, "mx.example.com")); /* exact only */
 	assert_false(mv_authres_servid_match(&policy, "badexample.com"));
 	assert_true(mv_authres_servid_match(&policy, "mail.example.org"));
@@ -63,8 +63,7 @@ static const struct judge_case cases[] = {
         {"other, malformed", " example.net; spf pass", 0, MV_AUTHRES_KEEP},
         {"no authserv-id from outside", " spf=pass smtp.mailfrom=example.com", 0,
          MV_AUTHRES_DELETE},
-        {"no authserv-id from trusted", " spf=pass smtp.mailfrom=example.com", 1,
-         MV_AUTHRES_KEEP},
+        {"no authserv-id from trusted", " spf=pass smtp.mailfrom=example.com", 1, MV_AUTHRES_KEEP},
         {"empty from outside", "", 0, MV_AUTHRES_DELETE},
         {"garbage from outside", " (unterminated", 0, MV_AUTHRES_DELETE},
 };
@@ -80,8 +79,8 @@ static void judge_cases(void **state)
 		enum mv_authres_verdict v =
 		        mv_authres_judge(&policy, c->value, strlen(c->value), c->trusted, &why);
 		if (v != c->want)
-			fail_msg("%s: got %s (%s)", c->name, v == MV_AUTHRES_KEEP ? "keep" : "delete",
-			         why);
+			fail_msg("%s: got %s (%s)", c->name,
+			         v == MV_AUTHRES_KEEP ? "keep" : "delete", why);
 		assert_non_null(why);
 	}
 }

@@ -106,10 +106,11 @@ static void long_result_splits_between_statements(void **state)
 	assert_int_equal(mv_result_add_prop(r, "header", "b", "abcdefgh"), MV_OK);
 	add(ar, r);
 	s = format(ar);
-	assert_string_equal(s, "Authentication-Results: mx.example.com;\r\n"
-	                       "    dkim=pass reason=\"signature verified with a 2048-bit key\"\r\n"
-	                       "    header.d=newyork.example.com header.i=@newyork.example.com\r\n"
-	                       "    header.s=selector-2024-long header.a=rsa-sha256 header.b=abcdefgh");
+	assert_string_equal(
+	        s, "Authentication-Results: mx.example.com;\r\n"
+	           "    dkim=pass reason=\"signature verified with a 2048-bit key\"\r\n"
+	           "    header.d=newyork.example.com header.i=@newyork.example.com\r\n"
+	           "    header.s=selector-2024-long header.a=rsa-sha256 header.b=abcdefgh");
 	for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		assert_true(strlen(line) <= MV_AUTHRES_FOLD + 1); /* + the CR */
 		lines++;
@@ -140,8 +141,9 @@ static const struct quoting_case quoting_cases[] = {
         {"semicolon", "a;b", "\"a;b\"", "\"a;b\""},
         {"equals", "a=b", "\"a=b\"", "\"a=b\""},
         {"single-label domain", "user@localhost", "\"user@localhost\"", "\"user@localhost\""},
-        {"U-label domain", "b\xc3\xbc"
-                           "cher.example",
+        {"U-label domain",
+         "b\xc3\xbc"
+         "cher.example",
          "b\xc3\xbc"
          "cher.example",
          "\"b\xc3\xbc"
@@ -239,9 +241,9 @@ static const char *const awkward[] = {
         "so the formatter has to put it on a line of its own and let it overflow",
 };
 
-static const char *const keywords[] = {"spf",      "dkim",     "DMARC", "x-custom", "reason",
-                                       "none",     "smtp",     "header", "policy",  "mailfrom",
-                                       "i",        "d",        "b",      "a1-2",    "9"};
+static const char *const keywords[] = {"spf",  "dkim", "DMARC",  "x-custom", "reason",
+                                       "none", "smtp", "header", "policy",   "mailfrom",
+                                       "i",    "d",    "b",      "a1-2",     "9"};
 
 /* A small deterministic generator, so a failure names a reproducible case. */
 static unsigned next(unsigned *seed)

@@ -18,15 +18,15 @@ static void field_as_json(void **state)
 	(void)state;
 	assert_int_equal(mv_authres_parse(v, strlen(v), 0, &ar, NULL, 0), MV_OK);
 	assert_int_equal(mv_authres_json(ar, &b), MV_OK);
-	assert_string_equal(b.data,
-	                    "{\"authserv_id\": \"example.com\", \"version\": null, \"results\": ["
-	                    "{\"method\": \"dkim\", \"version\": 1, \"result\": \"pass\", "
-	                    "\"reason\": \"good \\\"sig\\\"\", \"props\": ["
-	                    "{\"ptype\": \"header\", \"property\": \"d\", \"value\": \"example.com\"}, "
-	                    "{\"ptype\": \"header\", \"property\": \"i\", \"value\": \"@example.com\"}"
-	                    "]}, "
-	                    "{\"method\": \"spf\", \"version\": null, \"result\": \"none\", "
-	                    "\"reason\": null, \"props\": []}]}");
+	assert_string_equal(
+	        b.data, "{\"authserv_id\": \"example.com\", \"version\": null, \"results\": ["
+	                "{\"method\": \"dkim\", \"version\": 1, \"result\": \"pass\", "
+	                "\"reason\": \"good \\\"sig\\\"\", \"props\": ["
+	                "{\"ptype\": \"header\", \"property\": \"d\", \"value\": \"example.com\"}, "
+	                "{\"ptype\": \"header\", \"property\": \"i\", \"value\": \"@example.com\"}"
+	                "]}, "
+	                "{\"method\": \"spf\", \"version\": null, \"result\": \"none\", "
+	                "\"reason\": null, \"props\": []}]}");
 	mv_buf_free(&b);
 	mv_authres_free(ar);
 }
@@ -61,9 +61,10 @@ static void one_result_as_json(void **state)
 	assert_int_equal(mv_result_new("dmarc", "fail", &r), MV_OK);
 	assert_int_equal(mv_result_add_prop(r, "header", "from", "b\xc3\xbc\tcher"), MV_OK);
 	assert_int_equal(mv_result_json(r, &b), MV_OK);
-	assert_string_equal(b.data, "{\"method\": \"dmarc\", \"version\": null, \"result\": \"fail\", "
-	                            "\"reason\": null, \"props\": [{\"ptype\": \"header\", "
-	                            "\"property\": \"from\", \"value\": \"b\xc3\xbc\\tcher\"}]}");
+	assert_string_equal(b.data,
+	                    "{\"method\": \"dmarc\", \"version\": null, \"result\": \"fail\", "
+	                    "\"reason\": null, \"props\": [{\"ptype\": \"header\", "
+	                    "\"property\": \"from\", \"value\": \"b\xc3\xbc\\tcher\"}]}");
 	mv_buf_free(&b);
 	mv_result_free(r);
 }

@@ -79,9 +79,10 @@ static void several_results_with_folding(void **state)
 /* Appendix B.6: reason as quoted-string, pvalue "@domain". */
 static void reason_and_at_domain(void **state)
 {
-	struct mv_authres *ar = parse_ok(" example.com;\r\n    dkim=pass reason=\"good signature\"\r\n"
-	                                 "    header.i=@mail-router.example.net;\r\n    dkim=fail "
-	                                 "reason=\"bad signature\"\r\n    header.i=@newyork.example.com");
+	struct mv_authres *ar =
+	        parse_ok(" example.com;\r\n    dkim=pass reason=\"good signature\"\r\n"
+	                 "    header.i=@mail-router.example.net;\r\n    dkim=fail "
+	                 "reason=\"bad signature\"\r\n    header.i=@newyork.example.com");
 
 	(void)state;
 	assert_int_equal(ar->results.count, 2);
@@ -95,11 +96,11 @@ static void reason_and_at_domain(void **state)
 /* Appendix B.7: comments may stand between every token. */
 static void comment_heavy_example_parses(void **state)
 {
-	struct mv_authres *ar = parse_ok(
-	        "foo.example.net (foobar) 1 (baz);"
-	        " dkim (Because I like it) / 1 (One yay) = (wait for it) fail"
-	        " policy (A dot can go here) . (like that) expired"
-	        " (this surprised me) = (as I wasn't expecting it) 1362471462");
+	struct mv_authres *ar =
+	        parse_ok("foo.example.net (foobar) 1 (baz);"
+	                 " dkim (Because I like it) / 1 (One yay) = (wait for it) fail"
+	                 " policy (A dot can go here) . (like that) expired"
+	                 " (this surprised me) = (as I wasn't expecting it) 1362471462");
 
 	(void)state;
 	assert_string_equal(ar->serv_id, "foo.example.net");
@@ -145,9 +146,10 @@ static void keywords_are_lowercased(void **state)
 /* The python-authres case: an IPv6 address must be quoted, and then parses. */
 static void quoted_values_unescape(void **state)
 {
-	struct mv_authres *ar = parse_ok("\"example\\\\.com\"; iprev=pass "
-	                                 "policy.iprev=\"2001:748:100:40::2:2\" (mout0.freenet.de); "
-	                                 "x-q=pass reason=\"a \\\"q\\\" b\" header.x=\"\"");
+	struct mv_authres *ar =
+	        parse_ok("\"example\\\\.com\"; iprev=pass "
+	                 "policy.iprev=\"2001:748:100:40::2:2\" (mout0.freenet.de); "
+	                 "x-q=pass reason=\"a \\\"q\\\" b\" header.x=\"\"");
 
 	(void)state;
 	assert_string_equal(ar->serv_id, "example\\.com");
@@ -168,8 +170,9 @@ static void local_part_forms(void **state)
 	(void)state;
 	assert_prop(ar, 0, 0, "smtp", "auth", "a/b=c?d@example.net");
 	assert_prop(ar, 0, 1, "smtp", "mailfrom", "\"john doe\"@example.net");
-	assert_prop(ar, 0, 2, "header", "d", "b\xc3\xbc"
-	                                     "cher.example");
+	assert_prop(ar, 0, 2, "header", "d",
+	            "b\xc3\xbc"
+	            "cher.example");
 	mv_authres_free(ar);
 }
 
@@ -212,7 +215,8 @@ static const struct bad_case bad_cases[] = {
         {"no authserv-id", "spf=pass smtp.mailfrom=x", "expected ';' after authserv-id at 3"},
         {"method without '='", "example.com; spf pass", "expected '=' after method at 17"},
         {"missing result", "example.com; spf=", "expected result after '=' at 17"},
-        {"ptype without property", "example.com; spf=pass smtp=x", "expected '.' after ptype at 26"},
+        {"ptype without property", "example.com; spf=pass smtp=x",
+         "expected '.' after ptype at 26"},
         {"property without '='", "example.com; spf=pass smtp.mailfrom x",
          "expected '=' after property at 36"},
         {"slash in a token value", "example.com; dkim=pass header.b=ab/cd", "unexpected '/' at 34"},
@@ -222,7 +226,8 @@ static const struct bad_case bad_cases[] = {
         {"empty resinfo", "example.com;; spf=pass", "expected method at 12"},
         {"none then more", "example.com; none; spf=pass", "expected '=' after method at 17"},
         {"unterminated comment", "example.com (oops; spf=pass", "unterminated comment at 12"},
-        {"unterminated quote", "example.com; spf=pass reason=\"x", "unterminated quoted-string at 29"},
+        {"unterminated quote", "example.com; spf=pass reason=\"x",
+         "unterminated quoted-string at 29"},
         {"bare line break", "example.com;\r\nspf=pass", "expected method at 12"},
         {"control character in quote", "example.com; spf=pass reason=\"a\x01\"",
          "control character in quoted-string at 31"},
@@ -230,7 +235,8 @@ static const struct bad_case bad_cases[] = {
         {"reason after properties", "x; spf=pass smtp.helo=a reason=b",
          "reason after properties at 30"},
         {"keyword ending in hyphen", "x; spf-=pass", "expected method at 3"},
-        {"at without domain", "x; auth=pass smtp.auth=user@", "expected domain name after '@' at 28"},
+        {"at without domain", "x; auth=pass smtp.auth=user@",
+         "expected domain name after '@' at 28"},
         {"single-label domain", "x; auth=pass smtp.auth=user@localhost",
          "expected domain name after '@' at 28"},
         {"no space between statements", "x; spf=pass smtp.helo=\"a\"smtp.mailfrom=b",
@@ -247,8 +253,8 @@ static void bad_values_fail_with_reason(void **state)
 		const struct bad_case *c = &bad_cases[i];
 		struct mv_authres *ar = (struct mv_authres *)1;
 		char err[128];
-		enum mv_status st = mv_authres_parse(c->value, strlen(c->value), 0, &ar, err,
-		                                     sizeof err);
+		enum mv_status st =
+		        mv_authres_parse(c->value, strlen(c->value), 0, &ar, err, sizeof err);
 		if (st != MV_ESYNTAX || strcmp(err, c->err) != 0)
 			fail_msg("%s: status %d, err \"%s\", want \"%s\"", c->name, st,
 			         st == MV_OK ? "" : err, c->err);
