@@ -19,7 +19,10 @@ build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
-demo: deps build
+demo: deps
+	@echo "building (quietly) into $(BUILD)/ ..."
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) >/dev/null
 	@scripts/demo $(BUILD)/mailvet
 
 check: deps check-style check-plain check-asan check-fuzz
