@@ -110,4 +110,15 @@ const char *mv_spf_identity_str(enum mv_spf_identity id);
 enum mv_status mv_spf_received_spf(const struct mv_spf_request *req, const struct mv_spf_verdict *v,
                                    struct mv_buf *out);
 
+/*
+ * The verdict as a result record for Authentication-Results (lib/spf/authres.c):
+ * `spf=<result> smtp.mailfrom=<domain>` or `smtp.helo=<name>` (RFC 8601 §2.7.2).
+ * SPF does not authenticate the local part, so only the domain is given. The
+ * deciding mechanism goes in the comment; for errors the problem is the reason.
+ * On MV_OK *out is new (mv_result_free()); MV_EINVAL when the domain holds a
+ * control character; MV_ENOMEM.
+ */
+struct mv_result;
+enum mv_status mv_spf_authres_result(const struct mv_spf_verdict *v, struct mv_result **out);
+
 #endif

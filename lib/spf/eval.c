@@ -385,6 +385,7 @@ enum mv_status mv_spf_check(struct mv_resolver *r, const struct mv_spf_request *
 		st = MV_ENOMEM;
 		goto out;
 	}
+	mv_ascii_lower(out->domain, strlen(out->domain));
 	if (!mv_spf_domain_checkable(id.domain)) {
 		out->result = MV_SPF_NONE; /* §4.3 */
 		mv_spf_eval_fail(&ev, 0, "'%s' is not a domain SPF can check", id.domain);

@@ -46,7 +46,6 @@ enum mv_status mv_spf_ident_build(const struct mv_spf_request *req, struct mv_sp
 		mv_spf_ident_clear(id);
 		return MV_ENOMEM;
 	}
-	mv_ascii_lower(id->domain, dlen);
 	return MV_OK;
 }
 

@@ -232,7 +232,7 @@ enum mv_status mv_spf_explain(struct mv_spf_eval *ev, const struct mv_spf_record
 struct mv_spf_ident {
 	char *sender; /* local@domain */
 	char *local;
-	char *domain; /* lower case, as given otherwise */
+	char *domain; /* as given */
 };
 
 /*
