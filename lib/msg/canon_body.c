@@ -1,0 +1,241 @@
+/* lib/msg/canon_body.c — streaming DKIM body canonicalization (RFC 6376 §3.4.3, §3.4.4). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mailvet/msg.h>
+
+/*
+ * Line ends: CRLF, and a bare LF, which counts as CRLF (the message is
+ * read as the CRLF form it had on the wire, as dkimpy and OpenDKIM do).
+ * A CR not followed by LF is an ordinary byte of its line. A CR at the end
+ * of a chunk waits (pending_cr) for the next byte to decide.
+ *
+ * Nothing but counts and flags is held back: the empty lines not yet known
+ * not to be trailing (blank_lines), a run of WSP in relaxed mode (pending_wsp).
+ * Output goes through a small staging buffer so the sink sees a few large
+ * pieces rather than one per word; it is flushed at the end of every update.
+ */
+#define STAGE_SIZE 4096
+#define DIRECT_MIN 512 /* spans at least this long skip the staging buffer */
+
+enum byte_class {
+	BYTE_PLAIN,
+	BYTE_WSP,
+	BYTE_CR,
+	BYTE_LF,
+};
+
+struct mv_canon_body {
+	enum mv_canon canon;
+	int64_t limit; /* -1: none */
+	mv_canon_sink sink;
+	void *arg;
+	uint64_t total;       /* canonical bytes so far, before the limit */
+	uint64_t blank_lines; /* empty lines held back */
+	int pending_cr;       /* last byte seen was a CR */
+	int pending_wsp;      /* relaxed: WSP seen since the last plain byte */
+	int line_has_content; /* something of this line was emitted */
+	int finished;
+	size_t staged;
+	unsigned char stage[STAGE_SIZE];
+};
+
+static enum byte_class classify(unsigned char c)
+{
+	switch (c) {
+	case ' ':
+	case '\t':
+		return BYTE_WSP;
+	case '\r':
+		return BYTE_CR;
+	case '\n':
+		return BYTE_LF;
+	default:
+		return BYTE_PLAIN;
+	}
+}
+
+static void flush(struct mv_canon_body *cb)
+{
+	if (cb->staged) {
+		cb->sink(cb->arg, cb->stage, cb->staged);
+		cb->staged = 0;
+	}
+}
+
+/* Count n canonical bytes; hand to the sink the part that is within the limit. */
+static void emit(struct mv_canon_body *cb, const void *p, size_t n)
+{
+	uint64_t before = cb->total;
+
+	cb->total += n;
+	if (cb->limit >= 0) {
+		if (before >= (uint64_t)cb->limit)
+			return;
+		if ((uint64_t)cb->limit - before < n)
+			n = (size_t)((uint64_t)cb->limit - before);
+	}
+	if (n >= DIRECT_MIN) {
+		flush(cb);
+		cb->sink(cb->arg, p, n);
+		return;
+	}
+	if (n > STAGE_SIZE - cb->staged)
+		flush(cb);
+	memcpy(cb->stage + cb->staged, p, n);
+	cb->staged += n;
+}
+
+/* Emit the held-back empty lines: something follows them after all. */
+static void release_blank_lines(struct mv_canon_body *cb)
+{
+	for (; cb->blank_lines; cb->blank_lines--)
+		emit(cb, "\r\n", 2);
+}
+
+/* Bytes of the current line that are not line ends (nor, relaxed, WSP). */
+static void content(struct mv_canon_body *cb, const void *p, size_t n)
+{
+	if (!cb->line_has_content) {
+		release_blank_lines(cb);
+		cb->line_has_content = 1;
+	}
+	if (cb->pending_wsp) {
+		emit(cb, " ", 1);
+		cb->pending_wsp = 0;
+	}
+	emit(cb, p, n);
+}
+
+static void line_end(struct mv_canon_body *cb)
+{
+	cb->pending_wsp = 0; /* relaxed: WSP at the end of a line is ignored */
+	if (cb->line_has_content)
+		emit(cb, "\r\n", 2);
+	else
+		cb->blank_lines++;
+	cb->line_has_content = 0;
+}
+
+enum mv_status mv_canon_body_new(enum mv_canon c, int64_t limit, mv_canon_sink sink, void *arg,
+                                 struct mv_canon_body **out)
+{
+	struct mv_canon_body *cb;
+
+	if (!out)
+		return MV_EINVAL;
+	*out = NULL;
+	if (!sink || (c != MV_CANON_SIMPLE && c != MV_CANON_RELAXED) || limit < -1)
+		return MV_EINVAL;
+	if ((cb = calloc(1, sizeof(*cb))) == NULL)
+		return MV_ENOMEM;
+	cb->canon = c;
+	cb->limit = limit;
+	cb->sink = sink;
+	cb->arg = arg;
+	*out = cb;
+	return MV_OK;
+}
+
+/* The length of the run of plain bytes at p[0..n) (WSP is plain in simple mode). */
+static size_t plain_run(const struct mv_canon_body *cb, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (cb->canon == MV_CANON_SIMPLE) {
+		while (i < n && p[i] != '\r' && p[i] != '\n')
+			i++;
+		return i;
+	}
+	while (i < n && classify(p[i]) == BYTE_PLAIN)
+		i++;
+	return i;
+}
+
+enum mv_status mv_canon_body_update(struct mv_canon_body *cb, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	size_t i = 0, run;
+
+	if (!cb || (!data && n) || cb->finished)
+		return MV_EINVAL;
+	if (n && cb->pending_cr) {
+		cb->pending_cr = 0;
+		if (p[0] == '\n') {
+			line_end(cb);
+			i = 1;
+		} else {
+			content(cb, "\r", 1);
+		}
+	}
+	while (i < n) {
+		if ((run = plain_run(cb, p + i, n - i)) > 0) {
+			content(cb, p + i, run);
+			i += run;
+			continue;
+		}
+		switch (classify(p[i])) {
+		case BYTE_LF:
+			line_end(cb);
+			i++;
+			break;
+		case BYTE_CR:
+			if (i + 1 == n) {
+				cb->pending_cr = 1;
+				i++;
+			} else if (p[i + 1] == '\n') {
+				line_end(cb);
+				i += 2;
+			} else {
+				content(cb, "\r", 1);
+				i++;
+			}
+			break;
+		case BYTE_WSP: /* relaxed only: simple's plain_run takes WSP */
+			while (i < n && classify(p[i]) == BYTE_WSP)
+				i++;
+			cb->pending_wsp = 1;
+			break;
+		case BYTE_PLAIN:
+			break; /* not reached: plain_run took it */
+		}
+	}
+	flush(cb);
+	return MV_OK;
+}
+
+/*
+ * End of body. A last line without a line break is completed with CRLF
+ * (RFC 6376 §3.4.4 "a CRLF is added"); in relaxed mode its trailing WSP,
+ * not being at the end of a line, stays as one SP, as in dkimpy. Held-back
+ * empty lines are dropped. Simple canonicalization of an empty body is CRLF
+ * (RFC 6376 erratum 3192 / §3.4.3); relaxed of an empty body is empty.
+ */
+enum mv_status mv_canon_body_final(struct mv_canon_body *cb)
+{
+	if (!cb || cb->finished)
+		return MV_EINVAL;
+	cb->finished = 1;
+	if (cb->pending_cr) {
+		cb->pending_cr = 0;
+		content(cb, "\r", 1);
+	}
+	if (cb->pending_wsp)
+		content(cb, "", 0);
+	if (cb->line_has_content)
+		emit(cb, "\r\n", 2);
+	if (cb->canon == MV_CANON_SIMPLE && cb->total == 0)
+		emit(cb, "\r\n", 2);
+	flush(cb);
+	return MV_OK;
+}
+
+uint64_t mv_canon_body_length(const struct mv_canon_body *cb)
+{
+	return cb ? cb->total : 0;
+}
+
+void mv_canon_body_free(struct mv_canon_body *cb)
+{
+	free(cb);
+}
