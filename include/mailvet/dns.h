@@ -40,7 +40,10 @@ struct mv_dns_rr {
  * An answer. owned by the caller of mv_dns_query(), freed with
  * mv_dns_answer_free(). `count` is 0 unless rcode is MV_DNS_RECORDS.
  * `name` is the name the records belong to after following CNAMEs
- * (no trailing dot, as asked when there was no CNAME).
+ * (no trailing dot, as asked when there was no CNAME; lowercase after a
+ * CNAME; "" for the root). Answers are made only by mv_dns_query(): the
+ * answer, its records and their strings are one allocation, so callers
+ * read them but never replace or free the pointers inside.
  */
 struct mv_dns_answer {
 	enum mv_dns_rcode rcode;
@@ -90,7 +93,13 @@ enum mv_status mv_dns_prefetch(struct mv_resolver *r, const struct mv_dns_questi
  * (DESIGN.md format), so the verdict can be replayed offline with
  * mv_dns_zone_open(). The file is written by mv_dns_record_flush() and by
  * mv_dns_free(). SERVFAIL and TIMEOUT answers are recorded as the
- * pseudo-types of the same name.
+ * pseudo-types of the same name, qualified by the asked type ("TIMEOUT TXT");
+ * NODATA as the marker "name NODATA"; lines are written once each.
+ * mv_dns_record_to() truncates path at once (MV_EIO if it cannot) and must
+ * be called before the resolver is shared between threads; a second call
+ * flushes and replaces the first recording. mv_dns_record_flush() rewrites
+ * the whole file: MV_EINVAL when not recording, MV_EIO, MV_ENOMEM if a
+ * line could not be kept.
  */
 enum mv_status mv_dns_record_to(struct mv_resolver *r, const char *path);
 enum mv_status mv_dns_record_flush(struct mv_resolver *r);
@@ -101,8 +110,14 @@ void mv_dns_free(struct mv_resolver *r);
 /*
  * Zone-file backend (DESIGN.md "Zone file format"): answers from a file,
  * for tests, the demo and offline replay. On error *out is NULL and err
- * holds "line 12: bad TXT string" (at most errlen-1 bytes).
+ * holds "line 12: bad TXT string" (at most errlen-1 bytes; err may be NULL).
  * mv_dns_zone_parse reads the zone from memory; the text is not kept.
+ * Statuses: MV_ESYNTAX, MV_ETOOBIG (zone over MV_DNS_ZONE_MAX, a line over
+ * 64 KiB), MV_EIO (open: cannot read the file), MV_ENOMEM.
+ * Two extensions of the DESIGN.md format, which recordings use:
+ *   `owner TIMEOUT TYPE` / `owner SERVFAIL TYPE` fail only queries of TYPE;
+ *   `owner NODATA` makes the name exist without records.
+ * The zone answers are immutable: lookups are thread-safe and lock-free.
  */
 #define MV_DNS_ZONE_MAX ((size_t)64 << 20) /* 64 MiB */
 enum mv_status mv_dns_zone_open(const char *path, struct mv_resolver **out, char *err,

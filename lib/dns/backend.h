@@ -1,0 +1,95 @@
+/* lib/dns/backend.h — what a resolver backend provides, and the parts every backend shares. */
+#ifndef MAILVET_DNS_BACKEND_H
+#define MAILVET_DNS_BACKEND_H
+
+#include <stddef.h>
+
+#include <mailvet/dns.h>
+
+#define MV_DNS_NAME_MAX 253 /* text form, without the trailing dot (RFC 1035 §2.3.4) */
+#define MV_DNS_LABEL_MAX 63
+
+/*
+ * What a backend found for one (name, type): views borrowed from the backend,
+ * valid until ops->release(). resolver.c copies them into an answer.
+ * - rcode/rr/count: as in struct mv_dns_answer.
+ * - cname: set (and rcode ignored) when the backend leaves CNAMEs to the
+ *   generic layer and the name holds a CNAME to this target (no trailing dot)
+ *   while it has no record of the asked type.
+ * - name: the owner of the records when the backend followed CNAMEs itself
+ *   and it differs from the asked name; NULL means the asked name.
+ */
+struct mv_dns_view {
+	enum mv_dns_rcode rcode;
+	const struct mv_dns_rr *rr;
+	size_t count;
+	const char *cname;
+	const char *name;
+	int secure;
+	void *priv; /* the backend's, for release() */
+};
+
+/*
+ * A backend is a table of functions (DESIGN.md "DNS is an interface").
+ * lookup() gets a valid, lowercased name without trailing dot; it fills *v
+ * and returns MV_OK, or MV_ENOMEM. It must be thread-safe and must never
+ * block past the backend's timeout. release() may be NULL when views point
+ * into data that outlives the resolver. destroy() frees impl.
+ */
+struct mv_dns_ops {
+	const char *name;
+	enum mv_status (*lookup)(void *impl, const char *name, enum mv_dns_type type,
+	                         struct mv_dns_view *v);
+	void (*release)(void *impl, struct mv_dns_view *v);
+	enum mv_status (*prefetch)(void *impl, const struct mv_dns_question *q, size_t n);
+	void (*destroy)(void *impl);
+};
+
+struct mv_dns_recorder; /* record.c */
+
+struct mv_resolver {
+	const struct mv_dns_ops *ops;
+	void *impl;
+	struct mv_dns_recorder *rec; /* NULL unless mv_dns_record_to() was called */
+};
+
+/*
+ * A new resolver around a backend; on MV_ENOMEM impl is destroyed with
+ * ops->destroy() and *out is NULL.
+ */
+enum mv_status mv_dns_resolver_new(const struct mv_dns_ops *ops, void *impl,
+                                   struct mv_resolver **out);
+
+/*
+ * Check that name (len bytes, NUL-free) is a DNS name in text form and
+ * write it lowercased, without the trailing dot, to out[0..*outlen] plus a
+ * NUL. The root is "." (out is ""); an empty string, an empty label, a
+ * label over 63 octets or a name over 253 octets is MV_EINVAL.
+ */
+enum mv_status mv_dns_name_norm(const char *name, size_t len, char out[MV_DNS_NAME_MAX + 1],
+                                size_t *outlen);
+
+/*
+ * A new answer in one allocation (mv_dns_answer_free() is free()): the
+ * records and strings are copied. NULL when memory runs out.
+ */
+struct mv_dns_answer *mv_dns_answer_new(enum mv_dns_rcode rcode, enum mv_dns_type type,
+                                        const char *name, size_t namelen,
+                                        const struct mv_dns_rr *rr, size_t count, int secure);
+
+/* record.c: note one answer served for (qname, type); the recorder locks itself. */
+void mv_dns_recorder_add(struct mv_dns_recorder *rec, const char *qname, enum mv_dns_type type,
+                         const struct mv_dns_answer *a);
+void mv_dns_recorder_free(struct mv_dns_recorder *rec); /* flushes */
+
+/*
+ * Append name to b in zone-file form: bytes that are not printable ASCII
+ * and the bytes ' ', ';', '"', '\\', '(' and ')' are written \DDD.
+ */
+struct mv_buf;
+void mv_dns_zone_put_name(struct mv_buf *b, const char *name);
+
+/* The zone-file word of a type ("TXT"); NULL for an unknown type. */
+const char *mv_dns_type_str(enum mv_dns_type type);
+
+#endif

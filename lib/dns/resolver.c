@@ -1,0 +1,240 @@
+/* lib/dns/resolver.c — the generic resolver: name checks, dispatch, CNAME chains, answers. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mailvet/util.h>
+
+#include "dns/backend.h"
+
+enum mv_status mv_dns_resolver_new(const struct mv_dns_ops *ops, void *impl,
+                                   struct mv_resolver **out)
+{
+	struct mv_resolver *r = calloc(1, sizeof *r);
+
+	*out = NULL;
+	if (!r) {
+		ops->destroy(impl);
+		return MV_ENOMEM;
+	}
+	r->ops = ops;
+	r->impl = impl;
+	*out = r;
+	return MV_OK;
+}
+
+void mv_dns_free(struct mv_resolver *r)
+{
+	if (!r)
+		return;
+	mv_dns_recorder_free(r->rec);
+	r->ops->destroy(r->impl);
+	free(r);
+}
+
+void mv_dns_answer_free(struct mv_dns_answer *a)
+{
+	free(a); /* one allocation: mv_dns_answer_new() */
+}
+
+const char *mv_dns_type_str(enum mv_dns_type type)
+{
+	switch (type) {
+	case MV_DNS_A:
+		return "A";
+	case MV_DNS_CNAME:
+		return "CNAME";
+	case MV_DNS_PTR:
+		return "PTR";
+	case MV_DNS_MX:
+		return "MX";
+	case MV_DNS_TXT:
+		return "TXT";
+	case MV_DNS_AAAA:
+		return "AAAA";
+	}
+	return NULL;
+}
+
+enum mv_status mv_dns_name_norm(const char *name, size_t len, char out[MV_DNS_NAME_MAX + 1],
+                                size_t *outlen)
+{
+	size_t i, label = 0;
+
+	if (len == 1 && name[0] == '.') {
+		out[0] = '\0';
+		*outlen = 0;
+		return MV_OK;
+	}
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > MV_DNS_NAME_MAX)
+		return MV_EINVAL;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+		if (c == '\0')
+			return MV_EINVAL;
+		if (c == '.') {
+			if (label == 0)
+				return MV_EINVAL;
+			label = 0;
+		} else if (++label > MV_DNS_LABEL_MAX) {
+			return MV_EINVAL;
+		}
+		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	if (label == 0)
+		return MV_EINVAL; /* "a.." */
+	out[len] = '\0';
+	*outlen = len;
+	return MV_OK;
+}
+
+/* Bytes one answer needs beyond the struct and the rr array; SIZE_MAX on overflow. */
+static size_t strings_size(size_t namelen, const struct mv_dns_rr *rr, size_t count)
+{
+	size_t total = namelen + 1, i, add;
+
+	for (i = 0; i < count; i++) {
+		add = 0;
+		if (rr[i].host)
+			add += strlen(rr[i].host) + 1;
+		if (rr[i].txt) {
+			if (rr[i].txtlen > SIZE_MAX / 2)
+				return SIZE_MAX;
+			add += rr[i].txtlen + 1;
+		}
+		if (add > SIZE_MAX / 2 - total)
+			return SIZE_MAX;
+		total += add;
+	}
+	return total;
+}
+
+struct mv_dns_answer *mv_dns_answer_new(enum mv_dns_rcode rcode, enum mv_dns_type type,
+                                        const char *name, size_t namelen,
+                                        const struct mv_dns_rr *rr, size_t count, int secure)
+{
+	struct mv_dns_answer *a;
+	size_t head, strs, i, n;
+	char *p;
+
+	if (count > (SIZE_MAX / 4) / sizeof *rr)
+		return NULL;
+	head = sizeof *a + count * sizeof *rr;
+	if ((strs = strings_size(namelen, rr, count)) == SIZE_MAX)
+		return NULL;
+	if (!(a = calloc(1, head + strs)))
+		return NULL;
+	a->rcode = rcode;
+	a->type = type;
+	a->count = count;
+	a->secure = secure;
+	a->rr = count ? (struct mv_dns_rr *)(void *)(a + 1) : NULL;
+	p = (char *)a + head;
+	a->name = p;
+	memcpy(p, name, namelen);
+	p[namelen] = '\0';
+	p += namelen + 1;
+	for (i = 0; i < count; i++) {
+		a->rr[i] = rr[i];
+		if (rr[i].host) {
+			n = strlen(rr[i].host);
+			memcpy(p, rr[i].host, n + 1);
+			a->rr[i].host = p;
+			p += n + 1;
+		}
+		if (rr[i].txt) {
+			memcpy(p, rr[i].txt, rr[i].txtlen);
+			p[rr[i].txtlen] = '\0';
+			a->rr[i].txt = p;
+			p += rr[i].txtlen + 1;
+		}
+	}
+	return a;
+}
+
+static void release(struct mv_resolver *r, struct mv_dns_view *v)
+{
+	if (r->ops->release)
+		r->ops->release(r->impl, v);
+}
+
+/*
+ * Ask the backend, following the CNAMEs it leaves to us: at most
+ * MV_DNS_MAX_CNAME links, past which (a loop, or a long chain) the answer is
+ * SERVFAIL. asked/askedlen is the caller's spelling, for answer->name.
+ */
+static enum mv_status resolve(struct mv_resolver *r, const char *asked, size_t askedlen,
+                              const char *norm, enum mv_dns_type type, struct mv_dns_answer **out)
+{
+	char cur[MV_DNS_NAME_MAX + 1], next[MV_DNS_NAME_MAX + 1];
+	const char *owner = asked;
+	size_t ownerlen = askedlen, len = strlen(norm);
+	struct mv_dns_view v;
+	enum mv_status st;
+	int links = 0;
+
+	memcpy(cur, norm, len + 1);
+	for (;;) {
+		memset(&v, 0, sizeof v);
+		if ((st = r->ops->lookup(r->impl, cur, type, &v)) != MV_OK)
+			return st;
+		if (!v.cname)
+			break;
+		/* a CNAME the backend left to us: follow it, bounded */
+		if (++links > MV_DNS_MAX_CNAME ||
+		    mv_dns_name_norm(v.cname, strlen(v.cname), next, &len) != MV_OK) {
+			release(r, &v);
+			memset(&v, 0, sizeof v);
+			v.rcode = MV_DNS_SERVFAIL;
+			break;
+		}
+		release(r, &v);
+		memcpy(cur, next, len + 1);
+		owner = cur; /* the chain's target; lowercased, no trailing dot */
+		ownerlen = len;
+	}
+	if (v.name) {
+		owner = v.name;
+		ownerlen = strlen(v.name);
+	}
+	*out = mv_dns_answer_new(v.rcode, type, owner, ownerlen,
+	                         v.rcode == MV_DNS_RECORDS ? v.rr : NULL,
+	                         v.rcode == MV_DNS_RECORDS ? v.count : 0, v.secure);
+	release(r, &v);
+	return *out ? MV_OK : MV_ENOMEM;
+}
+
+enum mv_status mv_dns_query(struct mv_resolver *r, const char *name, enum mv_dns_type type,
+                            struct mv_dns_answer **out)
+{
+	char norm[MV_DNS_NAME_MAX + 1];
+	size_t len, askedlen;
+	enum mv_status st;
+
+	*out = NULL;
+	if (!r || !name || !mv_dns_type_str(type))
+		return MV_EINVAL;
+	askedlen = strlen(name);
+	if ((st = mv_dns_name_norm(name, askedlen, norm, &len)) != MV_OK)
+		return st;
+	if (askedlen > 1 && name[askedlen - 1] == '.')
+		askedlen--;
+	if (len == 0)
+		askedlen = 0; /* the root: "" */
+	if ((st = resolve(r, name, askedlen, norm, type, out)) != MV_OK)
+		return st;
+	if (r->rec)
+		mv_dns_recorder_add(r->rec, norm, type, *out);
+	return MV_OK;
+}
+
+enum mv_status mv_dns_prefetch(struct mv_resolver *r, const struct mv_dns_question *q, size_t n)
+{
+	if (!r || (n && !q))
+		return MV_EINVAL;
+	if (!r->ops->prefetch || n == 0)
+		return MV_OK;
+	return r->ops->prefetch(r->impl, q, n);
+}
