@@ -52,6 +52,13 @@ uint64_t mv_dkim_bodyhash_length(const struct mv_dkim_bodyhash *bh);
 int mv_dkim_bodyhash_matches(const struct mv_dkim_bodyhash *bh, enum mv_canon c, int64_t l);
 void mv_dkim_bodyhash_free(struct mv_dkim_bodyhash *bh);
 
+/*
+ * mv_dkim_sig_parse, and with tmpl set, b= and bh= may be empty (the
+ * signer's template, filled in later).
+ */
+enum mv_status mv_dkim_sig_parse_ex(const char *value, size_t len, int tmpl,
+                                    struct mv_dkim_sig **out, char *err, size_t errlen);
+
 /* ASCII case-insensitive: is domain `sub` equal to or below `dom`? */
 int mv_dkim_domain_within(const char *sub, const char *dom);
 

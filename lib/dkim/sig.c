@@ -11,6 +11,7 @@ struct sigparse {
 	const char *text;  /* the parsed value */
 	enum mv_status st; /* the first problem found */
 	int nomem;         /* an allocation failed */
+	int tmpl;          /* a signing template: b= and bh= may be empty */
 	char *err;
 	size_t errlen;
 };
@@ -184,7 +185,7 @@ static void parse_b64(struct sigparse *sp, const struct mv_tag *t, char **text, 
 		sp->nomem = 1;
 	else if (st == MV_ESYNTAX)
 		fail(sp, MV_ESYNTAX, "%.*s= is not base64", (int)t->name_len, t->name);
-	else if (st == MV_OK && *binlen == 0)
+	else if (st == MV_OK && *binlen == 0 && !sp->tmpl)
 		fail(sp, MV_ESYNTAX, "%.*s= is empty", (int)t->name_len, t->name);
 }
 
@@ -290,8 +291,14 @@ static void check_tags(struct sigparse *sp)
 enum mv_status mv_dkim_sig_parse(const char *value, size_t len, struct mv_dkim_sig **out, char *err,
                                  size_t errlen)
 {
+	return mv_dkim_sig_parse_ex(value, len, 0, out, err, errlen);
+}
+
+enum mv_status mv_dkim_sig_parse_ex(const char *value, size_t len, int tmpl,
+                                    struct mv_dkim_sig **out, char *err, size_t errlen)
+{
 	struct mv_taglist tl;
-	struct sigparse sp = {NULL, value, MV_OK, 0, err, errlen};
+	struct sigparse sp = {NULL, value, MV_OK, 0, tmpl, err, errlen};
 	char tlerr[96];
 	enum mv_status st;
 
