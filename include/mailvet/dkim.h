@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mailvet/authres.h>
 #include <mailvet/dns.h>
 #include <mailvet/msg.h>
 #include <mailvet/status.h>
@@ -146,6 +147,13 @@ struct mv_dkim_result {
 	unsigned key_bits; /* 0 when no key was used */
 };
 
+/*
+ * The result as an RFC 8601 record: dkim=<res> with the reason (if any)
+ * and header.d, header.i, header.s, header.a, header.b (those known). On
+ * MV_OK *out is a new record the caller frees with mv_result_free().
+ */
+enum mv_status mv_dkim_result_authres(const struct mv_dkim_result *r, struct mv_result **out);
+
 struct mv_dkim_verifier;
 
 /*
@@ -209,7 +217,7 @@ char *mv_dkim_signkey_record(const struct mv_dkim_signkey *k);
 
 struct mv_dkim_sign_opts {
 	const char *domain;   /* d= */
-	const char *selector; /* s= */
+	const char *selector; /* s= (unless mv_dkim_sign gets one per key) */
 	const char *identity; /* i=, NULL for none */
 	enum mv_canon hcanon, bcanon;
 	const char *headers; /* h= as "from:to:...", NULL for the default list:
@@ -231,14 +239,15 @@ void mv_dkim_sign_opts_default(struct mv_dkim_sign_opts *o); /* relaxed/relaxed,
 
 /*
  * Sign a message with each of n keys (same tags otherwise, the body hashed
- * once per canonicalization). m is the header; body/body_len the body.
+ * once per canonicalization). selectors: one s= per key, or NULL to use
+ * o->selector for all. m is the header; body/body_len the body.
  * Appends one "DKIM-Signature: ...\r\n" field per key, in key order, to
  * out, ready to be prepended to the message. MV_EINVAL: missing domain or
  * selector, or a template without "bh=" and "b="; MV_ESYNTAX: a bad template.
  */
 enum mv_status mv_dkim_sign(const struct mv_dkim_sign_opts *o,
-                            const struct mv_dkim_signkey *const *keys, size_t n,
-                            const struct mv_msg *m, const void *body, size_t body_len,
+                            const struct mv_dkim_signkey *const *keys, const char *const *selectors,
+                            size_t n, const struct mv_msg *m, const void *body, size_t body_len,
                             struct mv_buf *out);
 
 /*

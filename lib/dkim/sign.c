@@ -23,6 +23,10 @@ static void put_folded(struct mv_buf *b, size_t *col, const char *s, size_t n)
 	if (*col + n > FOLD_AT && *col > 1) {
 		mv_buf_puts(b, "\r\n\t");
 		*col = 1;
+		if (n > 0 && s[0] == ' ') { /* the fold stands for the space */
+			s++;
+			n--;
+		}
 	}
 	mv_buf_append(b, s, n);
 	*col += n;
@@ -53,7 +57,7 @@ static void put_h(struct mv_buf *b, size_t *col, const struct mv_dkim_sign_opts 
 			}
 			for (j = 0; j < times; j++) {
 				if (!first)
-					mv_buf_putc(b, ':'), (*col)++;
+					put_folded(b, col, ":", 1);
 				put_folded(b, col, name, n);
 				first = 0;
 			}
@@ -66,15 +70,14 @@ static void put_h(struct mv_buf *b, size_t *col, const struct mv_dkim_sign_opts 
 
 /* The template the options describe, with empty bh= and b= at the end. */
 static enum mv_status build_template(const struct mv_dkim_sign_opts *o, enum mv_dkim_alg alg,
-                                     const struct mv_msg *m, char **out)
+                                     const char *selector, const struct mv_msg *m, char **out)
 {
 	static const char *const cn[] = {"simple", "relaxed"};
 	struct mv_buf b = MV_BUF_INIT, tag = MV_BUF_INIT;
 	size_t col = sizeof FIELD_NAME - 1;
 
 	*out = NULL;
-	if (o->domain == NULL || o->selector == NULL || o->domain[0] == '\0' ||
-	    o->selector[0] == '\0')
+	if (o->domain == NULL || selector == NULL || o->domain[0] == '\0' || selector[0] == '\0')
 		return MV_EINVAL;
 	mv_buf_printf(&tag, "v=1; a=%s;", mv_dkim_alg_str(alg));
 	put_folded(&b, &col, tag.data, tag.len);
@@ -86,7 +89,7 @@ static enum mv_status build_template(const struct mv_dkim_sign_opts *o, enum mv_
 	} while (0)
 	TAG(" c=%s/%s;", cn[o->hcanon == MV_CANON_RELAXED], cn[o->bcanon == MV_CANON_RELAXED]);
 	TAG(" d=%s;", o->domain);
-	TAG(" s=%s;", o->selector);
+	TAG(" s=%s;", selector);
 	if (o->identity != NULL)
 		TAG(" i=%s;", o->identity);
 	if (o->now >= 0)
@@ -219,8 +222,8 @@ static enum mv_status body_hash(const struct mv_dkim_sig *ts, const void *body, 
 }
 
 enum mv_status mv_dkim_sign(const struct mv_dkim_sign_opts *o,
-                            const struct mv_dkim_signkey *const *keys, size_t n,
-                            const struct mv_msg *m, const void *body, size_t body_len,
+                            const struct mv_dkim_signkey *const *keys, const char *const *selectors,
+                            size_t n, const struct mv_msg *m, const void *body, size_t body_len,
                             struct mv_buf *out)
 {
 	struct mv_dkim_bodyhash *bh = NULL;
@@ -233,7 +236,8 @@ enum mv_status mv_dkim_sign(const struct mv_dkim_sign_opts *o,
 		if (o->tmpl != NULL)
 			st = (tmpl = mv_strndup(o->tmpl, strlen(o->tmpl))) ? MV_OK : MV_ENOMEM;
 		else
-			st = build_template(o, keys[k]->alg, m, &tmpl);
+			st = build_template(o, keys[k]->alg, selectors ? selectors[k] : o->selector,
+			                    m, &tmpl);
 		if (st != MV_OK)
 			break;
 		st = mv_dkim_sig_parse_ex(tmpl, strlen(tmpl), 1, &ts, NULL, 0);

@@ -234,7 +234,7 @@ static void reproduce(struct vectors *v, size_t which, const struct mv_dkim_sign
 	mv_dkim_sign_opts_default(&o);
 	o.tmpl = template_of(f);
 	mv_msg_body(um, &body, &blen, &off);
-	assert_int_equal(mv_dkim_sign(&o, &key, 1, um, body, blen, &out), MV_OK);
+	assert_int_equal(mv_dkim_sign(&o, &key, NULL, 1, um, body, blen, &out), MV_OK);
 	assert_true(out.len > prefix && memcmp(out.data, "DKIM-Signature:", prefix) == 0);
 	want = no_ws(f->value, f->value_len);
 	got = no_ws(out.data + prefix, out.len - prefix);
