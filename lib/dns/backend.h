@@ -16,15 +16,17 @@
  * - cname: set (and rcode ignored) when the backend leaves CNAMEs to the
  *   generic layer and the name holds a CNAME to this target (no trailing dot)
  *   while it has no record of the asked type.
- * - name: the owner of the records when the backend followed CNAMEs itself
- *   and it differs from the asked name; NULL means the asked name.
+ * - chain: the CNAME targets the backend followed itself, in order (the
+ *   first is the asked name's target), lowercased, no trailing dot; the last
+ *   owns the records. nchain 0: the asked name owns them.
  */
 struct mv_dns_view {
 	enum mv_dns_rcode rcode;
 	const struct mv_dns_rr *rr;
 	size_t count;
 	const char *cname;
-	const char *name;
+	const char *const *chain;
+	size_t nchain;
 	int secure;
 	void *priv; /* the backend's, for release() */
 };
@@ -77,9 +79,25 @@ struct mv_dns_answer *mv_dns_answer_new(enum mv_dns_rcode rcode, enum mv_dns_typ
                                         const char *name, size_t namelen,
                                         const struct mv_dns_rr *rr, size_t count, int secure);
 
-/* record.c: note one answer served for (qname, type); the recorder locks itself. */
-void mv_dns_recorder_add(struct mv_dns_recorder *rec, const char *qname, enum mv_dns_type type,
-                         const struct mv_dns_answer *a);
+/*
+ * The names a query went through: name[0] the asked name, then each CNAME
+ * target (lowercased, no trailing dot); the last owns the answer. overflow
+ * is set when the chain was cut at MV_DNS_MAX_CNAME (or a loop), in which
+ * case the last name still has a CNAME (to name[n], kept there).
+ */
+#define MV_DNS_CHAIN_MAX (MV_DNS_MAX_CNAME + 2)
+struct mv_dns_chain {
+	char name[MV_DNS_CHAIN_MAX][MV_DNS_NAME_MAX + 1];
+	size_t n;
+	int overflow;
+};
+
+/*
+ * record.c: note one answer served for a question of type whose names were
+ * chain; the recorder locks itself.
+ */
+void mv_dns_recorder_add(struct mv_dns_recorder *rec, const struct mv_dns_chain *chain,
+                         enum mv_dns_type type, const struct mv_dns_answer *a);
 void mv_dns_recorder_free(struct mv_dns_recorder *rec); /* flushes */
 
 /*

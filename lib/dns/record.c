@@ -174,21 +174,22 @@ static char *word_line(const char *owner, const char *what, const char *arg)
 
 /*
  * The lines that make a replay give the same answer (docs/internals/dns.md):
- * a CNAME from the asked name straight to the answer's owner; the records;
- * NODATA as the NODATA marker; SERVFAIL and TIMEOUT as the pseudo-type for
- * the asked type only; NXDOMAIN as nothing at all.
+ * each CNAME link of the chain; the records; NODATA as the NODATA marker;
+ * SERVFAIL and TIMEOUT as the pseudo-type for the asked type only; NXDOMAIN
+ * as nothing at all. A chain cut at the CNAME bound needs no pseudo-type:
+ * its links alone make the replay cut it the same way.
  */
-void mv_dns_recorder_add(struct mv_dns_recorder *rec, const char *qname, enum mv_dns_type type,
-                         const struct mv_dns_answer *a)
+void mv_dns_recorder_add(struct mv_dns_recorder *rec, const struct mv_dns_chain *chain,
+                         enum mv_dns_type type, const struct mv_dns_answer *a)
 {
-	char owner[MV_DNS_NAME_MAX + 1];
-	size_t len, i;
+	const char *owner = chain->name[chain->n - 1];
+	size_t i, links = chain->n - 1 + (chain->overflow ? 1 : 0);
 
-	if (mv_dns_name_norm(a->name, strlen(a->name), owner, &len) != MV_OK)
-		memcpy(owner, qname, strlen(qname) + 1); /* the root answers as "" */
 	pthread_mutex_lock(&rec->lock);
-	if (strcmp(owner, qname) != 0)
-		keep(rec, word_line(qname, "CNAME", owner));
+	for (i = 0; i < links; i++)
+		keep(rec, word_line(chain->name[i], "CNAME", chain->name[i + 1]));
+	if (chain->overflow)
+		goto out;
 	switch (a->rcode) {
 	case MV_DNS_RECORDS:
 		for (i = 0; i < a->count; i++)
@@ -205,6 +206,7 @@ void mv_dns_recorder_add(struct mv_dns_recorder *rec, const char *qname, enum mv
 	case MV_DNS_NXDOMAIN:
 		break;
 	}
+out:
 	pthread_mutex_unlock(&rec->lock);
 }
 

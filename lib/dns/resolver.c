@@ -160,46 +160,72 @@ static void release(struct mv_resolver *r, struct mv_dns_view *v)
 		r->ops->release(r->impl, v);
 }
 
+/* Append a name to the chain (a full chain keeps its last slot for the newest). */
+static void chain_push(struct mv_dns_chain *c, const char *name, size_t len)
+{
+	if (c->n == MV_DNS_CHAIN_MAX)
+		c->n--;
+	memcpy(c->name[c->n], name, len);
+	c->name[c->n][len] = '\0';
+	c->n++;
+}
+
+/* The CNAMEs a backend followed itself, checked and appended. */
+static void chain_add_view(struct mv_dns_chain *c, const struct mv_dns_view *v)
+{
+	char norm[MV_DNS_NAME_MAX + 1];
+	size_t i, len;
+
+	for (i = 0; i < v->nchain; i++)
+		if (mv_dns_name_norm(v->chain[i], strlen(v->chain[i]), norm, &len) == MV_OK)
+			chain_push(c, norm, len);
+}
+
 /*
  * Ask the backend, following the CNAMEs it leaves to us: at most
  * MV_DNS_MAX_CNAME links, past which (a loop, or a long chain) the answer is
- * SERVFAIL. asked/askedlen is the caller's spelling, for answer->name.
+ * SERVFAIL. asked/askedlen is the caller's spelling, for answer->name when
+ * no CNAME was followed; chain holds the asked name (normalized) on entry.
  */
 static enum mv_status resolve(struct mv_resolver *r, const char *asked, size_t askedlen,
-                              const char *norm, enum mv_dns_type type, struct mv_dns_answer **out)
+                              enum mv_dns_type type, struct mv_dns_chain *chain,
+                              struct mv_dns_answer **out)
 {
-	char cur[MV_DNS_NAME_MAX + 1], next[MV_DNS_NAME_MAX + 1];
-	const char *owner = asked;
-	size_t ownerlen = askedlen, len = strlen(norm);
+	char next[MV_DNS_NAME_MAX + 1];
+	const char *owner;
 	struct mv_dns_view v;
 	enum mv_status st;
-	int links = 0;
+	size_t len;
 
-	memcpy(cur, norm, len + 1);
 	for (;;) {
 		memset(&v, 0, sizeof v);
-		if ((st = r->ops->lookup(r->impl, cur, type, &v)) != MV_OK)
+		st = r->ops->lookup(r->impl, chain->name[chain->n - 1], type, &v);
+		if (st != MV_OK)
 			return st;
 		if (!v.cname)
 			break;
 		/* a CNAME the backend left to us: follow it, bounded */
-		if (++links > MV_DNS_MAX_CNAME ||
-		    mv_dns_name_norm(v.cname, strlen(v.cname), next, &len) != MV_OK) {
+		if (mv_dns_name_norm(v.cname, strlen(v.cname), next, &len) != MV_OK) {
 			release(r, &v);
 			memset(&v, 0, sizeof v);
 			v.rcode = MV_DNS_SERVFAIL;
 			break;
 		}
 		release(r, &v);
-		memcpy(cur, next, len + 1);
-		owner = cur; /* the chain's target; lowercased, no trailing dot */
-		ownerlen = len;
+		if (chain->n > MV_DNS_MAX_CNAME) {
+			memcpy(chain->name[chain->n], next, len + 1); /* kept for the recorder */
+			chain->overflow = 1;
+			memset(&v, 0, sizeof v);
+			v.rcode = MV_DNS_SERVFAIL;
+			break;
+		}
+		chain_push(chain, next, len);
 	}
-	if (v.name) {
-		owner = v.name;
-		ownerlen = strlen(v.name);
-	}
-	*out = mv_dns_answer_new(v.rcode, type, owner, ownerlen,
+	chain_add_view(chain, &v);
+	owner = chain->n > 1 ? chain->name[chain->n - 1] : asked;
+	if (chain->n > 1)
+		askedlen = strlen(owner);
+	*out = mv_dns_answer_new(v.rcode, type, owner, askedlen,
 	                         v.rcode == MV_DNS_RECORDS ? v.rr : NULL,
 	                         v.rcode == MV_DNS_RECORDS ? v.count : 0, v.secure);
 	release(r, &v);
@@ -209,7 +235,7 @@ static enum mv_status resolve(struct mv_resolver *r, const char *asked, size_t a
 enum mv_status mv_dns_query(struct mv_resolver *r, const char *name, enum mv_dns_type type,
                             struct mv_dns_answer **out)
 {
-	char norm[MV_DNS_NAME_MAX + 1];
+	struct mv_dns_chain chain;
 	size_t len, askedlen;
 	enum mv_status st;
 
@@ -217,16 +243,18 @@ enum mv_status mv_dns_query(struct mv_resolver *r, const char *name, enum mv_dns
 	if (!r || !name || !mv_dns_type_str(type))
 		return MV_EINVAL;
 	askedlen = strlen(name);
-	if ((st = mv_dns_name_norm(name, askedlen, norm, &len)) != MV_OK)
+	chain.n = 1;
+	chain.overflow = 0;
+	if ((st = mv_dns_name_norm(name, askedlen, chain.name[0], &len)) != MV_OK)
 		return st;
 	if (askedlen > 1 && name[askedlen - 1] == '.')
 		askedlen--;
 	if (len == 0)
 		askedlen = 0; /* the root: "" */
-	if ((st = resolve(r, name, askedlen, norm, type, out)) != MV_OK)
+	if ((st = resolve(r, name, askedlen, type, &chain, out)) != MV_OK)
 		return st;
 	if (r->rec)
-		mv_dns_recorder_add(r->rec, norm, type, *out);
+		mv_dns_recorder_add(r->rec, &chain, type, *out);
 	return MV_OK;
 }
 
