@@ -220,12 +220,17 @@ int mv_cli_verify(int argc, char **argv)
 		host[sizeof host - 1] = '\0';
 		vc.serv_id = host;
 	}
-	if (mv_cli_dns_open(&dns, &vc.res) != 0)
+	if (mv_dkim_keycache_new(64, &vc.opts.keycache) != MV_OK)
 		return 2;
+	if (mv_cli_dns_open(&dns, &vc.res) != 0) {
+		mv_dkim_keycache_free(vc.opts.keycache);
+		return 2;
+	}
 	for (; optind < argc; optind++) {
 		one = verify_file(&vc, argv[optind]);
 		rc = one > rc ? one : rc;
 	}
 	mv_dns_free(vc.res);
+	mv_dkim_keycache_free(vc.opts.keycache);
 	return rc;
 }
