@@ -4,9 +4,12 @@
 #include <mailvet/authres.h>
 
 /*
- * The registries as of RFC 8601 §6 and the later registrations: RFC 8617
- * (arc), RFC 7489 and RFC 9989 (dmarc), RFC 6541 (dkim-atps), RFC 6212 (vbr),
- * RFC 7293 (rrvs), RFC 7281 (smime), RFC 8904 (dnswl); historic ones are
+ * The "Email Authentication Parameters" registries as IANA lists them
+ * (last updated 2025-04-04): RFC 8601 §6 and the other registrations, RFC
+ * 8617 (arc), RFC 7489 then DMARCbis (dmarc; the registry cites
+ * draft-ietf-dmarc-dmarcbis-41, RFC 9989 in DESIGN.md), RFC 6541
+ * (dkim-atps), RFC 6212 (vbr), RFC 7293 (rrvs), RFC 7281 (smime), RFC 8904
+ * (dnswl). dkim-adsp, domainkeys and sender-id and all their result names are
  * deprecated. Every method is registered with version 1.
  */
 struct method {
@@ -24,12 +27,16 @@ static const struct method methods[] = {
         {"dkim-atps", MV_AUTHRES_ACTIVE, "none pass fail temperror permerror"},
         {"dmarc", MV_AUTHRES_ACTIVE, "none pass fail temperror permerror"},
         {"dnswl", MV_AUTHRES_ACTIVE, "pass none temperror permerror"},
+        /* The registry lists "temperror" twice and no "fail" for domainkeys. §6.6
+           forbids a repeated method/code pair and both rows cite RFC 7601 §2.7.1,
+           whose (DKIM) result set has "fail": the first row is read as "fail". */
         {"domainkeys", MV_AUTHRES_DEPRECATED, "none pass fail policy neutral temperror permerror"},
         {"iprev", MV_AUTHRES_ACTIVE, "pass fail temperror permerror"},
         {"rrvs", MV_AUTHRES_ACTIVE, "none unknown temperror pass fail permerror"},
         {"sender-id", MV_AUTHRES_DEPRECATED,
-         "none pass fail softfail neutral policy temperror permerror"},
+         "none pass fail softfail neutral policy temperror permerror hardfail"},
         {"smime", MV_AUTHRES_ACTIVE, "none pass fail policy neutral temperror permerror"},
+        /* "hardfail" (RFC 5451 §2.4.2) is registered with status deprecated. */
         {"spf", MV_AUTHRES_ACTIVE,
          "none pass fail softfail policy neutral temperror permerror hardfail"},
         {"vbr", MV_AUTHRES_ACTIVE, "none pass fail temperror permerror"},
@@ -59,9 +66,10 @@ static const char *const properties[] = {
         "domainkeys header.sender",
         "iprev policy.iprev",
         "rrvs smtp.rcptto",
-        "sender-id header.*",
+        "sender-id header.*", /* "name of header field used by PRA" */
         "smime body.smime-part",
-        "smime body.smime-identifier",
+        "smime body.smime-identifer",  /* sic: the registered spelling */
+        "smime body.smime-identifier", /* the spelling in use */
         "smime body.smime-serial",
         "smime body.smime-issuer",
         "spf smtp.mailfrom",

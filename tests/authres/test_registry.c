@@ -21,6 +21,7 @@ static void methods(void **state)
 	assert_int_equal(mv_authres_known_method("vbr"), MV_AUTHRES_ACTIVE);
 	assert_int_equal(mv_authres_known_method("rrvs"), MV_AUTHRES_ACTIVE);
 	assert_int_equal(mv_authres_known_method("smime"), MV_AUTHRES_ACTIVE);
+	assert_int_equal(mv_authres_known_method("dnswl"), MV_AUTHRES_ACTIVE); /* RFC 8904 */
 	/* §6.3 and §6.7: the historic ones are deprecated. */
 	assert_int_equal(mv_authres_known_method("sender-id"), MV_AUTHRES_DEPRECATED);
 	assert_int_equal(mv_authres_known_method("domainkeys"), MV_AUTHRES_DEPRECATED);
@@ -55,6 +56,119 @@ static void results(void **state)
 	assert_false(mv_authres_known_result("spf", "pas"));
 }
 
+/*
+ * "Email Authentication Result Names", every row as IANA lists it (2025-04-04),
+ * one line per method. domainkeys' first "temperror" row is read as "fail" (see
+ * registry.c).
+ */
+static const struct {
+	const char *method, *codes;
+} result_names[] = {
+        {"arc", "fail none pass"},
+        {"auth", "fail none pass permerror temperror"},
+        {"dkim", "fail neutral none pass permerror policy temperror"},
+        {"dkim-adsp", "discard fail none nxdomain pass permerror temperror unknown"},
+        {"dkim-atps", "fail none pass permerror temperror"},
+        {"dmarc", "fail none pass permerror temperror"},
+        {"dnswl", "none pass permerror temperror"},
+        {"domainkeys", "fail neutral none permerror policy pass temperror"},
+        {"iprev", "fail pass permerror temperror"},
+        {"rrvs", "fail none pass permerror temperror unknown"},
+        {"sender-id", "fail hardfail neutral none pass permerror policy softfail temperror"},
+        {"smime", "fail neutral none pass permerror policy temperror"},
+        {"spf", "fail hardfail neutral none pass permerror policy softfail temperror"},
+        {"vbr", "fail none pass permerror temperror"},
+};
+
+/* Every code the registry lists for some method. */
+static const char *const all_codes[] = {
+        "discard", "fail",   "hardfail", "neutral", "none",      "nxdomain",
+        "pass",    "policy", "softfail", "unknown", "permerror", "temperror",
+};
+
+/* 1 when code is one of the space-separated words of list (exact match). */
+static int listed(const char *list, const char *code)
+{
+	size_t n = strlen(code);
+
+	while (*list) {
+		size_t l = strcspn(list, " ");
+		if (l == n && memcmp(list, code, n) == 0)
+			return 1;
+		list += l;
+		while (*list == ' ')
+			list++;
+	}
+	return 0;
+}
+
+/* Each method accepts exactly the codes its registry rows name, no others. */
+static void results_match_the_registry_row_for_row(void **state)
+{
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof result_names / sizeof result_names[0]; i++)
+		for (j = 0; j < sizeof all_codes / sizeof all_codes[0]; j++) {
+			int want = listed(result_names[i].codes, all_codes[j]);
+			if (mv_authres_known_result(result_names[i].method, all_codes[j]) != want)
+				fail_msg("%s=%s: registered %d", result_names[i].method,
+				         all_codes[j], want);
+		}
+}
+
+/* What the hand-typed table lacked: the registry rows, quoted. */
+static void rows_the_first_table_missed(void **state)
+{
+	(void)state;
+	/* "sender-id  hardfail  [RFC5451] section 2.4.2  deprecated" */
+	assert_true(mv_authres_known_result("sender-id", "hardfail"));
+	/* "smime  [RFC7281]  body  smime-identifer  ...  active  1" (sic) */
+	assert_true(mv_authres_known_property("smime", "body", "smime-identifer"));
+}
+
+/* "Email Authentication Methods": every method/ptype/property row (2025-04-04). */
+static const char *const method_rows[][3] = {
+        {"arc", "smtp", "remote-ip"},      {"arc", "header", "oldest-pass"},
+        {"auth", "smtp", "auth"},          {"auth", "smtp", "mailfrom"},
+        {"dkim", "header", "d"},           {"dkim", "header", "i"},
+        {"dkim", "header", "b"},           {"dkim", "header", "a"},
+        {"dkim", "header", "s"},           {"dkim-adsp", "header", "from"},
+        {"dkim-atps", "header", "from"},   {"dmarc", "header", "from"},
+        {"dmarc", "policy", "dmarc"},      {"dnswl", "dns", "zone"},
+        {"dnswl", "policy", "ip"},         {"dnswl", "policy", "txt"},
+        {"dnswl", "dns", "sec"},           {"domainkeys", "header", "d"},
+        {"domainkeys", "header", "from"},  {"domainkeys", "header", "sender"},
+        {"iprev", "policy", "iprev"},      {"rrvs", "smtp", "rcptto"},
+        {"sender-id", "header", "from"}, /* "name of header field used by PRA" */
+        {"smime", "body", "smime-part"},   {"smime", "body", "smime-identifer"}, /* sic */
+        {"smime", "body", "smime-serial"}, {"smime", "body", "smime-issuer"},
+        {"spf", "smtp", "mailfrom"},       {"spf", "smtp", "helo"},
+        {"vbr", "header", "md"},           {"vbr", "header", "mv"},
+};
+
+static void every_registered_property_is_known(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof method_rows / sizeof method_rows[0]; i++) {
+		const char *const *r = method_rows[i];
+		if (!mv_authres_known_property(r[0], r[1], r[2]))
+			fail_msg("%s %s.%s is registered", r[0], r[1], r[2]);
+		/* each row names its ptype: the same property under another ptype is not it */
+		if (mv_authres_known_property(r[0], strcmp(r[1], "smtp") ? "smtp" : "header", r[2]))
+			fail_msg("%s %s.%s has the wrong ptype", r[0], r[1], r[2]);
+	}
+	/* the registered misspelling, and the RFC 7281 spelling seen in the field */
+	assert_true(mv_authres_known_property("smime", "body", "smime-identifer"));
+	assert_true(mv_authres_known_property("smime", "body", "smime-identifier"));
+	assert_true(mv_authres_known_property("dmarc", "policy", "dmarc"));
+	assert_false(mv_authres_known_property("dmarc", "policy", "iprev"));
+	assert_false(mv_authres_known_property("dnswl", "header", "zone"));
+	assert_false(mv_authres_known_property("rrvs", "smtp", "mailfrom"));
+}
+
 static void ptypes_and_properties(void **state)
 {
 	(void)state;
@@ -62,6 +176,7 @@ static void ptypes_and_properties(void **state)
 	assert_true(mv_authres_known_ptype("Header"));
 	assert_true(mv_authres_known_ptype("body"));
 	assert_true(mv_authres_known_ptype("policy"));
+	assert_true(mv_authres_known_ptype("dns")); /* RFC 8904 */
 	assert_false(mv_authres_known_ptype("x"));
 	assert_false(mv_authres_known_ptype("smt"));
 	assert_true(mv_authres_known_property("dkim", "header", "s")); /* §6.3.2 */
@@ -152,6 +267,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(methods),
 	        cmocka_unit_test(results),
+	        cmocka_unit_test(results_match_the_registry_row_for_row),
+	        cmocka_unit_test(rows_the_first_table_missed),
+	        cmocka_unit_test(every_registered_property_is_known),
 	        cmocka_unit_test(ptypes_and_properties),
 	        cmocka_unit_test(filter_drops_what_must_be_ignored),
 	        cmocka_unit_test(filter_follows_the_consumers_methods),
