@@ -13,7 +13,7 @@
 
 /* What the MTA knows about the SMTP session. Strings are borrowed for the call. */
 struct mv_envelope {
-	const char *client_ip;   /* textual IPv4 or IPv6 address; required */
+	const char *client_ip; /* textual IPv4 or IPv6 address; NULL = unknown (no SPF, no iprev) */
 	const char *client_name; /* the MTA's own reverse name for it, or NULL */
 	const char *helo;        /* HELO/EHLO argument, or NULL */
 	const char *mail_from;   /* MAIL FROM without <>; "" = null sender; NULL = unknown */

@@ -26,6 +26,8 @@ static int parse_ip(const char *ip, uint8_t addr[16], int *v6)
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
+	if (ip == NULL)
+		return -1;
 	if (inet_pton(AF_INET, ip, addr) == 1) {
 		*v6 = 0;
 		return 0;

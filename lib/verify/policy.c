@@ -58,7 +58,7 @@ static void build_explain(struct mv_verify *v)
 		              v->spf.mechanism ? v->spf.mechanism
 		                               : (v->spf.problem ? v->spf.problem : "no record"));
 	else
-		mv_buf_puts(&v->explain, "spf: not checked (no MAIL FROM given)\n");
+		mv_buf_puts(&v->explain, "spf: not checked (no MAIL FROM or no client IP given)\n");
 	for (k = 0; k < mv_dkim_verifier_count(v->dkim); k++) {
 		const struct mv_dkim_result *d = mv_dkim_verifier_result(v->dkim, k);
 		mv_buf_printf(&v->explain, "dkim: %s d=%s s=%s%s%s\n", mv_dkim_res_str(d->res),

@@ -133,7 +133,7 @@ static enum mv_status run_spf(struct mv_verify *v)
 	struct mv_spf_request req;
 	enum mv_status st;
 
-	if (v->env.mail_from == NULL)
+	if (v->env.mail_from == NULL || v->env.client_ip == NULL)
 		return MV_OK; /* unknown envelope: spf=none */
 	memset(&req, 0, sizeof req);
 	req.ip = v->env.client_ip;
