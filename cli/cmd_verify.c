@@ -418,12 +418,14 @@ int mv_cli_verify(int argc, char **argv)
 			fprintf(stderr, "mailvet verify: %s: %s\n", argv[optind], strerror(errno));
 			goto out;
 		}
-	if (mv_cli_dns_open(&dns, &vc.res) != 0)
+	if (mv_dkim_keycache_new(64, &vc.cfg.dkim_keycache) != MV_OK ||
+	    mv_cli_dns_open(&dns, &vc.res) != 0)
 		goto out;
 	vc.progress = files.n > 1 && isatty(STDERR_FILENO);
 	rc = run_files(&vc, &files);
 out:
 	mv_dns_free(vc.res);
+	mv_dkim_keycache_free(vc.cfg.dkim_keycache);
 	mv_dmarc_psl_free(vc.psl);
 	mv_cli_files_free(&files);
 	mv_buf_free(&vc.out);

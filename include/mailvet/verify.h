@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <mailvet/authres.h>
+#include <mailvet/dkim.h>
 #include <mailvet/dmarc.h>
 #include <mailvet/dns.h>
 #include <mailvet/status.h>

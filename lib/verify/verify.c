@@ -87,6 +87,7 @@ enum mv_status mv_verify_new(const struct mv_verify_config *c, struct mv_resolve
 	mv_dkim_verify_opts_default(&o);
 	o.max_signatures = c->dkim_max_sigs;
 	o.refuse_l = !c->dkim_allow_l;
+	o.keycache = c->dkim_keycache;
 	st = fail ? MV_ENOMEM : mv_msg_new(NULL, &v->msg);
 	if (st == MV_OK)
 		st = mv_dkim_verifier_new(&o, r, (int64_t)now, &v->dkim);
