@@ -402,6 +402,7 @@ out:
 	host_result_clear(&hr);
 	mv_spf_ident_clear(&id);
 	free(ev.pname);
+	free(ev.pname_domain);
 	if (st != MV_OK) {
 		enum mv_spf_identity idt = out->identity;
 		mv_spf_verdict_clear(out);

@@ -97,8 +97,12 @@ const char *mv_spf_ptr_macro(void *arg)
 	int yes;
 
 	pk.domain = ev->domain ? ev->domain : "";
+	if (ev->pname_domain && strcmp(ev->pname_domain, pk.domain) == 0)
+		return ev->pname ? ev->pname : "unknown"; /* one set of lookups per <domain> */
 	free(ev->pname);
+	free(ev->pname_domain);
 	ev->pname = NULL;
+	ev->pname_domain = mv_strndup(pk.domain, strlen(pk.domain));
 	mv_spf_ip_reverse_name(&ev->ip, &rev);
 	if (mv_buf_status(&rev) != MV_OK ||
 	    mv_dns_query(ev->r, rev.data, MV_DNS_PTR, &ans) != MV_OK)

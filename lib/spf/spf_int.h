@@ -163,7 +163,8 @@ struct mv_spf_eval {
 	unsigned dns_terms;
 	unsigned voids;
 	const char *domain; /* the current <domain>, for %{d} and %{p} */
-	char *pname;        /* the last %{p} value (owned) */
+	char *pname;        /* the last %{p} value (owned) ... */
+	char *pname_domain; /* ... and the <domain> it was chosen for (owned) */
 	char problem[256];
 };
 
@@ -215,7 +216,11 @@ enum mv_status mv_spf_ptr_validated(struct mv_spf_eval *ev, int count_void,
                                     int (*found)(const char *name, void *arg), void *arg,
                                     enum mv_spf_outcome *o);
 
-/* %{p} for <domain> (§7.3): a validated name, preferring <domain> and its subdomains. */
+/*
+ * %{p} for <domain> (§7.3): a validated name, preferring <domain> and its subdomains;
+ * "unknown" when there is none. Looked up once per <domain> and kept in ev (pname), so
+ * a record full of %{p} costs one set of lookups.
+ */
 const char *mv_spf_ptr_macro(void *ev);
 
 /*
