@@ -54,6 +54,8 @@ struct mv_verify_config {
 	enum mv_verify_action from_permerror_action;
 	int iprev;            /* run iprev (1) */
 	const char *receiver; /* SPF %{r}; NULL = authserv_id */
+	struct mv_dkim_keycache
+	        *dkim_keycache; /* parsed DKIM keys, shared, borrowed; NULL = none */
 };
 void mv_verify_config_default(struct mv_verify_config *c);
 
