@@ -1,0 +1,7 @@
+# mailvet verify from the command line (files, mbox, a 10,000-message Maildir).
+mv_add_test(verify.cli sh ${CMAKE_CURRENT_LIST_DIR}/cli-test.sh)
+set_tests_properties(verify.cli PROPERTIES TIMEOUT 300)
+
+# Differential test against python3-authheaders (dkimpy + its DMARC), skipped when absent.
+mv_add_test(verify.differential /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/differential.py)
+set_tests_properties(verify.differential PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
