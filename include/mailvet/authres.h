@@ -257,8 +257,8 @@ struct mv_authres_servid {
 struct mv_authres_policy {
 	const struct mv_authres_servid *ids; /* our authserv-ids */
 	size_t nids;
-	int delete_foreign;  /* also delete other ADMDs' fields from untrusted hops */
-	int trust_versions;  /* keep unsupported versions from trusted hops (a SHOULD in §5) */
+	int delete_foreign; /* also delete other ADMDs' fields from untrusted hops */
+	int trust_versions; /* keep unsupported versions from trusted hops (a SHOULD in §5) */
 };
 
 enum mv_authres_verdict {

@@ -24,8 +24,8 @@ static char *canonical(const char *id)
 	if (!(low = mv_strndup(id, n)))
 		return NULL;
 	mv_ascii_lower(low, n);
-	if (n == 0 || idn2_lookup_u8((const uint8_t *)low, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) !=
-	                      IDN2_OK)
+	if (n == 0 || idn2_lookup_u8((const uint8_t *)low, &a,
+	                             IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
 		return low;
 	out = mv_strndup((const char *)a, strlen((const char *)a));
 	idn2_free(a);

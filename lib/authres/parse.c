@@ -122,6 +122,8 @@ static enum mv_status pvalue(struct parser *p, struct mv_buf *out)
 		mv_buf_free(&q);
 		return st;
 	}
+	if (p->flags & MV_AUTHRES_LENIENT)
+		return loose_value(p, out); /* the same text for every conforming value */
 	if (at(p, '@'))
 		return at_domain(p, out);
 	n = mv_ar_span_atext(&p->c);
@@ -130,8 +132,6 @@ static enum mv_status pvalue(struct parser *p, struct mv_buf *out)
 		p->c.pos += n;
 		return at_domain(p, out);
 	}
-	if (p->flags & MV_AUTHRES_LENIENT)
-		return loose_value(p, out);
 	return read_value(p, out, "expected value");
 }
 
@@ -145,6 +145,19 @@ static enum mv_status take(struct mv_buf *b, char **dst)
 	return MV_OK;
 }
 
+/* Fail with "unexpected 'c'" for the byte at the cursor. */
+static enum mv_status unexpected(struct parser *p)
+{
+	unsigned char ch = (unsigned char)p->c.s[p->c.pos];
+	char what[32];
+
+	if (ch > 0x20 && ch < 0x7f)
+		snprintf(what, sizeof what, "unexpected '%c'", ch);
+	else
+		snprintf(what, sizeof what, "unexpected byte 0x%02x", ch);
+	return mv_ar_fail(&p->c, what);
+}
+
 /* The CFWS that must separate two statements; returns MV_OK when it was there. */
 static enum mv_status separator(struct parser *p)
 {
@@ -153,7 +166,7 @@ static enum mv_status separator(struct parser *p)
 	if (p->c.st != MV_OK)
 		return p->c.st;
 	if (!skipped && !at_end(p) && !at(p, ';'))
-		return mv_ar_fail(&p->c, "expected white space");
+		return unexpected(p);
 	return MV_OK;
 }
 
@@ -178,7 +191,8 @@ static enum mv_status propspec(struct parser *p, struct mv_result *r, char *ptyp
 	cfws(p);
 	if (p->c.st != MV_OK || pvalue(p, &v) != MV_OK)
 		goto fail;
-	if ((st = take(&v, &val)) != MV_OK || !(np = realloc(r->props, (r->nprops + 1) * sizeof *np))) {
+	if ((st = take(&v, &val)) != MV_OK ||
+	    !(np = realloc(r->props, (r->nprops + 1) * sizeof *np))) {
 		p->c.st = MV_ENOMEM;
 		goto fail;
 	}
@@ -349,7 +363,9 @@ static enum mv_status head(struct parser *p, struct mv_authres *ar)
 	mv_buf_free(&id);
 	if (st != MV_OK)
 		return p->c.st != MV_OK ? p->c.st : (p->c.st = st);
-	if (separator(p) != MV_OK)
+	if (!cfws(p) && p->c.st == MV_OK && !at_end(p) && !at(p, ';'))
+		return mv_ar_fail(&p->c, "expected ';' after authserv-id");
+	if (p->c.st != MV_OK)
 		return p->c.st;
 	if (mv_ar_version(&p->c, &ar->version))
 		cfws(p);
@@ -395,8 +411,9 @@ static enum mv_status body(struct parser *p, struct mv_authres *ar)
 	}
 	while (first || !at_end(p)) {
 		if (!at(p, ';'))
-			return mv_ar_fail(&p->c, first && ar->serv_id ? "expected ';' after authserv-id"
-			                                              : "expected ';'");
+			return mv_ar_fail(&p->c, first && ar->serv_id
+			                                 ? "expected ';' after authserv-id"
+			                                 : "expected ';'");
 		p->c.pos++;
 		result_comments(p);
 		cfws(p);

@@ -117,8 +117,7 @@ fail:
 	return st;
 }
 
-const char *mv_result_prop_value(const struct mv_result *r, const char *ptype,
-                                 const char *property)
+const char *mv_result_prop_value(const struct mv_result *r, const char *ptype, const char *property)
 {
 	size_t i;
 
