@@ -186,8 +186,12 @@ void mv_arc_seal_opts_default(struct mv_arc_seal_opts *o);
  * order, as written ("none" when there are none). The AMS uses
  * relaxed/relaxed.
  *
- * v: a finished validator of this same message, or NULL to validate here
- * with r at o->now (r may be NULL only when the message has no ARC field).
+ * v: the finished validation of the message as this hop received it (a
+ * hop may change the message, e.g. tag the subject, after validating and
+ * before sealing: the chains' results are taken from v, the ARC fields from
+ * m, which must hold the same ones: MV_EINVAL otherwise), or NULL to
+ * validate m here with r at o->now (r may be NULL only when m has no ARC
+ * field).
  * selectors: one per key, or NULL for o->selector. m and body/body_len: the
  * message. Appends the new fields ("ARC-Seal: ...\r\n", AMS, then the
  * AAR), ready to be prepended, to out; *nsets (may be NULL) gets the number

@@ -32,8 +32,9 @@ struct sealing {
 	const struct mv_msg *m; /* the message as given */
 	struct mv_msg *aug;     /* the message with the new AAR on top (AMS hash) */
 	const struct mv_arc_validator *v;
-	unsigned inst; /* the new instance */
-	char **h;      /* AMS h= names */
+	struct mv_arc_sets sets; /* the ARC fields of m */
+	unsigned inst;           /* the new instance */
+	char **h;                /* AMS h= names */
 	size_t nh;
 	char *hlist;       /* the same, as written in h= */
 	struct mv_buf aar; /* the new AAR field, with its CRLF */
@@ -236,10 +237,15 @@ static enum mv_status make_as(struct sealing *s, const struct plan *pl,
 	              s->o->domain, s->inst, selector, (long long)s->o->now);
 	if ((st = mv_buf_status(as)) != MV_OK)
 		return st;
+	if (pl->chain < 0 && pl->cv == MV_ARC_PASS)
+		return MV_EINVAL; /* a passing chain m does not hold */
 	if (pl->chain >= 0 && pl->cv != MV_ARC_FAIL) {
-		const struct mv_arc_chain_fields *cf = &s->v->sets.chain[pl->chain];
+		const struct mv_arc_chain_fields *cf = &s->sets.chain[pl->chain];
 		for (j = 1; j < s->inst; j++, n++) {
-			raw_of(s->m, s->v->sets.aar[j], &sets[n].aar, &sets[n].aar_len);
+			if (s->sets.aar[j] == MV_ARC_NOFIELD || cf->ams[j] == MV_ARC_NOFIELD ||
+			    cf->as[j] == MV_ARC_NOFIELD)
+				return MV_EINVAL; /* v passed a chain m does not hold */
+			raw_of(s->m, s->sets.aar[j], &sets[n].aar, &sets[n].aar_len);
 			raw_of(s->m, cf->ams[j], &sets[n].ams, &sets[n].ams_len);
 			raw_of(s->m, cf->as[j], &sets[n].as, &sets[n].as_len);
 		}
@@ -255,9 +261,24 @@ static enum mv_status make_as(struct sealing *s, const struct plan *pl,
 	return st == MV_OK ? put_b(key, hash, as, off) : st;
 }
 
-/* Which sets to add (draft-ietf-dmarc-arc-multi-02 §5.1); returns how many. */
-static size_t make_plan(const struct mv_arc_validator *v, const struct mv_dkim_signkey *const *keys,
-                        size_t nkeys, struct plan *pl)
+/* The index of the chain of algorithm alg in sets, or -1. */
+static int chain_index(const struct mv_arc_sets *sets, const char *alg)
+{
+	size_t k;
+
+	for (k = 0; k < sets->nchains; k++)
+		if (strcmp(sets->chain[k].alg, alg) == 0)
+			return (int)k;
+	return -1;
+}
+
+/*
+ * Which sets to add (draft-ietf-dmarc-arc-multi-02 §5.1), from the results
+ * of v; pl[].chain indexes sets (the fields of the message to seal).
+ * Returns how many.
+ */
+static size_t make_plan(const struct mv_arc_validator *v, const struct mv_arc_sets *sets,
+                        const struct mv_dkim_signkey *const *keys, size_t nkeys, struct plan *pl)
 {
 	size_t k, j, n = 0;
 	int c;
@@ -279,7 +300,7 @@ static size_t make_plan(const struct mv_arc_validator *v, const struct mv_dkim_s
 					break;
 			if (c == (int)v->nchains || v->chain[c].res.ended)
 				continue; /* no longest chain of ours, or a chain that has ended */
-			pl[n].chain = c;
+			pl[n].chain = chain_index(sets, v->chain[c].res.alg);
 			pl[n].cv = v->chain[c].res.cv == MV_ARC_PASS ? MV_ARC_PASS : MV_ARC_FAIL;
 		}
 		n++;
@@ -360,7 +381,13 @@ enum mv_status mv_arc_seal(const struct mv_arc_seal_opts *o,
 		v = own;
 	}
 	s.v = v;
-	if ((np = make_plan(v, keys, nkeys, pl)) == 0) {
+	if ((st = mv_arc_collect(m, &s.sets)) != MV_OK)
+		goto out;
+	if (s.sets.count != v->sets.count) {
+		st = MV_EINVAL; /* v is not the validation of this message's chain */
+		goto out;
+	}
+	if ((np = make_plan(v, &s.sets, keys, nkeys, pl)) == 0) {
 		st = MV_OK;
 		goto out;
 	}
@@ -379,8 +406,10 @@ enum mv_status mv_arc_seal(const struct mv_arc_seal_opts *o,
 	if ((st = mv_buf_status(out)) == MV_OK && nsets != NULL)
 		*nsets = np;
 out:
-	if (st != MV_OK && mv_buf_status(out) == MV_OK)
+	if (st != MV_OK && mv_buf_status(out) == MV_OK && out->data != NULL) {
 		out->len = start; /* nothing half-written */
+		out->data[start] = '\0';
+	}
 	mv_arc_validator_free(own);
 	mv_msg_free(s.aug);
 	free_names(s.h, s.nh);
