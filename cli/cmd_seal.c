@@ -21,6 +21,7 @@ struct seal_cli {
 	size_t nkeys, nsel;
 	int validate;
 	const char *ip;
+	const char *received; /* the message as received, validated instead */
 };
 
 static void usage(FILE *f)
@@ -29,7 +30,7 @@ static void usage(FILE *f)
 	        "usage: mailvet seal --domain D --selector S --key FILE [--key FILE ...]\n"
 	        "                    [--selector S ...] --authserv-id ID [--headers LIST]\n"
 	        "                    [--zone FILE | --resolver ADDR[@PORT]] [--record-dns FILE]\n"
-	        "                    [--dns-timeout MS] [--now T] [FILE]\n"
+	        "                    [--dns-timeout MS] [--now T] [--received FILE] [FILE]\n"
 	        "       mailvet seal --validate [--authserv-id ID] [--ip IP] [--zone FILE | ...]\n"
 	        "                    [--now T] [FILE]\n"
 	        "Validates the message's ARC chains (RFC 8617 §5.2) and writes the message\n"
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 	        "field whose authserv-id is ID. Keys are PEM (RSA or Ed25519); several keys\n"
 	        "take one --selector each or share one. --headers sets the AMS h= (default:\n"
 	        "the usual list, From over-signed); --now sets t= (default: now).\n"
+	        "--received names the message as this hop received it, before it changed it\n"
+	        "(a subject tag, a footer): its chains are validated instead of FILE's.\n"
 	        "--validate only prints \"Authentication-Results: ID; arc=...\" (ID defaults to\n"
 	        "the local host name \"localhost\") and exits 0 for pass, 1 for fail or none.\n"
 	        "Exit status 2 on usage or system errors.\n");
@@ -102,15 +105,38 @@ out:
 	return rc;
 }
 
+/* Validate the message in path (--received); 0, or the exit status. */
+static int validate_received(const struct seal_cli *c, struct mv_arc_validator *v,
+                             struct mv_msg **rm, char **rdata)
+{
+	enum mv_status st;
+	char err[160];
+	size_t len;
+
+	if ((st = mv_read_file(c->received, MAX_MESSAGE, rdata, &len)) != MV_OK) {
+		fprintf(stderr, "mailvet seal: %s: %s\n", c->received, mv_status_str(st));
+		return 2;
+	}
+	if ((st = mv_msg_parse(*rdata, len, NULL, rm, err, sizeof err)) != MV_OK) {
+		fprintf(stderr, "mailvet seal: %s: %s\n", c->received, err);
+		return 1;
+	}
+	if ((st = mv_arc_validator_message(v, *rm)) != MV_OK) {
+		fprintf(stderr, "mailvet seal: %s: %s\n", c->received, mv_status_str(st));
+		return 2;
+	}
+	return 0;
+}
+
 /* Validate (and unless --validate, seal) the message in data. */
 static int seal_message(struct seal_cli *c, struct mv_resolver *r, const char *data, size_t len,
                         const char *path)
 {
 	struct mv_arc_validator *v = NULL;
 	struct mv_buf out = MV_BUF_INIT;
-	struct mv_msg *m = NULL;
+	struct mv_msg *m = NULL, *rm = NULL;
 	const char *body;
-	char err[160];
+	char err[160], *rdata = NULL;
 	size_t blen, nsets = 0;
 	enum mv_status st;
 	int rc = 2;
@@ -120,9 +146,15 @@ static int seal_message(struct seal_cli *c, struct mv_resolver *r, const char *d
 		rc = 1;
 		goto out;
 	}
-	if ((st = mv_arc_validator_new(NULL, r, c->o.now, &v)) != MV_OK ||
-	    (st = mv_arc_validator_message(v, m)) != MV_OK)
+	if ((st = mv_arc_validator_new(NULL, r, c->o.now, &v)) != MV_OK)
 		goto fail;
+	if (c->received != NULL) {
+		if ((rc = validate_received(c, v, &rm, &rdata)) != 0)
+			goto out;
+		rc = 2;
+	} else if ((st = mv_arc_validator_message(v, m)) != MV_OK) {
+		goto fail;
+	}
 	if (c->validate) {
 		rc = print_result(c, v);
 		goto out;
@@ -150,6 +182,8 @@ out:
 	mv_buf_free(&out);
 	mv_arc_validator_free(v);
 	mv_msg_free(m);
+	mv_msg_free(rm);
+	free(rdata);
 	return rc;
 }
 
@@ -207,6 +241,9 @@ static int option(struct seal_cli *c, int ch)
 	case 'i':
 		c->ip = optarg;
 		return 0;
+	case 'P':
+		c->received = optarg;
+		return 0;
 	case 'z':
 		c->dns.zone = optarg;
 		return 0;
@@ -244,6 +281,7 @@ int mv_cli_seal(int argc, char **argv)
 	        {"now", required_argument, NULL, 't'},
 	        {"validate", no_argument, NULL, 'V'},
 	        {"ip", required_argument, NULL, 'i'},
+	        {"received", required_argument, NULL, 'P'},
 	        {"zone", required_argument, NULL, 'z'},
 	        {"resolver", required_argument, NULL, 'r'},
 	        {"record-dns", required_argument, NULL, 'R'},

@@ -62,7 +62,7 @@ static void append_results(const char *v, size_t n, struct mv_buf *out, int *fir
 		if (e == s || mv_ascii_ieq(v + s, e - s, "none"))
 			continue;
 		if (!*first)
-			mv_buf_puts(out, ";\r\n\t");
+			mv_buf_puts(out, ";\r\n ");
 		mv_buf_append(out, v + s, e - s);
 		*first = 0;
 	}

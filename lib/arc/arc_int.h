@@ -86,7 +86,7 @@ enum mv_status mv_arc_seal_hash(const struct mv_arc_rawset *sets, size_t nsets, 
 /*
  * The AAR payload to seal with: the results of every Authentication-Results
  * field of m whose authserv-id is serv_id, in order, each as written
- * (trimmed), joined with ";\r\n\t"; appended to out after "serv_id; ".
+ * (trimmed), joined with ";\r\n "; appended to out after "serv_id; ".
  * "none" when there are none.
  */
 enum mv_status mv_arc_aar_payload(const struct mv_msg *m, const char *serv_id, struct mv_buf *out);

@@ -10,7 +10,9 @@
  * covers the AMS (and later seals this AS) in relaxed form, where a fold
  * inside b= would become a space inside it. The suite's standard format
  * (UPSTREAM-README "Signing Header Format Standardization") is the same
- * text unfolded: tags in alphabetical order, "; " between them.
+ * text unfolded: tags in alphabetical order, "; " between them. Folds are
+ * CRLF and one space, not a tab: dkimpy finds the raw AMS of instance N by
+ * looking for " i=N;" in it.
  */
 
 void mv_arc_seal_opts_default(struct mv_arc_seal_opts *o)
@@ -201,8 +203,7 @@ static enum mv_status make_ams(struct sealing *s, const struct mv_dkim_signkey *
 
 	mv_buf_printf(ams, "ARC-Message-Signature: a=%s; b=", mv_dkim_alg_str(key->alg));
 	off = ams->len;
-	mv_buf_printf(ams,
-	              ";\r\n\tbh=%s; c=relaxed/relaxed; d=%s;\r\n\th=%s;\r\n\ti=%u; s=%s; t=%lld",
+	mv_buf_printf(ams, ";\r\n bh=%s; c=relaxed/relaxed; d=%s;\r\n h=%s;\r\n i=%u; s=%s; t=%lld",
 	              s->bh, s->o->domain, s->hlist, s->inst, selector, (long long)s->o->now);
 	if ((st = mv_buf_status(ams)) != MV_OK)
 		return st;
@@ -233,7 +234,7 @@ static enum mv_status make_as(struct sealing *s, const struct plan *pl,
 
 	mv_buf_printf(as, "ARC-Seal: a=%s; b=", mv_dkim_alg_str(key->alg));
 	off = as->len;
-	mv_buf_printf(as, ";\r\n\tcv=%s; d=%s; i=%u; s=%s; t=%lld", mv_arc_cv_str(pl->cv),
+	mv_buf_printf(as, ";\r\n cv=%s; d=%s; i=%u; s=%s; t=%lld", mv_arc_cv_str(pl->cv),
 	              s->o->domain, s->inst, selector, (long long)s->o->now);
 	if ((st = mv_buf_status(as)) != MV_OK)
 		return st;
