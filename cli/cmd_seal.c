@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <mailvet/arc.h>
+#include <mailvet/verify.h>
 
 #include "commands.h"
 
@@ -22,6 +23,8 @@ struct seal_cli {
 	int validate;
 	const char *ip;
 	const char *received; /* the message as received, validated instead */
+	int verify;           /* run mailvet's checks and prepend their Authentication-Results */
+	const char *helo, *mail_from;
 };
 
 static void usage(FILE *f)
@@ -30,7 +33,8 @@ static void usage(FILE *f)
 	        "usage: mailvet seal --domain D --selector S --key FILE [--key FILE ...]\n"
 	        "                    [--selector S ...] --authserv-id ID [--headers LIST]\n"
 	        "                    [--zone FILE | --resolver ADDR[@PORT]] [--record-dns FILE]\n"
-	        "                    [--dns-timeout MS] [--now T] [--received FILE] [FILE]\n"
+	        "                    [--dns-timeout MS] [--now T] [--received FILE]\n"
+	        "                    [--verify --ip IP [--helo NAME] [--mail-from ADDR]] [FILE]\n"
 	        "       mailvet seal --validate [--authserv-id ID] [--ip IP] [--zone FILE | ...]\n"
 	        "                    [--now T] [FILE]\n"
 	        "Validates the message's ARC chains (RFC 8617 §5.2) and writes the message\n"
@@ -43,6 +47,9 @@ static void usage(FILE *f)
 	        "the usual list, From over-signed); --now sets t= (default: now).\n"
 	        "--received names the message as this hop received it, before it changed it\n"
 	        "(a subject tag, a footer): its chains are validated instead of FILE's.\n"
+	        "--verify first runs mailvet's checks (SPF, DKIM, DMARC, iprev, ARC) for the\n"
+	        "client --ip and prepends their Authentication-Results, which the new AAR\n"
+	        "then carries.\n"
 	        "--validate only prints \"Authentication-Results: ID; arc=...\" (ID defaults to\n"
 	        "the local host name \"localhost\") and exits 0 for pass, 1 for fail or none.\n"
 	        "Exit status 2 on usage or system errors.\n");
@@ -128,13 +135,62 @@ static int validate_received(const struct seal_cli *c, struct mv_arc_validator *
 	return 0;
 }
 
+/*
+ * --verify: run lib/verify on the message and return, in *ar, the
+ * "Authentication-Results: ...\r\n" field to prepend, with arc= from v when
+ * lib/verify did not report it. 0, or the exit status.
+ */
+static int verify_field(const struct seal_cli *c, struct mv_resolver *r,
+                        const struct mv_arc_validator *v, const char *data, size_t len,
+                        struct mv_buf *field)
+{
+	struct mv_verify_config vc;
+	struct mv_envelope env;
+	struct mv_verify *vv = NULL;
+	struct mv_authres *ar = NULL;
+	struct mv_result *res = NULL;
+	const struct mv_authres *got;
+	enum mv_status st;
+	size_t k;
+	int has_arc = 0, rc = 2;
+
+	mv_verify_config_default(&vc);
+	vc.authserv_id = c->o.authserv_id;
+	memset(&env, 0, sizeof env);
+	env.client_ip = c->ip;
+	env.helo = c->helo;
+	env.mail_from = c->mail_from;
+	if ((st = mv_verify_message(&vc, r, (time_t)c->o.now, &env, data, len, &vv)) != MV_OK ||
+	    (st = mv_authres_new(c->o.authserv_id, 0, &ar)) != MV_OK)
+		goto out;
+	got = mv_verify_results(vv);
+	for (k = 0; got != NULL && k < got->results.count; k++) {
+		has_arc |= strcmp(got->results.item[k]->method, "arc") == 0;
+		if ((st = mv_result_dup(got->results.item[k], &res)) != MV_OK ||
+		    (st = mv_result_list_add(&ar->results, res)) != MV_OK)
+			goto out;
+	}
+	if (!has_arc && ((st = mv_arc_result_authres(v, c->ip, &res)) != MV_OK ||
+	                 (st = mv_result_list_add(&ar->results, res)) != MV_OK))
+		goto out;
+	if ((st = mv_authres_format(ar, field)) == MV_OK)
+		st = mv_buf_puts(field, "\r\n");
+	rc = st == MV_OK ? 0 : 2;
+out:
+	if (rc != 0)
+		fprintf(stderr, "mailvet seal: --verify: %s\n", mv_status_str(st));
+	mv_authres_free(ar);
+	mv_verify_free(vv);
+	return rc;
+}
+
 /* Validate (and unless --validate, seal) the message in data. */
 static int seal_message(struct seal_cli *c, struct mv_resolver *r, const char *data, size_t len,
                         const char *path)
 {
 	struct mv_arc_validator *v = NULL;
-	struct mv_buf out = MV_BUF_INIT;
-	struct mv_msg *m = NULL, *rm = NULL;
+	struct mv_buf out = MV_BUF_INIT, arfield = MV_BUF_INIT;
+	struct mv_msg *m = NULL, *rm = NULL, *vm = NULL; /* vm: m with our AR (--verify) */
 	const char *body;
 	char err[160], *rdata = NULL;
 	size_t blen, nsets = 0;
@@ -159,10 +215,23 @@ static int seal_message(struct seal_cli *c, struct mv_resolver *r, const char *d
 		rc = print_result(c, v);
 		goto out;
 	}
-	mv_msg_body(m, &body, &blen, NULL);
+	if (c->verify) { /* seal the message with our Authentication-Results on top */
+		if ((rc = verify_field(c, r, v, data, len, &arfield)) != 0)
+			goto out;
+		rc = 2;
+		mv_buf_append(&arfield, data, len);
+		if ((st = mv_buf_status(&arfield)) != MV_OK)
+			goto fail;
+		if ((st = mv_msg_parse(arfield.data, arfield.len, NULL, &vm, err, sizeof err)) !=
+		    MV_OK)
+			goto fail;
+		data = arfield.data;
+		len = arfield.len;
+	}
+	mv_msg_body(vm ? vm : m, &body, &blen, NULL);
 	st = mv_arc_seal(&c->o, (const struct mv_dkim_signkey *const *)c->keys,
-	                 c->nsel > 1 ? c->selectors : NULL, c->nkeys, m, body, blen, v, r, &out,
-	                 &nsets);
+	                 c->nsel > 1 ? c->selectors : NULL, c->nkeys, vm ? vm : m, body, blen, v, r,
+	                 &out, &nsets);
 	if (st != MV_OK)
 		goto fail;
 	if (nsets == 0)
@@ -180,8 +249,10 @@ fail:
 	                        : mv_status_str(st));
 out:
 	mv_buf_free(&out);
-	mv_arc_validator_free(v);
+	mv_msg_free(vm); /* before arfield, which holds its body */
+	mv_buf_free(&arfield);
 	mv_msg_free(m);
+	mv_arc_validator_free(v);
 	mv_msg_free(rm);
 	free(rdata);
 	return rc;
@@ -244,6 +315,15 @@ static int option(struct seal_cli *c, int ch)
 	case 'P':
 		c->received = optarg;
 		return 0;
+	case 'v':
+		c->verify = 1;
+		return 0;
+	case 'E':
+		c->helo = optarg;
+		return 0;
+	case 'M':
+		c->mail_from = optarg;
+		return 0;
 	case 'z':
 		c->dns.zone = optarg;
 		return 0;
@@ -282,6 +362,9 @@ int mv_cli_seal(int argc, char **argv)
 	        {"validate", no_argument, NULL, 'V'},
 	        {"ip", required_argument, NULL, 'i'},
 	        {"received", required_argument, NULL, 'P'},
+	        {"verify", no_argument, NULL, 'v'},
+	        {"helo", required_argument, NULL, 'E'},
+	        {"mail-from", required_argument, NULL, 'M'},
 	        {"zone", required_argument, NULL, 'z'},
 	        {"resolver", required_argument, NULL, 'r'},
 	        {"record-dns", required_argument, NULL, 'R'},
@@ -303,7 +386,7 @@ int mv_cli_seal(int argc, char **argv)
 		rc = rc < 0 ? 0 : rc;
 		goto out;
 	}
-	if (argc - optind > 1 ||
+	if (argc - optind > 1 || (c.verify && (c.ip == NULL || c.validate)) ||
 	    (!c.validate && (c.o.domain == NULL || c.o.authserv_id == NULL || c.nkeys == 0 ||
 	                     c.nsel == 0 || (c.nsel > 1 && c.nsel != c.nkeys)))) {
 		usage(stderr);
