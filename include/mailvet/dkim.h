@@ -100,14 +100,25 @@ enum mv_status mv_dkim_key_parse(const char *txt, size_t len, struct mv_dkim_key
 void mv_dkim_key_free(struct mv_dkim_key *k); /* NULL is fine */
 
 /*
+ * A cache of parsed keys, shared by verifiers (and threads): keyed by the
+ * exact text of the key record, so DNS is still asked every time (TTL and
+ * revocation hold) but each key is decoded once. At most `entries` keys;
+ * when full, the oldest entry is replaced. Free with mv_dkim_keycache_free()
+ * after every verifier using it.
+ */
+struct mv_dkim_keycache;
+enum mv_status mv_dkim_keycache_new(size_t entries, struct mv_dkim_keycache **out);
+void mv_dkim_keycache_free(struct mv_dkim_keycache *c); /* NULL is fine */
+
+/*
  * Look up and parse the key of selector s in domain d
- * (s._domainkey.d, TXT). MV_ENOTFOUND: NXDOMAIN or NODATA; MV_ETEMP:
+ * (s._domainkey.d, TXT), through cache c when it is not NULL. MV_ENOTFOUND: NXDOMAIN or NODATA; MV_ETEMP:
  * SERVFAIL or timeout; MV_ESYNTAX / MV_EUNSUPPORTED as mv_dkim_key_parse,
  * and MV_ESYNTAX when several TXT records answer (RFC 6376 §3.6.2.2 leaves the result undefined; we do
  * not guess); MV_EINVAL: s._domainkey.d is not a DNS name.
  */
-enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, const char *s, const char *d,
-                                 struct mv_dkim_key **out, char *err, size_t errlen);
+enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, struct mv_dkim_keycache *c, const char *s,
+                                 const char *d, struct mv_dkim_key **out, char *err, size_t errlen);
 
 /* ---- Verification ------------------------------------------------------- */
 
@@ -124,11 +135,12 @@ enum mv_dkim_res {
 const char *mv_dkim_res_str(enum mv_dkim_res r); /* "pass", ... */
 
 struct mv_dkim_verify_opts {
-	size_t max_signatures; /* signatures evaluated; later ones are neutral
+	size_t max_signatures;             /* signatures evaluated; later ones are neutral
 	                        * "not evaluated: limit". Default 5 */
-	int refuse_l;          /* 1: a signature with l= is "policy" */
-	int64_t max_future;    /* t= may be this many seconds ahead of now;
+	int refuse_l;                      /* 1: a signature with l= is "policy" */
+	int64_t max_future;                /* t= may be this many seconds ahead of now;
 	                        * default 300 */
+	struct mv_dkim_keycache *keycache; /* borrowed; NULL: no cache */
 };
 void mv_dkim_verify_opts_default(struct mv_dkim_verify_opts *o);
 

@@ -32,7 +32,7 @@ static struct arc_key *key_slot(struct mv_arc_validator *v, const char *s, const
 		return NULL;
 	}
 	v->nkeys++;
-	if (mv_dkim_key_fetch(v->r, s, d, &k->key, k->err, sizeof k->err) != MV_OK) {
+	if (mv_dkim_key_fetch(v->r, NULL, s, d, &k->key, k->err, sizeof k->err) != MV_OK) {
 		k->key = NULL;
 		if (k->err[0] == '\0')
 			snprintf(k->err, sizeof k->err, "no key for %.30s._domainkey.%.50s", s, d);

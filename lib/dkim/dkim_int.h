@@ -59,6 +59,16 @@ void mv_dkim_bodyhash_free(struct mv_dkim_bodyhash *bh);
 enum mv_status mv_dkim_sig_parse_ex(const char *value, size_t len, int tmpl,
                                     struct mv_dkim_sig **out, char *err, size_t errlen);
 
+/*
+ * The key cache's two halves: get a shared copy of the key parsed from
+ * exactly this record text (MV_ENOTFOUND when not cached), put one after
+ * parsing (silently skipped when memory is short).
+ */
+enum mv_status mv_dkim_keycache_get(struct mv_dkim_keycache *c, const char *txt, size_t len,
+                                    struct mv_dkim_key **out);
+void mv_dkim_keycache_put(struct mv_dkim_keycache *c, const char *txt, size_t len,
+                          const struct mv_dkim_key *k);
+
 /* ASCII case-insensitive: is domain `sub` equal to or below `dom`? */
 int mv_dkim_domain_within(const char *sub, const char *dom);
 

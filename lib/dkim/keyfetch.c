@@ -19,8 +19,8 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, const char *s, const char *d,
-                                 struct mv_dkim_key **out, char *err, size_t errlen)
+enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, struct mv_dkim_keycache *c, const char *s,
+                                 const char *d, struct mv_dkim_key **out, char *err, size_t errlen)
 {
 	struct mv_dns_answer *ans = NULL;
 	char *name = NULL;
@@ -57,7 +57,12 @@ enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, const char *s, const cha
 		st = MV_ESYNTAX;
 		goto out;
 	}
+	if (c != NULL &&
+	    (st = mv_dkim_keycache_get(c, ans->rr[0].txt, ans->rr[0].txtlen, out)) != MV_ENOTFOUND)
+		goto out; /* found (MV_OK) or MV_ENOMEM */
 	st = mv_dkim_key_parse(ans->rr[0].txt, ans->rr[0].txtlen, out, err, errlen);
+	if (st == MV_OK && c != NULL)
+		mv_dkim_keycache_put(c, ans->rr[0].txt, ans->rr[0].txtlen, *out);
 out:
 	mv_dns_answer_free(ans);
 	free(name);

@@ -44,6 +44,7 @@ void mv_dkim_verify_opts_default(struct mv_dkim_verify_opts *o)
 	o->max_signatures = 5;
 	o->refuse_l = 0;
 	o->max_future = 300;
+	o->keycache = NULL;
 }
 
 static void decide(struct entry *e, enum mv_dkim_res res, const char *fmt, ...) MV_PRINTF(3, 4);
@@ -336,7 +337,7 @@ static enum mv_status judge(struct mv_dkim_verifier *v, struct entry *e)
 	enum mv_status st;
 
 	e->r.body_len = mv_dkim_bodyhash_length(e->body);
-	st = mv_dkim_key_fetch(v->res, sig->s, sig->d, &key, err, sizeof err);
+	st = mv_dkim_key_fetch(v->res, v->o.keycache, sig->s, sig->d, &key, err, sizeof err);
 	if (st == MV_ENOMEM)
 		goto out;
 	if (st != MV_OK) {

@@ -462,6 +462,35 @@ static void duplicate_tag_is_permerror(void **state)
 	free(s);
 }
 
+/* A cache (small enough to evict) changes nothing in the verdicts. */
+static void key_cache_gives_the_same_verdicts(void **state)
+{
+	static const char *const sels[] = {"rsa", "revoked", "testing", "rsa", "small", "testing"};
+	struct mv_dkim_verify_opts vo;
+	struct mv_dkim_verifier *plain, *cached;
+	size_t i, round;
+	char *s;
+
+	(void)state;
+	mv_dkim_verify_opts_default(&vo);
+	assert_int_equal(mv_dkim_keycache_new(2, &vo.keycache), MV_OK);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < sizeof sels / sizeof sels[0]; i++) {
+			s = sign_with(MSG, rsa, sels[i], NULL);
+			plain = verify_ex(s, NULL, NOW, 0);
+			cached = verify_ex(s, &vo, NOW, 0);
+			assert_int_equal(mv_dkim_verifier_result(cached, 0)->res,
+			                 mv_dkim_verifier_result(plain, 0)->res);
+			assert_string_equal(mv_dkim_verifier_result(cached, 0)->reason,
+			                    mv_dkim_verifier_result(plain, 0)->reason);
+			mv_dkim_verifier_free(plain);
+			mv_dkim_verifier_free(cached);
+			free(s);
+		}
+	}
+	mv_dkim_keycache_free(vo.keycache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +505,7 @@ int main(void)
 	        cmocka_unit_test(expiry_and_future_timestamps),
 	        cmocka_unit_test(rsa_sha1_never_passes),
 	        cmocka_unit_test(duplicate_tag_is_permerror),
+	        cmocka_unit_test(key_cache_gives_the_same_verdicts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
