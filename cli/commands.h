@@ -14,6 +14,7 @@ int mv_cli_spf(int argc, char **argv);    /* cli/cmd_spf.c */
 int mv_cli_verify(int argc, char **argv); /* cli/cmd_verify.c */
 int mv_cli_sign(int argc, char **argv);   /* cli/cmd_sign.c */
 int mv_cli_keygen(int argc, char **argv); /* cli/cmd_keygen.c */
+int mv_cli_seal(int argc, char **argv);   /* cli/cmd_seal.c */
 
 /*
  * The DNS options every command that queries DNS takes (cli/dns_opts.c):

@@ -16,6 +16,7 @@ static const struct command commands[] = {
         {"verify", mv_cli_verify, "verify DKIM signatures (RFC 6376, 8301, 8463)"},
         {"sign", mv_cli_sign, "DKIM-sign a message (rsa-sha256, ed25519-sha256)"},
         {"keygen", mv_cli_keygen, "generate a DKIM key and the TXT record to publish"},
+        {"seal", mv_cli_seal, "add ARC sets to a message (RFC 8617), or validate its chain"},
 };
 
 static void usage(FILE *f)

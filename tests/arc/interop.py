@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""tests/arc/interop.py — ARC interop with dkimpy (python3-dkim), both directions.
+
+Three hops, each as a mailing list works: validate what arrived, record the
+result in its Authentication-Results, change the message (the second hop
+tags the subject, the third adds a footer), seal. Chains dkimpy seals must
+validate with `mailvet seal --validate` after every hop; chains mailvet
+seals (`mailvet seal --received`) must validate with dkim.arc_verify; and a
+message changed after the last seal must fail in both. dkimpy's ARC signs
+rsa-sha256 only, so the keys are RSA (PKCS#1, which dkimpy reads).
+Exit 0 all good, 1 a failure, 77 dkimpy or openssl is missing (skip).
+"""
+import base64
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+MAILVET = os.environ.get("MAILVET", "mailvet")
+DOMAIN = b"lists.example.org"
+SELECTOR = b"arc2023"
+NOW = int(time.time())
+
+ORIGINAL = (b"From: Alice <alice@example.com>\r\n"
+            b"To: list@lists.example.org\r\n"
+            b"Subject: Interop test\r\n"
+            b"Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+            b"Message-ID: <arc-interop@example.com>\r\n"
+            b"\r\n"
+            b"Hello list,\r\n"
+            b"\r\n"
+            b"this line has \t tabs and  spaces.\r\n")
+
+try:
+    import dkim
+except ImportError:
+    print("SKIP: python3-dkim is not installed")
+    sys.exit(77)
+if shutil.which("openssl") is None:
+    print("SKIP: openssl is not installed")
+    sys.exit(77)
+
+failures = []
+checks = 0
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+tmp = tempfile.mkdtemp(prefix="arc-interop-")
+KEY = os.path.join(tmp, "key.pem")
+ZONE = os.path.join(tmp, "zone")
+subprocess.run(["openssl", "genrsa", "-traditional", "-out", KEY, "2048"], check=True,
+               capture_output=True)
+der = subprocess.run(["openssl", "rsa", "-in", KEY, "-pubout", "-outform", "DER"], check=True,
+                     capture_output=True).stdout
+RECORD = b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+with open(ZONE, "wb") as f:
+    f.write(SELECTOR + b"._domainkey." + DOMAIN + b". TXT \"" + RECORD + b"\"\n")
+PRIVKEY = open(KEY, "rb").read()
+
+
+def dnsfunc(name, timeout=5):
+    if name.rstrip(b".").lower() == SELECTOR + b"._domainkey." + DOMAIN:
+        return RECORD
+    return None
+
+
+def mailvet_validate(msg):
+    """(cv, output) from `mailvet seal --validate`."""
+    path = os.path.join(tmp, "validate.eml")
+    with open(path, "wb") as f:
+        f.write(msg)
+    p = subprocess.run([MAILVET, "seal", "--validate", "--zone", ZONE, "--now", str(NOW), path],
+                       capture_output=True)
+    out = p.stdout.decode(errors="replace")
+    if p.returncode not in (0, 1):
+        raise RuntimeError("mailvet seal --validate: " + p.stderr.decode(errors="replace"))
+    m = re.search(r"arc=(\w+)", out)
+    return (m.group(1) if m else "?"), out
+
+
+def dkimpy_validate(msg):
+    cv, _, reason = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+    return (cv or b"none").decode(), reason
+
+
+def change(msg, hop):
+    """What each hop does to the message before sealing it."""
+    if hop == 2:
+        return msg.replace(b"Subject: Interop test", b"Subject: [list] Interop test", 1)
+    if hop == 3:
+        return msg + b"-- \r\nlist footer: https://lists.example.org/\r\n"
+    return msg
+
+
+def srv(hop):
+    return b"hop%d.lists.example.org" % hop
+
+
+def dkimpy_hops():
+    """dkimpy seals three hops; mailvet (and dkimpy) validate after each."""
+    msg = ORIGINAL
+    for hop in (1, 2, 3):
+        cv = "none" if hop == 1 else dkimpy_validate(msg)[0]
+        msg = b"Authentication-Results: " + srv(hop) + b"; arc=" + cv.encode() + b"\r\n" + msg
+        msg = change(msg, hop)
+        sets = dkim.arc_sign(msg, SELECTOR, DOMAIN, PRIVKEY, srv(hop), timestamp=str(NOW),
+                             include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+        check(len(sets) == 3, "dkimpy hop %d: produced %d fields" % (hop, len(sets)))
+        msg = b"".join(sets) + msg
+        got, out = mailvet_validate(msg)
+        check(got == "pass", "dkimpy-sealed hop %d: mailvet says %s: %s" % (hop, got, out))
+        got, why = dkimpy_validate(msg)
+        check(got == "pass", "dkimpy-sealed hop %d: dkimpy says %s (%s)" % (hop, got, why))
+    return msg
+
+
+def mailvet_hops():
+    """mailvet seals three hops; dkimpy (and mailvet) validate after each."""
+    msg = ORIGINAL
+    for hop in (1, 2, 3):
+        received = os.path.join(tmp, "received-%d.eml" % hop)
+        changed = os.path.join(tmp, "changed-%d.eml" % hop)
+        cv = "none" if hop == 1 else mailvet_validate(msg)[0]
+        with open(received, "wb") as f:
+            f.write(msg)
+        msg = b"Authentication-Results: " + srv(hop) + b"; arc=" + cv.encode() + b"\r\n" + msg
+        msg = change(msg, hop)
+        with open(changed, "wb") as f:
+            f.write(msg)
+        p = subprocess.run([MAILVET, "seal", "--domain", DOMAIN.decode(), "--selector",
+                            SELECTOR.decode(), "--key", KEY, "--authserv-id", srv(hop).decode(),
+                            "--headers", "from:to:subject:date:message-id", "--zone", ZONE,
+                            "--now", str(NOW), "--received", received, changed],
+                           capture_output=True)
+        check(p.returncode == 0, "mailvet seal hop %d: %s" % (hop, p.stderr.decode()))
+        msg = p.stdout
+        check(msg.count(b"\r\nARC-Seal:") + msg.startswith(b"ARC-Seal:") == hop,
+              "mailvet hop %d: %d seals" % (hop, msg.count(b"ARC-Seal:")))
+        got, why = dkimpy_validate(msg)
+        check(got == "pass", "mailvet-sealed hop %d: dkimpy says %s (%s)" % (hop, got, why))
+        got, out = mailvet_validate(msg)
+        check(got == "pass", "mailvet-sealed hop %d: mailvet says %s: %s" % (hop, got, out))
+    return msg
+
+
+def broken(msg, who):
+    """A change after the last seal: both validators must fail."""
+    bad = msg.replace(b"Hello list,", b"Hello list!", 1)
+    got, out = mailvet_validate(bad)
+    check(got == "fail", "broken %s chain: mailvet says %s: %s" % (who, got, out))
+    got, why = dkimpy_validate(bad)
+    check(got == "fail", "broken %s chain: dkimpy says %s (%s)" % (who, got, why))
+
+
+try:
+    broken(dkimpy_hops(), "dkimpy-sealed")
+    broken(mailvet_hops(), "mailvet-sealed")
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+print("%d checks, %d failures" % (checks, len(failures)))
+sys.exit(1 if failures else 0)
