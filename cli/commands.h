@@ -9,8 +9,11 @@
  * process exit status: 0 success, 1 a negative answer or malformed input
  * (as the command's --help says), 2 a usage or system error.
  */
-int mv_cli_parse(int argc, char **argv); /* cli/cmd_parse.c */
-int mv_cli_spf(int argc, char **argv);   /* cli/cmd_spf.c */
+int mv_cli_parse(int argc, char **argv);  /* cli/cmd_parse.c */
+int mv_cli_spf(int argc, char **argv);    /* cli/cmd_spf.c */
+int mv_cli_verify(int argc, char **argv); /* cli/cmd_verify.c */
+int mv_cli_sign(int argc, char **argv);   /* cli/cmd_sign.c */
+int mv_cli_keygen(int argc, char **argv); /* cli/cmd_keygen.c */
 
 /*
  * The DNS options every command that queries DNS takes (cli/dns_opts.c):

@@ -13,6 +13,9 @@ struct command {
 static const struct command commands[] = {
         {"parse", mv_cli_parse, "parse Authentication-Results fields (RFC 8601)"},
         {"spf", mv_cli_spf, "evaluate SPF (RFC 7208) for a client and sender"},
+        {"verify", mv_cli_verify, "verify DKIM signatures (RFC 6376, 8301, 8463)"},
+        {"sign", mv_cli_sign, "DKIM-sign a message (rsa-sha256, ed25519-sha256)"},
+        {"keygen", mv_cli_keygen, "generate a DKIM key and the TXT record to publish"},
 };
 
 static void usage(FILE *f)

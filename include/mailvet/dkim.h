@@ -1,0 +1,261 @@
+/* include/mailvet/dkim.h — DKIM (RFC 6376, RFC 8301, RFC 8463): verify and sign. */
+#ifndef MAILVET_DKIM_H
+#define MAILVET_DKIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mailvet/authres.h>
+#include <mailvet/dns.h>
+#include <mailvet/msg.h>
+#include <mailvet/status.h>
+#include <mailvet/taglist.h>
+#include <mailvet/util.h>
+
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY */
+
+/* Signing algorithms (a=). Only the first two can ever pass. */
+enum mv_dkim_alg {
+	MV_DKIM_RSA_SHA256,
+	MV_DKIM_ED25519_SHA256,
+	MV_DKIM_RSA_SHA1, /* RFC 8301: never valid */
+	MV_DKIM_ALG_UNKNOWN,
+};
+/* "rsa-sha256", "ed25519-sha256", "rsa-sha1" or "unknown". */
+const char *mv_dkim_alg_str(enum mv_dkim_alg a);
+
+#define MV_DKIM_MIN_RSA_BITS 1024 /* RFC 8301 §3.2 */
+#define MV_DKIM_MAX_RSA_BITS 8192 /* larger keys are refused (cost bound) */
+#define MV_DKIM_MAX_H 128         /* names in h= */
+
+/* ---- Signature (RFC 6376 §3.5) ------------------------------------------ */
+
+/*
+ * A parsed DKIM-Signature. Strings are NUL-terminated, owned by the
+ * struct, NULL when the tag is absent (i is "@d" when i= is absent).
+ * Numbers are -1 when absent.
+ */
+struct mv_dkim_sig {
+	enum mv_dkim_alg alg;
+	char *a; /* a= as written */
+	enum mv_canon hcanon, bcanon;
+	char *d; /* as written */
+	char *s;
+	char *i;
+	char **h; /* h= names, lowercased, FWS removed */
+	size_t nh;
+	char *b64; /* b= without FWS */
+	unsigned char *b;
+	size_t blen;
+	unsigned char *bh;
+	size_t bhlen;
+	int64_t l, t, x;
+	size_t b_off, b_len; /* the raw b= value (FWS included) in the parsed text */
+};
+
+/*
+ * Parse the value of a DKIM-Signature field (after the colon, folding
+ * kept). Checks everything that does not need the message or the key:
+ * required tags (v a b bh d h s), v=1, the syntax of each known tag,
+ * c= values, q= includes dns/txt, From in h=, i= within d=, x= not
+ * before t=. Unknown tags are ignored.
+ *
+ * *out is set whenever memory allows, even when the result is not MV_OK,
+ * holding what could be read (d, s, i, a, b64 for reporting); the caller
+ * frees it with mv_dkim_sig_free(). MV_ESYNTAX: malformed (err says why);
+ * MV_EUNSUPPORTED: well-formed but an unknown algorithm, canonicalization
+ * or query method, or rsa-sha1 (err says which). err holds at most
+ * errlen-1 bytes.
+ */
+enum mv_status mv_dkim_sig_parse(const char *value, size_t len, struct mv_dkim_sig **out, char *err,
+                                 size_t errlen);
+void mv_dkim_sig_free(struct mv_dkim_sig *sig); /* NULL is fine */
+
+/* ---- Key record (RFC 6376 §3.6.1) --------------------------------------- */
+
+enum mv_dkim_keytype {
+	MV_DKIM_KEY_RSA,
+	MV_DKIM_KEY_ED25519,
+};
+
+struct mv_dkim_key {
+	enum mv_dkim_keytype type;
+	struct evp_pkey_st *pkey; /* NULL when revoked */
+	unsigned bits;            /* RSA modulus size; 256 for ed25519 */
+	int revoked;              /* p= empty */
+	int testing;              /* t=y */
+	int strict;               /* t=s: i= domain must equal d= */
+	int sha256;               /* h= absent or lists sha256 */
+	int email;                /* s= absent, "*" or lists "email" */
+};
+
+/*
+ * Parse one key record (a TXT string). MV_OK with key->revoked set for an
+ * empty p=. MV_ESYNTAX: not a tag-list, v= not DKIM1 or not first, p=
+ * missing, bad base64 or not a key of type k=; MV_EUNSUPPORTED: unknown
+ * k=. On MV_OK *out is new, freed with mv_dkim_key_free(); otherwise NULL.
+ */
+enum mv_status mv_dkim_key_parse(const char *txt, size_t len, struct mv_dkim_key **out, char *err,
+                                 size_t errlen);
+void mv_dkim_key_free(struct mv_dkim_key *k); /* NULL is fine */
+
+/*
+ * Look up and parse the key of selector s in domain d
+ * (s._domainkey.d, TXT). MV_ENOTFOUND: NXDOMAIN or NODATA; MV_ETEMP:
+ * SERVFAIL or timeout; MV_ESYNTAX / MV_EUNSUPPORTED as mv_dkim_key_parse,
+ * and MV_ESYNTAX when several TXT records answer (RFC 6376 §3.6.2.2 leaves the result undefined; we do
+ * not guess); MV_EINVAL: s._domainkey.d is not a DNS name.
+ */
+enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, const char *s, const char *d,
+                                 struct mv_dkim_key **out, char *err, size_t errlen);
+
+/* ---- Verification ------------------------------------------------------- */
+
+/* RFC 8601 §2.7.1 result codes. */
+enum mv_dkim_res {
+	MV_DKIM_NONE,
+	MV_DKIM_PASS,
+	MV_DKIM_FAIL,
+	MV_DKIM_NEUTRAL,
+	MV_DKIM_POLICY,
+	MV_DKIM_TEMPERROR,
+	MV_DKIM_PERMERROR,
+};
+const char *mv_dkim_res_str(enum mv_dkim_res r); /* "pass", ... */
+
+struct mv_dkim_verify_opts {
+	size_t max_signatures; /* signatures evaluated; later ones are neutral
+	                        * "not evaluated: limit". Default 5 */
+	int refuse_l;          /* 1: a signature with l= is "policy" */
+	int64_t max_future;    /* t= may be this many seconds ahead of now;
+	                        * default 300 */
+};
+void mv_dkim_verify_opts_default(struct mv_dkim_verify_opts *o);
+
+/* One signature's outcome. Strings are owned by the verifier. */
+struct mv_dkim_result {
+	enum mv_dkim_res res;
+	char reason[160];  /* empty for a plain pass */
+	const char *d;     /* header.d, NULL when unknown */
+	const char *i;     /* header.i */
+	const char *s;     /* header.s */
+	const char *a;     /* header.a */
+	char b[9];         /* header.b: first 8 characters of b= (RFC 6008) */
+	int64_t l;         /* l= or -1 */
+	uint64_t body_len; /* canonical body length under this signature's c= */
+	int testing;       /* key has t=y */
+	unsigned key_bits; /* 0 when no key was used */
+};
+
+/*
+ * The result as an RFC 8601 record: dkim=<res> with the reason (if any)
+ * and header.d, header.i, header.s, header.a, header.b (those known). On
+ * MV_OK *out is a new record the caller frees with mv_result_free().
+ */
+enum mv_status mv_dkim_result_authres(const struct mv_dkim_result *r, struct mv_result **out);
+
+struct mv_dkim_verifier;
+
+/*
+ * A verifier for one message. o may be NULL for the defaults; r is
+ * borrowed until mv_dkim_verifier_free(); now is the current time (Unix
+ * seconds) used for t= and x=. Then: mv_dkim_verifier_headers() once,
+ * mv_dkim_verifier_body() for each chunk of the body as it arrives,
+ * mv_dkim_verifier_final() once, and read the results.
+ */
+enum mv_status mv_dkim_verifier_new(const struct mv_dkim_verify_opts *o, struct mv_resolver *r,
+                                    int64_t now, struct mv_dkim_verifier **out);
+void mv_dkim_verifier_free(struct mv_dkim_verifier *v); /* NULL is fine */
+
+/*
+ * Take the header: parse every DKIM-Signature, hash the signed header
+ * fields of those evaluated, set up one body hasher per distinct
+ * (body canonicalization, l=), and prefetch the keys. m is only read
+ * during the call. MV_ENOMEM is the only failure; bad signatures are
+ * results.
+ */
+enum mv_status mv_dkim_verifier_headers(struct mv_dkim_verifier *v, const struct mv_msg *m);
+
+/* Feed n bytes of the body (any chunking; nothing is kept but the hashes). */
+enum mv_status mv_dkim_verifier_body(struct mv_dkim_verifier *v, const void *p, size_t n);
+
+/* End of body: fetch keys, compare body hashes, verify. */
+enum mv_status mv_dkim_verifier_final(struct mv_dkim_verifier *v);
+
+/* Headers, the body mv_msg_parse() found, and final, in one call. */
+enum mv_status mv_dkim_verifier_message(struct mv_dkim_verifier *v, const struct mv_msg *m);
+
+/*
+ * Results after final: one per DKIM-Signature in header order, or a
+ * single MV_DKIM_NONE when the message has none. Borrowed from v.
+ */
+size_t mv_dkim_verifier_count(const struct mv_dkim_verifier *v);
+const struct mv_dkim_result *mv_dkim_verifier_result(const struct mv_dkim_verifier *v, size_t i);
+
+/* ---- Signing ------------------------------------------------------------ */
+
+struct mv_dkim_signkey; /* a private key and its algorithm */
+
+/*
+ * Load a private key from PEM: RSA (PKCS#1 or PKCS#8) gives rsa-sha256,
+ * Ed25519 (PKCS#8) ed25519-sha256. RSA keys under 1024 bits are refused
+ * (MV_EUNSUPPORTED). On MV_OK *out is freed with mv_dkim_signkey_free().
+ */
+enum mv_status mv_dkim_signkey_pem(const char *pem, size_t len, struct mv_dkim_signkey **out,
+                                   char *err, size_t errlen);
+/* An Ed25519 key from its 32-byte seed (RFC 8032), as RFC 8463 prints it. */
+enum mv_status mv_dkim_signkey_ed25519_seed(const unsigned char seed[32],
+                                            struct mv_dkim_signkey **out);
+enum mv_dkim_alg mv_dkim_signkey_alg(const struct mv_dkim_signkey *k);
+void mv_dkim_signkey_free(struct mv_dkim_signkey *k); /* NULL is fine */
+
+/*
+ * The key record value to publish for k ("v=DKIM1; k=rsa; p=..."), a new
+ * string the caller frees; NULL when memory runs out.
+ */
+char *mv_dkim_signkey_record(const struct mv_dkim_signkey *k);
+
+struct mv_dkim_sign_opts {
+	const char *domain;   /* d= */
+	const char *selector; /* s= (unless mv_dkim_sign gets one per key) */
+	const char *identity; /* i=, NULL for none */
+	enum mv_canon hcanon, bcanon;
+	const char *headers; /* h= as "from:to:...", NULL for the default list:
+	                       * those of MV_DKIM_DEFAULT_HEADERS present, From
+	                       * once more (over-signed) */
+	int64_t now;         /* t= */
+	int64_t expire;      /* x= = now + expire when > 0 */
+	int64_t body_limit;  /* l= (canonical body bytes) when >= 0, else -1 */
+	const char *tmpl;    /* optional: the exact tag-list to use, with empty
+	                       * "bh=" and "b=" (filled in); then the fields above
+	                       * but the key are ignored, the tags are read
+	                       * from it */
+};
+#define MV_DKIM_DEFAULT_HEADERS                                                                    \
+	"from:reply-to:subject:date:to:cc:resent-date:resent-from:resent-to:resent-cc:"            \
+	"in-reply-to:references:list-id:list-help:list-unsubscribe:list-subscribe:list-post:"      \
+	"list-owner:list-archive:message-id:mime-version:content-type:content-transfer-encoding"
+void mv_dkim_sign_opts_default(struct mv_dkim_sign_opts *o); /* relaxed/relaxed, no x=, l= */
+
+/*
+ * Sign a message with each of n keys (same tags otherwise, the body hashed
+ * once per canonicalization). selectors: one s= per key, or NULL to use
+ * o->selector for all. m is the header; body/body_len the body.
+ * Appends one "DKIM-Signature: ...\r\n" field per key, in key order, to
+ * out, ready to be prepended to the message. MV_EINVAL: missing domain or
+ * selector, or a template without "bh=" and "b="; MV_ESYNTAX: a bad template.
+ */
+enum mv_status mv_dkim_sign(const struct mv_dkim_sign_opts *o,
+                            const struct mv_dkim_signkey *const *keys, const char *const *selectors,
+                            size_t n, const struct mv_msg *m, const void *body, size_t body_len,
+                            struct mv_buf *out);
+
+/*
+ * Generate a key: MV_DKIM_KEY_RSA with `bits` (1024..8192) or
+ * MV_DKIM_KEY_ED25519 (bits ignored). *pem gets the private key as PKCS#8
+ * PEM (caller frees).
+ */
+enum mv_status mv_dkim_keygen(enum mv_dkim_keytype type, unsigned bits,
+                              struct mv_dkim_signkey **out, char **pem);
+
+#endif

@@ -1,0 +1,65 @@
+/* lib/dkim/dkim_int.h — what the DKIM files share and nobody else sees. */
+#ifndef MAILVET_DKIM_INT_H
+#define MAILVET_DKIM_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mailvet/dkim.h>
+
+#define MV_DKIM_HASHLEN 32 /* SHA-256 */
+
+/*
+ * Base64 (RFC 4648 §4) through OpenSSL. Decode: s[0..n) without FWS; the
+ * padding may be omitted. Returns a new buffer (*outlen bytes) or NULL
+ * with *st MV_ESYNTAX (not base64) or MV_ENOMEM. Encode appends to b.
+ */
+unsigned char *mv_dkim_b64_decode(const char *s, size_t n, size_t *outlen, enum mv_status *st);
+enum mv_status mv_dkim_b64_encode(const unsigned char *p, size_t n, struct mv_buf *b);
+
+/*
+ * Verify sig over the SHA-256 hash of the header data: RSASSA-PKCS1-v1_5
+ * with SHA-256 for RSA keys, PureEd25519 over the 32-byte hash for
+ * Ed25519 (RFC 8463 §3). MV_OK: valid; MV_ESYNTAX: not valid.
+ */
+enum mv_status mv_dkim_crypto_verify(struct evp_pkey_st *pkey, const unsigned char *hash,
+                                     const unsigned char *sig, size_t siglen);
+/* Sign the hash the same way; *sig is new (caller frees), *siglen its length. */
+enum mv_status mv_dkim_crypto_sign(struct evp_pkey_st *pkey, const unsigned char *hash,
+                                   unsigned char **sig, size_t *siglen);
+
+/*
+ * The header hash of RFC 6376 §3.7: the fields named in h (selected
+ * bottom-up, each instance once; a name with no instance left adds
+ * nothing), each canonicalized with c, then the signature field sigraw
+ * (name, colon and value; a final line break is optional) with the
+ * b_len bytes at b_off deleted, canonicalized and without its final CRLF.
+ * out gets the SHA-256. scratch is a buffer the caller may reuse.
+ */
+enum mv_status mv_dkim_hash_headers(const struct mv_msg *m, enum mv_canon c, char *const *h,
+                                    size_t nh, const char *sigraw, size_t sigraw_len, size_t b_off,
+                                    size_t b_len, struct mv_buf *scratch,
+                                    unsigned char out[MV_DKIM_HASHLEN]);
+
+/* A streaming body hash under one canonicalization and l=. */
+struct mv_dkim_bodyhash;
+enum mv_status mv_dkim_bodyhash_new(enum mv_canon c, int64_t l, struct mv_dkim_bodyhash **out);
+enum mv_status mv_dkim_bodyhash_update(struct mv_dkim_bodyhash *bh, const void *p, size_t n);
+/* Finish (idempotent); digest and canonical length (before l=) are then valid. */
+enum mv_status mv_dkim_bodyhash_final(struct mv_dkim_bodyhash *bh);
+const unsigned char *mv_dkim_bodyhash_digest(const struct mv_dkim_bodyhash *bh);
+uint64_t mv_dkim_bodyhash_length(const struct mv_dkim_bodyhash *bh);
+int mv_dkim_bodyhash_matches(const struct mv_dkim_bodyhash *bh, enum mv_canon c, int64_t l);
+void mv_dkim_bodyhash_free(struct mv_dkim_bodyhash *bh);
+
+/*
+ * mv_dkim_sig_parse, and with tmpl set, b= and bh= may be empty (the
+ * signer's template, filled in later).
+ */
+enum mv_status mv_dkim_sig_parse_ex(const char *value, size_t len, int tmpl,
+                                    struct mv_dkim_sig **out, char *err, size_t errlen);
+
+/* ASCII case-insensitive: is domain `sub` equal to or below `dom`? */
+int mv_dkim_domain_within(const char *sub, const char *dom);
+
+#endif

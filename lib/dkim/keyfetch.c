@@ -1,0 +1,65 @@
+/* lib/dkim/keyfetch.c — finding a signature's key in DNS (RFC 6376 §3.6.2). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim/dkim_int.h"
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) MV_PRINTF(3, 4);
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, const char *s, const char *d,
+                                 struct mv_dkim_key **out, char *err, size_t errlen)
+{
+	struct mv_dns_answer *ans = NULL;
+	char *name = NULL;
+	size_t n = strlen(s) + strlen(d) + sizeof "._domainkey.";
+	enum mv_status st = MV_ENOMEM;
+
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if ((name = malloc(n)) == NULL)
+		goto out;
+	snprintf(name, n, "%s._domainkey.%s", s, d);
+	if ((st = mv_dns_query(r, name, MV_DNS_TXT, &ans)) != MV_OK) {
+		set_err(err, errlen, "%s is not a DNS name", name);
+		goto out;
+	}
+	switch (ans->rcode) {
+	case MV_DNS_RECORDS:
+		break;
+	case MV_DNS_NXDOMAIN:
+	case MV_DNS_NODATA:
+		set_err(err, errlen, "no key for signature (%s)", name);
+		st = MV_ENOTFOUND;
+		goto out;
+	case MV_DNS_SERVFAIL:
+	case MV_DNS_TIMEOUT:
+		set_err(err, errlen, "key lookup failed (%s: %s)", name,
+		        ans->rcode == MV_DNS_TIMEOUT ? "timeout" : "servfail");
+		st = MV_ETEMP;
+		goto out;
+	}
+	if (ans->count > 1) {
+		set_err(err, errlen, "%zu key records at %s", ans->count, name);
+		st = MV_ESYNTAX;
+		goto out;
+	}
+	st = mv_dkim_key_parse(ans->rr[0].txt, ans->rr[0].txtlen, out, err, errlen);
+out:
+	mv_dns_answer_free(ans);
+	free(name);
+	return st;
+}

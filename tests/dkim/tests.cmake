@@ -1,0 +1,4 @@
+# DKIM interop with dkimpy (python3-dkim) and Mail::DKIM (libmail-dkim-perl),
+# both directions; skipped (77) when a peer is not installed.
+mv_add_test(dkim.interop /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/interop.py)
+set_tests_properties(dkim.interop PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
