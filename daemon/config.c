@@ -92,6 +92,7 @@ struct parse_ctx {
 	char *err;
 	size_t errlen;
 	int failed;
+	unsigned char seen[sizeof keys / sizeof keys[0]]; /* list keys met in the file */
 };
 
 static int fail(struct parse_ctx *p, const char *fmt, ...) MV_PRINTF(2, 3);
@@ -217,6 +218,15 @@ static int set_key(struct parse_ctx *p, const struct key *k, const char *v)
 	char *field = (char *)p->c + k->off;
 	unsigned long n;
 	int b;
+
+	/* A list key in the file replaces its default; later lines add to it. */
+	if (!p->seen[k - keys]) {
+		p->seen[k - keys] = 1;
+		if (k->type == KEY_LIST)
+			list_free((struct mvd_strlist *)(void *)field);
+		else if (k->type == KEY_CIDR)
+			mvd_cidr_free((struct mvd_cidr_list *)(void *)field);
+	}
 
 	switch (k->type) {
 	case KEY_STR:
@@ -432,7 +442,7 @@ void mvd_config_free(struct mvd_config *c)
 
 enum mv_status mvd_config_parse(struct mvd_config *c, const char *text, char *err, size_t errlen)
 {
-	struct parse_ctx p = {c, err, errlen, 0};
+	struct parse_ctx p = {c, err, errlen, 0, {0}};
 	int line;
 
 	if (err && errlen)

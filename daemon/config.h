@@ -99,8 +99,9 @@ void mvd_config_free(struct mvd_config *c);
 
 /*
  * Parse INI text into c (which mvd_config_init() prepared): each key
- * overrides its default; list keys (internal_hosts, trusted_arc_sealers,
- * key) accumulate, also over continuation lines. An unknown section or
+ * overrides its default (a list key's first line replaces the default
+ * list); list keys (internal_hosts, trusted_arc_sealers, key) accumulate
+ * over repeated lines and continuation lines. An unknown section or
  * key, or a bad value, is MV_ESYNTAX with "line N: why" in err (at most
  * errlen-1 bytes); c then holds a partial configuration the caller frees.
  * The semantic checks of mvd_config_check() run at the end.

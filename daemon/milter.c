@@ -125,13 +125,15 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	(void)f3;
 	*pf0 = want & f0;
 	/* Values with their leading space: needed to see a header as it was written. */
-	*pf1 = (skip | SMFIP_HDR_LEADSPC) & f1;
+	*pf1 = (skip | SMFIP_HDR_LEADSPC | SMFIP_NR_HDR) & f1;
 	*pf2 = 0;
 	*pf3 = 0;
 	/* The session starts here (xxfi_close frees it, connect or not). */
 	if (!s && !(s = session_new(ctx)))
 		return SMFIS_REJECT; /* libmilter then falls back to the defaults */
 	s->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	/* No reply per header field: one round trip less per field. */
+	s->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
 	return SMFIS_CONTINUE;
 }
 
@@ -265,17 +267,19 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	struct mvd_message *m;
 	struct mv_buf full = MV_BUF_INIT;
 	enum mv_status st;
+	sfsistat r;
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
+	r = s->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	m = &s->m;
 	start_verify(ctx, s);
 	if (!name || !value)
-		return SMFIS_CONTINUE;
+		return r;
 	if (mv_ascii_ieq(name, strlen(name), "Authentication-Results"))
 		judge_authres(s, value);
 	if (m->failed)
-		return SMFIS_CONTINUE;
+		return r;
 	/* Without SMFIP_HDR_LEADSPC the MTA dropped the space after the colon: put it back. */
 	if (!s->leadspc && value[0] != ' ' && value[0] != '\t')
 		mv_buf_putc(&full, ' ');
@@ -300,7 +304,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	}
 out:
 	mv_buf_free(&full);
-	return SMFIS_CONTINUE;
+	return r;
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)

@@ -46,6 +46,7 @@ struct mvd_session {
 	char *daemon_name;
 	int internal; /* client_ip is in internal_hosts */
 	int leadspc;  /* header values keep their leading space (SMFIP_HDR_LEADSPC) */
+	int nr_hdr;   /* header fields get no reply (SMFIP_NR_HDR) */
 	struct mvd_message m;
 	struct mvd_session *prev, *next; /* every live session (milter.c) */
 };

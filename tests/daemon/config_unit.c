@@ -97,8 +97,9 @@ static void list_keys_accumulate_over_lines_and_continuations(void **state)
 	parse_ok(&c, "[verify]\ninternal_hosts = 10.0.0.0/8\n  192.168.1.0/24, 2001:db8::/32\n"
 	             "internal_hosts = 203.0.113.7\n"
 	             "[policy]\ntrusted_arc_sealers = Lists.Example.org\n  forwarder.example\n");
-	/* defaults (127/8, ::1) plus four */
-	assert_int_equal(c.internal_hosts.count, 6);
+	/* the file's list replaces the default (127.0.0.0/8, ::1) */
+	assert_int_equal(c.internal_hosts.count, 4);
+	assert_false(mvd_cidr_match(&c.internal_hosts, "127.0.0.1"));
 	assert_true(mvd_cidr_match(&c.internal_hosts, "10.200.3.4"));
 	assert_true(mvd_cidr_match(&c.internal_hosts, "192.168.1.77"));
 	assert_false(mvd_cidr_match(&c.internal_hosts, "192.168.2.1"));

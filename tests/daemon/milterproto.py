@@ -59,6 +59,7 @@ def _cstrs(*parts):
 class MilterClient:
     def __init__(self, host, port, timeout=60, offer=ALL_PROTOCOL):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.offer = offer
         self.skip = 0
         self.leadspc = False
