@@ -1,4 +1,4 @@
-/* cli/cmd_verify.c — `mailvet verify`: check the DKIM signatures of messages. */
+/* cli/cmd_verify.c — `mailvet verify`: SPF, DKIM, DMARC, iprev and auth of messages; one Authentication-Results each. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -8,224 +8,424 @@
 #include <unistd.h>
 
 #include <mailvet/authres.h>
-#include <mailvet/dkim.h>
+#include <mailvet/verify.h>
 
 #include "commands.h"
+#include "verify_sources.h"
 
 #define MAX_MESSAGE ((size_t)256 << 20)
 
 struct verify_cli {
-	struct mv_dkim_verify_opts opts;
+	struct mv_verify_config cfg;
+	struct mv_dmarc_psl *psl;
 	struct mv_resolver *res;
-	int64_t now;
-	int json;
-	const char *serv_id;
+	struct mv_envelope env;
+	time_t now;
+	int json, explain, progress;
+	const char *file; /* the file being read */
+	/* the summary */
+	size_t messages, unreadable, action[4], dmarc[5];
+	struct mv_buf out;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: mailvet verify [--zone FILE | --resolver ADDR[@PORT]] [--record-dns FILE]\n"
-	        "                      [--dns-timeout MS] [--now T] [--json] [--authserv-id ID]\n"
-	        "                      [--max-signatures N] [--refuse-l] FILE...\n"
-	        "Verifies every DKIM-Signature of each message (\"-\" is standard input) and\n"
-	        "prints an Authentication-Results field per message, or with --json one JSON\n"
-	        "object per message and line: {\"file\", \"header\", \"results\"}.\n"
-	        "--now: the time (Unix seconds) for t= and x=; --max-signatures: how many are\n"
-	        "evaluated (default 5; the rest are reported neutral); --refuse-l: signatures\n"
-	        "with l= get dkim=policy. Exit status 0 when every message has a passing\n"
-	        "signature, 1 when one has not (or cannot be parsed), 2 on usage or system "
-	        "errors.\n");
+	        "usage: mailvet verify [--ip IP] [--helo NAME] [--mail-from ADDR] [--auth ID]\n"
+	        "         [--authserv-id ID] [--zone FILE | --resolver ADDR[@PORT]] [--record-dns "
+	        "FILE]\n"
+	        "         [--dns-timeout MS] [--now T] [--json] [--explain]\n"
+	        "         [--rfc7489 [--psl FILE]] [--no-virtual] [--bestguesspass] "
+	        "[--virtual-relaxed]\n"
+	        "         [--max-signatures N] [--refuse-l] [--no-iprev] [--report-only]\n"
+	        "         [--reject-bad-from] [FILE|DIR ...]\n"
+	        "Checks SPF (MAIL FROM), every DKIM signature, DMARC (RFC 9989 tree walk, or RFC "
+	        "7489\n"
+	        "with the Public Suffix List), iprev and SMTP AUTH of each message and prints the\n"
+	        "Authentication-Results field to prepend. FILE is a message, an mbox file or "
+	        "\"-\"\n"
+	        "(standard input, the default); DIR a Maildir (cur/ and new/) or a directory of\n"
+	        "messages. --json: one object per message and line: {\"file\", \"header\", "
+	        "\"action\",\n"
+	        "\"reply\", \"results\"}. --explain: why each result (records, alignment, names "
+	        "walked).\n"
+	        "Without --ip there is no SPF and no iprev. Exit status 0 when every message is\n"
+	        "accepted, 1 when one is not (or cannot be read as a message), 2 on usage or\n"
+	        "system errors. A summary goes to stderr when more than one message is read.\n");
 }
 
-/* Build the field for the results of one verifier. */
-static enum mv_status make_authres(const struct verify_cli *vc, const struct mv_dkim_verifier *v,
-                                   struct mv_authres **out)
+static void print_json(struct verify_cli *vc, const char *label, const struct mv_verify *v)
 {
-	struct mv_authres *ar = NULL;
-	struct mv_result *r;
-	enum mv_status st;
+	const struct mv_authres *ar = mv_verify_results(v);
+	struct mv_buf *b = &vc->out;
 	size_t k;
 
-	if ((st = mv_authres_new(vc->serv_id, 0, &ar)) != MV_OK)
-		return st;
-	for (k = 0; k < mv_dkim_verifier_count(v); k++) {
-		if ((st = mv_dkim_result_authres(mv_dkim_verifier_result(v, k), &r)) != MV_OK ||
-		    (st = mv_result_list_add(&ar->results, r)) != MV_OK) {
-			mv_authres_free(ar);
-			return st;
-		}
-	}
-	*out = ar;
-	return MV_OK;
-}
-
-static enum mv_status print_json(const char *path, const struct mv_authres *ar, struct mv_buf *b)
-{
-	struct mv_buf field = MV_BUF_INIT;
-	size_t k;
-
-	mv_authres_format(ar, &field);
 	mv_buf_puts(b, "{\"file\": ");
-	mv_json_cstr(b, path);
+	mv_json_cstr(b, label);
 	mv_buf_puts(b, ", \"header\": ");
-	mv_json_string(b, field.data ? field.data : "", field.len);
+	mv_json_cstr(b, mv_verify_header_field(v));
+	mv_buf_printf(
+	        b, ", \"action\": \"%s\", \"reply\": ", mv_verify_action_str(mv_verify_action(v)));
+	mv_json_cstr(b, mv_verify_reply(v));
 	mv_buf_puts(b, ", \"results\": [");
 	for (k = 0; k < ar->results.count; k++) {
 		if (k > 0)
 			mv_buf_puts(b, ", ");
 		mv_result_json(ar->results.item[k], b);
 	}
-	mv_buf_puts(b, "]}\n");
-	mv_buf_free(&field);
-	return mv_buf_status(b);
+	mv_buf_puts(b, "]");
+	if (vc->explain) {
+		mv_buf_puts(b, ", \"explain\": ");
+		mv_json_cstr(b, mv_verify_explain(v));
+	}
+	mv_buf_puts(b, "}\n");
 }
 
-/* Verify one file and print its results; returns 0 (a pass), 1 (none) or 2 (error). */
-static int verify_file(const struct verify_cli *vc, const char *path)
+static void print_text(struct verify_cli *vc, const char *label, const struct mv_verify *v)
 {
-	struct mv_dkim_verifier *v = NULL;
-	struct mv_authres *ar = NULL;
-	struct mv_msg *m = NULL;
-	struct mv_buf out = MV_BUF_INIT;
-	char *data = NULL, err[160];
-	size_t len = 0, k;
-	enum mv_status st;
-	int rc = 2;
+	const char *p, *nl;
 
-	if ((st = mv_read_file(path, MAX_MESSAGE, &data, &len)) != MV_OK) {
-		fprintf(stderr, "mailvet verify: %s: %s\n", path, mv_status_str(st));
-		goto out;
+	if (vc->messages > 1 || vc->explain)
+		mv_buf_printf(&vc->out, "==> %s\n", label);
+	mv_buf_printf(&vc->out, "%s\n", mv_verify_header_field(v));
+	if (!vc->explain)
+		return;
+	for (p = mv_verify_explain(v); *p; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		mv_buf_printf(&vc->out, "  # %.*s\n", (int)(nl - p), p);
 	}
-	if ((st = mv_msg_parse(data, len, NULL, &m, err, sizeof err)) != MV_OK) {
-		fprintf(stderr, "mailvet verify: %s: %s\n", path, err);
-		rc = 1;
-		goto out;
-	}
-	if ((st = mv_dkim_verifier_new(&vc->opts, vc->res, vc->now, &v)) != MV_OK ||
-	    (st = mv_dkim_verifier_message(v, m)) != MV_OK ||
-	    (st = make_authres(vc, v, &ar)) != MV_OK)
-		goto fail;
-	if (vc->json)
-		st = print_json(path, ar, &out);
-	else if ((st = mv_authres_format(ar, &out)) == MV_OK)
-		st = mv_buf_puts(&out, "\n");
-	if (st != MV_OK)
-		goto fail;
-	if (fwrite(out.data, 1, out.len, stdout) != out.len)
-		goto out;
-	rc = 1;
-	for (k = 0; k < mv_dkim_verifier_count(v); k++)
-		if (mv_dkim_verifier_result(v, k)->res == MV_DKIM_PASS)
-			rc = 0;
-	goto out;
-fail:
-	fprintf(stderr, "mailvet verify: %s: %s\n", path, mv_status_str(st));
-out:
-	mv_buf_free(&out);
-	mv_authres_free(ar);
-	mv_dkim_verifier_free(v);
-	mv_msg_free(m);
-	free(data);
+}
+
+/* Write out what was buffered; -1 when stdout fails. */
+static int flush_out(struct verify_cli *vc)
+{
+	int rc = 0;
+
+	if (vc->out.len && fwrite(vc->out.data, 1, vc->out.len, stdout) != vc->out.len)
+		rc = -1;
+	mv_buf_reset(&vc->out);
 	return rc;
 }
 
-static int parse_i64(const char *s, int64_t *v)
+/* Verify one message; returns 0 (accept), 1 (other action or unreadable), 2 (system error). */
+static int verify_one(void *arg, size_t index, int is_mbox, char *data, size_t len)
+{
+	struct verify_cli *vc = arg;
+	struct mv_verify *v = NULL;
+	const struct mv_dmarc_verdict *d;
+	char label[4200];
+	enum mv_status st;
+	int rc;
+
+	if (is_mbox)
+		snprintf(label, sizeof label, "%s:%zu", vc->file, index + 1);
+	else
+		snprintf(label, sizeof label, "%s", vc->file);
+	vc->messages++;
+	st = mv_verify_message(&vc->cfg, vc->res, vc->now, &vc->env, data, len, &v);
+	if (st == MV_ENOMEM)
+		return 2;
+	if (st != MV_OK) {
+		vc->unreadable++;
+		fprintf(stderr, "mailvet verify: %s: not a message: %s\n", label,
+		        mv_status_str(st));
+		return 0; /* go on with the next; the exit status says it */
+	}
+	vc->action[mv_verify_action(v)]++;
+	if ((d = mv_verify_dmarc(v)) != NULL)
+		vc->dmarc[d->result]++;
+	if (vc->json)
+		print_json(vc, label, v);
+	else
+		print_text(vc, label, v);
+	rc = mv_buf_status(&vc->out) != MV_OK ? 2 : 0;
+	mv_verify_free(v);
+	if (vc->out.len > 65536 && flush_out(vc) != 0)
+		rc = 2;
+	return rc;
+}
+
+static void progress(const struct verify_cli *vc, size_t done, size_t total, int last)
+{
+	char bar[41];
+	size_t k, fill = total ? done * 40 / total : 40;
+
+	for (k = 0; k < 40; k++)
+		bar[k] = k < fill ? '#' : '.';
+	bar[40] = '\0';
+	fprintf(stderr, "\r[%s] %zu/%zu files, %zu messages%s", bar, done, total, vc->messages,
+	        last ? "\n" : "");
+}
+
+static void summary(const struct verify_cli *vc, double secs)
+{
+	fprintf(stderr,
+	        "mailvet verify: %zu messages in %.2f s (%.0f/s): accept %zu, reject %zu, "
+	        "quarantine %zu, tempfail %zu; dmarc pass %zu, fail %zu, none %zu, temperror %zu, "
+	        "permerror %zu; unreadable %zu\n",
+	        vc->messages, secs, secs > 0 ? (double)vc->messages / secs : 0.0,
+	        vc->action[MV_VERIFY_ACCEPT], vc->action[MV_VERIFY_REJECT],
+	        vc->action[MV_VERIFY_QUARANTINE], vc->action[MV_VERIFY_TEMPFAIL],
+	        vc->dmarc[MV_DMARC_PASS], vc->dmarc[MV_DMARC_FAIL], vc->dmarc[MV_DMARC_NONE],
+	        vc->dmarc[MV_DMARC_TEMPERROR], vc->dmarc[MV_DMARC_PERMERROR], vc->unreadable);
+}
+
+/* Read and verify every file; returns the worst per-file status. */
+static int run_files(struct verify_cli *vc, const struct mv_cli_files *files)
+{
+	struct timespec t0, t1, last = {0, 0};
+	char *data;
+	size_t len, k;
+	enum mv_status st;
+	int rc = 0, one;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (k = 0; k < files->n && rc < 2; k++) {
+		vc->file = files->path[k];
+		if ((st = mv_read_file(vc->file, MAX_MESSAGE, &data, &len)) != MV_OK) {
+			fprintf(stderr, "mailvet verify: %s: %s\n", vc->file,
+			        st == MV_EIO ? strerror(errno) : mv_status_str(st));
+			rc = 2;
+			break;
+		}
+		one = mv_cli_split_messages(data, len, verify_one, vc);
+		free(data);
+		rc = one > rc ? one : rc;
+		if (vc->progress) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if ((t1.tv_sec - last.tv_sec) * 1000 +
+			            (t1.tv_nsec - last.tv_nsec) / 1000000 >
+			    100) {
+				progress(vc, k + 1, files->n, 0);
+				last = t1;
+			}
+		}
+	}
+	if (flush_out(vc) != 0)
+		rc = 2;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (vc->progress)
+		progress(vc, k, files->n, 1);
+	if (vc->messages > 1)
+		summary(vc,
+		        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (rc == 0 && (vc->unreadable || vc->action[MV_VERIFY_REJECT] ||
+	                vc->action[MV_VERIFY_QUARANTINE] || vc->action[MV_VERIFY_TEMPFAIL]))
+		rc = 1;
+	return rc;
+}
+
+static int parse_num(const char *s, long long max, long long *v)
 {
 	char *end;
 	long long n;
 
 	errno = 0;
 	n = strtoll(s, &end, 10);
-	if (errno || end == s || *end != '\0' || n < 0)
+	if (errno || end == s || *end != '\0' || n < 0 || n > max) {
+		fprintf(stderr, "mailvet verify: bad number %s\n", s);
 		return -1;
+	}
 	*v = n;
+	return 0;
+}
+
+enum {
+	OPT_ZONE = 256,
+	OPT_RESOLVER,
+	OPT_RECORD,
+	OPT_TIMEOUT,
+	OPT_NOW,
+	OPT_JSON,
+	OPT_EXPLAIN,
+	OPT_SERVID,
+	OPT_MAXSIG,
+	OPT_REFUSE_L,
+	OPT_IP,
+	OPT_HELO,
+	OPT_MAILFROM,
+	OPT_AUTH,
+	OPT_7489,
+	OPT_PSL,
+	OPT_NOVIRT,
+	OPT_BESTGUESS,
+	OPT_VRELAXED,
+	OPT_NOIPREV,
+	OPT_REPORT,
+	OPT_REJECT_FROM,
+	OPT_HELP,
+};
+
+static const struct option longopts[] = {
+        {"zone", required_argument, NULL, OPT_ZONE},
+        {"resolver", required_argument, NULL, OPT_RESOLVER},
+        {"record-dns", required_argument, NULL, OPT_RECORD},
+        {"dns-timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"now", required_argument, NULL, OPT_NOW},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"explain", no_argument, NULL, OPT_EXPLAIN},
+        {"authserv-id", required_argument, NULL, OPT_SERVID},
+        {"max-signatures", required_argument, NULL, OPT_MAXSIG},
+        {"refuse-l", no_argument, NULL, OPT_REFUSE_L},
+        {"ip", required_argument, NULL, OPT_IP},
+        {"helo", required_argument, NULL, OPT_HELO},
+        {"mail-from", required_argument, NULL, OPT_MAILFROM},
+        {"auth", required_argument, NULL, OPT_AUTH},
+        {"rfc7489", no_argument, NULL, OPT_7489},
+        {"psl", required_argument, NULL, OPT_PSL},
+        {"no-virtual", no_argument, NULL, OPT_NOVIRT},
+        {"bestguesspass", no_argument, NULL, OPT_BESTGUESS},
+        {"virtual-relaxed", no_argument, NULL, OPT_VRELAXED},
+        {"no-iprev", no_argument, NULL, OPT_NOIPREV},
+        {"report-only", no_argument, NULL, OPT_REPORT},
+        {"reject-bad-from", no_argument, NULL, OPT_REJECT_FROM},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+};
+
+/* Options into vc and dns; returns -1 (usage error), 1 (--help done) or 0. */
+static int parse_opts(int argc, char **argv, struct verify_cli *vc, struct mv_cli_dns_opts *dns,
+                      const char **psl_path, int *rfc7489)
+{
+	long long n;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ZONE:
+			dns->zone = optarg;
+			break;
+		case OPT_RESOLVER:
+			dns->resolver = optarg;
+			break;
+		case OPT_RECORD:
+			dns->record = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_num(optarg, 600000, &n) != 0)
+				return -1;
+			dns->timeout_ms = (unsigned)n;
+			break;
+		case OPT_NOW:
+			if (parse_num(optarg, (long long)1 << 40, &n) != 0)
+				return -1;
+			vc->now = (time_t)n;
+			break;
+		case OPT_MAXSIG:
+			if (parse_num(optarg, 1000, &n) != 0)
+				return -1;
+			vc->cfg.dkim_max_sigs = (unsigned)n;
+			break;
+		case OPT_JSON:
+			vc->json = 1;
+			break;
+		case OPT_EXPLAIN:
+			vc->explain = 1;
+			break;
+		case OPT_SERVID:
+			vc->cfg.authserv_id = optarg;
+			break;
+		case OPT_REFUSE_L:
+			vc->cfg.dkim_allow_l = 0;
+			break;
+		case OPT_IP:
+			vc->env.client_ip = optarg;
+			break;
+		case OPT_HELO:
+			vc->env.helo = optarg;
+			break;
+		case OPT_MAILFROM:
+			vc->env.mail_from = optarg;
+			break;
+		case OPT_AUTH:
+			vc->env.auth_id = optarg;
+			break;
+		case OPT_7489:
+			*rfc7489 = 1;
+			break;
+		case OPT_PSL:
+			*psl_path = optarg;
+			break;
+		case OPT_NOVIRT:
+			vc->cfg.dmarc.virtual_enabled = 0;
+			break;
+		case OPT_BESTGUESS:
+			vc->cfg.dmarc.virtual_bestguess = 1;
+			break;
+		case OPT_VRELAXED:
+			vc->cfg.dmarc.virtual_adkim = MV_DMARC_RELAXED;
+			vc->cfg.dmarc.virtual_aspf = MV_DMARC_RELAXED;
+			break;
+		case OPT_NOIPREV:
+			vc->cfg.iprev = 0;
+			break;
+		case OPT_REPORT:
+			vc->cfg.dmarc_enforce = 0;
+			break;
+		case OPT_REJECT_FROM:
+			vc->cfg.from_permerror_action = MV_VERIFY_REJECT;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
 	return 0;
 }
 
 int mv_cli_verify(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	        {"zone", required_argument, NULL, 'z'},
-	        {"resolver", required_argument, NULL, 'r'},
-	        {"record-dns", required_argument, NULL, 'R'},
-	        {"dns-timeout", required_argument, NULL, 'T'},
-	        {"now", required_argument, NULL, 't'},
-	        {"json", no_argument, NULL, 'j'},
-	        {"authserv-id", required_argument, NULL, 'A'},
-	        {"max-signatures", required_argument, NULL, 'm'},
-	        {"refuse-l", no_argument, NULL, 'L'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
 	struct mv_cli_dns_opts dns = {NULL, NULL, NULL, 0};
+	struct mv_cli_files files = {NULL, 0, 0};
 	struct verify_cli vc;
+	const char *psl_path = NULL;
 	char host[256];
-	int64_t n;
-	int c, rc = 0, one;
+	enum mv_status st;
+	int rc = 2, rfc7489 = 0;
 
 	memset(&vc, 0, sizeof vc);
-	mv_dkim_verify_opts_default(&vc.opts);
-	vc.now = (int64_t)time(NULL);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'z':
-			dns.zone = optarg;
-			break;
-		case 'r':
-			dns.resolver = optarg;
-			break;
-		case 'R':
-			dns.record = optarg;
-			break;
-		case 'T':
-		case 't':
-		case 'm':
-			if (parse_i64(optarg, &n) != 0 || (c != 't' && n > 1000000)) {
-				fprintf(stderr, "mailvet verify: bad number %s\n", optarg);
-				return 2;
-			}
-			if (c == 'T')
-				dns.timeout_ms = (unsigned)n;
-			else if (c == 't')
-				vc.now = n;
-			else
-				vc.opts.max_signatures = (size_t)n;
-			break;
-		case 'j':
-			vc.json = 1;
-			break;
-		case 'A':
-			vc.serv_id = optarg;
-			break;
-		case 'L':
-			vc.opts.refuse_l = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind == argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (vc.serv_id == NULL) {
+	mv_verify_config_default(&vc.cfg);
+	mv_buf_init(&vc.out);
+	vc.now = time(NULL);
+	if ((rc = parse_opts(argc, argv, &vc, &dns, &psl_path, &rfc7489)) != 0)
+		return rc < 0 ? 2 : 0;
+	rc = 2;
+	if (vc.cfg.authserv_id == NULL) {
 		if (gethostname(host, sizeof host) != 0)
 			snprintf(host, sizeof host, "localhost");
 		host[sizeof host - 1] = '\0';
-		vc.serv_id = host;
+		vc.cfg.authserv_id = host;
 	}
+	if (rfc7489) {
+		if ((st = mv_dmarc_psl_open(psl_path, &vc.psl)) != MV_OK) {
+			fprintf(stderr, "mailvet verify: public suffix list: %s\n",
+			        st == MV_EUNSUPPORTED ? "libpsl (libpsl5) is not installed"
+			                              : mv_status_str(st));
+			return 2;
+		}
+		vc.cfg.dmarc.mode = MV_DMARC_MODE_7489;
+		vc.cfg.dmarc.psl = vc.psl;
+	}
+	if (optind == argc && mv_cli_files_add(&files, "-") != 0)
+		goto out;
+	for (; optind < argc; optind++)
+		if (mv_cli_files_add(&files, argv[optind]) != 0) {
+			fprintf(stderr, "mailvet verify: %s: %s\n", argv[optind], strerror(errno));
+			goto out;
+		}
 	if (mv_cli_dns_open(&dns, &vc.res) != 0)
-		return 2;
-	for (; optind < argc; optind++) {
-		one = verify_file(&vc, argv[optind]);
-		rc = one > rc ? one : rc;
-	}
+		goto out;
+	vc.progress = files.n > 1 && isatty(STDERR_FILENO);
+	rc = run_files(&vc, &files);
+out:
 	mv_dns_free(vc.res);
+	mv_dmarc_psl_free(vc.psl);
+	mv_cli_files_free(&files);
+	mv_buf_free(&vc.out);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <mailvet/authres.h>
+#include <mailvet/dmarc.h>
 #include <mailvet/dns.h>
 #include <mailvet/status.h>
 
@@ -43,6 +44,15 @@ struct mv_verify_config {
 	unsigned budget_ms;       /* time for all DNS of one message (e.g. 20000) */
 	/* Policy for a DMARC failure and temperror, and the other knobs, are
 	 * fields the DMARC module defines. */
+	struct mv_dmarc_config dmarc; /* mode, PSL, virtual DMARC (mv_dmarc_config_default) */
+	int dmarc_enforce;            /* act on p=reject / p=quarantine (1); 0: report only */
+	/* What to do when DMARC is temperror (MV_VERIFY_TEMPFAIL) and when the
+	 * message has no usable Author Domain: no From, several From fields,
+	 * several domains, unparsable (MV_VERIFY_ACCEPT: report permerror). */
+	enum mv_verify_action dmarc_temperror_action;
+	enum mv_verify_action from_permerror_action;
+	int iprev;            /* run iprev (1) */
+	const char *receiver; /* SPF %{r}; NULL = authserv_id */
 };
 void mv_verify_config_default(struct mv_verify_config *c);
 
@@ -77,6 +87,26 @@ const char *mv_verify_header_field(const struct mv_verify *v);
 enum mv_verify_action mv_verify_action(const struct mv_verify *v);
 /* SMTP reply for reject/quarantine/tempfail ("550 5.7.1 ..."), NULL for accept. */
 const char *mv_verify_reply(const struct mv_verify *v);
+
+/*
+ * Why each result came out as it did, one line per fact ("dmarc: _dmarc.example.com
+ * TXT: record p=reject"), for `mailvet verify --explain`. Borrowed until
+ * mv_verify_free(); "" before mv_verify_end().
+ */
+const char *mv_verify_explain(const struct mv_verify *v);
+
+/*
+ * The DMARC verdict (record, alignment, disposition) after mv_verify_end(),
+ * or NULL. Borrowed until mv_verify_free().
+ */
+const struct mv_dmarc_verdict *mv_verify_dmarc(const struct mv_verify *v);
+
+/*
+ * `auth=pass smtp.auth=<identity>` (RFC 8601 §2.7.4) for an SMTP AUTH
+ * identity the MTA accepted. On MV_OK *out is new (mv_result_free());
+ * MV_EINVAL when the identity holds a control character.
+ */
+enum mv_status mv_verify_auth_result(const char *identity, struct mv_result **out);
 
 void mv_verify_free(struct mv_verify *v); /* NULL is fine */
 

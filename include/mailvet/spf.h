@@ -1,0 +1,124 @@
+/* include/mailvet/spf.h — Sender Policy Framework (RFC 7208): check_host() for HELO and MAIL FROM. */
+#ifndef MAILVET_SPF_H
+#define MAILVET_SPF_H
+
+#include <stddef.h>
+
+#include <mailvet/dns.h>
+#include <mailvet/status.h>
+#include <mailvet/util.h>
+
+/* The results of RFC 7208 §2.6. */
+enum mv_spf_result {
+	MV_SPF_NONE,
+	MV_SPF_NEUTRAL,
+	MV_SPF_PASS,
+	MV_SPF_FAIL,
+	MV_SPF_SOFTFAIL,
+	MV_SPF_TEMPERROR,
+	MV_SPF_PERMERROR,
+};
+
+/* Which identity was checked (RFC 7208 §2.3 HELO, §2.4 MAIL FROM). */
+enum mv_spf_identity {
+	MV_SPF_ID_MAILFROM,
+	MV_SPF_ID_HELO,
+};
+
+/* The processing limits of RFC 7208 §4.6.4. */
+#define MV_SPF_MAX_DNS_TERMS 10 /* include a mx ptr exists redirect, per check */
+#define MV_SPF_MAX_VOID 2       /* lookups answering NXDOMAIN or no records */
+#define MV_SPF_MAX_NAMES 10     /* MX hosts (more: permerror), PTR names (more: ignored) */
+#define MV_SPF_RECORD_MAX 65535 /* longest record accepted (a TXT RRset's limit) */
+#define MV_SPF_EXPLAIN_MAX 1024 /* an explanation is cut to this many bytes */
+
+/*
+ * What to check. Every pointer is borrowed for the duration of mv_spf_check().
+ * - ip: the client address as text: dotted IPv4, IPv6, or IPv4-mapped IPv6
+ *   (::ffff:a.b.c.d, evaluated as the IPv4 address, RFC 7208 §5).
+ * - helo: the HELO/EHLO argument (may be NULL when unknown; the HELO
+ *   identity then gives "none").
+ * - mail_from: the MAIL FROM address without angle brackets; NULL or "" is
+ *   the null reverse-path, whose identity is postmaster@<helo> (§2.4).
+ *   An address without a local part ("@example.com") uses "postmaster" (§4.3).
+ * - identity: which one to check. MV_SPF_ID_MAILFROM with a null reverse-path
+ *   checks postmaster@<helo> and still reports MV_SPF_ID_MAILFROM.
+ * - receiver: the %{r} macro (the checking host's name); NULL = "unknown".
+ * - now: the %{t} macro, seconds since the epoch (time is an input).
+ */
+struct mv_spf_request {
+	const char *ip;
+	const char *helo;
+	const char *mail_from;
+	enum mv_spf_identity identity;
+	const char *receiver;
+	long long now;
+};
+
+/*
+ * The outcome. Strings are owned by the verdict; mv_spf_verdict_clear()
+ * frees them. Any of them may be NULL where it says so.
+ * - domain: the domain of the identity checked (lower case as given, no
+ *   trailing dot); NULL only if there was no identity at all.
+ * - sender: <sender> as evaluated (local@domain; postmaster@... filled in).
+ * - explanation: for "fail" only (§6.2): the exp= text, or the default one
+ *   when the record has no usable exp=; explanation_default says which.
+ * - mechanism: the term that decided ("-all", "include:example.com"),
+ *   "default" when none matched, NULL for none/temperror/permerror.
+ * - problem: for permerror/temperror (and none), a short reason.
+ * - dns_terms, void_lookups: the §4.6.4 counters at the end.
+ */
+struct mv_spf_verdict {
+	enum mv_spf_result result;
+	enum mv_spf_identity identity;
+	char *domain;
+	char *sender;
+	char *explanation;
+	int explanation_default;
+	char *mechanism;
+	char *problem;
+	unsigned dns_terms;
+	unsigned void_lookups;
+};
+
+/*
+ * RFC 7208 §4 check_host() for the identity req->identity selects.
+ * DNS goes through r only (mv_dns_query). The result of SPF — including
+ * temperror and permerror — is in *out; the status is MV_OK then.
+ * MV_EINVAL: req->ip is not an IP address (or req/out NULL); MV_ENOMEM.
+ * On a status other than MV_OK *out holds no strings.
+ * Always clears *out first; the caller calls mv_spf_verdict_clear() after.
+ */
+enum mv_status mv_spf_check(struct mv_resolver *r, const struct mv_spf_request *req,
+                            struct mv_spf_verdict *out);
+
+void mv_spf_verdict_clear(struct mv_spf_verdict *v); /* frees the strings, zeroes *v */
+
+/* "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror". */
+const char *mv_spf_result_str(enum mv_spf_result res);
+/* Inverse of mv_spf_result_str (ASCII case-insensitive); MV_EINVAL if unknown. */
+enum mv_status mv_spf_result_parse(const char *s, enum mv_spf_result *out);
+/* "mailfrom" or "helo". */
+const char *mv_spf_identity_str(enum mv_spf_identity id);
+
+/*
+ * Append the value of a Received-SPF field (RFC 7208 §9.1) for this
+ * verdict to out: result, a comment, and the key=value pairs client-ip,
+ * envelope-from, helo, receiver, identity, and mechanism or problem.
+ * No field name, no folding, no CRLF. Errors are out's sticky status.
+ */
+enum mv_status mv_spf_received_spf(const struct mv_spf_request *req, const struct mv_spf_verdict *v,
+                                   struct mv_buf *out);
+
+/*
+ * The verdict as a result record for Authentication-Results (lib/spf/authres.c):
+ * `spf=<result> smtp.mailfrom=<domain>` or `smtp.helo=<name>` (RFC 8601 §2.7.2).
+ * SPF does not authenticate the local part, so only the domain is given. The
+ * deciding mechanism goes in the comment; for errors the problem is the reason.
+ * On MV_OK *out is new (mv_result_free()); MV_EINVAL when the domain holds a
+ * control character; MV_ENOMEM.
+ */
+struct mv_result;
+enum mv_status mv_spf_authres_result(const struct mv_spf_verdict *v, struct mv_result **out);
+
+#endif

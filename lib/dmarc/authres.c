@@ -1,0 +1,58 @@
+/* lib/dmarc/authres.c — a DMARC verdict as an Authentication-Results result record. */
+#include <string.h>
+
+#include <mailvet/dmarc.h>
+
+/* The comment: the record's policy and what was applied, or "virtual". */
+static enum mv_status comment(const struct mv_dmarc_verdict *v, struct mv_buf *b)
+{
+	if (v->virtual_record) {
+		mv_buf_puts(b, "virtual DMARC: no record published");
+		if (v->result == MV_DMARC_PASS)
+			mv_buf_printf(b, ", aligned %s", v->dkim_aligned ? "dkim" : "spf");
+	} else if (v->have_record) {
+		mv_dmarc_record_summary(&v->record, b);
+		if (strcmp(v->record_domain, v->author_domain) != 0)
+			mv_buf_printf(b, " from %s", v->record_domain);
+		mv_buf_printf(b, "; %s applied", v->applied_tag ? v->applied_tag : "p");
+		if (v->nonexistent)
+			mv_buf_puts(b, ", domain does not exist");
+		if (v->testing)
+			mv_buf_puts(b, ", t=y testing");
+	}
+	return mv_buf_status(b);
+}
+
+enum mv_status mv_dmarc_authres_result(const struct mv_dmarc_verdict *v, struct mv_result **out)
+{
+	struct mv_result *res = NULL;
+	struct mv_buf c = MV_BUF_INIT;
+	const char *name = mv_dmarc_result_str(v->result);
+	enum mv_status st;
+
+	*out = NULL;
+	if (v->result == MV_DMARC_PASS && v->bestguess)
+		name = "bestguesspass";
+	if ((st = mv_result_new("dmarc", name, &res)) != MV_OK)
+		return st;
+	if ((st = comment(v, &c)) != MV_OK)
+		goto out;
+	if (c.len && (st = mv_result_set_comment(res, c.data)) != MV_OK)
+		goto out;
+	if ((v->result == MV_DMARC_TEMPERROR || v->result == MV_DMARC_PERMERROR) && v->problem &&
+	    (st = mv_result_set_reason(res, v->problem)) != MV_OK)
+		goto out;
+	if (v->author_domain && (st = mv_result_add_prop(res, "header", "from", v->author_domain)))
+		goto out;
+	if (v->have_record)
+		st = mv_result_add_prop(res, "policy", "dmarc",
+		                        mv_dmarc_policy_str(v->disposition));
+out:
+	mv_buf_free(&c);
+	if (st != MV_OK) {
+		mv_result_free(res);
+		return st;
+	}
+	*out = res;
+	return MV_OK;
+}

@@ -1,0 +1,132 @@
+/*
+ * lib/verify/policy.c — the verdict: what the MTA does with the message, and the SMTP reply.
+ *
+ * Enhanced status codes (RFC 3463, RFC 7372): a DMARC reject is 550 5.7.1
+ * (X.7.1 "delivery not authorized, message refused", what receivers
+ * commonly send for policy rejections; RFC 7372's X.7.20-X.7.26 name single
+ * DKIM/SPF/iprev failures, not a Domain Owner's policy); a message without a usable Author Domain is
+ * 550 5.7.1 too (it cannot be authorized); DMARC temperror is 451 4.4.3
+ * (directory server failure: the DNS answer needed to decide was not
+ * available); a quarantine is accepted, 250 2.7.0 with the reason.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "verify/verify_int.h"
+
+static enum mv_status set_reply(struct mv_verify *v, enum mv_verify_action a, const char *code,
+                                const char *text, const char *domain)
+{
+	struct mv_buf b = MV_BUF_INIT;
+
+	v->action = a;
+	if (a == MV_VERIFY_ACCEPT)
+		return MV_OK;
+	mv_buf_printf(&b, "%s %s", code, text);
+	if (domain)
+		mv_buf_printf(&b, " %s", domain);
+	free(v->reply);
+	v->reply = mv_buf_steal(&b, NULL);
+	return v->reply ? MV_OK : MV_ENOMEM;
+}
+
+static const char *code_for(enum mv_verify_action a)
+{
+	switch (a) {
+	case MV_VERIFY_REJECT:
+		return "550 5.7.1";
+	case MV_VERIFY_QUARANTINE:
+		return "250 2.7.0";
+	case MV_VERIFY_TEMPFAIL:
+		return "451 4.4.3";
+	case MV_VERIFY_ACCEPT:
+		break;
+	}
+	return "250 2.0.0";
+}
+
+/* One line per fact for --explain: each result's why. */
+static void build_explain(struct mv_verify *v)
+{
+	const char *p, *nl;
+	size_t k;
+
+	if (v->spf_done)
+		mv_buf_printf(&v->explain, "spf: %s for %s (%s)\n",
+		              mv_spf_result_str(v->spf.result), v->spf.sender ? v->spf.sender : "?",
+		              v->spf.mechanism ? v->spf.mechanism
+		                               : (v->spf.problem ? v->spf.problem : "no record"));
+	else
+		mv_buf_puts(&v->explain, "spf: not checked (no MAIL FROM given)\n");
+	for (k = 0; k < mv_dkim_verifier_count(v->dkim); k++) {
+		const struct mv_dkim_result *d = mv_dkim_verifier_result(v->dkim, k);
+		mv_buf_printf(&v->explain, "dkim: %s d=%s s=%s%s%s\n", mv_dkim_res_str(d->res),
+		              d->d ? d->d : "-", d->s ? d->s : "-", d->reason[0] ? ": " : "",
+		              d->reason);
+	}
+	if (v->author == NULL)
+		mv_buf_printf(&v->explain, "dmarc: no author domain: %s\n", v->author_err);
+	for (p = v->dmarc.explain.data; p && *p; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p) - 1;
+		mv_buf_printf(&v->explain, "dmarc: %.*s\n", (int)(nl - p + (*nl != '\n')), p);
+	}
+	if (v->iprev_done)
+		mv_buf_printf(&v->explain, "iprev: %s %s -> %s (%zu PTR names, %zu checked)%s%s\n",
+		              mv_iprev_result_str(v->iprev.result), v->iprev.ip,
+		              v->iprev.name ? v->iprev.name : "-", v->iprev.names, v->iprev.checked,
+		              v->iprev.problem ? ": " : "",
+		              v->iprev.problem ? v->iprev.problem : "");
+	mv_buf_printf(&v->explain, "action: %s%s%s\n", mv_verify_action_str(v->action),
+	              v->reply ? " " : "", v->reply ? v->reply : "");
+}
+
+enum mv_status mv_verify_decide(struct mv_verify *v)
+{
+	const struct mv_dmarc_verdict *d = &v->dmarc;
+	enum mv_verify_action a = MV_VERIFY_ACCEPT;
+	enum mv_status st = MV_OK;
+
+	switch (d->result) {
+	case MV_DMARC_FAIL:
+		if (!v->cfg->dmarc_enforce || d->virtual_record)
+			break;
+		if (d->disposition == MV_DMARC_P_REJECT)
+			a = MV_VERIFY_REJECT;
+		else if (d->disposition == MV_DMARC_P_QUARANTINE)
+			a = MV_VERIFY_QUARANTINE;
+		if (a == MV_VERIFY_REJECT)
+			st = set_reply(v, a, code_for(a), "Email rejected per DMARC policy for",
+			               d->author_domain);
+		else if (a == MV_VERIFY_QUARANTINE)
+			st = set_reply(v, a, code_for(a),
+			               "Accepted for quarantine per DMARC policy for",
+			               d->author_domain);
+		break;
+	case MV_DMARC_TEMPERROR:
+		a = v->cfg->dmarc_temperror_action;
+		st = set_reply(v, a, code_for(a),
+		               a == MV_VERIFY_TEMPFAIL
+		                       ? "DMARC policy lookup failed, try again later for"
+		                       : "DMARC policy lookup failed for",
+		               d->author_domain);
+		break;
+	case MV_DMARC_PERMERROR:
+		a = v->cfg->from_permerror_action;
+		st = set_reply(v, a, code_for(a),
+		               "Message has no single author domain:", v->author_err);
+		break;
+	case MV_DMARC_NONE:
+	case MV_DMARC_PASS:
+		break;
+	}
+	v->action = a;
+	build_explain(v);
+	return st != MV_OK ? st : mv_buf_status(&v->explain);
+}
+
+const char *mv_verify_explain(const struct mv_verify *v)
+{
+	return v->explain.data ? v->explain.data : "";
+}

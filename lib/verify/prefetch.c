@@ -1,0 +1,96 @@
+/* lib/verify/prefetch.c — every DNS question a verification will ask, asked at once (DESIGN.md "DNS is an interface"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mailvet/dkim.h>
+#include <mailvet/iprev.h>
+
+#include "dmarc/dmarc_int.h"
+#include "verify/verify_int.h"
+
+#define MAX_Q 40
+
+struct qlist {
+	struct mv_dns_question q[MAX_Q];
+	char *owned[MAX_Q];
+	size_t n;
+};
+
+/* Add the name a b c (concatenated; NULL = ""); silently ignores what does not fit. */
+static void addq(struct qlist *l, enum mv_dns_type t, const char *a, const char *b, const char *c)
+{
+	char name[600];
+	int n;
+
+	if (l->n == MAX_Q)
+		return;
+	n = snprintf(name, sizeof name, "%s%s%s", a, b ? b : "", c ? c : "");
+	if (n <= 0 || (size_t)n >= sizeof name || (l->owned[l->n] = strdup(name)) == NULL)
+		return;
+	l->q[l->n].name = l->owned[l->n];
+	l->q[l->n].type = t;
+	l->n++;
+}
+
+/* The domain of an address ("" when none). */
+static const char *addr_domain(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at ? at + 1 : addr;
+}
+
+static void add_dkim_keys(struct qlist *l, const struct mv_msg *m, unsigned max)
+{
+	const struct mv_msg_field *f;
+	struct mv_dkim_sig *sig;
+	size_t i, n = 0;
+
+	for (i = mv_msg_find(m, "dkim-signature", 0); i != (size_t)-1 && n < max;
+	     i = mv_msg_find(m, "dkim-signature", i + 1), n++) {
+		f = mv_msg_field(m, i);
+		sig = NULL;
+		mv_dkim_sig_parse(f->value, f->value_len, &sig, NULL, 0);
+		if (sig && sig->s && sig->d)
+			addq(l, MV_DNS_TXT, sig->s, "._domainkey.", sig->d);
+		mv_dkim_sig_free(sig);
+	}
+}
+
+/* The names an RFC 9989 tree walk from d would ask (§4.10), or just d and its PSL org. */
+static void add_dmarc(struct qlist *l, const char *d)
+{
+	size_t labels = mv_dmarc_labels(d), k;
+
+	addq(l, MV_DNS_TXT, "_dmarc.", d, NULL);
+	for (k = 1; k < MV_DMARC_MAX_WALK && labels > 1; k++) {
+		labels = labels >= 8 ? 7 : labels - 1;
+		addq(l, MV_DNS_TXT, "_dmarc.", mv_dmarc_last_labels(d, labels), NULL);
+	}
+}
+
+void mv_verify_prefetch(struct mv_verify *v)
+{
+	struct qlist l;
+	char ptr[MV_IPREV_PTR_NAME_MAX];
+	const char *spfd = NULL;
+	size_t k;
+
+	memset(&l, 0, sizeof l);
+	if (v->env.mail_from && *v->env.mail_from)
+		spfd = addr_domain(v->env.mail_from);
+	else if (v->env.mail_from && v->env.helo)
+		spfd = v->env.helo; /* null sender: postmaster@<helo> (RFC 7208 §2.4) */
+	if (spfd && *spfd)
+		addq(&l, MV_DNS_TXT, spfd, NULL, NULL);
+	add_dkim_keys(&l, v->msg, v->cfg->dkim_max_sigs);
+	if (v->author)
+		add_dmarc(&l, v->author);
+	if (v->cfg->iprev && mv_iprev_ptr_name(v->env.client_ip, ptr, sizeof ptr) == MV_OK)
+		addq(&l, MV_DNS_PTR, ptr, NULL, NULL);
+	if (l.n)
+		mv_dns_prefetch(v->res, l.q, l.n);
+	for (k = 0; k < l.n; k++)
+		free(l.owned[k]);
+}
