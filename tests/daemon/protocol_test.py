@@ -133,7 +133,8 @@ def temperror_is_a_451(d):
     a = c.message("x@temp.example", headers, BODY, queue_id="TEMPQ")
     c.quit()
     assert a.final == "replycode", a
-    assert re.match(r"451 4\.7\.\d+ ", a.reply), a.reply
+    # 4.4.3 (directory server failure) or 4.7.x, as lib/verify words it
+    assert re.match(r"451 4\.[47]\.\d+ ", a.reply), a.reply
     assert "action=tempfail" in last_message_line(d, "TEMPQ")
 
 
@@ -183,7 +184,7 @@ def outbound_mail_is_signed_with_every_key_and_verifies(d):
     path = os.path.join(d.dir, "signed.eml")
     with open(path, "wb") as f:
         f.write(msg)
-    out = subprocess.run([os.environ["MAILVET"], "verify", "--zone", os.path.join(DATA, "zone.txt"), path],
+    out = subprocess.run([os.environ["MAILVET"], "verify", "--ip", "127.0.0.2", "--zone", os.path.join(DATA, "zone.txt"), path],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("dkim=pass") == 2, out.stdout
