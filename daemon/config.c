@@ -1,0 +1,555 @@
+/* daemon/config.c — mailvet.conf: defaults, a table of keys, parsing with inih, checks. */
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mailvet/util.h>
+
+#include "config.h"
+
+#define MAX_CONFIG_BYTES ((size_t)1 << 20)
+#define DOMAIN_PREFIX "domain "
+
+/* How a key's value is read. */
+enum key_type {
+	KEY_STR,   /* char * */
+	KEY_BOOL,  /* int, yes/no */
+	KEY_UINT,  /* unsigned, within [min, max] */
+	KEY_SIZE,  /* size_t, within [min, max] */
+	KEY_OCTAL, /* unsigned, octal (umask) */
+	KEY_ENUM,  /* int-sized enum, one of names[] */
+	KEY_LIST,  /* struct mvd_strlist, words accumulate */
+	KEY_CIDR,  /* struct mvd_cidr_list, networks accumulate */
+	KEY_CANON, /* "simple/relaxed" into sign_hcanon, sign_bcanon */
+};
+
+struct key {
+	const char *section, *name;
+	enum key_type type;
+	size_t off;
+	unsigned long min, max;
+	const char *const *names; /* KEY_ENUM: value i is names[i] */
+};
+
+static const char *const log_dests[] = {"syslog", "stderr", NULL};
+static const char *const log_formats[] = {"kv", "json", NULL};
+static const char *const reject_modes[] = {"reject", "quarantine", "header", NULL};
+static const char *const quarantine_modes[] = {"milter", "header", NULL};
+static const char *const fail_modes[] = {"tempfail", "accept", NULL};
+
+#define O(f) offsetof(struct mvd_config, f)
+static const struct key keys[] = {
+        {"milter", "socket", KEY_STR, O(socket), 0, 0, NULL},
+        {"milter", "user", KEY_STR, O(user), 0, 0, NULL},
+        {"milter", "group", KEY_STR, O(group), 0, 0, NULL},
+        {"milter", "pid_file", KEY_STR, O(pid_file), 0, 0, NULL},
+        {"milter", "socket_umask", KEY_OCTAL, O(socket_umask), 0, 0777, NULL},
+        {"milter", "timeout", KEY_UINT, O(milter_timeout), 1, 86400, NULL},
+        {"milter", "drain_timeout", KEY_UINT, O(drain_timeout), 0, 3600, NULL},
+        {"log", "destination", KEY_ENUM, O(log_dest), 0, 0, log_dests},
+        {"log", "facility", KEY_STR, O(log_facility), 0, 0, NULL},
+        {"log", "format", KEY_ENUM, O(log_format), 0, 0, log_formats},
+        {"log", "debug", KEY_BOOL, O(log_debug), 0, 0, NULL},
+        {"verify", "authserv_id", KEY_STR, O(authserv_id), 0, 0, NULL},
+        {"verify", "authserv_subdomains", KEY_BOOL, O(authserv_subdomains), 0, 0, NULL},
+        {"verify", "internal_hosts", KEY_CIDR, O(internal_hosts), 0, 0, NULL},
+        {"verify", "trust_internal_versions", KEY_BOOL, O(trust_versions), 0, 0, NULL},
+        {"verify", "delete_foreign", KEY_BOOL, O(delete_foreign), 0, 0, NULL},
+        {"verify", "budget_ms", KEY_UINT, O(budget_ms), 100, 600000, NULL},
+        {"verify", "dkim_max_signatures", KEY_UINT, O(dkim_max_sigs), 1, 100, NULL},
+        {"verify", "dkim_allow_l", KEY_BOOL, O(dkim_allow_l), 0, 0, NULL},
+        {"verify", "iprev_max_names", KEY_UINT, O(iprev_max_names), 1, 100, NULL},
+        {"policy", "dmarc_reject", KEY_ENUM, O(dmarc_reject), 0, 0, reject_modes},
+        {"policy", "reject_text", KEY_STR, O(reject_text), 0, 0, NULL},
+        {"policy", "quarantine", KEY_ENUM, O(quarantine), 0, 0, quarantine_modes},
+        {"policy", "quarantine_header", KEY_STR, O(quarantine_header), 0, 0, NULL},
+        {"policy", "temperror", KEY_ENUM, O(temperror), 0, 0, fail_modes},
+        {"policy", "tempfail_text", KEY_STR, O(tempfail_text), 0, 0, NULL},
+        {"policy", "on_error", KEY_ENUM, O(on_error), 0, 0, fail_modes},
+        {"policy", "trusted_arc_sealers", KEY_LIST, O(trusted_arc_sealers), 0, 0, NULL},
+        {"dns", "resolver", KEY_STR, O(resolver), 0, 0, NULL},
+        {"dns", "timeout_ms", KEY_UINT, O(dns_timeout_ms), 100, 60000, NULL},
+        {"dns", "trust_anchor_file", KEY_STR, O(trust_anchor_file), 0, 0, NULL},
+        {"dns", "zone_file", KEY_STR, O(zone_file), 0, 0, NULL},
+        {"outbound", "sign", KEY_BOOL, O(sign), 0, 0, NULL},
+        {"outbound", "arc_seal", KEY_BOOL, O(arc_seal), 0, 0, NULL},
+        {"outbound", "max_message_bytes", KEY_SIZE, O(sign_max_bytes), 1024, (unsigned long)1 << 30,
+         NULL},
+        {"outbound", "canonicalization", KEY_CANON, 0, 0, 0, NULL},
+        {"outbound", "headers", KEY_STR, O(sign_headers), 0, 0, NULL},
+        {"outbound", "expire", KEY_UINT, O(sign_expire), 0, 315360000, NULL},
+};
+#undef O
+
+/* Parser state handed to the inih callback. */
+struct parse_ctx {
+	struct mvd_config *c;
+	char *err;
+	size_t errlen;
+	int failed;
+	unsigned char seen[sizeof keys / sizeof keys[0]]; /* list keys met in the file */
+};
+
+static int fail(struct parse_ctx *p, const char *fmt, ...) MV_PRINTF(2, 3);
+static int fail(struct parse_ctx *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->failed && p->err && p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err, p->errlen, fmt, ap);
+		va_end(ap);
+	}
+	p->failed = 1;
+	return 0;
+}
+
+static int set_str(char **dst, const char *v)
+{
+	char *s = strdup(v);
+
+	if (!s)
+		return 0;
+	free(*dst);
+	*dst = s;
+	return 1;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (mv_ascii_ieq(v, strlen(v), yes[i])) {
+			*out = 1;
+			return 1;
+		}
+		if (mv_ascii_ieq(v, strlen(v), no[i])) {
+			*out = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int parse_ulong(const char *v, int base, unsigned long min, unsigned long max,
+                       unsigned long *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (*v < '0' || *v > '9')
+		return 0;
+	errno = 0;
+	n = strtoul(v, &end, base);
+	if (errno || *end || n < min || n > max)
+		return 0;
+	*out = n;
+	return 1;
+}
+
+static int parse_canon(const char *v, enum mv_canon *h, enum mv_canon *b)
+{
+	static const struct {
+		const char *text;
+		enum mv_canon h, b;
+	} forms[] = {
+	        {"simple", MV_CANON_SIMPLE, MV_CANON_SIMPLE},
+	        {"relaxed", MV_CANON_RELAXED, MV_CANON_SIMPLE},
+	        {"simple/simple", MV_CANON_SIMPLE, MV_CANON_SIMPLE},
+	        {"simple/relaxed", MV_CANON_SIMPLE, MV_CANON_RELAXED},
+	        {"relaxed/simple", MV_CANON_RELAXED, MV_CANON_SIMPLE},
+	        {"relaxed/relaxed", MV_CANON_RELAXED, MV_CANON_RELAXED},
+	};
+
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		if (strcmp(v, forms[i].text) == 0) {
+			*h = forms[i].h;
+			*b = forms[i].b;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Append each word of v (separated by spaces or commas) to l. */
+static int list_add(struct mvd_strlist *l, const char *v)
+{
+	while (*v) {
+		size_t n;
+		char **grown;
+
+		while (*v == ' ' || *v == '\t' || *v == ',')
+			v++;
+		n = strcspn(v, " \t,");
+		if (n == 0)
+			break;
+		grown = realloc(l->item, (l->count + 1) * sizeof *grown);
+		if (!grown)
+			return 0;
+		l->item = grown;
+		if (!(l->item[l->count] = mv_strndup(v, n)))
+			return 0;
+		mv_ascii_lower(l->item[l->count], n);
+		l->count++;
+		v += n;
+	}
+	return 1;
+}
+
+static void list_free(struct mvd_strlist *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		free(l->item[i]);
+	free(l->item);
+	l->item = NULL;
+	l->count = 0;
+}
+
+/* Store value v of key k into the configuration. */
+static int set_key(struct parse_ctx *p, const struct key *k, const char *v)
+{
+	char *field = (char *)p->c + k->off;
+	unsigned long n;
+	int b;
+
+	/* A list key in the file replaces its default; later lines add to it. */
+	if (!p->seen[k - keys]) {
+		p->seen[k - keys] = 1;
+		if (k->type == KEY_LIST)
+			list_free((struct mvd_strlist *)(void *)field);
+		else if (k->type == KEY_CIDR)
+			mvd_cidr_free((struct mvd_cidr_list *)(void *)field);
+	}
+
+	switch (k->type) {
+	case KEY_STR:
+		return set_str((char **)(void *)field, v) ? 1 : fail(p, "out of memory");
+	case KEY_BOOL:
+		if (!parse_bool(v, &b))
+			return fail(p, "%s: expected yes or no, not \"%s\"", k->name, v);
+		*(int *)(void *)field = b;
+		return 1;
+	case KEY_UINT:
+	case KEY_OCTAL:
+		if (!parse_ulong(v, k->type == KEY_OCTAL ? 8 : 10, k->min, k->max ? k->max : 0777,
+		                 &n))
+			return fail(p, "%s: expected a number in [%lu, %lu], not \"%s\"", k->name,
+			            k->min, k->max, v);
+		*(unsigned *)(void *)field = (unsigned)n;
+		return 1;
+	case KEY_SIZE:
+		if (!parse_ulong(v, 10, k->min, k->max, &n))
+			return fail(p, "%s: expected a number in [%lu, %lu], not \"%s\"", k->name,
+			            k->min, k->max, v);
+		*(size_t *)(void *)field = n;
+		return 1;
+	case KEY_ENUM:
+		for (int i = 0; k->names[i]; i++) {
+			if (strcmp(v, k->names[i]) == 0) {
+				*(int *)(void *)field = i;
+				return 1;
+			}
+		}
+		return fail(p, "%s: unknown value \"%s\"", k->name, v);
+	case KEY_LIST:
+		return list_add((struct mvd_strlist *)(void *)field, v) ? 1
+		                                                        : fail(p, "out of memory");
+	case KEY_CIDR:
+		if (mvd_cidr_add((struct mvd_cidr_list *)(void *)field, v) != MV_OK)
+			return fail(p, "%s: bad address or network in \"%s\"", k->name, v);
+		return 1;
+	case KEY_CANON:
+		if (!parse_canon(v, &p->c->sign_hcanon, &p->c->sign_bcanon))
+			return fail(p, "%s: expected simple or relaxed (header/body), not \"%s\"",
+			            k->name, v);
+		return 1;
+	}
+	return fail(p, "internal error");
+}
+
+/* The [domain NAME] section named `name`, created on first use. */
+static struct mvd_domain_conf *domain_section(struct parse_ctx *p, const char *name)
+{
+	struct mvd_config *c = p->c;
+	struct mvd_domain_conf *grown, *d;
+	size_t n = strlen(name);
+
+	while (n && name[n - 1] == '.')
+		n--;
+	for (size_t i = 0; i < c->ndomains; i++)
+		if (mv_ascii_ieq(name, n, c->domains[i].name))
+			return &c->domains[i];
+	if (n == 0 || strcspn(name, " \t") < n) {
+		fail(p, "[domain NAME]: bad domain name \"%s\"", name);
+		return NULL;
+	}
+	grown = realloc(c->domains, (c->ndomains + 1) * sizeof *grown);
+	if (!grown) {
+		fail(p, "out of memory");
+		return NULL;
+	}
+	c->domains = grown;
+	d = &c->domains[c->ndomains];
+	memset(d, 0, sizeof *d);
+	if (!(d->name = mv_strndup(name, n))) {
+		fail(p, "out of memory");
+		return NULL;
+	}
+	mv_ascii_lower(d->name, n);
+	c->ndomains++;
+	return d;
+}
+
+/* key = SELECTOR PATH */
+static int domain_key(struct parse_ctx *p, struct mvd_domain_conf *d, const char *v)
+{
+	size_t sl = strcspn(v, " \t");
+	const char *path = v + sl;
+	struct mvd_key_conf *grown;
+
+	while (*path == ' ' || *path == '\t')
+		path++;
+	if (sl == 0 || *path == '\0')
+		return fail(p, "key: expected \"SELECTOR /path/to/key.pem\", not \"%s\"", v);
+	grown = realloc(d->keys, (d->nkeys + 1) * sizeof *grown);
+	if (!grown)
+		return fail(p, "out of memory");
+	d->keys = grown;
+	d->keys[d->nkeys].selector = mv_strndup(v, sl);
+	d->keys[d->nkeys].path = strdup(path);
+	d->nkeys++;
+	if (!d->keys[d->nkeys - 1].selector || !d->keys[d->nkeys - 1].path)
+		return fail(p, "out of memory");
+	return 1;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *p = user;
+
+	if (p->failed)
+		return 0;
+	if (strncmp(section, DOMAIN_PREFIX, strlen(DOMAIN_PREFIX)) == 0) {
+		struct mvd_domain_conf *d = domain_section(p, section + strlen(DOMAIN_PREFIX));
+		int b;
+
+		if (!d)
+			return 0;
+		if (strcmp(name, "key") == 0)
+			return domain_key(p, d, value);
+		if (strcmp(name, "subdomains") == 0) {
+			if (!parse_bool(value, &b))
+				return fail(p, "subdomains: expected yes or no, not \"%s\"", value);
+			d->subdomains = b;
+			return 1;
+		}
+		return fail(p, "unknown key \"%s\" in [%s]", name, section);
+	}
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return set_key(p, &keys[i], value);
+	return fail(p, "unknown key \"%s\" in [%s]", name, section);
+}
+
+enum mv_status mvd_config_init(struct mvd_config *c)
+{
+	char host[256];
+	int ok = 1;
+
+	memset(c, 0, sizeof *c);
+	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	ok &= set_str(&c->socket, "inet:8891@127.0.0.1");
+	ok &= set_str(&c->user, "mailvet");
+	ok &= set_str(&c->group, "");
+	ok &= set_str(&c->pid_file, "");
+	c->socket_umask = 0007;
+	c->milter_timeout = 600;
+	c->drain_timeout = 30;
+	c->log_dest = MVD_LOG_SYSLOG;
+	ok &= set_str(&c->log_facility, "mail");
+	c->log_format = MVD_LOG_KV;
+	ok &= set_str(&c->authserv_id, host);
+	c->trust_versions = 1;
+	c->budget_ms = 20000;
+	c->dkim_max_sigs = 5;
+	c->dkim_allow_l = 1;
+	c->iprev_max_names = 10;
+	c->dmarc_reject = MVD_REJECT_REJECT;
+	ok &= set_str(&c->reject_text, "");
+	c->quarantine = MVD_QUARANTINE_MILTER;
+	ok &= set_str(&c->quarantine_header, "X-Mailvet-Quarantine");
+	c->temperror = MVD_FAIL_TEMPFAIL;
+	ok &= set_str(&c->tempfail_text, "");
+	c->on_error = MVD_FAIL_TEMPFAIL;
+	ok &= set_str(&c->resolver, "system");
+	c->dns_timeout_ms = 5000;
+	ok &= set_str(&c->trust_anchor_file, "");
+	ok &= set_str(&c->zone_file, "");
+	c->sign = 1;
+	c->arc_seal = 0;
+	c->sign_max_bytes = (size_t)64 << 20;
+	c->sign_hcanon = MV_CANON_RELAXED;
+	c->sign_bcanon = MV_CANON_RELAXED;
+	ok &= set_str(&c->sign_headers, "");
+	if (!ok)
+		return MV_ENOMEM;
+	return mvd_cidr_add(&c->internal_hosts, "127.0.0.0/8 ::1");
+}
+
+void mvd_config_free(struct mvd_config *c)
+{
+	char **strs[] = {&c->socket,
+	                 &c->user,
+	                 &c->group,
+	                 &c->pid_file,
+	                 &c->log_facility,
+	                 &c->authserv_id,
+	                 &c->reject_text,
+	                 &c->quarantine_header,
+	                 &c->tempfail_text,
+	                 &c->resolver,
+	                 &c->trust_anchor_file,
+	                 &c->zone_file,
+	                 &c->sign_headers};
+
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+	mvd_cidr_free(&c->internal_hosts);
+	list_free(&c->trusted_arc_sealers);
+	for (size_t i = 0; i < c->ndomains; i++) {
+		for (size_t k = 0; k < c->domains[i].nkeys; k++) {
+			free(c->domains[i].keys[k].selector);
+			free(c->domains[i].keys[k].path);
+		}
+		free(c->domains[i].keys);
+		free(c->domains[i].name);
+	}
+	free(c->domains);
+	c->domains = NULL;
+	c->ndomains = 0;
+}
+
+enum mv_status mvd_config_parse(struct mvd_config *c, const char *text, char *err, size_t errlen)
+{
+	struct parse_ctx p = {c, err, errlen, 0, {0}};
+	int line;
+
+	if (err && errlen)
+		err[0] = '\0';
+	/*
+	 * inih reports the first bad line; the handler stops at the first
+	 * failure (and keeps the first message), so the line is that one.
+	 */
+	line = ini_parse_string(text, handler, &p);
+	if (line != 0) {
+		char why[256];
+		snprintf(why, sizeof why, "%s", p.failed && err ? err : "");
+		if (err && errlen) {
+			if (line < 0)
+				snprintf(err, errlen, "cannot parse the configuration");
+			else if (why[0])
+				snprintf(err, errlen, "line %d: %s", line, why);
+			else
+				snprintf(err, errlen,
+				         "line %d: not \"key = value\" or [section] "
+				         "(or a line over 200 bytes)",
+				         line);
+		}
+		return MV_ESYNTAX;
+	}
+	return mvd_config_check(c, err, errlen);
+}
+
+enum mv_status mvd_config_load(struct mvd_config *c, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	enum mv_status st;
+
+	if ((st = mvd_config_init(c)) != MV_OK) {
+		snprintf(err, errlen, "out of memory");
+		return st;
+	}
+	st = mv_read_file(path, MAX_CONFIG_BYTES, &text, &len);
+	if (st != MV_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+		         st == MV_EIO ? strerror(errno) : mv_status_str(st));
+		return st;
+	}
+	if (strlen(text) != len) {
+		snprintf(err, errlen, "%s: holds a NUL byte", path);
+		st = MV_ESYNTAX;
+	} else {
+		st = mvd_config_parse(c, text, err, errlen);
+	}
+	free(text);
+	return st;
+}
+
+/* 1 when s is a plausible header field name (RFC 5322 ftext). */
+static int field_name_ok(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s <= ' ' || *s >= 127 || *s == ':')
+			return 0;
+	return 1;
+}
+
+enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t errlen)
+{
+	if (c->authserv_id[0] == '\0' ||
+	    strcspn(c->authserv_id, " \t;()\"\\") != strlen(c->authserv_id)) {
+		snprintf(err, errlen, "[verify] authserv_id must be a domain name");
+		return MV_ESYNTAX;
+	}
+	if (c->socket[0] == '\0') {
+		snprintf(err, errlen, "[milter] socket must not be empty");
+		return MV_ESYNTAX;
+	}
+	if (!field_name_ok(c->quarantine_header)) {
+		snprintf(err, errlen, "[policy] quarantine_header is not a header field name");
+		return MV_ESYNTAX;
+	}
+	if (strpbrk(c->reject_text, "\r\n") || strpbrk(c->tempfail_text, "\r\n")) {
+		snprintf(err, errlen, "[policy] reply texts are one line");
+		return MV_ESYNTAX;
+	}
+	for (size_t i = 0; i < c->ndomains; i++) {
+		if (c->domains[i].nkeys == 0) {
+			snprintf(err, errlen, "[domain %s] has no key", c->domains[i].name);
+			return MV_ESYNTAX;
+		}
+	}
+	return MV_OK;
+}
+
+const struct mvd_domain_conf *mvd_config_domain(const struct mvd_config *c, const char *domain)
+{
+	size_t n = strlen(domain);
+
+	while (n && domain[n - 1] == '.')
+		n--;
+	for (size_t i = 0; i < c->ndomains; i++) {
+		const struct mvd_domain_conf *d = &c->domains[i];
+		size_t dl = strlen(d->name);
+		if (mv_ascii_ieq(domain, n, d->name))
+			return d;
+		if (d->subdomains && n > dl + 1 && domain[n - dl - 1] == '.' &&
+		    mv_ascii_ieq(domain + n - dl, dl, d->name))
+			return d;
+	}
+	return NULL;
+}

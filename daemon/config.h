@@ -1,0 +1,120 @@
+/* daemon/config.h — mailvetd's configuration (mailvet.conf, INI): keys, defaults, parsing. */
+#ifndef MAILVETD_CONFIG_H
+#define MAILVETD_CONFIG_H
+
+#include <stddef.h>
+
+#include <mailvet/dkim.h>
+#include <mailvet/msg.h>
+#include <mailvet/status.h>
+
+#include "cidr.h"
+
+enum mvd_log_dest { MVD_LOG_SYSLOG, MVD_LOG_STDERR };
+enum mvd_log_format { MVD_LOG_KV, MVD_LOG_JSON };
+/* What a DMARC "reject" verdict becomes. */
+enum mvd_reject_mode { MVD_REJECT_REJECT, MVD_REJECT_QUARANTINE, MVD_REJECT_HEADER };
+/* How a message is quarantined. */
+enum mvd_quarantine_mode { MVD_QUARANTINE_MILTER, MVD_QUARANTINE_HEADER };
+/* What a temporary failure (temperror, internal error) becomes. */
+enum mvd_fail_mode { MVD_FAIL_TEMPFAIL, MVD_FAIL_ACCEPT };
+
+/* A list of strings, each owned by the list. */
+struct mvd_strlist {
+	char **item;
+	size_t count;
+};
+
+/* One signing key of a domain: s= and the PEM file that holds it. */
+struct mvd_key_conf {
+	char *selector;
+	char *path;
+};
+
+/* A [domain NAME] section: what outbound mail from NAME is signed with. */
+struct mvd_domain_conf {
+	char *name; /* lowercase, no trailing dot */
+	int subdomains;
+	struct mvd_key_conf *keys;
+	size_t nkeys;
+};
+
+/*
+ * The whole configuration; every field has the default mailvet.conf(5)
+ * documents (mvd_config_init). Strings are owned by the struct and freed
+ * by mvd_config_free().
+ */
+struct mvd_config {
+	/* [milter] */
+	char *socket;            /* libmilter connection spec: inet:PORT@HOST, unix:/path */
+	char *user, *group;      /* drop privileges to these after binding ("" = stay) */
+	char *pid_file;          /* "" = none */
+	unsigned socket_umask;   /* umask while the unix socket is created */
+	unsigned milter_timeout; /* seconds libmilter waits for the MTA */
+	unsigned drain_timeout;  /* seconds SIGTERM waits for messages in flight */
+	/* [log] */
+	enum mvd_log_dest log_dest;
+	char *log_facility;
+	enum mvd_log_format log_format;
+	int log_debug;
+	/* [verify] */
+	char *authserv_id;
+	int authserv_subdomains;
+	struct mvd_cidr_list internal_hosts;
+	int trust_versions;
+	int delete_foreign;
+	unsigned budget_ms;
+	unsigned dkim_max_sigs;
+	int dkim_allow_l;
+	unsigned iprev_max_names;
+	/* [policy] */
+	enum mvd_reject_mode dmarc_reject;
+	char *reject_text;
+	enum mvd_quarantine_mode quarantine;
+	char *quarantine_header;
+	enum mvd_fail_mode temperror;
+	char *tempfail_text;
+	enum mvd_fail_mode on_error;
+	struct mvd_strlist trusted_arc_sealers;
+	/* [dns] */
+	char *resolver; /* "system" or ADDR[@PORT] */
+	unsigned dns_timeout_ms;
+	char *trust_anchor_file;
+	char *zone_file; /* offline/test: answers from a zone file */
+	/* [outbound] */
+	int sign;
+	int arc_seal;
+	size_t sign_max_bytes;
+	enum mv_canon sign_hcanon, sign_bcanon;
+	char *sign_headers; /* "" = the library's default list */
+	unsigned sign_expire;
+	/* [domain NAME] ... */
+	struct mvd_domain_conf *domains;
+	size_t ndomains;
+};
+
+/* Fill c with every default (needs the host name for authserv_id). MV_ENOMEM. */
+enum mv_status mvd_config_init(struct mvd_config *c);
+void mvd_config_free(struct mvd_config *c);
+
+/*
+ * Parse INI text into c (which mvd_config_init() prepared): each key
+ * overrides its default (a list key's first line replaces the default
+ * list); list keys (internal_hosts, trusted_arc_sealers, key) accumulate
+ * over repeated lines and continuation lines. An unknown section or
+ * key, or a bad value, is MV_ESYNTAX with "line N: why" in err (at most
+ * errlen-1 bytes); c then holds a partial configuration the caller frees.
+ * The semantic checks of mvd_config_check() run at the end.
+ */
+enum mv_status mvd_config_parse(struct mvd_config *c, const char *text, char *err, size_t errlen);
+
+/* mvd_config_init + read `path` + mvd_config_parse. MV_EIO when unreadable. */
+enum mv_status mvd_config_load(struct mvd_config *c, const char *path, char *err, size_t errlen);
+
+/* Cross-key checks (authserv-id present, a key for every domain, ...). */
+enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t errlen);
+
+/* The domain section that covers `domain` (ASCII, any case), or NULL. */
+const struct mvd_domain_conf *mvd_config_domain(const struct mvd_config *c, const char *domain);
+
+#endif

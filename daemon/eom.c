@@ -1,0 +1,279 @@
+/* daemon/eom.c — end of message: remove forged fields, prepend ours, apply policy, sign. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "session.h"
+
+#define DEFAULT_REJECT                                                                             \
+	"550 5.7.1 Message rejected: it fails the DMARC policy of its author's domain"
+#define DEFAULT_TEMPFAIL                                                                           \
+	"451 4.7.0 Temporary failure while authenticating the message, try again later"
+#define DEFAULT_ERROR "451 4.3.0 Temporary local problem, try again later"
+
+/* What the MTA is told, after the configuration had its say. */
+enum verdict { V_ACCEPT, V_REJECT, V_QUARANTINE, V_TEMPFAIL };
+
+/* Length of an RFC 3463 enhanced status code ("5.7.1") at the start of p, or 0. */
+static size_t enhanced_code(const char *p)
+{
+	size_t n = 0;
+
+	for (int part = 0; part < 3; part++) {
+		size_t digits = 0;
+		while (p[n] >= '0' && p[n] <= '9' && digits < 3) {
+			n++;
+			digits++;
+		}
+		if (digits == 0 || (part < 2 && p[n++] != '.'))
+			return 0;
+	}
+	return p[n] == ' ' || p[n] == '\0' ? n : 0;
+}
+
+/*
+ * Hand an SMTP reply to the MTA: the configured text, else the library's,
+ * else the default. Each may be "550 5.7.1 text", "5.7.1 text" or "text";
+ * missing codes come from the default, and a reply code of the wrong class
+ * (a 4xx for a rejection) is replaced by the default's. libmilter refuses
+ * CR/LF and reads '%' as a format character, so the text is made safe.
+ */
+static int set_reply(SMFICTX *ctx, const char *configured, const char *lib, const char *dflt)
+{
+	const char *reply = configured && configured[0] ? configured : lib && lib[0] ? lib : dflt;
+	char rcode[4], xcode[16], text[512];
+	size_t o = 0, n;
+	const char *p = reply;
+
+	memcpy(rcode, dflt, 3);
+	rcode[3] = '\0';
+	n = enhanced_code(dflt + 4);
+	memcpy(xcode, dflt + 4, n);
+	xcode[n] = '\0';
+	if (p[0] == dflt[0] && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
+	    p[3] == ' ') {
+		memcpy(rcode, p, 3);
+		p += 4;
+	}
+	if ((n = enhanced_code(p)) > 0 && n < sizeof xcode && p[0] == dflt[0]) {
+		memcpy(xcode, p, n);
+		xcode[n] = '\0';
+		p += n;
+	}
+	while (*p == ' ')
+		p++;
+	for (; *p && o + 2 < sizeof text; p++) {
+		char ch = (*p == '\r' || *p == '\n' || *p == '\t') ? ' ' : *p;
+		if ((unsigned char)ch < ' ' || ch == 127)
+			continue;
+		text[o++] = ch;
+		if (ch == '%')
+			text[o++] = '%';
+	}
+	text[o] = '\0';
+	if (smfi_setreply(ctx, rcode, xcode, text) == MI_SUCCESS)
+		return 1;
+	mvd_log(MVD_LOG_WARNING, "reply", "the MTA library refused the reply \"%s %s %s\"", rcode,
+	        xcode, text);
+	return 0;
+}
+
+/*
+ * Insert a whole header field ("Name: value", folded with CRLF, optional
+ * final CRLF) at index idx. The MTA wants name and value apart, line breaks
+ * as LF, and the leading space only when it keeps leading spaces.
+ */
+static int insert_field(SMFICTX *ctx, const struct mvd_session *s, int idx, const char *field,
+                        size_t len)
+{
+	const char *colon = memchr(field, ':', len);
+	char *name = NULL;
+	struct mv_buf value = MV_BUF_INIT;
+	const char *p;
+	int ok = 0;
+
+	if (!colon)
+		return 0;
+	while (len && (field[len - 1] == '\n' || field[len - 1] == '\r'))
+		len--;
+	name = mv_strndup(field, (size_t)(colon - field));
+	p = colon + 1;
+	if (!s->leadspc)
+		while (p < field + len && (*p == ' ' || *p == '\t'))
+			p++;
+	for (; p < field + len; p++)
+		if (*p != '\r')
+			mv_buf_putc(&value, *p);
+	mv_buf_putc(&value, '\0');
+	if (name && mv_buf_status(&value) == MV_OK)
+		ok = smfi_insheader(ctx, idx, name, value.data) == MI_SUCCESS;
+	free(name);
+	mv_buf_free(&value);
+	return ok;
+}
+
+/* Step 1: delete the forged fields, last first so earlier indexes stay valid. */
+static int delete_forged(SMFICTX *ctx, const struct mvd_message *m)
+{
+	for (size_t i = m->ndelete; i-- > 0;)
+		if (smfi_chgheader(ctx, "Authentication-Results", (int)m->ar_delete[i], NULL) !=
+		    MI_SUCCESS)
+			return 0;
+	return 1;
+}
+
+/* The library's action, mapped through [policy]; outbound mail is never refused for DMARC. */
+static enum verdict decide(const struct mvd_session *s, const char **note)
+{
+	const struct mvd_config *c = &s->rt->cfg;
+
+	switch (mv_verify_action(s->m.v)) {
+	case MV_VERIFY_ACCEPT:
+		return V_ACCEPT;
+	case MV_VERIFY_REJECT:
+		if (s->m.outbound) {
+			*note = "outbound: policy not applied";
+			return V_ACCEPT;
+		}
+		if (c->dmarc_reject == MVD_REJECT_REJECT)
+			return V_REJECT;
+		if (c->dmarc_reject == MVD_REJECT_QUARANTINE)
+			return V_QUARANTINE;
+		*note = "dmarc_reject=header";
+		return V_ACCEPT;
+	case MV_VERIFY_QUARANTINE:
+		if (s->m.outbound) {
+			*note = "outbound: policy not applied";
+			return V_ACCEPT;
+		}
+		return V_QUARANTINE;
+	case MV_VERIFY_TEMPFAIL:
+		if (c->temperror == MVD_FAIL_TEMPFAIL)
+			return V_TEMPFAIL;
+		*note = "temperror=accept";
+		return V_ACCEPT;
+	}
+	return V_ACCEPT;
+}
+
+static int quarantine(SMFICTX *ctx, const struct mvd_session *s)
+{
+	const struct mvd_config *c = &s->rt->cfg;
+	char reason[300];
+
+	snprintf(reason, sizeof reason, "mailvetd: DMARC policy of the author's domain (%s)",
+	         c->authserv_id);
+	if (c->quarantine == MVD_QUARANTINE_MILTER)
+		return smfi_quarantine(ctx, reason) == MI_SUCCESS;
+	snprintf(reason, sizeof reason, " %s; dmarc=fail", c->authserv_id);
+	return smfi_insheader(ctx, 0, c->quarantine_header, s->leadspc ? reason : reason + 1) ==
+	       MI_SUCCESS;
+}
+
+/*
+ * Step 4: DKIM-sign outbound mail with the keys of its From domain. The
+ * signatures go on top. Returns 0 only when the MTA refused the change;
+ * a message that cannot be signed goes out unsigned (and the log says why).
+ */
+static int sign(SMFICTX *ctx, const struct mvd_session *s, const char **signed_by,
+                const char **note)
+{
+	const struct mvd_message *m = &s->m;
+	struct mv_buf sigs = MV_BUF_INIT;
+	enum mv_status st;
+	int ok = 1;
+
+	if (!m->hdr || !s->rt->cfg.sign)
+		return 1;
+	if (m->body_too_big) {
+		*note = "not signed: larger than [outbound] max_message_bytes";
+		return 1;
+	}
+	st = mvd_signer_sign(s->rt->signer, m->hdr, m->body.data ? m->body.data : "", m->body.len,
+	                     time(NULL), &sigs, signed_by);
+	if (st == MV_OK) {
+		/* One field per key, each "DKIM-Signature: ...\r\n"; inserted last first. */
+		const char *start[16];
+		size_t n = 0;
+		for (const char *p = sigs.data; p && *p && n < 16;) {
+			start[n++] = p;
+			const char *e = p;
+			while ((e = strstr(e, "\r\n")) && (e[2] == ' ' || e[2] == '\t'))
+				e += 2;
+			p = e ? e + 2 : p + strlen(p);
+		}
+		for (size_t i = n; ok && i-- > 0;) {
+			const char *end = i + 1 < n ? start[i + 1] : sigs.data + sigs.len;
+			ok = insert_field(ctx, s, 0, start[i], (size_t)(end - start[i]));
+		}
+	} else if (st != MV_ENOTFOUND) {
+		*note = "not signed: signing failed";
+		mvd_log(MVD_LOG_WARNING, "sign", "queue_id=%s: %s", m->queue_id ? m->queue_id : "-",
+		        mv_status_str(st));
+	}
+	/* ARC sealing of forwarded outbound mail goes here when lib/arc provides it. */
+	mv_buf_free(&sigs);
+	return ok;
+}
+
+/* An internal error: the configured on_error, never a crash or a lost message. */
+static sfsistat internal_error(SMFICTX *ctx, struct mvd_session *s, const char *what)
+{
+	const struct mvd_config *c = &s->rt->cfg;
+	char note[200];
+
+	snprintf(note, sizeof note, "internal error in %s: %s", what, mv_status_str(s->m.fail_st));
+	if (c->on_error == MVD_FAIL_ACCEPT) {
+		/* Forged fields go even now: they would otherwise pass as ours. */
+		delete_forged(ctx, &s->m);
+		mvd_report(s, "accept", NULL, note);
+		return SMFIS_ACCEPT;
+	}
+	set_reply(ctx, NULL, NULL, DEFAULT_ERROR);
+	mvd_report(s, "tempfail", NULL, note);
+	return SMFIS_TEMPFAIL;
+}
+
+sfsistat mvd_eom(SMFICTX *ctx, struct mvd_session *s)
+{
+	struct mvd_message *m = &s->m;
+	const struct mvd_config *c = &s->rt->cfg;
+	const char *note = NULL, *signed_by = NULL;
+	const char *field;
+	enum mv_status st;
+	enum verdict v;
+
+	if (!m->queue_id)
+		m->queue_id = smfi_getsymval(ctx, "i") ? strdup(smfi_getsymval(ctx, "i")) : NULL;
+	if (!m->failed && (st = mv_verify_end(m->v)) != MV_OK)
+		mvd_message_fail(m, st, "verify_end");
+	if (m->failed)
+		return internal_error(ctx, s, m->fail_where);
+	v = decide(s, &note);
+	if (v == V_REJECT) {
+		set_reply(ctx, c->reject_text, mv_verify_reply(m->v), DEFAULT_REJECT);
+		mvd_report(s, "reject", NULL, note);
+		return SMFIS_REJECT;
+	}
+	if (v == V_TEMPFAIL) {
+		set_reply(ctx, c->tempfail_text, mv_verify_reply(m->v), DEFAULT_TEMPFAIL);
+		mvd_report(s, "tempfail", NULL, note);
+		return SMFIS_TEMPFAIL;
+	}
+	field = mv_verify_header_field(m->v);
+	if (!delete_forged(ctx, m) || !field || !insert_field(ctx, s, 0, field, strlen(field))) {
+		mvd_message_fail(m, MV_EIO, "header changes");
+		return internal_error(ctx, s, "header changes");
+	}
+	if (v == V_QUARANTINE && !quarantine(ctx, s)) {
+		mvd_message_fail(m, MV_EIO, "quarantine");
+		return internal_error(ctx, s, "quarantine");
+	}
+	if (m->outbound && !sign(ctx, s, &signed_by, &note)) {
+		mvd_message_fail(m, MV_EIO, "signing");
+		return internal_error(ctx, s, "signing");
+	}
+	mvd_report(s, v == V_QUARANTINE ? "quarantine" : "accept", signed_by, note);
+	return SMFIS_CONTINUE;
+}

@@ -1,0 +1,33 @@
+/* daemon/log.h — mailvetd's logging: syslog or stderr, key=value or JSON lines. */
+#ifndef MAILVETD_LOG_H
+#define MAILVETD_LOG_H
+
+#include <mailvet/util.h>
+
+#include "config.h"
+
+enum mvd_log_level { MVD_LOG_ERR, MVD_LOG_WARNING, MVD_LOG_INFO, MVD_LOG_DEBUG };
+
+/*
+ * Route logs as c says (destination, facility, format, debug). Before the
+ * first call logs go to stderr. Thread-safe with respect to mvd_log();
+ * called again on reload. Unknown facility names fall back to "mail".
+ */
+void mvd_log_setup(const struct mvd_config *c);
+/* 1 when lines are JSON (event lines are built by the caller in the right form). */
+int mvd_log_json(void);
+
+/*
+ * Log one event line. In key=value form the line is "event=NAME msg=..."; in
+ * JSON form {"event":"NAME","level":"...","msg":"..."}. Control characters
+ * in the message are escaped.
+ */
+void mvd_log(enum mvd_log_level level, const char *event, const char *fmt, ...) MV_PRINTF(3, 4);
+
+/* Log a line already formatted by the caller (a message's summary). */
+void mvd_log_raw(enum mvd_log_level level, const char *line);
+
+/* Append key=value to a key=value line, quoting the value when needed. */
+void mvd_log_kv(struct mv_buf *b, const char *key, const char *value);
+
+#endif

@@ -1,0 +1,112 @@
+/* daemon/process.c — background with a start-status pipe, pid file, privilege drop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "process.h"
+
+static int ready_fd = -1;
+
+int mvd_process_background(int keep_stderr)
+{
+	int fds[2], null;
+	pid_t pid;
+	unsigned char status = 1;
+
+	if (pipe(fds) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(fds[1]);
+		while (read(fds[0], &status, 1) < 0 && errno == EINTR)
+			;
+		_exit(status);
+	}
+	close(fds[0]);
+	ready_fd = fds[1];
+	setsid();
+	if (chdir("/") != 0)
+		return -1;
+	if ((null = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		if (!keep_stderr)
+			dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	return 0;
+}
+
+void mvd_process_ready(int status)
+{
+	unsigned char b = (unsigned char)status;
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &b, 1) < 0) {
+		/* the parent is gone: nothing to tell */
+	}
+	close(ready_fd);
+	ready_fd = -1;
+}
+
+int mvd_process_pidfile(const char *path)
+{
+	FILE *f;
+	int ok;
+
+	if (!path[0])
+		return 0;
+	if (!(f = fopen(path, "w")))
+		return -1;
+	ok = fprintf(f, "%ld\n", (long)getpid()) > 0;
+	ok &= fclose(f) == 0;
+	return ok ? 0 : -1;
+}
+
+int mvd_process_drop(const char *user, const char *group, const char *chown_path, char *err,
+                     size_t errlen)
+{
+	struct passwd *pw;
+	struct group *gr;
+	gid_t gid;
+
+	if (geteuid() != 0 || !user[0])
+		return 0;
+	if (!(pw = getpwnam(user))) {
+		snprintf(err, errlen, "user %s does not exist", user);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (group[0]) {
+		if (!(gr = getgrnam(group))) {
+			snprintf(err, errlen, "group %s does not exist", group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (chown_path && chown(chown_path, pw->pw_uid, gid) != 0) {
+		snprintf(err, errlen, "chown %s: %s", chown_path, strerror(errno));
+		return -1;
+	}
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
+		snprintf(err, errlen, "cannot become %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		snprintf(err, errlen, "privileges could be regained after the drop");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,183 @@
+/* tests/daemon/config_unit.c — mailvet.conf parsing and internal-host matching (cmocka). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cidr.h"
+#include "config.h"
+
+static void parse_ok(struct mvd_config *c, const char *text)
+{
+	char err[256] = "";
+
+	assert_int_equal(mvd_config_init(c), MV_OK);
+	if (mvd_config_parse(c, text, err, sizeof err) != MV_OK)
+		fail_msg("parse failed: %s", err);
+}
+
+static void parse_fails(const char *text, const char *want)
+{
+	struct mvd_config c;
+	char err[256] = "";
+
+	assert_int_equal(mvd_config_init(&c), MV_OK);
+	assert_int_not_equal(mvd_config_parse(&c, text, err, sizeof err), MV_OK);
+	if (!strstr(err, want))
+		fail_msg("error \"%s\" does not mention \"%s\"", err, want);
+	mvd_config_free(&c);
+}
+
+static void empty_file_gives_the_documented_defaults(void **state)
+{
+	struct mvd_config c;
+
+	(void)state;
+	parse_ok(&c, "");
+	assert_string_equal(c.socket, "inet:8891@127.0.0.1");
+	assert_string_equal(c.user, "mailvet");
+	assert_int_equal(c.log_dest, MVD_LOG_SYSLOG);
+	assert_int_equal(c.log_format, MVD_LOG_KV);
+	assert_int_equal(c.budget_ms, 20000);
+	assert_int_equal(c.dmarc_reject, MVD_REJECT_REJECT);
+	assert_int_equal(c.quarantine, MVD_QUARANTINE_MILTER);
+	assert_int_equal(c.temperror, MVD_FAIL_TEMPFAIL);
+	assert_int_equal(c.on_error, MVD_FAIL_TEMPFAIL);
+	assert_int_equal(c.sign_hcanon, MV_CANON_RELAXED);
+	assert_int_equal(c.sign_bcanon, MV_CANON_RELAXED);
+	assert_true(c.authserv_id[0] != '\0'); /* the host name */
+	assert_true(mvd_cidr_match(&c.internal_hosts, "127.0.0.1"));
+	assert_true(mvd_cidr_match(&c.internal_hosts, "::1"));
+	assert_false(mvd_cidr_match(&c.internal_hosts, "192.0.2.1"));
+	mvd_config_free(&c);
+}
+
+static void every_section_is_read(void **state)
+{
+	struct mvd_config c;
+
+	(void)state;
+	parse_ok(&c, "[milter]\nsocket = unix:/run/mailvetd/sock\nuser = mv\ndrain_timeout = 5\n"
+	             "socket_umask = 0027\n"
+	             "[log]\ndestination = stderr\nformat = json\n"
+	             "[verify]\nauthserv_id = mx.example.org\nbudget_ms = 1500\n"
+	             "[policy]\ndmarc_reject = quarantine\nquarantine = header\n"
+	             "temperror = accept\non_error = accept\nreject_text = 5.7.1 No.\n"
+	             "[dns]\nresolver = 192.0.2.53@5353\ntimeout_ms = 900\n"
+	             "[outbound]\ncanonicalization = simple/relaxed\nexpire = 86400\n");
+	assert_string_equal(c.socket, "unix:/run/mailvetd/sock");
+	assert_string_equal(c.user, "mv");
+	assert_int_equal(c.drain_timeout, 5);
+	assert_int_equal(c.socket_umask, 027);
+	assert_int_equal(c.log_dest, MVD_LOG_STDERR);
+	assert_int_equal(c.log_format, MVD_LOG_JSON);
+	assert_string_equal(c.authserv_id, "mx.example.org");
+	assert_int_equal(c.budget_ms, 1500);
+	assert_int_equal(c.dmarc_reject, MVD_REJECT_QUARANTINE);
+	assert_int_equal(c.quarantine, MVD_QUARANTINE_HEADER);
+	assert_int_equal(c.temperror, MVD_FAIL_ACCEPT);
+	assert_int_equal(c.on_error, MVD_FAIL_ACCEPT);
+	assert_string_equal(c.reject_text, "5.7.1 No.");
+	assert_string_equal(c.resolver, "192.0.2.53@5353");
+	assert_int_equal(c.dns_timeout_ms, 900);
+	assert_int_equal(c.sign_hcanon, MV_CANON_SIMPLE);
+	assert_int_equal(c.sign_bcanon, MV_CANON_RELAXED);
+	assert_int_equal(c.sign_expire, 86400);
+	mvd_config_free(&c);
+}
+
+static void list_keys_accumulate_over_lines_and_continuations(void **state)
+{
+	struct mvd_config c;
+
+	(void)state;
+	parse_ok(&c, "[verify]\ninternal_hosts = 10.0.0.0/8\n  192.168.1.0/24, 2001:db8::/32\n"
+	             "internal_hosts = 203.0.113.7\n"
+	             "[policy]\ntrusted_arc_sealers = Lists.Example.org\n  forwarder.example\n");
+	/* the file's list replaces the default (127.0.0.0/8, ::1) */
+	assert_int_equal(c.internal_hosts.count, 4);
+	assert_false(mvd_cidr_match(&c.internal_hosts, "127.0.0.1"));
+	assert_true(mvd_cidr_match(&c.internal_hosts, "10.200.3.4"));
+	assert_true(mvd_cidr_match(&c.internal_hosts, "192.168.1.77"));
+	assert_false(mvd_cidr_match(&c.internal_hosts, "192.168.2.1"));
+	assert_true(mvd_cidr_match(&c.internal_hosts, "2001:db8:ffff::1"));
+	assert_false(mvd_cidr_match(&c.internal_hosts, "2001:db9::1"));
+	assert_true(mvd_cidr_match(&c.internal_hosts, "203.0.113.7"));
+	assert_false(mvd_cidr_match(&c.internal_hosts, "203.0.113.8"));
+	assert_int_equal(c.trusted_arc_sealers.count, 2);
+	assert_string_equal(c.trusted_arc_sealers.item[0], "lists.example.org");
+	mvd_config_free(&c);
+}
+
+static void domain_sections_hold_several_keys(void **state)
+{
+	struct mvd_config c;
+	const struct mvd_domain_conf *d;
+
+	(void)state;
+	parse_ok(&c, "[domain Example.COM.]\nkey = rsa2025 /etc/mailvet/keys/rsa.pem\n"
+	             "key = ed2025   /etc/mailvet/keys/ed.pem\nsubdomains = yes\n"
+	             "[domain example.net]\nkey = s1 /k.pem\n");
+	assert_int_equal(c.ndomains, 2);
+	d = mvd_config_domain(&c, "example.com");
+	assert_non_null(d);
+	assert_string_equal(d->name, "example.com");
+	assert_int_equal(d->nkeys, 2);
+	assert_string_equal(d->keys[1].selector, "ed2025");
+	assert_string_equal(d->keys[1].path, "/etc/mailvet/keys/ed.pem");
+	assert_ptr_equal(mvd_config_domain(&c, "lists.EXAMPLE.com"), d);
+	assert_null(mvd_config_domain(&c, "sub.example.net"));
+	assert_null(mvd_config_domain(&c, "badexample.com"));
+	mvd_config_free(&c);
+}
+
+static void mistakes_are_refused_with_the_line(void **state)
+{
+	(void)state;
+	parse_fails("[milter]\n\nsockett = x\n", "line 3: unknown key \"sockett\"");
+	parse_fails("[nosuch]\nkey = 1\n", "unknown key");
+	parse_fails("[log]\nformat = xml\n", "unknown value \"xml\"");
+	parse_fails("[verify]\nbudget_ms = 10\n", "budget_ms");
+	parse_fails("[verify]\nbudget_ms = 12abc\n", "budget_ms");
+	parse_fails("[verify]\ninternal_hosts = 10.0.0.0/33\n", "bad address");
+	parse_fails("[verify]\ninternal_hosts = not-an-ip\n", "bad address");
+	parse_fails("[verify]\nauthserv_id = a;b\n", "authserv_id");
+	parse_fails("[outbound]\nsign = perhaps\n", "yes or no");
+	parse_fails("[outbound]\ncanonicalization = relaxed/fuzzy\n", "canonicalization");
+	parse_fails("[domain example.com]\nsubdomains = yes\n", "has no key");
+	parse_fails("[domain example.com]\nkey = onlyselector\n", "SELECTOR");
+	parse_fails("[policy]\nquarantine_header = X Bad\n", "quarantine_header");
+	parse_fails("this is not ini\n", "line 1");
+}
+
+static void ipv4_mapped_addresses_match_ipv4_networks(void **state)
+{
+	struct mvd_cidr_list l = {0};
+
+	(void)state;
+	assert_int_equal(mvd_cidr_add(&l, "192.0.2.0/25"), MV_OK);
+	assert_true(mvd_cidr_match(&l, "::ffff:192.0.2.1"));
+	assert_false(mvd_cidr_match(&l, "::ffff:192.0.2.200"));
+	assert_false(mvd_cidr_match(&l, "garbage"));
+	assert_false(mvd_cidr_match(&l, NULL));
+	assert_int_equal(mvd_cidr_add(&l, "0.0.0.0/0"), MV_OK);
+	assert_true(mvd_cidr_match(&l, "198.51.100.1"));
+	assert_false(mvd_cidr_match(&l, "2001:db8::1"));
+	mvd_cidr_free(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(empty_file_gives_the_documented_defaults),
+	        cmocka_unit_test(every_section_is_read),
+	        cmocka_unit_test(list_keys_accumulate_over_lines_and_continuations),
+	        cmocka_unit_test(domain_sections_hold_several_keys),
+	        cmocka_unit_test(mistakes_are_refused_with_the_line),
+	        cmocka_unit_test(ipv4_mapped_addresses_match_ipv4_networks),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,177 @@
+"""Start and stop a private mailvetd for the daemon tests.
+
+Servers listen on 127.0.0.1 on ports picked here; every process a test
+starts is stopped by its PID (atexit and SIGTERM/SIGINT handlers), never by
+name.
+"""
+import atexit
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")
+AUTHSERV_ID = "mx.test.example"
+
+_children = []
+
+
+def _cleanup(*_):
+    for p in list(_children):
+        if p.poll() is None:
+            try:
+                p.terminate()
+                p.wait(timeout=10)
+            except Exception:
+                p.kill()
+    _children.clear()
+
+
+def _on_signal(sig, frame):
+    _cleanup()
+    sys.exit(128 + sig)
+
+
+atexit.register(_cleanup)
+signal.signal(signal.SIGTERM, _on_signal)
+signal.signal(signal.SIGINT, _on_signal)
+
+
+def track(p):
+    _children.append(p)
+    return p
+
+
+def untrack(p):
+    if p in _children:
+        _children.remove(p)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc=None, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited with %s before listening on %d" % (proc.returncode, port))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d" % port)
+
+
+def mailvetd_path():
+    p = os.environ.get("MAILVETD")
+    if not p and len(sys.argv) > 1:
+        p = sys.argv[1]
+    if not p or not os.access(p, os.X_OK):
+        print("SKIP: no mailvetd binary (pass its path as argument or MAILVETD)")
+        sys.exit(SKIP)
+    return p
+
+
+def vm_hwm_kb(pid):
+    """Peak resident memory of a process (VmHWM, kB)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return -1
+
+
+class Mailvetd:
+    """A mailvetd in the foreground on a picked port, logging to a file."""
+
+    def __init__(self, workdir, extra="", port=None, internal="127.0.0.2", sections=None):
+        self.binary = mailvetd_path()
+        self.dir = workdir
+        self.port = port or free_port()
+        self.conf = os.path.join(workdir, "mailvet.conf")
+        self.log = os.path.join(workdir, "mailvetd.log")
+        self.internal = internal
+        self.write_config(extra)
+        self.proc = None
+
+    def write_config(self, extra=""):
+        # Keys readable by the unprivileged user the daemon may run as.
+        text = """[milter]
+socket = inet:%d@127.0.0.1
+user =
+drain_timeout = 20
+[log]
+destination = stderr
+debug = yes
+[verify]
+authserv_id = %s
+internal_hosts = %s
+[dns]
+zone_file = %s
+[domain sign.example]
+key = rsa1 %s
+key = ed1 %s
+""" % (self.port, AUTHSERV_ID, self.internal, os.path.join(DATA, "zone.txt"),
+            os.path.join(DATA, "rsa1.pem"), os.path.join(DATA, "ed1.pem"))
+        # extra: "[section]\nkey = value" blocks appended; a later key wins.
+        with open(self.conf, "w") as f:
+            f.write(text + extra)
+
+    def start(self):
+        self.logf = open(self.log, "ab")
+        env = dict(os.environ)
+        # Under ASan, freed buffers sit in a quarantine (256 MB by default),
+        # which would hide whether a body is streamed or kept; keep it small.
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=4"
+        self.proc = track(subprocess.Popen([self.binary, "-f", "-c", self.conf],
+                                           stdout=self.logf, stderr=self.logf, env=env))
+        wait_port(self.port, self.proc)
+        return self
+
+    def log_text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def message_lines(self):
+        return [l for l in self.log_text().splitlines() if "event=message" in l or '"event":"message"' in l]
+
+    def wait_log(self, needle, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            if needle in self.log_text():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def hup(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+    def stop(self, timeout=60):
+        """SIGTERM; returns the exit status (ASan errors make it non-zero)."""
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        untrack(self.proc)
+        self.logf.close()
+        self.proc = None
+        return rc
+
+
+def tempdir(prefix):
+    return tempfile.mkdtemp(prefix=prefix)

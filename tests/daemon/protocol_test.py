@@ -1,0 +1,342 @@
+#!/usr/bin/python3
+"""Milter protocol tests: our own MTA-side client against a private mailvetd.
+
+Usage: protocol_test.py MAILVETD. DNS comes from data/zone.txt. Each case is
+named for what it checks; the script exits non-zero if any fails.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import AUTHSERV_ID, DATA  # noqa: E402
+from milterproto import MilterClient, apply_mods, SMFIP_HDR_LEADSPC  # noqa: E402
+
+GOOD_IP, BAD_IP, INTERNAL_IP = "192.0.2.10", "198.51.100.7", "127.0.0.2"
+
+BASIC_HEADERS = [
+    ("From", " Alice <alice@good.example>"),
+    ("To", " bob@dest.example"),
+    ("Subject", " hello"),
+    ("Date", " Mon, 02 Jun 2025 10:00:00 +0000"),
+    ("Message-ID", " <m1@good.example>"),
+]
+BODY = b"Hello Bob,\r\n\r\nthis is a test.\r\n"
+
+
+def session(d, ip=GOOD_IP, name="mx.good.example", helo="mx.good.example"):
+    c = MilterClient("127.0.0.1", d.port)
+    c.negotiate()
+    a = c.connect(name, ip, macros={"daemon_name": "smtpd-test", "j": "mx.test.example"})
+    assert a.final == "continue", a
+    assert c.helo(helo).final == "continue"
+    return c
+
+
+def last_message_line(d, queue_id):
+    assert d.wait_log("queue_id=%s " % queue_id), "no log line for %s" % queue_id
+    lines = [l for l in d.message_lines() if "queue_id=%s " % queue_id in l]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+# ---------------------------------------------------------------- cases
+
+def negotiation_asks_for_leading_spaces_and_header_changes(d):
+    c = MilterClient("127.0.0.1", d.port)
+    version, actions, proto = c.negotiate()
+    assert version == 6
+    assert actions & 0x01 and actions & 0x10 and actions & 0x20, hex(actions)  # add, change, quarantine
+    assert proto & SMFIP_HDR_LEADSPC, hex(proto)
+    c.quit()
+
+
+def each_callback_reaches_the_log_line(d):
+    c = session(d)
+    a = c.message("alice@good.example", BASIC_HEADERS, BODY, queue_id="CBQ1")
+    assert a.final == "continue", a
+    c.quit()
+    line = last_message_line(d, "CBQ1")
+    for want in ("client=192.0.2.10", "client_name=mx.good.example", "helo=mx.good.example",
+                 "mail_from=alice@good.example", "direction=inbound", "action=accept",
+                 "body_bytes=%d" % len(BODY)):
+        assert want in line, (want, line)
+    assert re.search(r" ms=\d+", line), line
+
+
+def our_field_goes_on_top_with_the_results(d):
+    c = session(d)
+    a = c.message("alice@good.example", BASIC_HEADERS, BODY, queue_id="TOPQ")
+    c.quit()
+    ins = a.inserted("Authentication-Results")
+    assert len(ins) == 1, a
+    assert ins[0][1] == 0, "not inserted at the top: %r" % (ins[0],)
+    value = ins[0][3]
+    assert value.startswith(" %s;" % AUTHSERV_ID), value  # leading space: SMFIP_HDR_LEADSPC
+    assert "\r" not in value, "line breaks go to the MTA as LF"
+    assert re.search(r"\bspf=pass\b", value), value
+    assert re.search(r"\bdmarc=pass\b", value), value
+    final = apply_mods(BASIC_HEADERS, a.mods)
+    assert final[0][0] == "Authentication-Results"
+
+
+def forged_fields_are_deleted_by_index_and_others_kept(d):
+    headers = [
+        ("Authentication-Results", " %s; spf=pass smtp.mailfrom=good.example" % AUTHSERV_ID),
+        ("Received", " from somewhere"),
+        ("Authentication-Results", " other.example; dkim=pass header.d=good.example"),
+        ("Authentication-Results", " %s; dkim=pass header.d=good.example" % AUTHSERV_ID.upper()),
+        ("Authentication-Results", " other.example 2; spf=pass"),   # unsupported version
+    ] + BASIC_HEADERS
+    c = session(d)
+    a = c.message("alice@good.example", headers, BODY, queue_id="FORGEQ")
+    c.quit()
+    dels = a.changed("Authentication-Results")
+    # Indexes count only Authentication-Results fields, 1-based; last first.
+    assert [(m[1], m[3]) for m in dels] == [(4, ""), (3, ""), (1, "")], dels
+    final = apply_mods(headers, a.mods)
+    ars = [v for n, v in final if n == "Authentication-Results"]
+    assert len(ars) == 2, ars
+    assert ars[0].startswith(" %s;" % AUTHSERV_ID) and "other.example; dkim=pass" in ars[1], ars
+    assert "removed=3" in last_message_line(d, "FORGEQ")
+
+
+def fields_from_internal_hosts_are_trusted(d):
+    headers = [("Authentication-Results", " %s; spf=pass smtp.mailfrom=good.example" % AUTHSERV_ID)] + BASIC_HEADERS
+    c = session(d, ip=INTERNAL_IP, name="relay.test.example", helo="relay.test.example")
+    a = c.message("alice@good.example", headers, BODY, queue_id="TRUSTQ")
+    c.quit()
+    assert a.changed("Authentication-Results") == [], a
+    assert "removed=0" in last_message_line(d, "TRUSTQ")
+
+
+def dmarc_reject_is_refused_with_550(d):
+    headers = [("From", " Mallory <ceo@reject.example>"), ("Subject", " pay now")]
+    c = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="bad.example")
+    a = c.message("ceo@reject.example", headers, BODY, queue_id="REJQ")
+    c.quit()
+    assert a.final == "replycode", a
+    assert re.match(r"550 5\.7\.1 ", a.reply), a.reply
+    assert a.mods == [], "a rejected message is not changed: %r" % a.mods
+    line = last_message_line(d, "REJQ")
+    assert "action=reject" in line and "client_name=-" in line, line
+
+
+def temperror_is_a_451(d):
+    headers = [("From", " x@temp.example"), ("Subject", " slow dns")]
+    c = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="bad.example")
+    a = c.message("x@temp.example", headers, BODY, queue_id="TEMPQ")
+    c.quit()
+    assert a.final == "replycode", a
+    # 4.4.3 (directory server failure) or 4.7.x, as lib/verify words it
+    assert re.match(r"451 4\.[47]\.\d+ ", a.reply), a.reply
+    assert "action=tempfail" in last_message_line(d, "TEMPQ")
+
+
+def quarantine_policy_uses_the_mta_quarantine(d):
+    headers = [("From", " x@quarantine.example"), ("Subject", " hm")]
+    c = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="bad.example")
+    a = c.message("x@quarantine.example", headers, BODY, queue_id="QUARQ")
+    c.quit()
+    assert a.final == "continue", a
+    q = [m for m in a.mods if m[0] == "quarantine"]
+    assert len(q) == 1 and "DMARC" in q[0][3], a
+    assert a.inserted("Authentication-Results"), a
+    assert "action=quarantine" in last_message_line(d, "QUARQ")
+
+
+def large_body_is_streamed(d):
+    size = 20 * 1024 * 1024
+    line = b"x" * 998 + b"\r\n"
+    body = line * (size // len(line)) + b"end\r\n"
+    before = harness.vm_hwm_kb(d.proc.pid)
+    c = session(d)
+    t = time.time()
+    a = c.message("alice@good.example", BASIC_HEADERS, body, queue_id="BIGQ")
+    took = time.time() - t
+    c.quit()
+    assert a.final == "continue" and a.inserted("Authentication-Results"), a
+    assert "body_bytes=%d" % len(body) in last_message_line(d, "BIGQ")
+    grown_mb = (harness.vm_hwm_kb(d.proc.pid) - before) / 1024.0
+    print("    20 MB body: %.2f s, peak memory grew by %.1f MB" % (took, grown_mb))
+    assert grown_mb < 15, "the body seems to be kept whole (%.1f MB)" % grown_mb
+
+
+def outbound_mail_is_signed_with_every_key_and_verifies(d):
+    headers = [("From", " Carol <carol@sign.example>"), ("To", " dave@far.example"),
+               ("Subject", " signed"), ("Date", " Mon, 02 Jun 2025 10:00:00 +0000"),
+               ("Message-ID", " <s1@sign.example>")]
+    c = session(d, ip="203.0.113.5", name="laptop.example.net", helo="laptop")
+    a = c.message("carol@sign.example", headers, BODY, queue_id="SIGNQ", auth="carol")
+    c.quit()
+    sigs = a.inserted("DKIM-Signature")
+    assert len(sigs) == 2, a
+    assert all(m[1] == 0 for m in sigs)
+    assert "s=rsa1" in "".join(m[3] for m in sigs) and "s=ed1" in "".join(m[3] for m in sigs)
+    final = apply_mods(headers, a.mods)
+    assert final[0][0] == "DKIM-Signature" and final[2][0] == "Authentication-Results", final
+    msg = b"".join((n + ":" + v.replace("\n", "\r\n") + "\r\n").encode() for n, v in final) + b"\r\n" + BODY
+    path = os.path.join(d.dir, "signed.eml")
+    with open(path, "wb") as f:
+        f.write(msg)
+    out = subprocess.run([os.environ["MAILVET"], "verify", "--ip", "127.0.0.2", "--zone", os.path.join(DATA, "zone.txt"), path],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("dkim=pass") == 2, out.stdout
+    line = last_message_line(d, "SIGNQ")
+    assert "direction=outbound" in line and "signed=sign.example" in line and "auth=carol" in line, line
+
+
+def malformed_input_is_handled_and_the_daemon_keeps_running(d):
+    headers = [("From", " <<<@@@"), ("Authentication-Results", " ;;;(((unterminated"),
+               ("DKIM-Signature", " v=1; a=rsa-sha256; b=!!!"), ("X-Bytes", " \x01\x7f caf\udcc3")]
+    c = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="[bad")
+    a = c.message("", headers, b"no final newline", queue_id="BADQ")
+    c.quit()
+    assert a.final in ("continue", "replycode"), a
+    # the no-authserv-id field from an untrusted host is removed (RFC 8601 §5)
+    assert [m[1] for m in a.changed("Authentication-Results")] == [1], a
+    assert d.proc.poll() is None
+    c = session(d)
+    assert c.message("alice@good.example", BASIC_HEADERS, BODY, queue_id="AFTERBAD").final == "continue"
+    c.quit()
+
+
+def abort_then_next_message_on_the_same_connection(d):
+    c = session(d)
+    c.mail("alice@good.example", macros={"i": "ABQ1"})
+    c.header("From", " alice@good.example")
+    c.abort()
+    a = c.message("alice@good.example", BASIC_HEADERS, BODY, queue_id="ABQ2")
+    c.quit()
+    assert a.final == "continue" and a.inserted("Authentication-Results"), a
+    assert "queue_id=ABQ1 " not in d.log_text()
+    last_message_line(d, "ABQ2")
+
+
+def reload_applies_to_new_connections_only(d):
+    old = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="bad.example")
+    d.write_config("[policy]\nreject_text = 5.7.1 Go away, forger (configured)\n")
+    d.hup()
+    assert d.wait_log("event=reload"), "no reload logged"
+    new = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="bad.example")
+    headers = [("From", " ceo@reject.example")]
+    a_new = new.message("ceo@reject.example", headers, BODY, queue_id="RLQNEW")
+    a_old = old.message("ceo@reject.example", headers, BODY, queue_id="RLQOLD")
+    new.quit()
+    old.quit()
+    assert a_new.reply == "550 5.7.1 Go away, forger (configured)", a_new
+    assert a_old.reply != a_new.reply and a_old.reply.startswith("550 5.7.1"), a_old
+    d.write_config()
+    d.hup()
+
+
+def bad_reload_keeps_the_running_configuration(d):
+    with open(d.conf, "a") as f:
+        f.write("[nonsense]\nkey = 1\n")
+    d.hup()
+    assert d.wait_log("keeping the running configuration"), "bad reload not reported"
+    c = session(d)
+    assert c.message("alice@good.example", BASIC_HEADERS, BODY, queue_id="KEEPQ").final == "continue"
+    c.quit()
+    d.write_config()
+
+
+def sigterm_lets_a_message_in_flight_finish(d):
+    c = session(d)
+    c.mail("alice@good.example", macros={"i": "DRAINQ"})
+    for n, v in BASIC_HEADERS:
+        c.header(n, v)
+    c.eoh()
+    d.proc.send_signal(15)
+    time.sleep(0.5)
+    assert d.proc.poll() is None, "exited with a message in flight"
+    c.body(BODY)
+    a = c.eom()
+    c.quit()
+    assert a.final == "continue", a
+    rc = d.proc.wait(timeout=30)
+    assert rc == 0, "exit status %d" % rc
+    harness.untrack(d.proc)
+    d.proc = None
+
+
+CASES = [
+    negotiation_asks_for_leading_spaces_and_header_changes,
+    each_callback_reaches_the_log_line,
+    our_field_goes_on_top_with_the_results,
+    forged_fields_are_deleted_by_index_and_others_kept,
+    fields_from_internal_hosts_are_trusted,
+    dmarc_reject_is_refused_with_550,
+    temperror_is_a_451,
+    quarantine_policy_uses_the_mta_quarantine,
+    large_body_is_streamed,
+    outbound_mail_is_signed_with_every_key_and_verifies,
+    malformed_input_is_handled_and_the_daemon_keeps_running,
+    abort_then_next_message_on_the_same_connection,
+    reload_applies_to_new_connections_only,
+    bad_reload_keeps_the_running_configuration,
+    sigterm_lets_a_message_in_flight_finish,   # last: it stops the daemon
+]
+
+
+def config_check_cases(binary, work):
+    """mailvetd -n: good and bad configurations."""
+    failures = 0
+    cases = [
+        ("unknown_key_is_refused", "[milter]\nsockt = x\n", 1, "unknown key"),
+        ("bad_boolean_is_refused", "[outbound]\nsign = maybe\n", 1, "yes or no"),
+        ("missing_key_file_is_refused", "[domain x.example]\nkey = s1 /nonexistent.pem\n", 1, "nonexistent"),
+        ("bad_network_is_refused", "[verify]\ninternal_hosts = 10.0.0.0/33\n", 1, "bad address"),
+        ("minimal_configuration_passes", "[verify]\nauthserv_id = mx.example\n[dns]\nzone_file = %s\n"
+         % os.path.join(DATA, "zone.txt"), 0, "configuration OK"),
+    ]
+    for name, text, want_rc, want_out in cases:
+        path = os.path.join(work, name + ".conf")
+        with open(path, "w") as f:
+            f.write(text)
+        r = subprocess.run([binary, "-n", "-c", path], capture_output=True, text=True)
+        ok = r.returncode == want_rc and want_out in (r.stdout + r.stderr)
+        print("%s config.%s" % ("ok  " if ok else "FAIL", name))
+        if not ok:
+            print("    rc=%d out=%r" % (r.returncode, r.stdout + r.stderr))
+            failures += 1
+    return failures
+
+
+def main():
+    binary = harness.mailvetd_path()
+    work = harness.tempdir("mailvetd-proto-")
+    failures = config_check_cases(binary, work)
+    d = harness.Mailvetd(work).start()
+    for case in CASES:
+        try:
+            case(d)
+            print("ok   %s" % case.__name__)
+        except Exception:
+            failures += 1
+            print("FAIL %s" % case.__name__)
+            traceback.print_exc(file=sys.stdout)
+            if d.proc is None or d.proc.poll() is not None:
+                print("    mailvetd is gone; log follows")
+                print(d.log_text()[-4000:])
+                break
+    rc = d.stop() if d.proc else 0
+    if rc != 0:
+        failures += 1
+        print("FAIL mailvetd exit status %d (sanitizer report in %s)" % (rc, d.log))
+        print(d.log_text()[-6000:])
+    if failures:
+        print("%d failure(s); log: %s" % (failures, d.log))
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

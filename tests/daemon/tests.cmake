@@ -1,0 +1,23 @@
+# mailvetd tests. They need the daemon target (daemon/CMakeLists.txt, added
+# by add_subdirectory(daemon) in the top-level CMakeLists.txt).
+if(NOT TARGET mailvetd)
+	return()
+endif()
+set(MVD_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+# Configuration parser unit tests (links the daemon's core library).
+add_executable(daemon_config_unit ${MVD_TEST_DIR}/config_unit.c)
+target_link_libraries(daemon_config_unit PRIVATE mailvetd-core PkgConfig::CMOCKA)
+mv_add_test(daemon.config_unit daemon_config_unit)
+
+# Milter protocol tests: our own MTA-side client against a private mailvetd.
+mv_add_test(daemon.protocol /usr/bin/python3 ${MVD_TEST_DIR}/protocol_test.py
+	$<TARGET_FILE:mailvetd>)
+# End to end and load through a private Postfix (root and postfix needed,
+# else they skip with exit 77).
+mv_add_test(daemon.postfix /usr/bin/python3 ${MVD_TEST_DIR}/postfix_test.py
+	$<TARGET_FILE:mailvetd>)
+set_tests_properties(daemon.protocol daemon.postfix PROPERTIES
+	SKIP_RETURN_CODE 77 WORKING_DIRECTORY ${MVD_TEST_DIR} TIMEOUT 240)
+# Postfix instances and the load would compete with parallel tests for two cores.
+set_tests_properties(daemon.postfix PROPERTIES RUN_SERIAL TRUE)
