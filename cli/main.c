@@ -13,7 +13,8 @@ struct command {
 static const struct command commands[] = {
         {"parse", mv_cli_parse, "parse Authentication-Results fields (RFC 8601)"},
         {"spf", mv_cli_spf, "evaluate SPF (RFC 7208) for a client and sender"},
-        {"verify", mv_cli_verify, "verify DKIM signatures (RFC 6376, 8301, 8463)"},
+        {"verify", mv_cli_verify,
+         "SPF, DKIM, DMARC, ARC, iprev of messages: Authentication-Results"},
         {"sign", mv_cli_sign, "DKIM-sign a message (rsa-sha256, ed25519-sha256)"},
         {"keygen", mv_cli_keygen, "generate a DKIM key and the TXT record to publish"},
         {"seal", mv_cli_seal, "add ARC sets to a message (RFC 8617), or validate its chain"},

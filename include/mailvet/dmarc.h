@@ -125,7 +125,7 @@ struct mv_dmarc_psl; /* a loaded list; opaque */
 /*
  * Load the Public Suffix List with libpsl (Debian: libpsl5 and publicsuffix).
  * path NULL = the system list (/usr/share/publicsuffix/public_suffix_list.dat,
- * else libpsl's built-in one). MV_EUNSUPPORTED when libpsl is not installed;
+ * else libpsl's built-in one). MV_EUNSUPPORTED when there is no list at all;
  * MV_EIO when the file cannot be read. On MV_OK free with mv_dmarc_psl_free().
  */
 enum mv_status mv_dmarc_psl_open(const char *path, struct mv_dmarc_psl **out);
