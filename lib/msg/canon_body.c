@@ -141,24 +141,130 @@ enum mv_status mv_canon_body_new(enum mv_canon c, int64_t limit, mv_canon_sink s
 static const unsigned char special[256] = {['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1};
 
 /*
- * The length of the run of bytes at p[0..n) that go out unchanged: all but
- * CR and LF in simple mode; in relaxed mode plain bytes and single SPs
- * between them.
+ * Word-at-a-time scanning: eight bytes are tested together in a uint64_t,
+ * byte k of the input in bits 8k..8k+7 whatever the machine's byte order.
+ * Every lane test below is exact (no carry or borrow crosses a lane): it
+ * sets bit 7 of a lane that matches and nothing else.
  */
-static size_t plain_run(const struct mv_canon_body *cb, const unsigned char *p, size_t n)
-{
-	size_t i = 0;
+#define LANE_ONES 0x0101010101010101ull
+#define LANE_HIGH 0x8080808080808080ull
 
-	if (cb->canon == MV_CANON_SIMPLE) {
-		while (i < n && p[i] != '\r' && p[i] != '\n')
+static inline uint64_t load8(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
+}
+
+/* The lanes of w that are zero. */
+static uint64_t lanes_zero(uint64_t w)
+{
+	return ~(((w & ~LANE_HIGH) + ~LANE_HIGH) | w | ~LANE_HIGH);
+}
+
+/* The lanes of w equal to c. */
+static uint64_t lanes_eq(uint64_t w, unsigned char c)
+{
+	return lanes_zero(w ^ (c * LANE_ONES));
+}
+
+/* The lanes of w that are <= 0x20 (SP, HTAB, CR, LF and other controls). */
+static uint64_t lanes_le_sp(uint64_t w)
+{
+	return ~(((w & ~LANE_HIGH) + (0x80 - 0x21) * LANE_ONES) | w) & LANE_HIGH;
+}
+
+/* The index (0-7) of the lowest set lane of a nonzero lane mask. */
+static size_t first_lane(uint64_t lanes)
+{
+	uint64_t lowest = lanes & (~lanes + 1);
+
+	return (size_t)(((lowest >> 7) * 0x0001020304050607ull) >> 56);
+}
+
+/*
+ * Relaxed: the lanes of p[0..8) that may not go out unchanged (p[8] must be
+ * readable). Plain bytes do, and an SP followed by a byte > 0x20 (a single
+ * SP before a plain byte). Other control bytes are flagged although they
+ * are plain: the byte-by-byte step then takes them.
+ */
+static uint64_t relaxed_word_stops(const unsigned char *p)
+{
+	uint64_t w = load8(p), ctl = lanes_le_sp(w), sp = lanes_eq(w, ' ');
+
+	return (ctl & ~sp) | (sp & lanes_le_sp(load8(p + 1)));
+}
+
+/* Simple: the CRs and LFs of p[0..8). */
+static uint64_t simple_word_stops(const unsigned char *p)
+{
+	uint64_t w = load8(p);
+
+	return lanes_eq(w, '\r') | lanes_eq(w, '\n');
+}
+
+/*
+ * The length of the stretch at p[0..n) that is already canonical, given
+ * that the line it starts in has no held-back WSP after p[0] is taken
+ * (content() emits that first). Relaxed: plain bytes, single SPs between
+ * plain bytes. Simple: every byte but CR and LF. Both: a CRLF between a
+ * byte of its line and a byte that starts the next line with content (so
+ * no empty line, which might be trailing, and no WSP run are swallowed).
+ * The stretch always ends just after a byte that is line content (in
+ * relaxed mode, not WSP), so the caller's state after it is "in a line
+ * with content, nothing pending".
+ */
+static size_t relaxed_run(const unsigned char *p, size_t n)
+{
+	size_t i;
+	uint64_t stops;
+
+	if (n == 0 || special[p[0]])
+		return 0;
+	i = 1; /* invariant: p[i - 1] is a plain byte */
+	for (;;) {
+		for (stops = 0; n - i >= 9; i += 8)
+			if ((stops = relaxed_word_stops(p + i)) != 0)
+				break;
+		if (stops)
+			i += first_lane(stops);
+		else if (i == n)
+			return n;
+		if (!special[p[i]])
 			i++;
-		return i;
+		else if (p[i] == ' ' && n - i >= 2 && !special[p[i + 1]])
+			i += 2;
+		else if (p[i] == '\r' && n - i >= 3 && p[i + 1] == '\n' && !special[p[i + 2]])
+			i += 3;
+		else
+			return i;
 	}
-	/* a single SP between plain bytes is already canonical: keep it in the run */
-	while (i < n &&
-	       (!special[p[i]] || (p[i] == ' ' && i > 0 && i + 1 < n && !special[p[i + 1]])))
-		i++;
-	return i;
+}
+
+static size_t simple_run(const unsigned char *p, size_t n)
+{
+	size_t i;
+	uint64_t stops;
+
+	if (n == 0 || p[0] == '\r' || p[0] == '\n')
+		return 0;
+	i = 1; /* invariant: p[i - 1] is neither CR nor LF */
+	for (;;) {
+		for (stops = 0; n - i >= 8; i += 8)
+			if ((stops = simple_word_stops(p + i)) != 0)
+				break;
+		if (stops)
+			i += first_lane(stops);
+		else if (i == n)
+			return n;
+		if (p[i] != '\r' && p[i] != '\n')
+			i++;
+		else if (p[i] == '\r' && n - i >= 3 && p[i + 1] == '\n' && p[i + 2] != '\r' &&
+		         p[i + 2] != '\n')
+			i += 3;
+		else
+			return i;
+	}
 }
 
 enum mv_status mv_canon_body_update(struct mv_canon_body *cb, const void *data, size_t n)
@@ -178,7 +284,9 @@ enum mv_status mv_canon_body_update(struct mv_canon_body *cb, const void *data, 
 		}
 	}
 	while (i < n) {
-		if ((run = plain_run(cb, p + i, n - i)) > 0) {
+		run = cb->canon == MV_CANON_SIMPLE ? simple_run(p + i, n - i)
+		                                   : relaxed_run(p + i, n - i);
+		if (run > 0) {
 			content(cb, p + i, run);
 			i += run;
 			continue;
