@@ -55,35 +55,45 @@ static enum byte_class classify(unsigned char c)
 	}
 }
 
+/*
+ * Hand p[0..n), the canonical bytes from offset `at` on, to the sink: the
+ * part of them that is within the limit, if any. The limit is applied
+ * here, where bytes leave, so that everything before may count freely.
+ */
+static void deliver(struct mv_canon_body *cb, const unsigned char *p, size_t n, uint64_t at)
+{
+	if (cb->limit >= 0) {
+		if (at >= (uint64_t)cb->limit)
+			return;
+		if ((uint64_t)cb->limit - at < n)
+			n = (size_t)((uint64_t)cb->limit - at);
+	}
+	if (n > 0)
+		cb->sink(cb->arg, p, n);
+}
+
 static void flush(struct mv_canon_body *cb)
 {
 	if (cb->staged) {
-		cb->sink(cb->arg, cb->stage, cb->staged);
+		deliver(cb, cb->stage, cb->staged, cb->total - cb->staged);
 		cb->staged = 0;
 	}
 }
 
-/* Count n canonical bytes; hand to the sink the part that is within the limit. */
+/* n more canonical bytes: staged, or (a long span) straight to the sink. */
 static void emit(struct mv_canon_body *cb, const void *p, size_t n)
 {
-	uint64_t before = cb->total;
-
-	cb->total += n;
-	if (cb->limit >= 0) {
-		if (before >= (uint64_t)cb->limit)
-			return;
-		if ((uint64_t)cb->limit - before < n)
-			n = (size_t)((uint64_t)cb->limit - before);
-	}
 	if (n >= DIRECT_MIN) {
 		flush(cb);
-		cb->sink(cb->arg, p, n);
+		deliver(cb, p, n, cb->total);
+		cb->total += n;
 		return;
 	}
 	if (n > STAGE_SIZE - cb->staged)
 		flush(cb);
 	memcpy(cb->stage + cb->staged, p, n);
 	cb->staged += n;
+	cb->total += n;
 }
 
 /* Emit the held-back empty lines: something follows them after all. */
@@ -204,41 +214,72 @@ static uint64_t simple_word_stops(const unsigned char *p)
 }
 
 /*
- * The length of the stretch at p[0..n) that is already canonical, given
- * that the line it starts in has no held-back WSP after p[0] is taken
- * (content() emits that first). Relaxed: plain bytes, single SPs between
- * plain bytes. Simple: every byte but CR and LF. Both: a CRLF between a
- * byte of its line and a byte that starts the next line with content (so
- * no empty line, which might be trailing, and no WSP run are swallowed).
- * The stretch always ends just after a byte that is line content (in
- * relaxed mode, not WSP), so the caller's state after it is "in a line
- * with content, nothing pending".
+ * Relaxed, the common case in bulk. p[0] is a plain byte (not SP, HTAB, CR,
+ * LF). Takes it and what follows as long as the input is made of: plain
+ * bytes; a WSP run then a plain byte (-> SP and the byte); optional WSP, a
+ * line end (CRLF or bare LF) then a plain byte (-> CRLF and the byte: the
+ * line had content, the next one has too). Every step ends on a plain
+ * byte, so whatever stops it (an empty line, a line starting with WSP, a
+ * lone CR, the end of the chunk) leaves the state "in a line with content,
+ * nothing pending" for the byte-by-byte steps. The canonical bytes are
+ * written straight into the staging buffer. Returns the bytes taken (>= 1).
  */
-static size_t relaxed_run(const unsigned char *p, size_t n)
+static size_t relaxed_bulk(struct mv_canon_body *cb, const unsigned char *p, size_t n)
 {
-	size_t i;
+	unsigned char *o;
+	size_t i = 0, j;
 	uint64_t stops;
 
-	if (n == 0 || special[p[0]])
-		return 0;
-	i = 1; /* invariant: p[i - 1] is a plain byte */
+	content(cb, p, 0); /* held-back empty lines and WSP go first */
+	o = cb->stage + cb->staged;
 	for (;;) {
-		for (stops = 0; n - i >= 9; i += 8)
-			if ((stops = relaxed_word_stops(p + i)) != 0)
-				break;
-		if (stops)
+		/* room for one pass: an 8-byte store, or up to 7 bytes of a word and 3 more */
+		if (o + 10 > cb->stage + STAGE_SIZE) {
+			cb->total += (size_t)(o - cb->stage) - cb->staged;
+			cb->staged = (size_t)(o - cb->stage);
+			flush(cb);
+			o = cb->stage;
+		}
+		stops = 0;
+		if (n - i >= 9) {
+			memcpy(o, p + i, 8); /* the bytes before the first stop are kept */
+			if ((stops = relaxed_word_stops(p + i)) == 0) {
+				i += 8;
+				o += 8;
+				continue;
+			}
 			i += first_lane(stops);
-		else if (i == n)
-			return n;
-		if (!special[p[i]])
-			i++;
-		else if (p[i] == ' ' && n - i >= 2 && !special[p[i + 1]])
-			i += 2;
-		else if (p[i] == '\r' && n - i >= 3 && p[i + 1] == '\n' && !special[p[i + 2]])
-			i += 3;
-		else
-			return i;
+			o += first_lane(stops);
+		}
+		if (i == n)
+			break;
+		if (!special[p[i]]) {
+			*o++ = p[i++];
+			continue;
+		}
+		for (j = i; j < n && (p[j] == ' ' || p[j] == '\t'); j++)
+			;
+		if (j > i && j < n && !special[p[j]]) {
+			*o++ = ' ';
+			*o++ = p[j];
+			i = j + 1;
+		} else if (n - j >= 3 && p[j] == '\r' && p[j + 1] == '\n' && !special[p[j + 2]]) {
+			*o++ = '\r';
+			*o++ = '\n';
+			*o++ = p[j + 2];
+			i = j + 3;
+		} else if (n - j >= 2 && p[j] == '\n' && !special[p[j + 1]]) {
+			*o++ = '\r';
+			*o++ = '\n';
+			*o++ = p[j + 1];
+			i = j + 2;
+		} else {
+			break;
+		}
 	}
+	cb->total += (size_t)(o - cb->stage) - cb->staged;
+	cb->staged = (size_t)(o - cb->stage);
+	return i;
 }
 
 static size_t simple_run(const unsigned char *p, size_t n)
@@ -284,9 +325,11 @@ enum mv_status mv_canon_body_update(struct mv_canon_body *cb, const void *data, 
 		}
 	}
 	while (i < n) {
-		run = cb->canon == MV_CANON_SIMPLE ? simple_run(p + i, n - i)
-		                                   : relaxed_run(p + i, n - i);
-		if (run > 0) {
+		if (cb->canon == MV_CANON_RELAXED && !special[p[i]]) {
+			i += relaxed_bulk(cb, p + i, n - i);
+			continue;
+		}
+		if (cb->canon == MV_CANON_SIMPLE && (run = simple_run(p + i, n - i)) > 0) {
 			content(cb, p + i, run);
 			i += run;
 			continue;
@@ -308,13 +351,13 @@ enum mv_status mv_canon_body_update(struct mv_canon_body *cb, const void *data, 
 				i++;
 			}
 			break;
-		case BYTE_WSP: /* relaxed only: simple's plain_run takes WSP */
+		case BYTE_WSP: /* relaxed only: simple_run() takes WSP */
 			while (i < n && classify(p[i]) == BYTE_WSP)
 				i++;
 			cb->pending_wsp = 1;
 			break;
 		case BYTE_PLAIN:
-			break; /* not reached: plain_run took it */
+			break; /* not reached: relaxed_bulk() or simple_run() took it */
 		}
 	}
 	flush(cb);
