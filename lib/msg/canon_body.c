@@ -55,35 +55,45 @@ static enum byte_class classify(unsigned char c)
 	}
 }
 
+/*
+ * Hand p[0..n), the canonical bytes from offset `at` on, to the sink: the
+ * part of them that is within the limit, if any. The limit is applied
+ * here, where bytes leave, so that everything before may count freely.
+ */
+static void deliver(struct mv_canon_body *cb, const unsigned char *p, size_t n, uint64_t at)
+{
+	if (cb->limit >= 0) {
+		if (at >= (uint64_t)cb->limit)
+			return;
+		if ((uint64_t)cb->limit - at < n)
+			n = (size_t)((uint64_t)cb->limit - at);
+	}
+	if (n > 0)
+		cb->sink(cb->arg, p, n);
+}
+
 static void flush(struct mv_canon_body *cb)
 {
 	if (cb->staged) {
-		cb->sink(cb->arg, cb->stage, cb->staged);
+		deliver(cb, cb->stage, cb->staged, cb->total - cb->staged);
 		cb->staged = 0;
 	}
 }
 
-/* Count n canonical bytes; hand to the sink the part that is within the limit. */
+/* n more canonical bytes: staged, or (a long span) straight to the sink. */
 static void emit(struct mv_canon_body *cb, const void *p, size_t n)
 {
-	uint64_t before = cb->total;
-
-	cb->total += n;
-	if (cb->limit >= 0) {
-		if (before >= (uint64_t)cb->limit)
-			return;
-		if ((uint64_t)cb->limit - before < n)
-			n = (size_t)((uint64_t)cb->limit - before);
-	}
 	if (n >= DIRECT_MIN) {
 		flush(cb);
-		cb->sink(cb->arg, p, n);
+		deliver(cb, p, n, cb->total);
+		cb->total += n;
 		return;
 	}
 	if (n > STAGE_SIZE - cb->staged)
 		flush(cb);
 	memcpy(cb->stage + cb->staged, p, n);
 	cb->staged += n;
+	cb->total += n;
 }
 
 /* Emit the held-back empty lines: something follows them after all. */
@@ -141,24 +151,161 @@ enum mv_status mv_canon_body_new(enum mv_canon c, int64_t limit, mv_canon_sink s
 static const unsigned char special[256] = {['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1};
 
 /*
- * The length of the run of bytes at p[0..n) that go out unchanged: all but
- * CR and LF in simple mode; in relaxed mode plain bytes and single SPs
- * between them.
+ * Word-at-a-time scanning: eight bytes are tested together in a uint64_t,
+ * byte k of the input in bits 8k..8k+7 whatever the machine's byte order.
+ * Every lane test below is exact (no carry or borrow crosses a lane): it
+ * sets bit 7 of a lane that matches and nothing else.
  */
-static size_t plain_run(const struct mv_canon_body *cb, const unsigned char *p, size_t n)
-{
-	size_t i = 0;
+#define LANE_ONES 0x0101010101010101ull
+#define LANE_HIGH 0x8080808080808080ull
 
-	if (cb->canon == MV_CANON_SIMPLE) {
-		while (i < n && p[i] != '\r' && p[i] != '\n')
-			i++;
-		return i;
+static inline uint64_t load8(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
+}
+
+/* The lanes of w that are zero. */
+static uint64_t lanes_zero(uint64_t w)
+{
+	return ~(((w & ~LANE_HIGH) + ~LANE_HIGH) | w | ~LANE_HIGH);
+}
+
+/* The lanes of w equal to c. */
+static uint64_t lanes_eq(uint64_t w, unsigned char c)
+{
+	return lanes_zero(w ^ (c * LANE_ONES));
+}
+
+/* The lanes of w that are <= 0x20 (SP, HTAB, CR, LF and other controls). */
+static uint64_t lanes_le_sp(uint64_t w)
+{
+	return ~(((w & ~LANE_HIGH) + (0x80 - 0x21) * LANE_ONES) | w) & LANE_HIGH;
+}
+
+/* The index (0-7) of the lowest set lane of a nonzero lane mask. */
+static size_t first_lane(uint64_t lanes)
+{
+	uint64_t lowest = lanes & (~lanes + 1);
+
+	return (size_t)(((lowest >> 7) * 0x0001020304050607ull) >> 56);
+}
+
+/*
+ * Relaxed: the lanes of p[0..8) that may not go out unchanged (p[8] must be
+ * readable). Plain bytes do, and an SP followed by a byte > 0x20 (a single
+ * SP before a plain byte). Other control bytes are flagged although they
+ * are plain: the byte-by-byte step then takes them.
+ */
+static uint64_t relaxed_word_stops(const unsigned char *p)
+{
+	uint64_t w = load8(p), ctl = lanes_le_sp(w), sp = lanes_eq(w, ' ');
+
+	return (ctl & ~sp) | (sp & lanes_le_sp(load8(p + 1)));
+}
+
+/* Simple: the CRs and LFs of p[0..8). */
+static uint64_t simple_word_stops(const unsigned char *p)
+{
+	uint64_t w = load8(p);
+
+	return lanes_eq(w, '\r') | lanes_eq(w, '\n');
+}
+
+/*
+ * Relaxed, the common case in bulk. p[0] is a plain byte (not SP, HTAB, CR,
+ * LF). Takes it and what follows as long as the input is made of: plain
+ * bytes; a WSP run then a plain byte (-> SP and the byte); optional WSP, a
+ * line end (CRLF or bare LF) then a plain byte (-> CRLF and the byte: the
+ * line had content, the next one has too). Every step ends on a plain
+ * byte, so whatever stops it (an empty line, a line starting with WSP, a
+ * lone CR, the end of the chunk) leaves the state "in a line with content,
+ * nothing pending" for the byte-by-byte steps. The canonical bytes are
+ * written straight into the staging buffer. Returns the bytes taken (>= 1).
+ */
+static size_t relaxed_bulk(struct mv_canon_body *cb, const unsigned char *p, size_t n)
+{
+	unsigned char *o;
+	size_t i = 0, j;
+	uint64_t stops;
+
+	content(cb, p, 0); /* held-back empty lines and WSP go first */
+	o = cb->stage + cb->staged;
+	for (;;) {
+		/* room for one pass: an 8-byte store, or up to 7 bytes of a word and 3 more */
+		if (o + 10 > cb->stage + STAGE_SIZE) {
+			cb->total += (size_t)(o - cb->stage) - cb->staged;
+			cb->staged = (size_t)(o - cb->stage);
+			flush(cb);
+			o = cb->stage;
+		}
+		stops = 0;
+		if (n - i >= 9) {
+			memcpy(o, p + i, 8); /* the bytes before the first stop are kept */
+			if ((stops = relaxed_word_stops(p + i)) == 0) {
+				i += 8;
+				o += 8;
+				continue;
+			}
+			i += first_lane(stops);
+			o += first_lane(stops);
+		}
+		if (i == n)
+			break;
+		if (!special[p[i]]) {
+			*o++ = p[i++];
+			continue;
+		}
+		for (j = i; j < n && (p[j] == ' ' || p[j] == '\t'); j++)
+			;
+		if (j > i && j < n && !special[p[j]]) {
+			*o++ = ' ';
+			*o++ = p[j];
+			i = j + 1;
+		} else if (n - j >= 3 && p[j] == '\r' && p[j + 1] == '\n' && !special[p[j + 2]]) {
+			*o++ = '\r';
+			*o++ = '\n';
+			*o++ = p[j + 2];
+			i = j + 3;
+		} else if (n - j >= 2 && p[j] == '\n' && !special[p[j + 1]]) {
+			*o++ = '\r';
+			*o++ = '\n';
+			*o++ = p[j + 1];
+			i = j + 2;
+		} else {
+			break;
+		}
 	}
-	/* a single SP between plain bytes is already canonical: keep it in the run */
-	while (i < n &&
-	       (!special[p[i]] || (p[i] == ' ' && i > 0 && i + 1 < n && !special[p[i + 1]])))
-		i++;
+	cb->total += (size_t)(o - cb->stage) - cb->staged;
+	cb->staged = (size_t)(o - cb->stage);
 	return i;
+}
+
+static size_t simple_run(const unsigned char *p, size_t n)
+{
+	size_t i;
+	uint64_t stops;
+
+	if (n == 0 || p[0] == '\r' || p[0] == '\n')
+		return 0;
+	i = 1; /* invariant: p[i - 1] is neither CR nor LF */
+	for (;;) {
+		for (stops = 0; n - i >= 8; i += 8)
+			if ((stops = simple_word_stops(p + i)) != 0)
+				break;
+		if (stops)
+			i += first_lane(stops);
+		else if (i == n)
+			return n;
+		if (p[i] != '\r' && p[i] != '\n')
+			i++;
+		else if (p[i] == '\r' && n - i >= 3 && p[i + 1] == '\n' && p[i + 2] != '\r' &&
+		         p[i + 2] != '\n')
+			i += 3;
+		else
+			return i;
+	}
 }
 
 enum mv_status mv_canon_body_update(struct mv_canon_body *cb, const void *data, size_t n)
@@ -178,7 +325,11 @@ enum mv_status mv_canon_body_update(struct mv_canon_body *cb, const void *data, 
 		}
 	}
 	while (i < n) {
-		if ((run = plain_run(cb, p + i, n - i)) > 0) {
+		if (cb->canon == MV_CANON_RELAXED && !special[p[i]]) {
+			i += relaxed_bulk(cb, p + i, n - i);
+			continue;
+		}
+		if (cb->canon == MV_CANON_SIMPLE && (run = simple_run(p + i, n - i)) > 0) {
 			content(cb, p + i, run);
 			i += run;
 			continue;
@@ -200,13 +351,13 @@ enum mv_status mv_canon_body_update(struct mv_canon_body *cb, const void *data, 
 				i++;
 			}
 			break;
-		case BYTE_WSP: /* relaxed only: simple's plain_run takes WSP */
+		case BYTE_WSP: /* relaxed only: simple_run() takes WSP */
 			while (i < n && classify(p[i]) == BYTE_WSP)
 				i++;
 			cb->pending_wsp = 1;
 			break;
 		case BYTE_PLAIN:
-			break; /* not reached: plain_run took it */
+			break; /* not reached: relaxed_bulk() or simple_run() took it */
 		}
 	}
 	flush(cb);
