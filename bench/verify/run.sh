@@ -14,7 +14,7 @@ mv=$(cd "${1:-$here/../../build}" && pwd)/mailvet
 n=${2:-2000}
 py=/usr/bin/python3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mv-bench.XXXXXX")
-ubpid= rspid=
+ubpid='' rspid=''
 cleanup() {
 	if [ -n "$rspid" ]; then
 		kids=$(ps -o pid= --ppid "$rspid" 2>/dev/null || true)
