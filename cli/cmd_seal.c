@@ -47,9 +47,9 @@ static void usage(FILE *f)
 	        "the usual list, From over-signed); --now sets t= (default: now).\n"
 	        "--received names the message as this hop received it, before it changed it\n"
 	        "(a subject tag, a footer): its chains are validated instead of FILE's.\n"
-	        "--verify first runs mailvet's checks (SPF, DKIM, DMARC, iprev, ARC) for the\n"
-	        "client --ip and prepends their Authentication-Results, which the new AAR\n"
-	        "then carries.\n"
+	        "--verify first runs mailvet's checks (SPF, DKIM, ARC, DMARC, iprev) for the\n"
+	        "client --ip on the message as received (--received, else FILE) and prepends\n"
+	        "their Authentication-Results, which the new AAR then carries.\n"
 	        "--validate only prints \"Authentication-Results: ID; arc=...\" (ID defaults to\n"
 	        "the local host name \"localhost\") and exits 0 for pass, 1 for fail or none.\n"
 	        "Exit status 2 on usage or system errors.\n");
@@ -112,9 +112,9 @@ out:
 	return rc;
 }
 
-/* Validate the message in path (--received); 0, or the exit status. */
+/* Validate the message in path (--received; its length in *rlen); 0, or the exit status. */
 static int validate_received(const struct seal_cli *c, struct mv_arc_validator *v,
-                             struct mv_msg **rm, char **rdata)
+                             struct mv_msg **rm, char **rdata, size_t *rlen)
 {
 	enum mv_status st;
 	char err[160];
@@ -124,6 +124,7 @@ static int validate_received(const struct seal_cli *c, struct mv_arc_validator *
 		fprintf(stderr, "mailvet seal: %s: %s\n", c->received, mv_status_str(st));
 		return 2;
 	}
+	*rlen = len;
 	if ((st = mv_msg_parse(*rdata, len, NULL, rm, err, sizeof err)) != MV_OK) {
 		fprintf(stderr, "mailvet seal: %s: %s\n", c->received, err);
 		return 1;
@@ -136,23 +137,19 @@ static int validate_received(const struct seal_cli *c, struct mv_arc_validator *
 }
 
 /*
- * --verify: run lib/verify on the message and return, in *ar, the
- * "Authentication-Results: ...\r\n" field to prepend, with arc= from v when
- * lib/verify did not report it. 0, or the exit status.
+ * --verify: run lib/verify (SPF, DKIM, ARC, DMARC, iprev) on the message as
+ * this hop received it (data, len) and append its
+ * "Authentication-Results: ...\r\n" field to *field: the arc= result is
+ * lib/verify's. 0, or the exit status.
  */
-static int verify_field(const struct seal_cli *c, struct mv_resolver *r,
-                        const struct mv_arc_validator *v, const char *data, size_t len,
-                        struct mv_buf *field)
+static int verify_field(const struct seal_cli *c, struct mv_resolver *r, const char *data,
+                        size_t len, struct mv_buf *field)
 {
 	struct mv_verify_config vc;
 	struct mv_envelope env;
 	struct mv_verify *vv = NULL;
-	struct mv_authres *ar = NULL;
-	struct mv_result *res = NULL;
-	const struct mv_authres *got;
 	enum mv_status st;
-	size_t k;
-	int has_arc = 0, rc = 2;
+	int rc = 2;
 
 	mv_verify_config_default(&vc);
 	vc.authserv_id = c->o.authserv_id;
@@ -160,26 +157,15 @@ static int verify_field(const struct seal_cli *c, struct mv_resolver *r,
 	env.client_ip = c->ip;
 	env.helo = c->helo;
 	env.mail_from = c->mail_from;
-	if ((st = mv_verify_message(&vc, r, (time_t)c->o.now, &env, data, len, &vv)) != MV_OK ||
-	    (st = mv_authres_new(c->o.authserv_id, 0, &ar)) != MV_OK)
+	if ((st = mv_verify_message(&vc, r, (time_t)c->o.now, &env, data, len, &vv)) != MV_OK)
 		goto out;
-	got = mv_verify_results(vv);
-	for (k = 0; got != NULL && k < got->results.count; k++) {
-		has_arc |= strcmp(got->results.item[k]->method, "arc") == 0;
-		if ((st = mv_result_dup(got->results.item[k], &res)) != MV_OK ||
-		    (st = mv_result_list_add(&ar->results, res)) != MV_OK)
-			goto out;
-	}
-	if (!has_arc && ((st = mv_arc_result_authres(v, c->ip, &res)) != MV_OK ||
-	                 (st = mv_result_list_add(&ar->results, res)) != MV_OK))
-		goto out;
-	if ((st = mv_authres_format(ar, field)) == MV_OK)
-		st = mv_buf_puts(field, "\r\n");
+	mv_buf_puts(field, mv_verify_header_field(vv));
+	mv_buf_puts(field, "\r\n");
+	st = mv_buf_status(field);
 	rc = st == MV_OK ? 0 : 2;
 out:
 	if (rc != 0)
 		fprintf(stderr, "mailvet seal: --verify: %s\n", mv_status_str(st));
-	mv_authres_free(ar);
 	mv_verify_free(vv);
 	return rc;
 }
@@ -193,7 +179,7 @@ static int seal_message(struct seal_cli *c, struct mv_resolver *r, const char *d
 	struct mv_msg *m = NULL, *rm = NULL, *vm = NULL; /* vm: m with our AR (--verify) */
 	const char *body;
 	char err[160], *rdata = NULL;
-	size_t blen, nsets = 0;
+	size_t blen, nsets = 0, rlen = 0;
 	enum mv_status st;
 	int rc = 2;
 
@@ -205,7 +191,7 @@ static int seal_message(struct seal_cli *c, struct mv_resolver *r, const char *d
 	if ((st = mv_arc_validator_new(NULL, r, c->o.now, &v)) != MV_OK)
 		goto fail;
 	if (c->received != NULL) {
-		if ((rc = validate_received(c, v, &rm, &rdata)) != 0)
+		if ((rc = validate_received(c, v, &rm, &rdata, &rlen)) != 0)
 			goto out;
 		rc = 2;
 	} else if ((st = mv_arc_validator_message(v, m)) != MV_OK) {
@@ -216,7 +202,8 @@ static int seal_message(struct seal_cli *c, struct mv_resolver *r, const char *d
 		goto out;
 	}
 	if (c->verify) { /* seal the message with our Authentication-Results on top */
-		if ((rc = verify_field(c, r, v, data, len, &arfield)) != 0)
+		if ((rc = verify_field(c, r, rdata ? rdata : data, rdata ? rlen : len, &arfield)) !=
+		    0)
 			goto out;
 		rc = 2;
 		mv_buf_append(&arfield, data, len);

@@ -14,12 +14,14 @@
 #include "verify_sources.h"
 
 #define MAX_MESSAGE ((size_t)256 << 20)
+#define MAX_TRUSTED 32 /* --trusted-arc-sealer given at most this often */
 
 struct verify_cli {
 	struct mv_verify_config cfg;
 	struct mv_dmarc_psl *psl;
 	struct mv_resolver *res;
 	struct mv_envelope env;
+	const char *trusted[MAX_TRUSTED]; /* --trusted-arc-sealer */
 	time_t now;
 	int json, explain, progress;
 	const char *file; /* the file being read */
@@ -38,12 +40,15 @@ static void usage(FILE *f)
 	        "         [--rfc7489 [--psl FILE]] [--no-virtual] [--bestguesspass] "
 	        "[--virtual-relaxed]\n"
 	        "         [--max-signatures N] [--refuse-l] [--no-iprev] [--report-only]\n"
-	        "         [--reject-bad-from] [FILE|DIR ...]\n"
-	        "Checks SPF (MAIL FROM), every DKIM signature, DMARC (RFC 9989 tree walk, or RFC "
-	        "7489\n"
-	        "with the Public Suffix List), iprev and SMTP AUTH of each message and prints the\n"
-	        "Authentication-Results field to prepend. FILE is a message, an mbox file or "
-	        "\"-\"\n"
+	        "         [--reject-bad-from] [--no-arc] [--trusted-arc-sealer D ...] [FILE|DIR "
+	        "...]\n"
+	        "Checks SPF (MAIL FROM), every DKIM signature, the ARC chain, DMARC (RFC 9989 "
+	        "tree\n"
+	        "walk, or RFC 7489 with the Public Suffix List), iprev and SMTP AUTH of each\n"
+	        "message and prints the Authentication-Results field to prepend.\n"
+	        "--trusted-arc-sealer D: when DMARC fails, the ARC chain passes and its newest\n"
+	        "seal is D's, the DMARC policy is not applied (draft-ietf-dmarc-arc-usage).\n"
+	        "FILE is a message, an mbox file or \"-\"\n"
 	        "(standard input, the default); DIR a Maildir (cur/ and new/) or a directory of\n"
 	        "messages. --json: one object per message and line: {\"file\", \"header\", "
 	        "\"action\",\n"
@@ -254,6 +259,8 @@ enum {
 	OPT_NOIPREV,
 	OPT_REPORT,
 	OPT_REJECT_FROM,
+	OPT_NOARC,
+	OPT_TRUSTED,
 	OPT_HELP,
 };
 
@@ -280,6 +287,8 @@ static const struct option longopts[] = {
         {"no-iprev", no_argument, NULL, OPT_NOIPREV},
         {"report-only", no_argument, NULL, OPT_REPORT},
         {"reject-bad-from", no_argument, NULL, OPT_REJECT_FROM},
+        {"no-arc", no_argument, NULL, OPT_NOARC},
+        {"trusted-arc-sealer", required_argument, NULL, OPT_TRUSTED},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
 };
@@ -366,6 +375,18 @@ static int parse_opts(int argc, char **argv, struct verify_cli *vc, struct mv_cl
 			break;
 		case OPT_REJECT_FROM:
 			vc->cfg.from_permerror_action = MV_VERIFY_REJECT;
+			break;
+		case OPT_NOARC:
+			vc->cfg.arc = 0;
+			break;
+		case OPT_TRUSTED:
+			if (vc->cfg.ntrusted_arc_sealers == MAX_TRUSTED) {
+				fprintf(stderr, "mailvet verify: at most %d --trusted-arc-sealer\n",
+				        MAX_TRUSTED);
+				return -1;
+			}
+			vc->trusted[vc->cfg.ntrusted_arc_sealers++] = optarg;
+			vc->cfg.trusted_arc_sealers = vc->trusted;
 			break;
 		case OPT_HELP:
 			usage(stdout);

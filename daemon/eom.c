@@ -1,4 +1,4 @@
-/* daemon/eom.c — end of message: remove forged fields, prepend ours, apply policy, sign. */
+/* daemon/eom.c — end of message: remove forged fields, prepend ours, apply policy, sign, seal. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,18 +171,38 @@ static int quarantine(SMFICTX *ctx, const struct mvd_session *s)
 	       MI_SUCCESS;
 }
 
+/* Insert the fields of text ("Name: value\r\n" each, folded) at the top, in their order. */
+static int insert_fields(SMFICTX *ctx, const struct mvd_session *s, const char *text, size_t len)
+{
+	const char *start[16];
+	size_t n = 0;
+	int ok = 1;
+
+	for (const char *p = text; p && p < text + len && *p && n < 16;) {
+		start[n++] = p;
+		const char *e = p;
+		while ((e = strstr(e, "\r\n")) && (e[2] == ' ' || e[2] == '\t'))
+			e += 2;
+		p = e ? e + 2 : p + strlen(p);
+	}
+	for (size_t i = n; ok && i-- > 0;) {
+		const char *end = i + 1 < n ? start[i + 1] : text + len;
+		ok = insert_field(ctx, s, 0, start[i], (size_t)(end - start[i]));
+	}
+	return ok;
+}
+
 /*
  * Step 4: DKIM-sign outbound mail with the keys of its From domain. The
- * signatures go on top. Returns 0 only when the MTA refused the change;
- * a message that cannot be signed goes out unsigned (and the log says why).
+ * signatures go on top and stay in sigs (for the seal). Returns 0 only when
+ * the MTA refused the change; a message that cannot be signed goes out
+ * unsigned (and the log says why).
  */
-static int sign(SMFICTX *ctx, const struct mvd_session *s, const char **signed_by,
-                const char **note)
+static int sign(SMFICTX *ctx, const struct mvd_session *s, struct mv_buf *sigs,
+                const char **signed_by, const char **note)
 {
 	const struct mvd_message *m = &s->m;
-	struct mv_buf sigs = MV_BUF_INIT;
 	enum mv_status st;
-	int ok = 1;
 
 	if (!m->hdr || !s->rt->cfg.sign)
 		return 1;
@@ -191,29 +211,61 @@ static int sign(SMFICTX *ctx, const struct mvd_session *s, const char **signed_b
 		return 1;
 	}
 	st = mvd_signer_sign(s->rt->signer, m->hdr, m->body.data ? m->body.data : "", m->body.len,
-	                     time(NULL), &sigs, signed_by);
-	if (st == MV_OK) {
-		/* One field per key, each "DKIM-Signature: ...\r\n"; inserted last first. */
-		const char *start[16];
-		size_t n = 0;
-		for (const char *p = sigs.data; p && *p && n < 16;) {
-			start[n++] = p;
-			const char *e = p;
-			while ((e = strstr(e, "\r\n")) && (e[2] == ' ' || e[2] == '\t'))
-				e += 2;
-			p = e ? e + 2 : p + strlen(p);
-		}
-		for (size_t i = n; ok && i-- > 0;) {
-			const char *end = i + 1 < n ? start[i + 1] : sigs.data + sigs.len;
-			ok = insert_field(ctx, s, 0, start[i], (size_t)(end - start[i]));
-		}
-	} else if (st != MV_ENOTFOUND) {
+	                     time(NULL), sigs, signed_by);
+	if (st == MV_OK)
+		return insert_fields(ctx, s, sigs->data, sigs->len);
+	mv_buf_free(sigs);
+	if (st != MV_ENOTFOUND) {
 		*note = "not signed: signing failed";
 		mvd_log(MVD_LOG_WARNING, "sign", "queue_id=%s: %s", m->queue_id ? m->queue_id : "-",
 		        mv_status_str(st));
 	}
-	/* ARC sealing of forwarded outbound mail goes here when lib/arc provides it. */
-	mv_buf_free(&sigs);
+	return 1;
+}
+
+/*
+ * Step 4, after signing: ARC-seal (RFC 8617 §5.1) outbound mail that carries
+ * our own earlier Authentication-Results, i.e. mail we received, checked and
+ * now forward or a list re-sends out of the domain. The message sealed is
+ * the one leaving (new DKIM-Signatures on top, forged fields gone; the field
+ * we add for this hop is not copied into the AAR: it describes the list's
+ * own submission, not the author's message); cv= comes from lib/verify's
+ * validation of the chain as received. Returns 0 only when the MTA refused
+ * the change; a message that cannot be sealed goes out unsealed (logged).
+ */
+static int seal(SMFICTX *ctx, struct mvd_session *s, const struct mv_buf *sigs, const char **note)
+{
+	struct mvd_message *m = &s->m;
+	struct mv_msg *out = NULL;
+	struct mv_buf arc = MV_BUF_INIT;
+	size_t nsets = 0;
+	enum mv_status st;
+	int ok = 1;
+
+	if (!m->hdr || !s->rt->cfg.arc_seal)
+		return 1;
+	st = mvd_seal_header(sigs->data, sigs->len, m->hdr, m->ar_delete, m->ndelete, &out);
+	if (st != MV_OK || !mvd_has_own_results(out, s->rt->cfg.authserv_id))
+		goto out;
+	if (m->body_too_big) {
+		*note = "not sealed: larger than [outbound] max_message_bytes";
+		goto out;
+	}
+	st = mvd_signer_seal(s->rt->signer, out, m->mail_from, m->body.data ? m->body.data : "",
+	                     m->body.len, mv_verify_arc(m->v), s->rt->resolver, time(NULL), &arc,
+	                     &m->sealed_by, &nsets);
+	if (st == MV_OK && nsets > 0)
+		ok = insert_fields(ctx, s, arc.data, arc.len);
+	else
+		m->sealed_by = NULL;
+out:
+	if (st != MV_OK && st != MV_ENOTFOUND) {
+		*note = "not sealed: sealing failed";
+		mvd_log(MVD_LOG_WARNING, "seal", "queue_id=%s: %s", m->queue_id ? m->queue_id : "-",
+		        mv_status_str(st));
+	}
+	mv_buf_free(&arc);
+	mv_msg_free(out);
 	return ok;
 }
 
@@ -241,6 +293,8 @@ sfsistat mvd_eom(SMFICTX *ctx, struct mvd_session *s)
 	const struct mvd_config *c = &s->rt->cfg;
 	const char *note = NULL, *signed_by = NULL;
 	const char *field;
+	char override[300];
+	struct mv_buf sigs = MV_BUF_INIT;
 	enum mv_status st;
 	enum verdict v;
 
@@ -251,6 +305,12 @@ sfsistat mvd_eom(SMFICTX *ctx, struct mvd_session *s)
 	if (m->failed)
 		return internal_error(ctx, s, m->fail_where);
 	v = decide(s, &note);
+	if (!note && mv_verify_arc_override(m->v)) {
+		snprintf(override, sizeof override,
+		         "dmarc policy overridden by trusted ARC sealer %s",
+		         mv_verify_arc_override(m->v));
+		note = override;
+	}
 	if (v == V_REJECT) {
 		set_reply(ctx, c->reject_text, mv_verify_reply(m->v), DEFAULT_REJECT);
 		mvd_report(s, "reject", NULL, note);
@@ -270,10 +330,13 @@ sfsistat mvd_eom(SMFICTX *ctx, struct mvd_session *s)
 		mvd_message_fail(m, MV_EIO, "quarantine");
 		return internal_error(ctx, s, "quarantine");
 	}
-	if (m->outbound && !sign(ctx, s, &signed_by, &note)) {
+	if (m->outbound &&
+	    (!sign(ctx, s, &sigs, &signed_by, &note) || !seal(ctx, s, &sigs, &note))) {
+		mv_buf_free(&sigs);
 		mvd_message_fail(m, MV_EIO, "signing");
 		return internal_error(ctx, s, "signing");
 	}
+	mv_buf_free(&sigs);
 	mvd_report(s, v == V_QUARANTINE ? "quarantine" : "accept", signed_by, note);
 	return SMFIS_CONTINUE;
 }

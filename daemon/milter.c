@@ -214,7 +214,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	m->outbound = s->internal || m->auth_id != NULL;
 	if (!m->mail_from)
 		mvd_message_fail(m, MV_ENOMEM, "envfrom");
-	if (m->outbound && s->rt->cfg.sign && s->rt->cfg.ndomains &&
+	if (m->outbound && (s->rt->cfg.sign || s->rt->cfg.arc_seal) && s->rt->cfg.ndomains &&
 	    mv_msg_new(NULL, &m->hdr) != MV_OK)
 		mvd_message_fail(m, MV_ENOMEM, "envfrom");
 	return SMFIS_CONTINUE;

@@ -44,6 +44,8 @@ static void report_kv(struct mv_buf *b, const struct mvd_session *s, const char 
 	mvd_log_kv(b, "action", action);
 	if (signed_by)
 		mvd_log_kv(b, "signed", signed_by);
+	if (m->sealed_by)
+		mvd_log_kv(b, "sealed", m->sealed_by);
 	if (note)
 		mvd_log_kv(b, "note", note);
 	snprintf(num, sizeof num, "%llu", m->body_bytes);
@@ -88,6 +90,7 @@ static void report_json(struct mv_buf *b, const struct mvd_session *s, const cha
 	json_field(b, "direction", m->outbound ? "outbound" : "inbound");
 	json_field(b, "action", action);
 	json_field(b, "signed", signed_by);
+	json_field(b, "sealed", m->sealed_by);
 	json_field(b, "note", note);
 	mv_buf_printf(b, ",\"body_bytes\":%llu,\"ms\":%ld}", m->body_bytes, elapsed_ms(&m->start));
 }

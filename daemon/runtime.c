@@ -54,11 +54,9 @@ static void verify_config(struct mvd_runtime *rt)
 	rt->vcfg.dkim_allow_l = c->dkim_allow_l;
 	rt->vcfg.iprev_max_names = c->iprev_max_names;
 	rt->vcfg.budget_ms = c->budget_ms;
-	/*
-	 * ARC sealing hook and trusted sealers: lib/verify defines the fields
-	 * for the trusted-sealer override (c->trusted_arc_sealers); they are
-	 * set here when it does.
-	 */
+	/* draft-ietf-dmarc-arc-usage: the newest seal's d= may override a DMARC failure. */
+	rt->vcfg.trusted_arc_sealers = (const char *const *)c->trusted_arc_sealers.item;
+	rt->vcfg.ntrusted_arc_sealers = c->trusted_arc_sealers.count;
 }
 
 enum mv_status mvd_runtime_open(struct mvd_config *cfg, struct mvd_runtime **out, char *err,

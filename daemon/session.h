@@ -33,6 +33,7 @@ struct mvd_message {
 	struct mv_msg *hdr;  /* outbound: the header, for signing */
 	struct mv_buf body;  /* outbound: the body, for signing (up to max_message_bytes) */
 	int body_too_big;
+	const char *sealed_by; /* d= of our ARC seal (borrowed from the runtime), or NULL */
 	unsigned long long body_bytes;
 	struct timespec start;
 };
@@ -67,7 +68,7 @@ void mvd_message_reset(struct mvd_message *m);
 /* Record an internal error in the message (the first one wins). */
 void mvd_message_fail(struct mvd_message *m, enum mv_status st, const char *where);
 
-/* The end of message steps (eom.c): delete, prepend, policy, sign. */
+/* The end of message steps (eom.c): delete, prepend, policy, sign, seal. */
 sfsistat mvd_eom(SMFICTX *ctx, struct mvd_session *s);
 
 /* The one log line per message (report.c). action: what the MTA was told. */

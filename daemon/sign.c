@@ -122,6 +122,51 @@ static enum mv_status from_domain(const struct mv_msg *m, char *dom, size_t doml
 	return st;
 }
 
+/* The signer's keys for the section that covers dom, or NULL. */
+static const struct signer_domain *section_for(const struct mvd_signer *s, const char *dom)
+{
+	const struct mvd_domain_conf *dc = mvd_config_domain(s->cfg, dom);
+
+	for (size_t i = 0; dc && i < s->n; i++)
+		if (s->d[i].conf == dc)
+			return &s->d[i];
+	return NULL;
+}
+
+enum mv_status mvd_signer_seal(const struct mvd_signer *s, const struct mv_msg *m,
+                               const char *mail_from, const void *body, size_t len,
+                               const struct mv_arc_validator *v, struct mv_resolver *r, time_t now,
+                               struct mv_buf *out, const char **domain, size_t *nsets)
+{
+	const struct signer_domain *sd = NULL;
+	const char *at = mail_from ? strrchr(mail_from, '@') : NULL;
+	struct mv_arc_seal_opts o;
+	char dom[256];
+	enum mv_status st;
+
+	*domain = NULL;
+	*nsets = 0;
+	if (from_domain(m, dom, sizeof dom) == MV_OK)
+		sd = section_for(s, dom);
+	if (!sd && at && strlen(at + 1) < sizeof dom) {
+		snprintf(dom, sizeof dom, "%s", at + 1);
+		mv_ascii_lower(dom, strlen(dom));
+		sd = section_for(s, dom);
+	}
+	if (!sd)
+		return MV_ENOTFOUND;
+	mv_arc_seal_opts_default(&o);
+	o.domain = sd->conf->name;
+	o.selector = sd->conf->keys[0].selector;
+	o.authserv_id = s->cfg->authserv_id;
+	o.now = (int64_t)now;
+	st = mv_arc_seal(&o, (const struct mv_dkim_signkey *const *)sd->keys, sd->selectors,
+	                 sd->conf->nkeys, m, body, len, v, r, out, nsets);
+	if (st == MV_OK)
+		*domain = sd->conf->name;
+	return st;
+}
+
 enum mv_status mvd_signer_sign(const struct mvd_signer *s, const struct mv_msg *m, const void *body,
                                size_t len, time_t now, struct mv_buf *out, const char **domain)
 {

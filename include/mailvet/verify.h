@@ -56,6 +56,17 @@ struct mv_verify_config {
 	const char *receiver; /* SPF %{r}; NULL = authserv_id */
 	struct mv_dkim_keycache
 	        *dkim_keycache; /* parsed DKIM keys, shared, borrowed; NULL = none */
+	int arc;                /* validate ARC chains and report arc= (1) */
+	/*
+	 * Trusted ARC sealers (draft-ietf-dmarc-arc-usage-06 §3.2, §3.5, §3.6):
+	 * when DMARC fails, the ARC chain passes and the d= of the newest
+	 * ARC-Seal is one of these domains (case-insensitive, exact), the
+	 * Domain Owner's policy is not applied: the disposition becomes none
+	 * (policy.dmarc=none), the action accept, and the dmarc comment says
+	 * "overridden by trusted ARC sealer D". NULL / 0: none trusted.
+	 */
+	const char *const *trusted_arc_sealers;
+	size_t ntrusted_arc_sealers;
 };
 void mv_verify_config_default(struct mv_verify_config *c);
 
@@ -103,6 +114,21 @@ const char *mv_verify_explain(const struct mv_verify *v);
  * or NULL. Borrowed until mv_verify_free().
  */
 const struct mv_dmarc_verdict *mv_verify_dmarc(const struct mv_verify *v);
+
+/*
+ * The ARC validation of the message as received, after mv_verify_end(), or
+ * NULL (config arc = 0, or before the end). For a sealer (RFC 8617 §5.1:
+ * cv= of the new set comes from it). Borrowed until mv_verify_free().
+ */
+struct mv_arc_validator;
+const struct mv_arc_validator *mv_verify_arc(const struct mv_verify *v);
+
+/*
+ * The trusted ARC sealer whose passing chain overrode a DMARC failure
+ * (see trusted_arc_sealers), or NULL when there was no override. Borrowed
+ * until mv_verify_free().
+ */
+const char *mv_verify_arc_override(const struct mv_verify *v);
 
 /*
  * `auth=pass smtp.auth=<identity>` (RFC 8601 §2.7.4) for an SMTP AUTH

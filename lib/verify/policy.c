@@ -46,6 +46,34 @@ static const char *code_for(enum mv_verify_action a)
 	return "250 2.0.0";
 }
 
+/* arc: the result, each seal of the chain reported, and the override if any. */
+static void explain_arc(struct mv_verify *v)
+{
+	const struct mv_arc_chain_result *c = mv_arc_validator_chosen(v->arc);
+	const char *reason;
+	enum mv_arc_cv cv = mv_arc_validator_cv(v->arc, &reason);
+	size_t k;
+
+	mv_buf_printf(&v->explain, "arc: %s%s%s", mv_arc_cv_str(cv), reason[0] ? ": " : "", reason);
+	if (cv == MV_ARC_NONE)
+		mv_buf_puts(&v->explain, " (no ARC fields)");
+	mv_buf_putc(&v->explain, '\n');
+	for (k = 0; c != NULL && k < c->nhops; k++)
+		mv_buf_printf(&v->explain, "arc: %s i=%u sealed by %s, cv=%s, AMS %s d=%s\n",
+		              c->alg, c->hop[k].instance, c->hop[k].as_d ? c->hop[k].as_d : "?",
+		              mv_arc_cv_str(c->hop[k].cv),
+		              c->hop[k].ams_pass == 1   ? "verified"
+		              : c->hop[k].ams_pass == 0 ? "failed"
+		                                        : "not checked",
+		              c->hop[k].ams_d ? c->hop[k].ams_d : "?");
+	if (v->arc_override)
+		mv_buf_printf(
+		        &v->explain,
+		        "arc: DMARC policy overridden: chain passes and the newest seal's d=%s "
+		        "is a trusted ARC sealer\n",
+		        v->arc_override);
+}
+
 /* One line per fact for --explain: each result's why. */
 static void build_explain(struct mv_verify *v)
 {
@@ -65,6 +93,8 @@ static void build_explain(struct mv_verify *v)
 		              d->d ? d->d : "-", d->s ? d->s : "-", d->reason[0] ? ": " : "",
 		              d->reason);
 	}
+	if (v->arc)
+		explain_arc(v);
 	if (v->author == NULL)
 		mv_buf_printf(&v->explain, "dmarc: no author domain: %s\n", v->author_err);
 	for (p = v->dmarc.explain.data; p && *p; p = nl + 1) {

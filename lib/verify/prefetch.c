@@ -6,10 +6,11 @@
 #include <mailvet/dkim.h>
 #include <mailvet/iprev.h>
 
+#include "arc/keynames.h"
 #include "dmarc/dmarc_int.h"
 #include "verify/verify_int.h"
 
-#define MAX_Q 40
+#define MAX_Q 64
 
 struct qlist {
 	struct mv_dns_question q[MAX_Q];
@@ -31,6 +32,21 @@ static void addq(struct qlist *l, enum mv_dns_type t, const char *a, const char 
 	l->q[l->n].name = l->owned[l->n];
 	l->q[l->n].type = t;
 	l->n++;
+}
+
+/* One ARC key record (mv_arc_validator_key_names callback); a name asked already is skipped. */
+static void add_arc_key(void *arg, const char *s, const char *d)
+{
+	struct qlist *l = arg;
+	char name[600];
+	size_t k;
+
+	if (snprintf(name, sizeof name, "%s._domainkey.%s", s, d) >= (int)sizeof name)
+		return;
+	for (k = 0; k < l->n; k++)
+		if (l->q[k].type == MV_DNS_TXT && mv_ascii_ieq(name, strlen(name), l->q[k].name))
+			return;
+	addq(l, MV_DNS_TXT, name, NULL, NULL);
 }
 
 /* The domain of an address ("" when none). */
@@ -89,6 +105,8 @@ void mv_verify_prefetch(struct mv_verify *v)
 		add_dmarc(&l, v->author);
 	if (v->cfg->iprev && mv_iprev_ptr_name(v->env.client_ip, ptr, sizeof ptr) == MV_OK)
 		addq(&l, MV_DNS_PTR, ptr, NULL, NULL);
+	if (v->arc) /* last: what does not fit is asked when needed */
+		mv_arc_validator_key_names(v->arc, add_arc_key, &l);
 	if (l.n)
 		mv_dns_prefetch(v->res, l.q, l.n);
 	for (k = 0; k < l.n; k++)

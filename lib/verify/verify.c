@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arc/keynames.h"
 #include "verify/verify_int.h"
 
 void mv_verify_config_default(struct mv_verify_config *c)
@@ -16,6 +17,7 @@ void mv_verify_config_default(struct mv_verify_config *c)
 	c->dmarc_temperror_action = MV_VERIFY_TEMPFAIL;
 	c->from_permerror_action = MV_VERIFY_ACCEPT;
 	c->iprev = 1;
+	c->arc = 1;
 }
 
 const char *mv_verify_action_str(enum mv_verify_action a)
@@ -49,6 +51,8 @@ void mv_verify_free(struct mv_verify *v)
 	mv_msg_free(v->msg);
 	free(v->author);
 	mv_dkim_verifier_free(v->dkim);
+	mv_arc_validator_free(v->arc);
+	free(v->arc_override);
 	mv_spf_verdict_clear(&v->spf);
 	mv_dmarc_verdict_clear(&v->dmarc);
 	mv_buf_free(&v->dmarc.explain);
@@ -91,6 +95,9 @@ enum mv_status mv_verify_new(const struct mv_verify_config *c, struct mv_resolve
 	st = fail ? MV_ENOMEM : mv_msg_new(NULL, &v->msg);
 	if (st == MV_OK)
 		st = mv_dkim_verifier_new(&o, r, (int64_t)now, &v->dkim);
+	/* The validator gets the resolver after the prefetch (mv_verify_header_end). */
+	if (st == MV_OK && c->arc)
+		st = mv_arc_validator_new(NULL, NULL, (int64_t)now, &v->arc);
 	if (st != MV_OK) {
 		mv_verify_free(v);
 		return st;
@@ -117,15 +124,24 @@ enum mv_status mv_verify_header_end(struct mv_verify *v)
 	st = mv_dmarc_author_domain(v->msg, &v->author, v->author_err, sizeof v->author_err);
 	if (st == MV_ENOMEM)
 		return st;
+	/* ARC first (no DNS yet): its key names join the one prefetch batch. */
+	if (v->arc && (st = mv_arc_validator_headers(v->arc, v->msg)) != MV_OK)
+		return st;
 	mv_verify_prefetch(v);
+	if (v->arc)
+		mv_arc_validator_set_resolver(v->arc, v->res);
 	return mv_dkim_verifier_headers(v->dkim, v->msg);
 }
 
 enum mv_status mv_verify_body(struct mv_verify *v, const void *p, size_t n)
 {
+	enum mv_status st;
+
 	if (v->state != VERIFY_BODY)
 		return MV_EINVAL;
-	return mv_dkim_verifier_body(v->dkim, p, n);
+	if ((st = mv_dkim_verifier_body(v->dkim, p, n)) != MV_OK)
+		return st;
+	return v->arc && n > 0 ? mv_arc_validator_body(v->arc, p, n) : MV_OK;
 }
 
 /* SPF of the MAIL FROM identity (RFC 7208 §2.4; a null sender checks postmaster@HELO). */
@@ -200,9 +216,14 @@ static enum mv_status build_results(struct mv_verify *v)
 		st = mv_dkim_result_authres(mv_dkim_verifier_result(v->dkim, k), &r);
 		st = add(v->ar, st, &r);
 	}
-	/* ARC (RFC 8617): reported here once lib/arc has a validator (docs/internals/verify.md). */
+	if (st == MV_OK && v->arc) { /* RFC 8617 §10.1 */
+		st = mv_arc_result_authres(v->arc, v->env.client_ip, &r);
+		st = add(v->ar, st, &r);
+	}
 	if (st == MV_OK) {
 		st = mv_dmarc_authres_result(&v->dmarc, &r);
+		if (st == MV_OK && v->arc_override)
+			st = mv_verify_arc_policy_note(v, r);
 		st = add(v->ar, st, &r);
 	}
 	if (st == MV_OK && v->iprev_done) {
@@ -224,8 +245,10 @@ enum mv_status mv_verify_end(struct mv_verify *v)
 	if (v->state != VERIFY_BODY)
 		return MV_EINVAL;
 	v->state = VERIFY_DONE;
-	if ((st = mv_dkim_verifier_final(v->dkim)) != MV_OK || (st = run_spf(v)) != MV_OK ||
-	    (st = run_dmarc(v)) != MV_OK)
+	if ((st = mv_dkim_verifier_final(v->dkim)) != MV_OK ||
+	    (v->arc && (st = mv_arc_validator_final(v->arc)) != MV_OK) ||
+	    (st = run_spf(v)) != MV_OK || (st = run_dmarc(v)) != MV_OK ||
+	    (st = mv_verify_arc_policy(v)) != MV_OK)
 		return st;
 	if (v->cfg->iprev && v->env.client_ip) {
 		st = mv_iprev_check(v->res, v->env.client_ip, v->cfg->iprev_max_names, &v->iprev);
@@ -290,6 +313,16 @@ enum mv_verify_action mv_verify_action(const struct mv_verify *v)
 const char *mv_verify_reply(const struct mv_verify *v)
 {
 	return v->reply;
+}
+
+const struct mv_arc_validator *mv_verify_arc(const struct mv_verify *v)
+{
+	return v->state == VERIFY_DONE ? v->arc : NULL;
+}
+
+const char *mv_verify_arc_override(const struct mv_verify *v)
+{
+	return v->arc_override;
 }
 
 const struct mv_dmarc_verdict *mv_verify_dmarc(const struct mv_verify *v)

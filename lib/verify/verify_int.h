@@ -2,6 +2,7 @@
 #ifndef MAILVET_VERIFY_INT_H
 #define MAILVET_VERIFY_INT_H
 
+#include <mailvet/arc.h>
 #include <mailvet/dkim.h>
 #include <mailvet/dmarc.h>
 #include <mailvet/iprev.h>
@@ -25,6 +26,8 @@ struct mv_verify {
 	char *author;         /* Author Domain, or NULL */
 	char author_err[160]; /* why there is none */
 	struct mv_dkim_verifier *dkim;
+	struct mv_arc_validator *arc; /* NULL when cfg->arc is 0 */
+	char *arc_override;           /* the trusted sealer that overrode DMARC, or NULL */
 	struct mv_spf_verdict spf;
 	int spf_done;
 	struct mv_dmarc_verdict dmarc;
@@ -37,8 +40,17 @@ struct mv_verify {
 	struct mv_buf explain;
 };
 
-/* Prefetch every foreseeable query (SPF, DKIM keys, DMARC walk, PTR). Never fails. */
+/* Prefetch every foreseeable query (SPF, DKIM keys, DMARC walk, PTR, ARC keys). Never fails. */
 void mv_verify_prefetch(struct mv_verify *v);
+
+/*
+ * The trusted-sealer override (lib/verify/arcpolicy.c, draft-ietf-dmarc-arc-usage-06):
+ * after DMARC and ARC, set v->arc_override and the disposition to none when
+ * it applies. MV_ENOMEM only.
+ */
+enum mv_status mv_verify_arc_policy(struct mv_verify *v);
+/* Append "; overridden by trusted ARC sealer D" to the dmarc record's comment. */
+enum mv_status mv_verify_arc_policy_note(const struct mv_verify *v, struct mv_result *dmarc);
 
 /* Decide the action and the SMTP reply from the DMARC verdict (lib/verify/policy.c). */
 enum mv_status mv_verify_decide(struct mv_verify *v);

@@ -192,6 +192,115 @@ def outbound_mail_is_signed_with_every_key_and_verifies(d):
     assert "direction=outbound" in line and "signed=sign.example" in line and "auth=carol" in line, line
 
 
+def sealed_headers(headers, body, domain, extra_args=()):
+    """The header list with an ARC set sealed now by `domain` (key ed1) on top."""
+    raw = b"".join((n + ":" + v.replace("\n", "\r\n") + "\r\n").encode() for n, v in headers) + b"\r\n" + body
+    out = subprocess.run([os.environ["MAILVET"], "seal", "--domain", domain, "--selector", "ed1",
+                          "--key", os.path.join(DATA, "ed1.pem"), "--authserv-id", domain,
+                          "--zone", os.path.join(DATA, "zone.txt")] + list(extra_args),
+                         input=raw, capture_output=True, check=True)
+    head = out.stdout.split(b"\r\n\r\n", 1)[0].decode()
+    fields = re.split(r"\r\n(?![ \t])", head)
+    # As an MTA hands them over: name, then the value with its leading space, folds as LF.
+    return [(f.split(":", 1)[0], f.split(":", 1)[1].replace("\r\n", "\n")) for f in fields]
+
+
+def reload_with(d, extra=""):
+    """Rewrite the configuration, SIGHUP, and wait for this reload's log line."""
+    before = d.log_text().count("event=reload")
+    d.write_config(extra)
+    d.hup()
+    end = time.time() + 10
+    while d.log_text().count("event=reload") <= before:
+        assert time.time() < end, "no reload logged"
+        time.sleep(0.05)
+
+
+def trusted_arc_sealer_overrides_a_dmarc_reject(d):
+    reload_with(d, "[policy]\ntrusted_arc_sealers = other.example, sign.example\n")
+    base = [("From", " ceo@reject.example"), ("To", " list@sign.example"), ("Subject", " via a list"),
+            ("Message-ID", " <arc1@reject.example>")]
+    try:
+        # Sealed by a trusted sealer: DMARC fails (p=reject) but the policy is not applied.
+        c = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="bad.example")
+        a = c.message("bounce@sign.example", sealed_headers(base, BODY, "sign.example"), BODY,
+                      queue_id="ARCTRUSTQ")
+        c.quit()
+        assert a.final == "continue", a
+        ours = a.inserted("Authentication-Results")[0][3]
+        assert re.search(r"\barc=pass\b", ours) and "smtp.remote-ip=198.51.100.7" in ours, ours
+        assert re.search(r"\bdmarc=fail\b", ours), ours
+        assert "overridden by trusted ARC sealer sign.example" in ours, ours
+        assert "policy.dmarc=none" in ours, ours
+        line = last_message_line(d, "ARCTRUSTQ")
+        assert "action=accept" in line and "arc=pass" in line, line
+        assert "overridden by trusted ARC sealer sign.example" in line, line
+        # Sealed by a sealer we do not trust: refused as before.
+        c = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="bad.example")
+        a = c.message("bounce@sign.example", sealed_headers(base, BODY, "lists.untrusted.example"),
+                      BODY, queue_id="ARCUNTRUSTQ")
+        c.quit()
+        assert a.final == "replycode" and a.reply.startswith("550 5.7.1"), a
+        # Trusted sealer, but the body changed after sealing: the chain fails, refused.
+        c = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="bad.example")
+        a = c.message("bounce@sign.example", sealed_headers(base, BODY, "sign.example"),
+                      BODY + b"-- \r\nfooter added later\r\n", queue_id="ARCBROKENQ")
+        c.quit()
+        assert a.final == "replycode" and a.reply.startswith("550 5.7.1"), a
+        assert "arc=fail" in last_message_line(d, "ARCBROKENQ")
+    finally:
+        reload_with(d)
+
+
+def forwarded_outbound_mail_with_our_results_is_arc_sealed(d):
+    reload_with(d, "[outbound]\narc_seal = yes\n")
+    ours = " %s; spf=pass smtp.mailfrom=good.example;\n dkim=none; dmarc=pass header.from=good.example" % AUTHSERV_ID
+    headers = [("Authentication-Results", ours),
+               ("Authentication-Results", " other.example; spf=fail smtp.mailfrom=good.example"),
+               ("From", " Alice <alice@good.example>"), ("To", " list@sign.example"),
+               ("Subject", " [list] hello"), ("Date", " Mon, 02 Jun 2025 10:00:00 +0000"),
+               ("Message-ID", " <l1@good.example>"), ("List-Id", " <list.sign.example>")]
+    body = BODY + b"-- \r\nlist footer\r\n"
+    try:
+        # A list on an internal host re-sends a member's message under its own envelope.
+        c = session(d, ip=INTERNAL_IP, name="lists.test.example", helo="lists.test.example")
+        a = c.message("list-bounces@sign.example", headers, body, queue_id="SEALQ")
+        c.quit()
+        assert a.final == "continue", a
+        # One chain per key algorithm (rsa and ed25519), one AAR for both (draft-ietf-dmarc-arc-multi).
+        for name, count in (("ARC-Seal", 2), ("ARC-Message-Signature", 2), ("ARC-Authentication-Results", 1)):
+            ins = a.inserted(name)
+            assert len(ins) == count and all(m[1] == 0 for m in ins), (name, a)
+        final = apply_mods(headers, a.mods)
+        names = [n for n, v in final]
+        assert all(n.startswith("ARC-") for n in names[:5]) and names[5] == "Authentication-Results", names
+        aars = [v for n, v in final if n == "ARC-Authentication-Results"]
+        for v in aars:
+            assert re.match(r"\s*i=1; %s; spf=pass smtp.mailfrom=good.example;" % AUTHSERV_ID, v), v
+            assert "dmarc=pass header.from=good.example" in v and "other.example" not in v, v
+            assert "spf=fail" not in v, "another ADMD's results are not ours: %r" % v
+        seals = [v for n, v in final if n == "ARC-Seal"]
+        assert all("cv=none" in v and "d=sign.example" in v for v in seals), seals
+        msg = b"".join((n + ":" + v.replace("\n", "\r\n") + "\r\n").encode() for n, v in final) + b"\r\n" + body
+        path = os.path.join(d.dir, "sealed.eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        out = subprocess.run([os.environ["MAILVET"], "seal", "--validate", "--zone",
+                              os.path.join(DATA, "zone.txt"), "--ip", "203.0.113.9", path],
+                             capture_output=True, text=True)
+        assert out.returncode == 0 and "arc=pass" in out.stdout, out.stdout + out.stderr
+        line = last_message_line(d, "SEALQ")
+        assert "sealed=sign.example" in line and "direction=outbound" in line, line
+        # The same message without our results (not forwarded by us): not sealed.
+        c = session(d, ip=INTERNAL_IP, name="lists.test.example", helo="lists.test.example")
+        a = c.message("list-bounces@sign.example", headers[1:], body, queue_id="NOSEALQ")
+        c.quit()
+        assert a.final == "continue" and not a.inserted("ARC-Seal"), a
+        assert "sealed=" not in last_message_line(d, "NOSEALQ")
+    finally:
+        reload_with(d)
+
+
 def malformed_input_is_handled_and_the_daemon_keeps_running(d):
     headers = [("From", " <<<@@@"), ("Authentication-Results", " ;;;(((unterminated"),
                ("DKIM-Signature", " v=1; a=rsa-sha256; b=!!!"), ("X-Bytes", " \x01\x7f caf\udcc3")]
@@ -221,9 +330,7 @@ def abort_then_next_message_on_the_same_connection(d):
 
 def reload_applies_to_new_connections_only(d):
     old = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="bad.example")
-    d.write_config("[policy]\nreject_text = 5.7.1 Go away, forger (configured)\n")
-    d.hup()
-    assert d.wait_log("event=reload"), "no reload logged"
+    reload_with(d, "[policy]\nreject_text = 5.7.1 Go away, forger (configured)\n")
     new = session(d, ip=BAD_IP, name="[198.51.100.7]", helo="bad.example")
     headers = [("From", " ceo@reject.example")]
     a_new = new.message("ceo@reject.example", headers, BODY, queue_id="RLQNEW")
@@ -277,6 +384,8 @@ CASES = [
     quarantine_policy_uses_the_mta_quarantine,
     large_body_is_streamed,
     outbound_mail_is_signed_with_every_key_and_verifies,
+    trusted_arc_sealer_overrides_a_dmarc_reject,
+    forwarded_outbound_mail_with_our_results_is_arc_sealed,
     malformed_input_is_handled_and_the_daemon_keeps_running,
     abort_then_next_message_on_the_same_connection,
     reload_applies_to_new_connections_only,

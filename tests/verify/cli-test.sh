@@ -37,13 +37,66 @@ import json, sys
 o = json.loads(open(sys.argv[1]).read())
 assert set(o) == {"file", "header", "action", "reply", "results"}, o.keys()
 methods = [r["method"] for r in o["results"]]
-assert methods == ["spf", "dkim", "dmarc", "iprev", "auth"], methods
+assert methods == ["spf", "dkim", "arc", "dmarc", "iprev", "auth"], methods
+assert o["results"][2]["result"] == "none", o["results"][2]
 ' "$tmp/out" || { echo "FAIL json_shape"; fails=$((fails + 1)); }
 
 # --explain says which record and which alignment.
 $V --explain --ip 192.0.2.1 --mail-from b@example.com "$tmp/good.eml" >"$tmp/out" 2>&1
 check explain_record "# dmarc: _dmarc.example.com TXT: record p=reject" "$tmp/out"
 check explain_align "# dmarc: spf pass for example.com: aligned (relaxed)" "$tmp/out"
+
+# ARC (RFC 8617) through a mailing list that seals: `mailvet seal --verify` at the list
+# (its Authentication-Results carry arc= once, lib/verify's), then the final receiver.
+$MAILVET keygen --algorithm ed25519 --domain lists.example.org --selector arc --out "$tmp/list.pem" >"$tmp/list.rec"
+$MAILVET keygen --algorithm ed25519 --domain fwd.example.net --selector arc --out "$tmp/fwd.pem" >"$tmp/fwd.rec"
+cat "$zone" "$tmp/list.rec" "$tmp/fwd.rec" >"$tmp/arc.zone"
+A="$MAILVET verify --zone $tmp/arc.zone --authserv-id mx.test --now 1700000100"
+S="$MAILVET seal --zone $tmp/arc.zone --now 1700000000 --selector arc"
+printf 'From: a@example.com\r\nTo: list@lists.example.org\r\nSubject: hello\r\n\r\nhi\r\n' >"$tmp/post.eml"
+$S --verify --ip 192.0.2.1 --mail-from b@example.com --domain lists.example.org --key "$tmp/list.pem" \
+	--authserv-id lists.example.org "$tmp/post.eml" >"$tmp/hop1.eml"
+[ "$(grep -Ec '(^|[^m])arc=' "$tmp/hop1.eml")" -eq 2 ] || { echo "FAIL seal_verify_one_arc (one in the AR, one in the AAR):"; cat "$tmp/hop1.eml"; fails=$((fails + 1)); }
+check seal_verify_arc_none "arc=none smtp.remote-ip=192.0.2.1" "$tmp/hop1.eml"
+check seal_verify_dmarc "dmarc=pass" "$tmp/hop1.eml"
+# The receiver: DMARC fails (the list's MAIL FROM, no signature), the chain passes.
+rc=0; $A --ip 203.0.113.5 --mail-from bounce@lists.example.org "$tmp/hop1.eml" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || { echo "FAIL arc_untrusted_exit: $rc"; fails=$((fails + 1)); }
+check arc_pass "arc=pass (ed25519-sha256: i=1 lists.example.org)" "$tmp/out"
+check arc_props "smtp.remote-ip=203.0.113.5 header.oldest-pass=0" "$tmp/out"
+check arc_untrusted_policy "policy.dmarc=reject" "$tmp/out"
+# A trusted sealer: the policy is not applied, and the field says why.
+rc=0; $A --json --ip 203.0.113.5 --mail-from bounce@lists.example.org --trusted-arc-sealer other.example \
+	--trusted-arc-sealer Lists.Example.ORG "$tmp/hop1.eml" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { echo "FAIL arc_trusted_exit: $rc"; fails=$((fails + 1)); }
+check arc_trusted_action '"action": "accept"' "$tmp/out"
+check arc_trusted_comment "overridden by trusted ARC sealer lists.example.org" "$tmp/out"
+check arc_trusted_policy "policy.dmarc=none" "$tmp/out"
+check arc_trusted_fail "dmarc=fail" "$tmp/out"
+# Changed after sealing: the chain fails and a trusted sealer no longer helps.
+sed 's/^hi/hi, changed/' "$tmp/hop1.eml" >"$tmp/changed.eml"
+rc=0; $A --ip 203.0.113.5 --mail-from bounce@lists.example.org --trusted-arc-sealer lists.example.org "$tmp/changed.eml" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || { echo "FAIL arc_broken_exit: $rc"; fails=$((fails + 1)); }
+check arc_broken "arc=fail" "$tmp/out"
+check arc_broken_policy "policy.dmarc=reject" "$tmp/out"
+# A second hop: its AR says arc=pass (once), its seal cv=pass; the receiver trusts
+# only the first sealer, which is not the newest: no override.
+$S --verify --ip 192.0.2.1 --domain fwd.example.net --key "$tmp/fwd.pem" --authserv-id fwd.example.net \
+	"$tmp/hop1.eml" >"$tmp/hop2.eml" 2>"$tmp/err" || { echo "FAIL hop2_seal"; cat "$tmp/err"; fails=$((fails + 1)); }
+/usr/bin/python3 - "$tmp/hop2.eml" <<'PY' || { echo "FAIL hop2_one_arc"; cat "$tmp/hop2.eml"; fails=$((fails + 1)); }
+import re, sys
+head = open(sys.argv[1], newline="").read().split("\r\n\r\n")[0]
+fields = re.split(r"\r\n(?![ \t])", head)
+ar = [f for f in fields if f.startswith("Authentication-Results: fwd.example.net")]
+assert len(ar) == 1 and len(re.findall(r"\barc=", ar[0])) == 1 and "arc=pass" in ar[0], ar
+seals = [f for f in fields if f.startswith("ARC-Seal:") and "i=2" in f]
+assert len(seals) == 1 and "cv=pass" in seals[0], seals
+PY
+rc=0; $A --ip 203.0.113.5 --mail-from x@fwd.example.net --trusted-arc-sealer lists.example.org "$tmp/hop2.eml" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || { echo "FAIL arc_older_trusted_exit: $rc"; cat "$tmp/out"; fails=$((fails + 1)); }
+check arc_hop2 "arc=pass (ed25519-sha256: i=1 lists.example.org" "$tmp/out"
+rc=0; $A --ip 203.0.113.5 --mail-from x@fwd.example.net --trusted-arc-sealer fwd.example.net "$tmp/hop2.eml" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { echo "FAIL arc_newest_trusted_exit: $rc"; cat "$tmp/out"; fails=$((fails + 1)); }
 
 # An mbox of three messages (one with a quoted >From line) and the summary.
 {
