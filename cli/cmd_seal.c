@@ -55,38 +55,6 @@ static void usage(FILE *f)
 	        "Exit status 2 on usage or system errors.\n");
 }
 
-static int parse_i64(const char *s, int64_t *v)
-{
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno || end == s || *end != '\0' || n < 0)
-		return -1;
-	*v = n;
-	return 0;
-}
-
-static int load_key(const char *path, struct mv_dkim_signkey **key)
-{
-	char *pem = NULL, err[160];
-	size_t len;
-	enum mv_status st;
-
-	if ((st = mv_read_file(path, 1 << 20, &pem, &len)) != MV_OK) {
-		fprintf(stderr, "mailvet seal: %s: %s\n", path, mv_status_str(st));
-		return 2;
-	}
-	st = mv_dkim_signkey_pem(pem, len, key, err, sizeof err);
-	free(pem);
-	if (st != MV_OK) {
-		fprintf(stderr, "mailvet seal: %s: %s\n", path, err);
-		return 2;
-	}
-	return 0;
-}
-
 /* Print the arc= result; 0 for pass, 1 otherwise. */
 static int print_result(const struct seal_cli *c, const struct mv_arc_validator *v)
 {
@@ -267,6 +235,8 @@ static int run(struct seal_cli *c, const char *path)
 /* One option; returns 0 to go on, else the exit status (-1: --help done). */
 static int option(struct seal_cli *c, int ch)
 {
+	long long num;
+
 	switch (ch) {
 	case 'd':
 		c->o.domain = optarg;
@@ -279,7 +249,7 @@ static int option(struct seal_cli *c, int ch)
 	case 'k':
 		if (c->nkeys == MAX_KEYS)
 			break;
-		if (load_key(optarg, &c->keys[c->nkeys]) != 0)
+		if (mv_cli_load_signkey("seal", optarg, &c->keys[c->nkeys]) != 0)
 			return 2;
 		c->nkeys++;
 		return 0;
@@ -290,8 +260,9 @@ static int option(struct seal_cli *c, int ch)
 		c->o.headers = optarg;
 		return 0;
 	case 't':
-		if (parse_i64(optarg, &c->o.now) != 0)
+		if (mv_cli_number(optarg, 0, INT64_MAX, &num) != 0)
 			break;
+		c->o.now = num;
 		return 0;
 	case 'V':
 		c->validate = 1;
@@ -321,7 +292,9 @@ static int option(struct seal_cli *c, int ch)
 		c->dns.record = optarg;
 		return 0;
 	case 'T':
-		c->dns.timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
+		if (mv_cli_number(optarg, 0, 3600000, &num) != 0)
+			break;
+		c->dns.timeout_ms = (unsigned)num;
 		return 0;
 	case 'h':
 		usage(stdout);

@@ -50,38 +50,6 @@ static int parse_canon(const char *s, struct mv_dkim_sign_opts *o)
 	return 0;
 }
 
-static int parse_i64(const char *s, int64_t *v)
-{
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno || end == s || *end != '\0' || n < 0)
-		return -1;
-	*v = n;
-	return 0;
-}
-
-static int load_key(const char *path, struct mv_dkim_signkey **key)
-{
-	char *pem = NULL, err[160];
-	size_t len;
-	enum mv_status st;
-
-	if ((st = mv_read_file(path, 1 << 20, &pem, &len)) != MV_OK) {
-		fprintf(stderr, "mailvet sign: %s: %s\n", path, mv_status_str(st));
-		return 2;
-	}
-	st = mv_dkim_signkey_pem(pem, len, key, err, sizeof err);
-	free(pem);
-	if (st != MV_OK) {
-		fprintf(stderr, "mailvet sign: %s: %s\n", path, err);
-		return 2;
-	}
-	return 0;
-}
-
 /* Sign the message in path and write it out; returns the exit status. */
 static int sign_file(const struct mv_dkim_sign_opts *o, struct mv_dkim_signkey *const *keys,
                      const char *const *selectors, size_t n, const char *path)
@@ -143,6 +111,7 @@ int mv_cli_sign(int argc, char **argv)
 	struct mv_dkim_sign_opts o;
 	const char *alg = NULL, *selectors[MAX_KEYS] = {NULL};
 	size_t nkeys = 0, nsel = 0, k;
+	long long num;
 	int c, rc = 2;
 
 	mv_dkim_sign_opts_default(&o);
@@ -165,7 +134,7 @@ int mv_cli_sign(int argc, char **argv)
 				fprintf(stderr, "mailvet sign: at most %d keys\n", MAX_KEYS);
 				goto out;
 			}
-			if ((rc = load_key(optarg, &keys[nkeys])) != 0)
+			if ((rc = mv_cli_load_signkey("sign", optarg, &keys[nkeys])) != 0)
 				goto out;
 			rc = 2;
 			nkeys++;
@@ -188,12 +157,11 @@ int mv_cli_sign(int argc, char **argv)
 		case 't':
 		case 'x':
 		case 'l':
-			if (parse_i64(optarg, c == 't'   ? &o.now
-			                      : c == 'x' ? &o.expire
-			                                 : &o.body_limit)) {
+			if (mv_cli_number(optarg, 0, INT64_MAX, &num) != 0) {
 				fprintf(stderr, "mailvet sign: bad number %s\n", optarg);
 				goto out;
 			}
+			*(c == 't' ? &o.now : c == 'x' ? &o.expire : &o.body_limit) = num;
 			break;
 		case 'h':
 			usage(stdout);

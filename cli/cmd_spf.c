@@ -65,14 +65,6 @@ static const char *value(int argc, char **argv, int *i)
 	return argv[++*i];
 }
 
-static int parse_number(const char *s, long long *out)
-{
-	char *end;
-
-	*out = strtoll(s, &end, 10);
-	return *s != '\0' && *end == '\0';
-}
-
 /* Parse the command line into o; 0 to go on, 1 after --help, 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct spf_opts *o)
 {
@@ -115,7 +107,7 @@ static int parse_args(int argc, char **argv, struct spf_opts *o)
 				o->req.identity = MV_SPF_ID_MAILFROM;
 			else
 				goto bad;
-		} else if (strcmp(a, "--now") == 0 && parse_number(v, &n)) {
+		} else if (strcmp(a, "--now") == 0 && mv_cli_number(v, 0, INT64_MAX, &n) == 0) {
 			o->req.now = n;
 		} else if (strcmp(a, "--zone") == 0) {
 			o->dns.zone = v;
@@ -123,8 +115,8 @@ static int parse_args(int argc, char **argv, struct spf_opts *o)
 			o->dns.resolver = v;
 		} else if (strcmp(a, "--record-dns") == 0) {
 			o->dns.record = v;
-		} else if (strcmp(a, "--dns-timeout") == 0 && parse_number(v, &n) && n >= 0 &&
-		           n <= 3600000) {
+		} else if (strcmp(a, "--dns-timeout") == 0 &&
+		           mv_cli_number(v, 0, 3600000, &n) == 0) {
 			o->dns.timeout_ms = (unsigned)n;
 		} else {
 			goto bad;

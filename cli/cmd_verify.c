@@ -221,18 +221,13 @@ static int run_files(struct verify_cli *vc, const struct mv_cli_files *files)
 	return rc;
 }
 
+/* A number option in [0, max], or an error message and -1. */
 static int parse_num(const char *s, long long max, long long *v)
 {
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno || end == s || *end != '\0' || n < 0 || n > max) {
+	if (mv_cli_number(s, 0, max, v) != 0) {
 		fprintf(stderr, "mailvet verify: bad number %s\n", s);
 		return -1;
 	}
-	*v = n;
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #ifndef MAILVET_CLI_COMMANDS_H
 #define MAILVET_CLI_COMMANDS_H
 
+#include <mailvet/dkim.h>
 #include <mailvet/dns.h>
 
 /*
@@ -33,5 +34,18 @@ struct mv_cli_dns_opts {
  * mv_dns_free()), or prints the reason to stderr and returns 2.
  */
 int mv_cli_dns_open(const struct mv_cli_dns_opts *o, struct mv_resolver **out);
+
+/*
+ * A decimal integer option argument in [min, max]: 0 and *v set, or -1
+ * (trailing garbage, out of range, empty) with *v unchanged. Prints nothing.
+ */
+int mv_cli_number(const char *s, long long min, long long max, long long *v);
+
+/*
+ * Load a PEM signing key (RSA or Ed25519) for DKIM or ARC: 0 and *key set
+ * (free with mv_dkim_signkey_free()), or 2 after printing the reason, prefixed
+ * with "mailvet CMD: ", to stderr.
+ */
+int mv_cli_load_signkey(const char *cmd, const char *path, struct mv_dkim_signkey **key);
 
 #endif

@@ -1,0 +1,40 @@
+/* cli/args.c — option-argument helpers shared by the subcommands. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <mailvet/util.h>
+
+#include "commands.h"
+
+int mv_cli_number(const char *s, long long min, long long max, long long *v)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno || end == s || *end != '\0' || n < min || n > max)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+int mv_cli_load_signkey(const char *cmd, const char *path, struct mv_dkim_signkey **key)
+{
+	char *pem = NULL, err[160];
+	size_t len;
+	enum mv_status st;
+
+	if ((st = mv_read_file(path, 1 << 20, &pem, &len)) != MV_OK) {
+		fprintf(stderr, "mailvet %s: %s: %s\n", cmd, path, mv_status_str(st));
+		return 2;
+	}
+	st = mv_dkim_signkey_pem(pem, len, key, err, sizeof err);
+	free(pem);
+	if (st != MV_OK) {
+		fprintf(stderr, "mailvet %s: %s: %s\n", cmd, path, err);
+		return 2;
+	}
+	return 0;
+}
