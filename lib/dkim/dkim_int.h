@@ -34,7 +34,8 @@ enum mv_status mv_dkim_crypto_sign(struct evp_pkey_st *pkey, const unsigned char
  * nothing), each canonicalized with c, then the signature field sigraw
  * (name, colon and value; a final line break is optional) with the
  * b_len bytes at b_off deleted, canonicalized and without its final CRLF.
- * out gets the SHA-256. scratch is a buffer the caller may reuse.
+ * When sigraw is the raw text of a field of m (verification), h never
+ * selects that field. out gets the SHA-256. scratch is a buffer the caller may reuse.
  */
 enum mv_status mv_dkim_hash_headers(const struct mv_msg *m, enum mv_canon c, char *const *h,
                                     size_t nh, const char *sigraw, size_t sigraw_len, size_t b_off,

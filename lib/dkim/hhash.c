@@ -58,6 +58,15 @@ enum mv_status mv_dkim_hash_headers(const struct mv_msg *m, enum mv_canon c, cha
 
 	if (used == NULL)
 		goto out;
+	/*
+	 * The signature field itself enters the hash once, last, with b=
+	 * empty (RFC 6376 §3.7). When it is a field of m (verifying), h= must
+	 * not select it again: the signer hashed before it existed, so an
+	 * occurrence of its name beyond the earlier fields signed an absence.
+	 */
+	for (j = 0; j < nf; j++)
+		if (mv_msg_field(m, j)->raw == sigraw)
+			used[j] = 1;
 	mv_buf_reset(scratch);
 	for (k = 0; k < nh; k++) {
 		if ((j = pick(m, h[k], used)) == (size_t)-1)

@@ -272,6 +272,43 @@ static void repeated_fields_are_selected_bottom_up(void **state)
 	free(s);
 }
 
+/*
+ * RFC 6376 §3.7 / §5.4: the signature being verified enters the hash only
+ * once, last and with b= empty. h= may name DKIM-Signature, signing the
+ * signatures already there; an occurrence the signer found absent signs
+ * that absence (§5.4.2) — it must not select the signature itself.
+ */
+static void signing_earlier_signatures_verifies(void **state)
+{
+	struct mv_dkim_sign_opts o;
+	struct mv_dkim_verifier *v;
+	const struct mv_dkim_result *r;
+	char *s, *t;
+	size_t i;
+
+	(void)state;
+	mv_dkim_sign_opts_default(&o);
+	o.headers = "from:to:subject:dkim-signature";
+	s = sign_with(MSG, rsa, "rsa", &o); /* no earlier signature: over-signed */
+	expect(s, MV_DKIM_PASS, NULL);
+	o.headers = "from:dkim-signature:dkim-signature";
+	t = sign_with(s, ed, "ed", &o); /* signs the rsa signature, over-signs one more */
+	v = verify_ex(t, NULL, NOW, 0);
+	assert_int_equal(mv_dkim_verifier_count(v), 2);
+	for (i = 0; i < 2; i++) {
+		r = mv_dkim_verifier_result(v, i);
+		/*
+		 * The ed signature covers the rsa one and passes. The rsa one
+		 * over-signed DKIM-Signature, so a signature added above it
+		 * later breaks it, as an added From breaks an over-signed From.
+		 */
+		assert_int_equal(r->res, strcmp(r->s, "ed") == 0 ? MV_DKIM_PASS : MV_DKIM_FAIL);
+	}
+	mv_dkim_verifier_free(v);
+	free(t);
+	free(s);
+}
+
 /* §5.4.2: a name listed more often than it occurs signs its absence (From over-signed). */
 static void over_signed_from_refuses_an_added_from(void **state)
 {
@@ -498,6 +535,7 @@ int main(void)
 	        cmocka_unit_test(relaxed_tolerates_whitespace_simple_does_not),
 	        cmocka_unit_test(repeated_fields_are_selected_bottom_up),
 	        cmocka_unit_test(over_signed_from_refuses_an_added_from),
+	        cmocka_unit_test(signing_earlier_signatures_verifies),
 	        cmocka_unit_test(body_length_limit_is_reported_and_can_be_refused),
 	        cmocka_unit_test(signatures_past_the_limit_are_reported_neutral),
 	        cmocka_unit_test(unsigned_message_is_none),
