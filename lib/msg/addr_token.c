@@ -201,7 +201,9 @@ static enum mv_status quoted_string(struct lexer *lx, int space)
 			return push(lx, MV_ADDR_TOK_QSTRING, 0, start, off, space);
 		}
 		if ((n = fws_len(lx, &st)) > 0) {
-			put_text(lx, lx->s + lx->i + n - 1, 1); /* keep the WSP, drop the break */
+			/* A WSP is kept; a line break of a fold is dropped (its WSP follows). */
+			if (is_wsp(lx->s[lx->i]))
+				put_text(lx, lx->s + lx->i, 1);
 			lx->i += n;
 			continue;
 		}

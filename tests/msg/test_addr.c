@@ -49,6 +49,11 @@ static const struct good_case good_cases[] = {
          "Mary Smith|mary|x.test|x.test|x.test|-; -|jdoe|example.org|example.org|example.org|-; "
          "Who?|one|y.test|y.test|y.test|-",
          0},
+        /* RFC 5322 §3.2.4: FWS in a quoted string is unfolded (CRLF removed, WSP kept) */
+        {"folded quoted strings", "\"John\r\n Doe\" <\"a\r\n b\"@example.com>",
+         "John Doe|a b|example.com|example.com|example.com|-", 0},
+        {"folded quoted string, bare LF", "\"John\n\tDoe\" <a@example.com>",
+         "John\tDoe|a|example.com|example.com|example.com|-", 0},
         {"quoted display with comma",
          "<boss@nil.test>, \"Giant; \\\"Big\\\" Box\" <sysservices@example.net>",
          "-|boss|nil.test|nil.test|nil.test|-; Giant; \"Big\" Box|sysservices|example.net|"
