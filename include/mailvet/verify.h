@@ -42,7 +42,15 @@ struct mv_verify_config {
 	unsigned dkim_max_sigs;   /* signatures evaluated per message (5) */
 	int dkim_allow_l;         /* accept signatures with l= (1) */
 	unsigned iprev_max_names; /* PTR names checked (10) */
-	unsigned budget_ms;       /* time for all DNS of one message (e.g. 20000) */
+	/*
+	 * Time for all the DNS of one message (20000): the time spent waiting
+	 * for the resolver, prefetch included, is added up; once it reaches
+	 * budget_ms every further query answers MV_DNS_TIMEOUT at once (the
+	 * checks give temperror, DMARC temperror takes dmarc_temperror_action).
+	 * A query already running is not cut: the total is at most budget_ms
+	 * plus one resolver timeout. 0: no DNS at all.
+	 */
+	unsigned budget_ms;
 	/* Policy for a DMARC failure and temperror, and the other knobs, are
 	 * fields the DMARC module defines. */
 	struct mv_dmarc_config dmarc; /* mode, PSL, virtual DMARC (mv_dmarc_config_default) */
@@ -136,6 +144,17 @@ const char *mv_verify_arc_override(const struct mv_verify *v);
  * MV_EINVAL when the identity holds a control character.
  */
 enum mv_status mv_verify_auth_result(const char *identity, struct mv_result **out);
+
+/* The DNS of one message so far (budget_ms), for logs; valid at any time. */
+struct mv_verify_dns_stats {
+	unsigned budget_ms;     /* the configured budget */
+	unsigned long spent_ms; /* time spent waiting for the resolver */
+	unsigned queries;       /* queries forwarded to the resolver */
+	unsigned prefetches;    /* prefetch batches forwarded */
+	unsigned refused;       /* queries answered MV_DNS_TIMEOUT unasked: no budget left */
+	int exhausted;          /* 1 when the budget is spent */
+};
+void mv_verify_dns_stats(const struct mv_verify *v, struct mv_verify_dns_stats *out);
 
 void mv_verify_free(struct mv_verify *v); /* NULL is fine */
 

@@ -74,6 +74,20 @@ static void explain_arc(struct mv_verify *v)
 		        v->arc_override);
 }
 
+/* dns: whether the budget ran out (budget_ms), and what it cost. */
+static void explain_budget(struct mv_verify *v)
+{
+	struct mv_verify_dns_stats s;
+
+	mv_verify_dns_stats(v, &s);
+	if (!s.exhausted)
+		return;
+	mv_buf_printf(&v->explain,
+	              "dns: budget of %u ms ran out after %lu ms of DNS (%u queries asked); "
+	              "%u later queries answered as timeouts without asking\n",
+	              s.budget_ms, s.spent_ms, s.queries, s.refused);
+}
+
 /* One line per fact for --explain: each result's why. */
 static void build_explain(struct mv_verify *v)
 {
@@ -108,6 +122,7 @@ static void build_explain(struct mv_verify *v)
 		              v->iprev.name ? v->iprev.name : "-", v->iprev.names, v->iprev.checked,
 		              v->iprev.problem ? ": " : "",
 		              v->iprev.problem ? v->iprev.problem : "");
+	explain_budget(v);
 	mv_buf_printf(&v->explain, "action: %s%s%s\n", mv_verify_action_str(v->action),
 	              v->reply ? " " : "", v->reply ? v->reply : "");
 }

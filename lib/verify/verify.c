@@ -61,6 +61,7 @@ void mv_verify_free(struct mv_verify *v)
 	free(v->field);
 	free(v->reply);
 	mv_buf_free(&v->explain);
+	mv_dns_free(v->res); /* the budget's resolver; the caller's stays */
 	free(v);
 }
 
@@ -78,7 +79,6 @@ enum mv_status mv_verify_new(const struct mv_verify_config *c, struct mv_resolve
 	if ((v = calloc(1, sizeof *v)) == NULL)
 		return MV_ENOMEM;
 	v->cfg = c;
-	v->res = r;
 	v->now = now;
 	mv_buf_init(&v->explain);
 	mv_buf_init(&v->dmarc.explain);
@@ -93,8 +93,11 @@ enum mv_status mv_verify_new(const struct mv_verify_config *c, struct mv_resolve
 	o.refuse_l = !c->dkim_allow_l;
 	o.keycache = c->dkim_keycache;
 	st = fail ? MV_ENOMEM : mv_msg_new(NULL, &v->msg);
+	/* every check asks through the budget (lib/verify/budget.c) */
 	if (st == MV_OK)
-		st = mv_dkim_verifier_new(&o, r, (int64_t)now, &v->dkim);
+		st = mv_verify_budget_open(&v->budget, r, c->budget_ms, &v->res);
+	if (st == MV_OK)
+		st = mv_dkim_verifier_new(&o, v->res, (int64_t)now, &v->dkim);
 	/* The validator gets the resolver after the prefetch (mv_verify_header_end). */
 	if (st == MV_OK && c->arc)
 		st = mv_arc_validator_new(NULL, NULL, (int64_t)now, &v->arc);

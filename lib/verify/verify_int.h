@@ -2,6 +2,8 @@
 #ifndef MAILVET_VERIFY_INT_H
 #define MAILVET_VERIFY_INT_H
 
+#include <stdint.h>
+
 #include <mailvet/arc.h>
 #include <mailvet/dkim.h>
 #include <mailvet/dmarc.h>
@@ -15,9 +17,32 @@ enum verify_state {
 	VERIFY_DONE,   /* mv_verify_end ran: results available */
 };
 
+/*
+ * The DNS account of one message (lib/verify/budget.c): time waited for
+ * DNS, against cfg->budget_ms. inner is the caller's resolver, borrowed.
+ */
+struct mv_verify_budget {
+	struct mv_resolver *inner;
+	unsigned budget_ms;
+	uint64_t spent_us;   /* time spent in the real resolver */
+	unsigned queries;    /* questions forwarded */
+	unsigned prefetches; /* prefetch batches forwarded */
+	unsigned refused;    /* questions answered MV_DNS_TIMEOUT unasked */
+};
+
+/*
+ * Start the account in *b (zeroed; b must outlive *out) and make the
+ * resolver every check of the message uses: it forwards to inner while
+ * spent < budget_ms and answers MV_DNS_TIMEOUT unasked afterwards. *out is
+ * freed with mv_dns_free() (inner is not). MV_ENOMEM.
+ */
+enum mv_status mv_verify_budget_open(struct mv_verify_budget *b, struct mv_resolver *inner,
+                                     unsigned budget_ms, struct mv_resolver **out);
+
 struct mv_verify {
 	const struct mv_verify_config *cfg;
-	struct mv_resolver *res;
+	struct mv_resolver *res; /* the budget's resolver (owned), forwarding to the caller's */
+	struct mv_verify_budget budget;
 	time_t now;
 	enum verify_state state;
 	/* the envelope, copied: each string owned (NULL stays NULL) */

@@ -1,0 +1,520 @@
+/*
+ * tests/verify/test_verify_budget.c — the DNS time budget of one message
+ * (struct mv_verify_config budget_ms; issue 7: "DNS down -> the configured
+ * tempfail or accept, within a per-message time budget ..., never a hang").
+ *
+ * The message: From a@example.com, DKIM-signed by example.com (s=sel),
+ * delivered from 203.0.113.5 with MAIL FROM b@example.com, so it asks the
+ * SPF record, the key, the DMARC record, the PTR and the PTR name's address.
+ * The zone answers at once; to spend real time the cases put a slow backend
+ * in front of it (each lookup sleeps) or use libunbound against a UDP socket
+ * that never answers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include <mailvet/verify.h>
+
+#include "dns/backend.h"
+#include "verify/verify_int.h"
+
+#define NOW 1700000000
+#define SLACK_MS 250 /* scheduling and sanitizer overhead allowed beyond a bound */
+
+static const unsigned char seed[32] = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+                                       9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
+static char *signed_msg; /* the message, DKIM-signed (setup) */
+static char *key_record; /* its key's TXT record */
+
+static const struct mv_envelope env = {"203.0.113.5",   NULL, "mail.example.com",
+                                       "b@example.com", NULL, NULL};
+
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec t = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&t, &t) != 0)
+		;
+}
+
+static int setup(void **state)
+{
+	static const char msg[] = "From: a@example.com\r\nTo: c@example.net\r\nSubject: hi\r\n"
+	                          "Message-ID: <1@example.com>\r\n\r\nhello\r\n";
+	struct mv_dkim_signkey *key = NULL;
+	const struct mv_dkim_signkey *keys[1];
+	struct mv_dkim_sign_opts o;
+	struct mv_buf out = MV_BUF_INIT;
+	struct mv_msg *m = NULL;
+	const char *body;
+	size_t blen;
+
+	(void)state;
+	if (mv_dkim_signkey_ed25519_seed(seed, &key) != MV_OK)
+		return -1;
+	keys[0] = key;
+	key_record = mv_dkim_signkey_record(key);
+	mv_dkim_sign_opts_default(&o);
+	o.domain = "example.com";
+	o.selector = "sel";
+	o.now = NOW - 60;
+	if (key_record == NULL || mv_msg_parse(msg, strlen(msg), NULL, &m, NULL, 0) != MV_OK)
+		return -1;
+	mv_msg_body(m, &body, &blen, NULL);
+	if (mv_dkim_sign(&o, keys, NULL, 1, m, body, blen, &out) != MV_OK)
+		return -1;
+	mv_buf_puts(&out, msg);
+	signed_msg = mv_buf_steal(&out, NULL);
+	mv_msg_free(m);
+	mv_dkim_signkey_free(key);
+	return signed_msg ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(signed_msg);
+	free(key_record);
+	return 0;
+}
+
+/* A zone with every record the message needs (good = 1), or every one of its names timing out. */
+static struct mv_resolver *make_zone(int good)
+{
+	struct mv_buf z = MV_BUF_INIT;
+	struct mv_resolver *r = NULL;
+
+	if (good)
+		mv_buf_printf(&z,
+		              "example.com TXT \"v=spf1 ip4:203.0.113.0/24 -all\"\n"
+		              "_dmarc.example.com CNAME _dmarc.policy.example.org\n"
+		              "_dmarc.policy.example.org TXT \"v=DMARC1; p=reject\"\n"
+		              "sel._domainkey.example.com TXT \"%s\"\n"
+		              "5.113.0.203.in-addr.arpa PTR mail.example.com\n"
+		              "mail.example.com A 203.0.113.5\n",
+		              key_record);
+	else
+		mv_buf_puts(&z, "example.com TIMEOUT\n"
+		                "_dmarc.example.com TIMEOUT\n"
+		                "sel._domainkey.example.com TIMEOUT\n"
+		                "5.113.0.203.in-addr.arpa TIMEOUT\n");
+	assert_int_equal(mv_dns_zone_parse(z.data, z.len, &r, NULL, 0), MV_OK);
+	mv_buf_free(&z);
+	return r;
+}
+
+/*
+ * The slow backend: each lookup sleeps delay_ms, then answers from a zone;
+ * a prefetch batch sleeps delay_ms. It adds up the time it slept and counts
+ * the lookups that started when that sum had reached the budget already
+ * (the budget's own account is never smaller, so there must be none).
+ */
+struct slow {
+	struct mv_resolver *zone;
+	unsigned delay_ms, budget_ms;
+	unsigned slept_ms;
+	unsigned lookups, prefetches, late;
+};
+
+static enum mv_status slow_lookup(void *impl, const char *name, enum mv_dns_type type,
+                                  struct mv_dns_view *v)
+{
+	struct slow *s = impl;
+
+	if (s->slept_ms >= s->budget_ms)
+		s->late++;
+	s->lookups++;
+	sleep_ms(s->delay_ms);
+	s->slept_ms += s->delay_ms;
+	return s->zone->ops->lookup(s->zone->impl, name, type, v);
+}
+
+static void slow_release(void *impl, struct mv_dns_view *v)
+{
+	struct slow *s = impl;
+
+	if (s->zone->ops->release)
+		s->zone->ops->release(s->zone->impl, v);
+}
+
+static enum mv_status slow_prefetch(void *impl, const struct mv_dns_question *q, size_t n)
+{
+	struct slow *s = impl;
+
+	(void)q;
+	(void)n;
+	if (s->slept_ms >= s->budget_ms)
+		s->late++;
+	s->prefetches++;
+	sleep_ms(s->delay_ms);
+	s->slept_ms += s->delay_ms;
+	return MV_OK;
+}
+
+static void slow_destroy(void *impl)
+{
+	struct slow *s = impl;
+
+	mv_dns_free(s->zone);
+}
+
+static const struct mv_dns_ops slow_ops = {"slow", slow_lookup, slow_release, slow_prefetch,
+                                           slow_destroy};
+
+/* A slow resolver around make_zone(good); *s is its state, valid until mv_dns_free(). */
+static struct mv_resolver *make_slow(int good, unsigned delay_ms, unsigned budget_ms,
+                                     struct slow *s)
+{
+	struct mv_resolver *r = NULL;
+
+	memset(s, 0, sizeof *s);
+	s->zone = make_zone(good);
+	s->delay_ms = delay_ms;
+	s->budget_ms = budget_ms;
+	assert_int_equal(mv_dns_resolver_new(&slow_ops, s, &r), MV_OK);
+	return r;
+}
+
+/* Stream the message in as a milter would: fields, end of header, body. */
+static struct mv_verify *verify(const struct mv_verify_config *cfg, struct mv_resolver *r)
+{
+	struct mv_verify *v = NULL;
+	struct mv_msg *m = NULL;
+	const char *body;
+	size_t blen, k;
+
+	assert_int_equal(mv_msg_parse(signed_msg, strlen(signed_msg), NULL, &m, NULL, 0), MV_OK);
+	assert_int_equal(mv_verify_new(cfg, r, NOW, &env, &v), MV_OK);
+	for (k = 0; k < mv_msg_field_count(m); k++) {
+		const struct mv_msg_field *f = mv_msg_field(m, k);
+		assert_int_equal(mv_verify_header(v, f->name, f->name_len, f->value, f->value_len),
+		                 MV_OK);
+	}
+	assert_int_equal(mv_verify_header_end(v), MV_OK);
+	mv_msg_body(m, &body, &blen, NULL);
+	assert_int_equal(mv_verify_body(v, body, blen), MV_OK);
+	assert_int_equal(mv_verify_end(v), MV_OK);
+	mv_msg_free(m);
+	return v;
+}
+
+static const char *result_of(const struct mv_verify *v, const char *method)
+{
+	const struct mv_authres *ar = mv_verify_results(v);
+	size_t k;
+
+	for (k = 0; k < ar->results.count; k++)
+		if (strcmp(ar->results.item[k]->method, method) == 0)
+			return ar->results.item[k]->result;
+	return "(absent)";
+}
+
+static void config(struct mv_verify_config *cfg, unsigned budget_ms)
+{
+	mv_verify_config_default(cfg);
+	cfg->authserv_id = "mx.example.net";
+	cfg->budget_ms = budget_ms;
+}
+
+/* Every result that needs DNS is temperror; DMARC temperror takes the configured action. */
+static void assert_all_temperror(const struct mv_verify *v)
+{
+	assert_string_equal(result_of(v, "spf"), "temperror");
+	assert_string_equal(result_of(v, "dkim"), "temperror");
+	assert_string_equal(result_of(v, "dmarc"), "temperror");
+	assert_string_equal(result_of(v, "iprev"), "temperror");
+}
+
+static void generous_budget_changes_nothing(void **state)
+{
+	struct mv_verify_config cfg;
+	struct mv_verify_dns_stats st;
+	struct mv_resolver *r = make_zone(1);
+	struct mv_verify *v;
+
+	(void)state;
+	config(&cfg, 20000);
+	v = verify(&cfg, r);
+	assert_string_equal(result_of(v, "spf"), "pass");
+	assert_string_equal(result_of(v, "dkim"), "pass");
+	assert_string_equal(result_of(v, "dmarc"), "pass");
+	assert_string_equal(result_of(v, "iprev"), "pass");
+	assert_int_equal(mv_verify_action(v), MV_VERIFY_ACCEPT);
+	mv_verify_dns_stats(v, &st);
+	assert_int_equal(st.budget_ms, 20000);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(st.exhausted, 0);
+	assert_true(st.queries >= 5); /* SPF, key, DMARC, PTR, A */
+	assert_null(strstr(mv_verify_explain(v), "budget"));
+	mv_verify_free(v);
+	mv_dns_free(r);
+}
+
+static void zero_budget_asks_nothing_and_tempfails(void **state)
+{
+	struct mv_verify_config cfg;
+	struct mv_verify_dns_stats st;
+	struct slow s;
+	struct mv_resolver *r = make_slow(1, 50, 0, &s);
+	struct mv_verify *v;
+
+	(void)state;
+	config(&cfg, 0);
+	v = verify(&cfg, r);
+	assert_int_equal(s.lookups + s.prefetches, 0);
+	assert_all_temperror(v);
+	assert_int_equal(mv_verify_action(v), MV_VERIFY_TEMPFAIL);
+	assert_non_null(mv_verify_reply(v));
+	assert_memory_equal(mv_verify_reply(v), "451 4.4.3 ", 10);
+	mv_verify_dns_stats(v, &st);
+	assert_int_equal(st.queries, 0);
+	assert_true(st.refused >= 4);
+	assert_int_equal(st.exhausted, 1);
+	assert_non_null(strstr(mv_verify_explain(v), "dns: budget of 0 ms ran out"));
+	mv_verify_free(v);
+	mv_dns_free(r);
+}
+
+static void spent_budget_follows_temperror_action_accept(void **state)
+{
+	struct mv_verify_config cfg;
+	struct mv_resolver *r = make_zone(1);
+	struct mv_verify *v;
+
+	(void)state;
+	config(&cfg, 0);
+	cfg.dmarc_temperror_action = MV_VERIFY_ACCEPT;
+	v = verify(&cfg, r);
+	assert_all_temperror(v);
+	assert_int_equal(mv_verify_action(v), MV_VERIFY_ACCEPT);
+	mv_verify_free(v);
+	mv_dns_free(r);
+}
+
+/* Budget 100 ms, 40 ms a lookup: the first slow answers spend it, the rest are refused. */
+static void tiny_budget_stops_asking_once_spent(void **state)
+{
+	struct mv_verify_config cfg;
+	struct mv_verify_dns_stats st;
+	struct slow s;
+	struct mv_resolver *r = make_slow(1, 40, 100, &s);
+	struct mv_verify *v;
+	long t0 = now_ms(), dt;
+
+	(void)state;
+	config(&cfg, 100);
+	v = verify(&cfg, r);
+	dt = now_ms() - t0;
+	assert_int_equal(s.late, 0);
+	assert_true(s.lookups + s.prefetches <= 3); /* 3 x 40 ms >= 100 ms */
+	assert_true(dt < 100 + 40 + SLACK_MS);
+	mv_verify_dns_stats(v, &st);
+	assert_int_equal(st.exhausted, 1);
+	assert_true(st.refused > 0);
+	assert_true(st.spent_ms >= 100);
+	assert_string_equal(result_of(v, "dmarc"), "temperror");
+	assert_int_equal(mv_verify_action(v), MV_VERIFY_TEMPFAIL);
+	assert_non_null(strstr(mv_verify_explain(v), "dns: budget of 100 ms ran out"));
+	mv_verify_free(v);
+	mv_dns_free(r);
+}
+
+/*
+ * DNS down: every name times out, each after 60 ms. Without a budget the
+ * message waits for each of its questions; with 150 ms it finishes within
+ * the budget plus one query, asks fewer, and is tempfailed.
+ */
+static void dns_down_finishes_within_budget(void **state)
+{
+	struct mv_verify_config cfg;
+	struct slow s;
+	struct mv_resolver *r = make_slow(0, 60, 150, &s);
+	struct mv_verify *v;
+	unsigned unbudgeted;
+	long t0, dt;
+
+	(void)state;
+	config(&cfg, 600000);
+	v = verify(&cfg, r);
+	assert_all_temperror(v);
+	unbudgeted = s.lookups + s.prefetches;
+	mv_verify_free(v);
+	mv_dns_free(r);
+
+	r = make_slow(0, 60, 150, &s);
+	config(&cfg, 150);
+	t0 = now_ms();
+	v = verify(&cfg, r);
+	dt = now_ms() - t0;
+	assert_all_temperror(v);
+	assert_int_equal(mv_verify_action(v), MV_VERIFY_TEMPFAIL);
+	assert_int_equal(s.late, 0);
+	assert_true(s.lookups + s.prefetches < unbudgeted);
+	assert_true(dt < 150 + 60 + SLACK_MS);
+	mv_verify_free(v);
+	mv_dns_free(r);
+}
+
+/* A UDP socket on 127.0.0.1 that nobody reads: queries to it never get answers. */
+static int silent_server(char *addr, size_t len)
+{
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof sin;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+	snprintf(addr, len, "127.0.0.1@%u", (unsigned)ntohs(sin.sin_port));
+	return fd;
+}
+
+/*
+ * libunbound against a server that never answers, 200 ms a query: the
+ * prefetch and one more query spend a 300 ms budget (about 400 ms);
+ * without it the message waits 200 ms for each of its waits (about 1 s).
+ */
+static void unbound_silent_server_finishes_within_budget(void **state)
+{
+	struct mv_dns_unbound_opts o = {NULL, 200, NULL};
+	struct mv_verify_config cfg;
+	struct mv_verify_dns_stats st;
+	struct mv_resolver *r = NULL;
+	struct mv_verify *v;
+	char addr[64], err[256];
+	int fd = silent_server(addr, sizeof addr);
+	long t0, dt;
+
+	(void)state;
+	o.server = addr;
+	if (mv_dns_unbound_open(&o, &r, err, sizeof err) != MV_OK)
+		fail_msg("unbound open: %s", err);
+	config(&cfg, 300);
+	t0 = now_ms();
+	v = verify(&cfg, r);
+	dt = now_ms() - t0;
+	/* (not iprev: libunbound answers TEST-NET reverse names itself) */
+	assert_string_equal(result_of(v, "spf"), "temperror");
+	assert_string_equal(result_of(v, "dkim"), "temperror");
+	assert_string_equal(result_of(v, "dmarc"), "temperror");
+	assert_int_equal(mv_verify_action(v), MV_VERIFY_TEMPFAIL);
+	mv_verify_dns_stats(v, &st);
+	assert_int_equal(st.exhausted, 1);
+	assert_true(st.refused > 0);
+	assert_true(st.spent_ms <= 300 + 200 + SLACK_MS);
+	assert_true(dt < 300 + 200 + SLACK_MS);
+	mv_verify_free(v);
+	mv_dns_free(r);
+	close(fd);
+}
+
+/* What the budget refused is recorded as timeouts: the replay gives the same field. */
+static void refusals_are_recorded_for_replay(void **state)
+{
+	char path[] = "/tmp/mv-budget-XXXXXX";
+	struct mv_verify_config cfg;
+	struct mv_resolver *r = make_zone(1), *replay = NULL;
+	struct mv_verify *v, *w;
+	char *text = NULL;
+	size_t len = 0;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(mv_dns_record_to(r, path), MV_OK);
+	config(&cfg, 0);
+	v = verify(&cfg, r);
+	assert_int_equal(mv_dns_record_flush(r), MV_OK);
+	assert_int_equal(mv_read_file(path, 1 << 20, &text, &len), MV_OK);
+	assert_non_null(strstr(text, "_dmarc.example.com TIMEOUT TXT"));
+	assert_non_null(strstr(text, "sel._domainkey.example.com TIMEOUT TXT"));
+	assert_int_equal(mv_dns_zone_open(path, &replay, NULL, 0), MV_OK);
+	config(&cfg, 20000);
+	w = verify(&cfg, replay);
+	assert_string_equal(mv_verify_header_field(w), mv_verify_header_field(v));
+	mv_verify_free(w);
+	mv_verify_free(v);
+	mv_dns_free(replay);
+	mv_dns_free(r);
+	free(text);
+	unlink(path);
+}
+
+/* The budget's resolver answers as the real one does: owner after a CNAME, spelling otherwise. */
+static void forwarded_answers_keep_names_and_records(void **state)
+{
+	struct mv_verify_budget b, none;
+	struct mv_resolver *zone = make_zone(1), *r = NULL, *dead = NULL;
+	struct mv_dns_answer *a = NULL;
+
+	(void)state;
+	assert_int_equal(mv_verify_budget_open(&b, zone, 1000, &r), MV_OK);
+	assert_int_equal(mv_dns_query(r, "_DMARC.Example.COM.", MV_DNS_TXT, &a), MV_OK);
+	assert_int_equal(a->rcode, MV_DNS_RECORDS);
+	assert_string_equal(a->name, "_dmarc.policy.example.org");
+	assert_int_equal(a->count, 1);
+	assert_string_equal(a->rr[0].txt, "v=DMARC1; p=reject");
+	mv_dns_answer_free(a);
+	assert_int_equal(mv_dns_query(r, "Mail.Example.com", MV_DNS_A, &a), MV_OK);
+	assert_int_equal(a->rcode, MV_DNS_RECORDS);
+	assert_string_equal(a->name, "Mail.Example.com");
+	assert_memory_equal(a->rr[0].addr, "\xcb\x00\x71\x05", 4);
+	mv_dns_answer_free(a);
+	assert_int_equal(mv_dns_query(r, "nowhere.example.com", MV_DNS_A, &a), MV_OK);
+	assert_int_equal(a->rcode, MV_DNS_NXDOMAIN);
+	mv_dns_answer_free(a);
+	assert_int_equal(b.queries, 3);
+	assert_int_equal(b.refused, 0);
+
+	assert_int_equal(mv_verify_budget_open(&none, zone, 0, &dead), MV_OK);
+	assert_int_equal(mv_dns_query(dead, "mail.example.com", MV_DNS_A, &a), MV_OK);
+	assert_int_equal(a->rcode, MV_DNS_TIMEOUT);
+	assert_int_equal(a->count, 0);
+	assert_string_equal(a->name, "mail.example.com");
+	mv_dns_answer_free(a);
+	assert_int_equal(none.refused, 1);
+	assert_int_equal(none.queries, 0);
+	mv_dns_free(dead);
+	mv_dns_free(r);
+	mv_dns_free(zone);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(generous_budget_changes_nothing),
+	        cmocka_unit_test(zero_budget_asks_nothing_and_tempfails),
+	        cmocka_unit_test(spent_budget_follows_temperror_action_accept),
+	        cmocka_unit_test(tiny_budget_stops_asking_once_spent),
+	        cmocka_unit_test(dns_down_finishes_within_budget),
+	        cmocka_unit_test(unbound_silent_server_finishes_within_budget),
+	        cmocka_unit_test(refusals_are_recorded_for_replay),
+	        cmocka_unit_test(forwarded_answers_keep_names_and_records),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
