@@ -36,7 +36,7 @@ static void usage(FILE *f)
 	        "usage: mailvet verify [--ip IP] [--helo NAME] [--mail-from ADDR] [--auth ID]\n"
 	        "         [--authserv-id ID] [--zone FILE | --resolver ADDR[@PORT]] [--record-dns "
 	        "FILE]\n"
-	        "         [--dns-timeout MS] [--now T] [--json] [--explain]\n"
+	        "         [--dns-timeout MS] [--dns-budget MS] [--now T] [--json] [--explain]\n"
 	        "         [--rfc7489 [--psl FILE]] [--no-virtual] [--bestguesspass] "
 	        "[--virtual-relaxed]\n"
 	        "         [--max-signatures N] [--refuse-l] [--no-iprev] [--report-only]\n"
@@ -46,6 +46,8 @@ static void usage(FILE *f)
 	        "tree\n"
 	        "walk, or RFC 7489 with the Public Suffix List), iprev and SMTP AUTH of each\n"
 	        "message and prints the Authentication-Results field to prepend.\n"
+	        "--dns-budget MS: DNS time allowed per message (default 20000); past it the\n"
+	        "checks still waiting for DNS give temperror.\n"
 	        "--trusted-arc-sealer D: when DMARC fails, the ARC chain passes and its newest\n"
 	        "seal is D's, the DMARC policy is not applied (draft-ietf-dmarc-arc-usage).\n"
 	        "FILE is a message, an mbox file or \"-\"\n"
@@ -241,6 +243,7 @@ enum {
 	OPT_EXPLAIN,
 	OPT_SERVID,
 	OPT_MAXSIG,
+	OPT_BUDGET,
 	OPT_REFUSE_L,
 	OPT_IP,
 	OPT_HELO,
@@ -269,6 +272,7 @@ static const struct option longopts[] = {
         {"explain", no_argument, NULL, OPT_EXPLAIN},
         {"authserv-id", required_argument, NULL, OPT_SERVID},
         {"max-signatures", required_argument, NULL, OPT_MAXSIG},
+        {"dns-budget", required_argument, NULL, OPT_BUDGET},
         {"refuse-l", no_argument, NULL, OPT_REFUSE_L},
         {"ip", required_argument, NULL, OPT_IP},
         {"helo", required_argument, NULL, OPT_HELO},
@@ -321,6 +325,11 @@ static int parse_opts(int argc, char **argv, struct verify_cli *vc, struct mv_cl
 			if (parse_num(optarg, 1000, &n) != 0)
 				return -1;
 			vc->cfg.dkim_max_sigs = (unsigned)n;
+			break;
+		case OPT_BUDGET:
+			if (parse_num(optarg, 3600000, &n) != 0)
+				return -1;
+			vc->cfg.budget_ms = (unsigned)n;
 			break;
 		case OPT_JSON:
 			vc->json = 1;
