@@ -52,6 +52,13 @@ struct mv_dns_answer {
 	size_t count;
 	struct mv_dns_rr *rr;
 	int secure; /* 1 when DNSSEC validated it; 0 otherwise */
+	/*
+	 * Seconds the answer may be kept: the smallest TTL of its records and
+	 * of the CNAMEs followed (NXDOMAIN/NODATA: the SOA's negative TTL,
+	 * RFC 2308); from a resolver's answer cache, the seconds it has left
+	 * there. 0 when unknown (the zone backend) or not to be kept.
+	 */
+	unsigned ttl;
 };
 
 void mv_dns_answer_free(struct mv_dns_answer *a); /* NULL is fine */
@@ -130,11 +137,30 @@ enum mv_status mv_dns_zone_parse(const char *text, size_t len, struct mv_resolve
  * server (IPv4 or IPv6 literal), or NULL for the system's resolvers
  * (/etc/resolv.conf). timeout_ms bounds every query (0 = 5000 ms).
  * The cache is shared by every thread that uses the resolver.
+ *
+ * In front of libunbound sits an in-process answer cache (docs/internals/
+ * dns.md), so a repeated question costs a hash lookup and a copy instead of
+ * a round trip through libunbound's thread. It keeps records, NXDOMAIN and
+ * NODATA answers for their TTL clamped to [cache_min_ttl, cache_max_ttl]
+ * (negative answers at most cache_neg_ttl), never SERVFAIL or TIMEOUT, and
+ * at most cache_entries answers and cache_bytes bytes (least recently used
+ * go first). 0 in any of these fields means its default (below);
+ * cache_entries = MV_DNS_CACHE_OFF turns the cache off.
  */
+#define MV_DNS_CACHE_OFF ((size_t)-1)
+#define MV_DNS_CACHE_ENTRIES 32768
+#define MV_DNS_CACHE_BYTES ((size_t)32 << 20) /* 32 MiB */
+#define MV_DNS_CACHE_MAX_TTL 86400u
+#define MV_DNS_CACHE_NEG_TTL 3600u
 struct mv_dns_unbound_opts {
 	const char *server;
 	unsigned timeout_ms;
 	const char *trust_anchor_file; /* optional, enables DNSSEC validation */
+	size_t cache_entries;          /* 0: MV_DNS_CACHE_ENTRIES; MV_DNS_CACHE_OFF */
+	size_t cache_bytes;            /* 0: MV_DNS_CACHE_BYTES */
+	unsigned cache_min_ttl;        /* default 0 */
+	unsigned cache_max_ttl;        /* 0: MV_DNS_CACHE_MAX_TTL */
+	unsigned cache_neg_ttl;        /* 0: MV_DNS_CACHE_NEG_TTL (NXDOMAIN, NODATA) */
 };
 enum mv_status mv_dns_unbound_open(const struct mv_dns_unbound_opts *o, struct mv_resolver **out,
                                    char *err, size_t errlen);

@@ -28,31 +28,44 @@ struct mv_dns_view {
 	const char *const *chain;
 	size_t nchain;
 	int secure;
-	void *priv; /* the backend's, for release() */
+	unsigned ttl; /* seconds the answer may be kept (0: unknown, do not cache) */
+	void *priv;   /* the backend's, for release() */
 };
+
+/*
+ * Where a backend's prefetch hands each answer it got: name is the
+ * question's name (normalized), v a view the backend releases after the call.
+ */
+typedef void (*mv_dns_deliver_fn)(void *arg, const char *name, enum mv_dns_type type,
+                                  const struct mv_dns_view *v);
 
 /*
  * A backend is a table of functions (DESIGN.md "DNS is an interface").
  * lookup() gets a valid, lowercased name without trailing dot; it fills *v
  * and returns MV_OK, or MV_ENOMEM. It must be thread-safe and must never
  * block past the backend's timeout. release() may be NULL when views point
- * into data that outlives the resolver. destroy() frees impl.
+ * into data that outlives the resolver. prefetch() (may be NULL) asks
+ * questions in parallel; if deliver is not NULL it calls it for each answer
+ * it got (in the caller's thread, no lock held). destroy() frees impl.
  */
 struct mv_dns_ops {
 	const char *name;
 	enum mv_status (*lookup)(void *impl, const char *name, enum mv_dns_type type,
 	                         struct mv_dns_view *v);
 	void (*release)(void *impl, struct mv_dns_view *v);
-	enum mv_status (*prefetch)(void *impl, const struct mv_dns_question *q, size_t n);
+	enum mv_status (*prefetch)(void *impl, const struct mv_dns_question *q, size_t n,
+	                           mv_dns_deliver_fn deliver, void *arg);
 	void (*destroy)(void *impl);
 };
 
 struct mv_dns_recorder; /* record.c */
+struct mv_dns_cache;    /* cache.c */
 
 struct mv_resolver {
 	const struct mv_dns_ops *ops;
 	void *impl;
 	struct mv_dns_recorder *rec; /* NULL unless mv_dns_record_to() was called */
+	struct mv_dns_cache *cache;  /* NULL: every query goes to the backend; owned */
 };
 
 /*
@@ -78,6 +91,14 @@ enum mv_status mv_dns_name_norm(const char *name, size_t len, char out[MV_DNS_NA
 struct mv_dns_answer *mv_dns_answer_new(enum mv_dns_rcode rcode, enum mv_dns_type type,
                                         const char *name, size_t namelen,
                                         const struct mv_dns_rr *rr, size_t count, int secure);
+
+/*
+ * The size of the single allocation holding a (as made by
+ * mv_dns_answer_new()), and a copy of it into dst (size bytes, aligned for
+ * any type) with its inner pointers moved there; returns dst as an answer.
+ */
+size_t mv_dns_answer_size(const struct mv_dns_answer *a);
+struct mv_dns_answer *mv_dns_answer_copy_to(void *dst, const struct mv_dns_answer *a, size_t size);
 
 /*
  * The names a query went through: name[0] the asked name, then each CNAME

@@ -1,4 +1,5 @@
 /* lib/dns/resolver.c — the generic resolver: name checks, dispatch, CNAME chains, answers. */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include <mailvet/util.h>
 
 #include "dns/backend.h"
+#include "dns/cache.h"
 
 enum mv_status mv_dns_resolver_new(const struct mv_dns_ops *ops, void *impl,
                                    struct mv_resolver **out)
@@ -28,6 +30,7 @@ void mv_dns_free(struct mv_resolver *r)
 	if (!r)
 		return;
 	mv_dns_recorder_free(r->rec);
+	mv_dns_cache_free(r->cache);
 	r->ops->destroy(r->impl);
 	free(r);
 }
@@ -154,6 +157,34 @@ struct mv_dns_answer *mv_dns_answer_new(enum mv_dns_rcode rcode, enum mv_dns_typ
 	return a;
 }
 
+size_t mv_dns_answer_size(const struct mv_dns_answer *a)
+{
+	size_t strs = strings_size(strlen(a->name), a->rr, a->count);
+
+	return strs == SIZE_MAX ? 0 : sizeof *a + a->count * sizeof *a->rr + strs;
+}
+
+/* p, a pointer into the block at from, moved to the same place in the block at to. */
+static void *moved(const void *p, const void *from, void *to)
+{
+	return p ? (char *)to + ((const char *)p - (const char *)from) : NULL;
+}
+
+struct mv_dns_answer *mv_dns_answer_copy_to(void *dst, const struct mv_dns_answer *a, size_t size)
+{
+	struct mv_dns_answer *b = dst;
+	size_t i;
+
+	memcpy(b, a, size);
+	b->name = moved(a->name, a, b);
+	b->rr = moved(a->rr, a, b);
+	for (i = 0; i < b->count; i++) {
+		b->rr[i].host = moved(a->rr[i].host, a, b);
+		b->rr[i].txt = moved(a->rr[i].txt, a, b);
+	}
+	return b;
+}
+
 static void release(struct mv_resolver *r, struct mv_dns_view *v)
 {
 	if (r->ops->release)
@@ -182,6 +213,31 @@ static void chain_add_view(struct mv_dns_chain *c, const struct mv_dns_view *v)
 }
 
 /*
+ * The answer a view makes for a question whose names so far are chain
+ * (the view's own CNAMEs are appended): owner is the last name of the
+ * chain, or the caller's spelling asked/askedlen when there is no CNAME.
+ * NULL when memory runs out.
+ */
+static struct mv_dns_answer *answer_of(struct mv_dns_chain *chain, const char *asked,
+                                       size_t askedlen, enum mv_dns_type type,
+                                       const struct mv_dns_view *v, unsigned ttl)
+{
+	struct mv_dns_answer *a;
+	const char *owner;
+	int recs = v->rcode == MV_DNS_RECORDS;
+
+	chain_add_view(chain, v);
+	owner = chain->n > 1 ? chain->name[chain->n - 1] : asked;
+	if (chain->n > 1)
+		askedlen = strlen(owner);
+	a = mv_dns_answer_new(v->rcode, type, owner, askedlen, recs ? v->rr : NULL,
+	                      recs ? v->count : 0, v->secure);
+	if (a)
+		a->ttl = ttl;
+	return a;
+}
+
+/*
  * Ask the backend, following the CNAMEs it leaves to us: at most
  * MV_DNS_MAX_CNAME links, past which (a loop, or a long chain) the answer is
  * SERVFAIL. asked/askedlen is the caller's spelling, for answer->name when
@@ -192,7 +248,7 @@ static enum mv_status resolve(struct mv_resolver *r, const char *asked, size_t a
                               struct mv_dns_answer **out)
 {
 	char next[MV_DNS_NAME_MAX + 1];
-	const char *owner;
+	unsigned ttl = UINT_MAX;
 	struct mv_dns_view v;
 	enum mv_status st;
 	size_t len;
@@ -202,6 +258,8 @@ static enum mv_status resolve(struct mv_resolver *r, const char *asked, size_t a
 		st = r->ops->lookup(r->impl, chain->name[chain->n - 1], type, &v);
 		if (st != MV_OK)
 			return st;
+		if (v.ttl < ttl)
+			ttl = v.ttl; /* the chain lives as long as its shortest link */
 		if (!v.cname)
 			break;
 		/* a CNAME the backend left to us: follow it, bounded */
@@ -221,13 +279,7 @@ static enum mv_status resolve(struct mv_resolver *r, const char *asked, size_t a
 		}
 		chain_push(chain, next, len);
 	}
-	chain_add_view(chain, &v);
-	owner = chain->n > 1 ? chain->name[chain->n - 1] : asked;
-	if (chain->n > 1)
-		askedlen = strlen(owner);
-	*out = mv_dns_answer_new(v.rcode, type, owner, askedlen,
-	                         v.rcode == MV_DNS_RECORDS ? v.rr : NULL,
-	                         v.rcode == MV_DNS_RECORDS ? v.count : 0, v.secure);
+	*out = answer_of(chain, asked, askedlen, type, &v, v.ttl < ttl ? v.ttl : ttl);
 	release(r, &v);
 	return *out ? MV_OK : MV_ENOMEM;
 }
@@ -238,6 +290,7 @@ enum mv_status mv_dns_query(struct mv_resolver *r, const char *name, enum mv_dns
 	struct mv_dns_chain chain;
 	size_t len, askedlen;
 	enum mv_status st;
+	int rc;
 
 	*out = NULL;
 	if (!r || !name || !mv_dns_type_str(type))
@@ -251,18 +304,70 @@ enum mv_status mv_dns_query(struct mv_resolver *r, const char *name, enum mv_dns
 		askedlen--;
 	if (len == 0)
 		askedlen = 0; /* the root: "" */
+	if (r->cache) {
+		rc = mv_dns_cache_get(r->cache, chain.name[0], len, type, out,
+		                      r->rec ? &chain : NULL);
+		if (rc < 0)
+			return MV_ENOMEM;
+		if (rc > 0) {
+			if (strcmp((*out)->name, chain.name[0]) == 0) /* no CNAME */
+				memcpy((*out)->name, name, askedlen); /* the caller's spelling */
+			goto served;
+		}
+	}
 	if ((st = resolve(r, name, askedlen, type, &chain, out)) != MV_OK)
 		return st;
+	if (r->cache)
+		mv_dns_cache_put(r->cache, &chain, type, *out);
+served:
 	if (r->rec)
 		mv_dns_recorder_add(r->rec, &chain, type, *out);
 	return MV_OK;
 }
 
+/* A prefetched answer: into the cache (arg is the resolver). */
+static void deliver(void *arg, const char *name, enum mv_dns_type type, const struct mv_dns_view *v)
+{
+	struct mv_resolver *r = arg;
+	struct mv_dns_answer *a;
+	struct mv_dns_chain chain;
+	size_t len = strlen(name);
+
+	if (v->cname || len > MV_DNS_NAME_MAX)
+		return; /* a CNAME left to us: the query will follow it */
+	memcpy(chain.name[0], name, len + 1);
+	chain.n = 1;
+	chain.overflow = 0;
+	if ((a = answer_of(&chain, name, len, type, v, v->ttl))) {
+		mv_dns_cache_put(r->cache, &chain, type, a);
+		mv_dns_answer_free(a);
+	}
+}
+
 enum mv_status mv_dns_prefetch(struct mv_resolver *r, const struct mv_dns_question *q, size_t n)
 {
+	struct mv_dns_question *todo;
+	char norm[MV_DNS_NAME_MAX + 1];
+	enum mv_status st = MV_OK;
+	size_t i, m = 0, len;
+
 	if (!r || (n && !q))
 		return MV_EINVAL;
 	if (!r->ops->prefetch || n == 0)
 		return MV_OK;
-	return r->ops->prefetch(r->impl, q, n);
+	if (!r->cache)
+		return r->ops->prefetch(r->impl, q, n, NULL, NULL);
+	if (!(todo = malloc(n * sizeof *todo)))
+		return MV_ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (!q[i].name || !mv_dns_type_str(q[i].type) ||
+		    mv_dns_name_norm(q[i].name, strlen(q[i].name), norm, &len) != MV_OK)
+			continue; /* invalid names are skipped */
+		if (!mv_dns_cache_has(r->cache, norm, len, q[i].type))
+			todo[m++] = q[i];
+	}
+	if (m > 0)
+		st = r->ops->prefetch(r->impl, todo, m, deliver, r);
+	free(todo);
+	return st;
 }

@@ -12,6 +12,7 @@
 #include <mailvet/util.h>
 
 #include "dns/backend.h"
+#include "dns/cache.h"
 #include "dns/unbound_result.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -41,7 +42,7 @@ struct waiter {
 struct query {
 	struct ub_backend *ub;
 	struct waiter *w; /* NULL once abandoned */
-	int keep;         /* keep the result (a query) or drop it (a prefetch) */
+	int keep;         /* keep the result (a query, a delivering prefetch) or drop it */
 	int async_id;
 	int started, done;
 	int err;
@@ -219,17 +220,45 @@ static void ub_release(void *impl, struct mv_dns_view *v)
 	mv_dns_unbound_view_free(v);
 }
 
-static enum mv_status ub_prefetch(void *impl, const struct mv_dns_question *qs, size_t n)
+/* Hand each answer that came back to deliver, then free it (no lock held). */
+static void deliver_all(const struct mv_dns_question *qs, struct ub_result **res, size_t n,
+                        mv_dns_deliver_fn deliver, void *arg)
+{
+	char norm[MV_DNS_NAME_MAX + 1];
+	struct mv_dns_view v;
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		if (!res[i])
+			continue;
+		memset(&v, 0, sizeof v);
+		if (mv_dns_name_norm(qs[i].name, strlen(qs[i].name), norm, &len) == MV_OK &&
+		    mv_dns_unbound_view(res[i], norm, qs[i].type, &v) == MV_OK) {
+			deliver(arg, norm, qs[i].type, &v);
+			mv_dns_unbound_view_free(&v);
+		}
+		ub_resolve_free(res[i]);
+	}
+}
+
+static enum mv_status ub_prefetch(void *impl, const struct mv_dns_question *qs, size_t n,
+                                  mv_dns_deliver_fn deliver, void *arg)
 {
 	struct ub_backend *ub = impl;
 	char norm[MV_DNS_NAME_MAX + 1];
 	struct waiter w = {0};
 	struct timespec deadline;
+	struct ub_result **res;
 	struct query **q;
 	size_t i, len;
 
-	if (!(q = calloc(n, sizeof *q)))
+	q = calloc(n, sizeof *q);
+	res = calloc(n, sizeof *res);
+	if (!q || !res) {
+		free(q);
+		free(res);
 		return MV_ENOMEM;
+	}
 	deadline_in(&deadline, ub->timeout_ms);
 	pthread_mutex_lock(&ub->lock);
 	for (i = 0; i < n; i++) {
@@ -239,13 +268,23 @@ static enum mv_status ub_prefetch(void *impl, const struct mv_dns_question *qs, 
 		if (!(q[i] = calloc(1, sizeof *q[i])))
 			break;
 		q[i]->w = &w;
+		q[i]->keep = deliver != NULL;
 		start(ub, q[i], norm, qs[i].type);
 	}
 	wait_for(ub, &w, &deadline);
-	for (i = 0; i < n; i++)
-		if (q[i])
-			finish(ub, q[i]);
+	for (i = 0; i < n; i++) {
+		if (!q[i])
+			continue;
+		if (q[i]->done && q[i]->err == 0) { /* kept results go to deliver */
+			res[i] = q[i]->res;
+			q[i]->res = NULL;
+		}
+		finish(ub, q[i]);
+	}
 	pthread_mutex_unlock(&ub->lock);
+	if (deliver)
+		deliver_all(qs, res, n, deliver, arg);
+	free(res);
 	free(q);
 	return MV_OK;
 }
@@ -347,6 +386,7 @@ fail:
 enum mv_status mv_dns_unbound_open(const struct mv_dns_unbound_opts *o, struct mv_resolver **out,
                                    char *err, size_t errlen)
 {
+	struct mv_dns_cache *cache = NULL;
 	struct ub_backend *ub;
 	pthread_condattr_t ca;
 	enum mv_status st;
@@ -372,5 +412,18 @@ enum mv_status mv_dns_unbound_open(const struct mv_dns_unbound_opts *o, struct m
 		ub_destroy(ub);
 		return st;
 	}
-	return mv_dns_resolver_new(&unbound_ops, ub, out);
+	if (o->cache_entries != MV_DNS_CACHE_OFF) {
+		struct mv_dns_cache_opts co = {o->cache_entries, o->cache_bytes, o->cache_min_ttl,
+		                               o->cache_max_ttl, o->cache_neg_ttl};
+		if (mv_dns_cache_new(&co, &cache) != MV_OK) {
+			ub_destroy(ub);
+			return MV_ENOMEM;
+		}
+	}
+	if ((st = mv_dns_resolver_new(&unbound_ops, ub, out)) != MV_OK) {
+		mv_dns_cache_free(cache);
+		return st;
+	}
+	(*out)->cache = cache;
+	return MV_OK;
 }

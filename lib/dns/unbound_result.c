@@ -75,6 +75,27 @@ static void read_chain(const struct ub_result *res, const char *qname, enum mv_d
 	v->nchain = n;
 }
 
+/*
+ * How long the answer may be kept: libunbound's ttl (of the answer's
+ * records, or for a negative answer the SOA's, clamped by its MINIMUM), and
+ * no longer than any CNAME link of the answer packet; 0 when neither
+ * knows (e.g. a negative answer without an SOA: not to be cached).
+ */
+static unsigned ttl_of(const struct ub_result *res)
+{
+	uint32_t pkt;
+	unsigned ttl = res->ttl > 0 ? (unsigned)res->ttl : 0;
+	int rc = 0; /* no packet: libunbound's ttl alone */
+
+	if (res->answer_packet && res->answer_len > 0)
+		rc = mv_dns_wire_min_ttl(res->answer_packet, (size_t)res->answer_len, &pkt);
+	if (rc < 0)
+		return 0;
+	if (rc == 1 && (pkt < ttl || ttl == 0))
+		ttl = pkt;
+	return ttl;
+}
+
 enum mv_status mv_dns_unbound_view(const struct ub_result *res, const char *qname,
                                    enum mv_dns_type type, struct mv_dns_view *v)
 {
@@ -90,6 +111,7 @@ enum mv_status mv_dns_unbound_view(const struct ub_result *res, const char *qnam
 		return MV_OK;
 	}
 	read_chain(res, qname, type, m, v);
+	v->ttl = ttl_of(res);
 	if (res->nxdomain || res->rcode == RCODE_NXDOMAIN) {
 		v->rcode = MV_DNS_NXDOMAIN;
 	} else if (!res->havedata) {

@@ -6,6 +6,8 @@
 #define MAX_POINTERS 64
 #define DNS_HEADER 12
 #define TYPE_CNAME 5
+#define TYPE_SOA 6
+#define TTL_MAX 0x7fffffffu /* RFC 2181 §8: a TTL with the top bit set means 0 */
 
 int mv_dns_wire_name(const uint8_t *buf, size_t len, size_t off, int allow_ptr,
                      uint8_t out[MV_DNS_WIRE_NAME_MAX], size_t *outlen, size_t *next)
@@ -85,8 +87,14 @@ struct wire_rr {
 	char owner[MV_DNS_NAME_MAX + 1];
 	int owner_ok;
 	unsigned type;
+	uint32_t ttl;
 	size_t rdata, rdlen;
 };
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 static int read_rr(const uint8_t *pkt, size_t len, size_t *pos, struct wire_rr *rr)
 {
@@ -97,6 +105,9 @@ static int read_rr(const uint8_t *pkt, size_t len, size_t *pos, struct wire_rr *
 		return -1;
 	rr->owner_ok = mv_dns_wire_to_text(name, nlen, rr->owner) == 0;
 	rr->type = get16(pkt + next);
+	rr->ttl = get32(pkt + next + 4);
+	if (rr->ttl > TTL_MAX)
+		rr->ttl = 0;
 	rr->rdlen = get16(pkt + next + 8);
 	rr->rdata = next + 10;
 	if (rr->rdata + rr->rdlen > len)
@@ -146,6 +157,44 @@ int mv_dns_wire_cname_chain(const uint8_t *pkt, size_t len, const char *qname,
 			break;
 	}
 	return 0;
+}
+
+int mv_dns_wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl)
+{
+	uint8_t name[MV_DNS_WIRE_NAME_MAX];
+	size_t qd, an, ns, i, pos = DNS_HEADER, nlen, next;
+	struct wire_rr rr;
+	uint32_t t;
+	int found = 0;
+
+	*ttl = 0;
+	if (len < DNS_HEADER)
+		return -1;
+	qd = get16(pkt + 4);
+	an = get16(pkt + 6);
+	ns = get16(pkt + 8);
+	for (i = 0; i < qd; i++) {
+		if (mv_dns_wire_name(pkt, len, pos, 1, name, &nlen, &next) < 0 || next + 4 > len)
+			return -1;
+		pos = next + 4;
+	}
+	for (i = 0; i < an + ns; i++) {
+		if (read_rr(pkt, len, &pos, &rr) < 0)
+			return -1;
+		t = rr.ttl;
+		if (i >= an) { /* authority: only the SOA says how long a negative answer lives */
+			if (rr.type != TYPE_SOA)
+				continue;
+			if (rr.rdlen < 20)
+				return -1;
+			if (get32(pkt + rr.rdata + rr.rdlen - 4) < t)
+				t = get32(pkt + rr.rdata + rr.rdlen - 4); /* MINIMUM */
+		}
+		if (!found || t < *ttl)
+			*ttl = t;
+		found = 1;
+	}
+	return found;
 }
 
 /* A name that fills the rest of the rdata, as text in buf. */

@@ -35,6 +35,16 @@ int mv_dns_wire_cname_chain(const uint8_t *pkt, size_t len, const char *qname,
                             char chain[][MV_DNS_NAME_MAX + 1], size_t max, size_t *n);
 
 /*
+ * The TTL a response may be kept for: the smallest TTL of the answer
+ * section's records (the CNAME links and the answer) and of an SOA in the
+ * authority section, whose TTL counts as min(TTL, MINIMUM) (RFC 2308 §5).
+ * TTLs with the top bit set count as 0 (RFC 2181 §8). Returns 1 with *ttl
+ * set, 0 when there is no such record (*ttl 0), -1 if the packet cannot be
+ * read.
+ */
+int mv_dns_wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
+
+/*
  * Parse the rdata rd[0..len) of one record of type into rr (type set, the
  * unused fields zero). host and txt are written to buf, which must hold
  * len + MV_DNS_NAME_MAX + 2 bytes: TXT strings are concatenated and

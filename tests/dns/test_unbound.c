@@ -23,6 +23,9 @@
 #include <mailvet/dns.h>
 #include <mailvet/util.h>
 
+#include "dns/backend.h"
+#include "dns/cache.h"
+
 static long now_ms(void)
 {
 	struct timespec t;
@@ -50,7 +53,7 @@ static int silent_server(char *addr, size_t len)
 
 static struct mv_resolver *open_ub(const char *server, unsigned timeout_ms)
 {
-	struct mv_dns_unbound_opts o = {server, timeout_ms, NULL};
+	struct mv_dns_unbound_opts o = {.server = server, .timeout_ms = timeout_ms};
 	struct mv_resolver *r = NULL;
 	char err[256];
 
@@ -116,7 +119,7 @@ static void bad_server_addresses_are_refused(void **state)
 	        "@53",
 	        "1.2.3.4.5",
 	};
-	struct mv_dns_unbound_opts o = {NULL, 100, NULL};
+	struct mv_dns_unbound_opts o = {.timeout_ms = 100};
 	struct mv_resolver *r;
 	char err[256];
 	size_t i;
@@ -253,6 +256,7 @@ static void live_prefetch_then_query(void **state)
 	        {"nothing.mv.example", MV_DNS_TXT},
 	        {"a..b", MV_DNS_A},
 	};
+	struct mv_dns_cache_stats st;
 	struct mv_resolver *r;
 
 	(void)state;
@@ -261,7 +265,91 @@ static void live_prefetch_then_query(void **state)
 	assert_int_equal(mv_dns_prefetch(r, q, sizeof q / sizeof q[0]), MV_OK);
 	expect(r, "mv.example", MV_DNS_MX, MV_DNS_RECORDS, 1, "mv.example");
 	expect(r, "nothing.mv.example", MV_DNS_TXT, MV_DNS_NXDOMAIN, 0, "nothing.mv.example");
+	mv_dns_cache_stats(r->cache, &st); /* both answered by the answer cache */
+	assert_int_equal(st.hits, 2);
+	assert_int_equal(st.misses, 0);
+	assert_int_equal(st.entries, 4);
 	mv_dns_free(r);
+}
+
+/* TTLs as the server gave them (unbound-test.conf.in), and repeats served from the cache. */
+static void live_cache_serves_repeats_for_their_ttl(void **state)
+{
+	static const struct {
+		const char *name;
+		enum mv_dns_type type;
+		enum mv_dns_rcode rcode;
+		unsigned ttl;
+	} qs[] = {
+	        {"host.mv.example", MV_DNS_A, MV_DNS_RECORDS, 3600},
+	        {"nothing.mv.example", MV_DNS_A, MV_DNS_NXDOMAIN, 300}, /* SOA MINIMUM */
+	        {"host.mv.example", MV_DNS_TXT, MV_DNS_NODATA, 300},
+	        {"short.mv.example", MV_DNS_A, MV_DNS_RECORDS, 60}, /* the CNAME's TTL */
+	};
+	struct mv_dns_cache_stats st;
+	struct mv_dns_answer *a;
+	struct mv_resolver *r;
+	size_t i, round;
+
+	(void)state;
+	NEED_SERVER();
+	r = open_ub(live_server(), 3000);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+			a = ask(r, qs[i].name, qs[i].type);
+			if (a->rcode != qs[i].rcode || a->ttl > qs[i].ttl ||
+			    a->ttl + 10 < qs[i].ttl)
+				fail_msg("%s/%d: rcode %d ttl %u, want %d %u", qs[i].name,
+				         (int)qs[i].type, (int)a->rcode, a->ttl, (int)qs[i].rcode,
+				         qs[i].ttl);
+			mv_dns_answer_free(a);
+		}
+	}
+	mv_dns_cache_stats(r->cache, &st);
+	assert_int_equal(st.misses, 4);
+	assert_int_equal(st.hits, 4);
+	mv_dns_free(r);
+}
+
+static long ns_per_query(struct mv_resolver *r, int n)
+{
+	struct mv_dns_answer *a;
+	struct timespec t0, t1;
+	int i;
+
+	mv_dns_answer_free(ask(r, "mv.example", MV_DNS_TXT)); /* warm both caches */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		if (mv_dns_query(r, "mv.example", MV_DNS_TXT, &a) != MV_OK ||
+		    a->rcode != MV_DNS_RECORDS)
+			fail_msg("query %d failed", i);
+		mv_dns_answer_free(a);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec)) / n;
+}
+
+/* The micro-benchmark: a warm query through libunbound alone, then through the answer cache. */
+static void live_cache_hit_is_cheaper_than_libunbound(void **state)
+{
+	struct mv_dns_unbound_opts o = {.timeout_ms = 3000, .cache_entries = MV_DNS_CACHE_OFF};
+	struct mv_resolver *r;
+	char err[256];
+	long off, on;
+
+	(void)state;
+	NEED_SERVER();
+	o.server = live_server();
+	assert_int_equal(mv_dns_unbound_open(&o, &r, err, sizeof err), MV_OK);
+	off = ns_per_query(r, 5000);
+	mv_dns_free(r);
+	r = open_ub(live_server(), 3000);
+	on = ns_per_query(r, 5000);
+	mv_dns_free(r);
+	print_message(
+	        "mv_dns_query, warm: libunbound only %ld ns/query, answer cache %ld ns/query\n",
+	        off, on);
+	assert_true(on < off);
 }
 
 struct worker {
@@ -368,6 +456,8 @@ int main(void)
 	        cmocka_unit_test(live_records_of_every_type),
 	        cmocka_unit_test(live_negative_answers_and_cnames),
 	        cmocka_unit_test(live_prefetch_then_query),
+	        cmocka_unit_test(live_cache_serves_repeats_for_their_ttl),
+	        cmocka_unit_test(live_cache_hit_is_cheaper_than_libunbound),
 	        cmocka_unit_test(live_threads_share_one_resolver),
 	        cmocka_unit_test(live_recording_replays),
 	};

@@ -65,6 +65,56 @@ static void truncated_and_looping_packets_are_refused(void **state)
 	assert_int_equal(mv_dns_wire_cname_chain(pkt, sizeof pkt, "example.com", chain, 4, &n), -1);
 }
 
+static void min_ttl_covers_every_cname_link(void **state)
+{
+	uint8_t pkt[sizeof chain_packet];
+	uint32_t ttl;
+
+	(void)state;
+	assert_int_equal(mv_dns_wire_min_ttl(chain_packet, sizeof chain_packet, &ttl), 1);
+	assert_int_equal(ttl, 300);
+	memcpy(pkt, chain_packet, sizeof pkt);
+	pkt[37] = 0;
+	pkt[38] = 60; /* the first CNAME: 60 s */
+	assert_int_equal(mv_dns_wire_min_ttl(pkt, sizeof pkt, &ttl), 1);
+	assert_int_equal(ttl, 60);
+	pkt[67] = 0x80; /* the A record: a TTL with the top bit set counts as 0 */
+	assert_int_equal(mv_dns_wire_min_ttl(pkt, sizeof pkt, &ttl), 1);
+	assert_int_equal(ttl, 0);
+	assert_int_equal(mv_dns_wire_min_ttl(chain_packet, 60, &ttl), -1);
+	assert_int_equal(mv_dns_wire_min_ttl(chain_packet, 11, &ttl), -1);
+}
+
+/* NXDOMAIN for example.com/A with an SOA (TTL 3600, MINIMUM 300) in the authority section. */
+static const uint8_t nx_packet[] = {
+        0,    1,    0x81, 0x83, 0,    1,    0,   0,   0,    1,    0,   0, /* header */
+        7,    'e',  'x',  'a',  'm',  'p',  'l', 'e', 3,    'c',  'o', 'm',
+        0,    0,    1,    0,    1,                                         /* question */
+        0xc0, 0x0c, 0,    6,    0,    1,    0,   0,   0x0e, 0x10, 0,   22, /* SOA, @29 */
+        0,    0,    0,    0,    0,    1,    0,   0,   0x0e, 0x10, 0,   0,
+        0x02, 0x58, 0,    0x01, 0x51, 0x80, 0,   0,   0x01, 0x2c,
+};
+
+static void min_ttl_of_a_negative_answer_is_the_soa_minimum(void **state)
+{
+	uint8_t pkt[sizeof nx_packet];
+	uint32_t ttl;
+
+	(void)state;
+	assert_int_equal(mv_dns_wire_min_ttl(nx_packet, sizeof nx_packet, &ttl), 1);
+	assert_int_equal(ttl, 300);
+	memcpy(pkt, nx_packet, sizeof pkt);
+	pkt[37] = 0;
+	pkt[38] = 100; /* SOA TTL 100, below MINIMUM */
+	assert_int_equal(mv_dns_wire_min_ttl(pkt, sizeof pkt, &ttl), 1);
+	assert_int_equal(ttl, 100);
+	pkt[32] = 2; /* an NS record says nothing about how long */
+	assert_int_equal(mv_dns_wire_min_ttl(pkt, sizeof pkt, &ttl), 0);
+	memcpy(pkt, nx_packet, sizeof pkt);
+	pkt[40] = 19; /* an SOA too short for MINIMUM */
+	assert_int_equal(mv_dns_wire_min_ttl(pkt, sizeof pkt - 3, &ttl), -1);
+}
+
 /* Each rdata, the type it is read as, and what must come out. */
 struct rdata_case {
 	const char *what;
@@ -159,6 +209,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(cname_chain_is_read_through_compression),
 	        cmocka_unit_test(truncated_and_looping_packets_are_refused),
+	        cmocka_unit_test(min_ttl_covers_every_cname_link),
+	        cmocka_unit_test(min_ttl_of_a_negative_answer_is_the_soa_minimum),
 	        cmocka_unit_test(rdata_of_every_type),
 	        cmocka_unit_test(overlong_names_are_refused),
 	};
