@@ -157,10 +157,13 @@ static void slow_release(void *impl, struct mv_dns_view *v)
 		s->zone->ops->release(s->zone->impl, v);
 }
 
-static enum mv_status slow_prefetch(void *impl, const struct mv_dns_question *q, size_t n)
+static enum mv_status slow_prefetch(void *impl, const struct mv_dns_question *q, size_t n,
+                                    mv_dns_deliver_fn deliver, void *arg)
 {
 	struct slow *s = impl;
 
+	(void)deliver;
+	(void)arg;
 	(void)q;
 	(void)n;
 	if (s->slept_ms >= s->budget_ms)
@@ -399,7 +402,7 @@ static int silent_server(char *addr, size_t len)
  */
 static void unbound_silent_server_finishes_within_budget(void **state)
 {
-	struct mv_dns_unbound_opts o = {NULL, 200, NULL};
+	struct mv_dns_unbound_opts o;
 	struct mv_verify_config cfg;
 	struct mv_verify_dns_stats st;
 	struct mv_resolver *r = NULL;
@@ -407,6 +410,9 @@ static void unbound_silent_server_finishes_within_budget(void **state)
 	char addr[64], err[256];
 	int fd = silent_server(addr, sizeof addr);
 	long t0, dt;
+
+	memset(&o, 0, sizeof o);
+	o.timeout_ms = 200;
 
 	(void)state;
 	o.server = addr;
