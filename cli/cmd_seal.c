@@ -13,6 +13,7 @@
 
 #define MAX_KEYS 8
 #define MAX_MESSAGE ((size_t)256 << 20)
+#define EXIT_TEMPFAIL 75 /* EX_TEMPFAIL (sysexits.h): try again later */
 
 struct seal_cli {
 	struct mv_arc_seal_opts o;
@@ -52,10 +53,15 @@ static void usage(FILE *f)
 	        "their Authentication-Results, which the new AAR then carries.\n"
 	        "--validate only prints \"Authentication-Results: ID; arc=...\" (ID defaults to\n"
 	        "the local host name \"localhost\") and exits 0 for pass, 1 for fail or none.\n"
+	        "A chain left undetermined by a temporary DNS failure (a key lookup that timed\n"
+	        "out or got SERVFAIL) is not sealed: sealing it with cv=fail would end it for\n"
+	        "good. Then nothing is written to standard output, and the exit status is 75\n"
+	        "(EX_TEMPFAIL: try again later); --validate prints arc=fail with the reason\n"
+	        "\"temporary DNS failure: ...\" and exits 75 as well.\n"
 	        "Exit status 2 on usage or system errors.\n");
 }
 
-/* Print the arc= result; 0 for pass, 1 otherwise. */
+/* Print the arc= result; 0 for pass, EXIT_TEMPFAIL when undetermined, 1 otherwise. */
 static int print_result(const struct seal_cli *c, const struct mv_arc_validator *v)
 {
 	struct mv_authres *ar = NULL;
@@ -73,11 +79,24 @@ static int print_result(const struct seal_cli *c, const struct mv_arc_validator 
 		goto out;
 	}
 	printf("%s\n", out.data);
-	rc = mv_arc_validator_cv(v, NULL) == MV_ARC_PASS ? 0 : 1;
+	rc = mv_arc_validator_cv(v, NULL) == MV_ARC_PASS ? 0
+	     : mv_arc_validator_temperror(v)             ? EXIT_TEMPFAIL
+	                                                 : 1;
 out:
 	mv_buf_free(&out);
 	mv_authres_free(ar);
 	return rc;
+}
+
+/* Why a chain the seal would continue is undetermined (mv_arc_seal said MV_ETEMP). */
+static const char *temp_reason(const struct mv_arc_validator *v)
+{
+	size_t k;
+
+	for (k = 0; k < mv_arc_validator_nchains(v); k++)
+		if (mv_arc_validator_chain(v, k)->temperror)
+			return mv_arc_validator_chain(v, k)->reason;
+	return "temporary DNS failure";
 }
 
 /* Validate the message in path (--received; its length in *rlen); 0, or the exit status. */
@@ -187,6 +206,12 @@ static int seal_message(struct seal_cli *c, struct mv_resolver *r, const char *d
 	st = mv_arc_seal(&c->o, (const struct mv_dkim_signkey *const *)c->keys,
 	                 c->nsel > 1 ? c->selectors : NULL, c->nkeys, vm ? vm : m, body, blen, v, r,
 	                 &out, &nsets);
+	if (st == MV_ETEMP) {
+		fprintf(stderr, "mailvet seal: %s: not sealed, try again later: %s\n", path,
+		        temp_reason(v));
+		rc = EXIT_TEMPFAIL;
+		goto out;
+	}
 	if (st != MV_OK)
 		goto fail;
 	if (nsets == 0)

@@ -15,7 +15,8 @@ static void usage(FILE *f)
 	        "usage: mailvet spf --ip IP [--helo NAME] [--mail-from ADDR]\n"
 	        "                   [--identity helo|mailfrom] [--receiver NAME] [--now SECONDS]\n"
 	        "                   [--zone FILE | --resolver ADDR[@PORT]] [--record-dns FILE]\n"
-	        "                   [--dns-timeout MS] [--json] [--received-spf]\n"
+	        "                   [--dns-timeout MS] [--spf-timeout MS] [--json] "
+	        "[--received-spf]\n"
 	        "\n"
 	        "Run the SPF check_host() of RFC 7208 for the client address IP (IPv4, IPv6,\n"
 	        "or IPv4-mapped IPv6, which is checked as IPv4) and print the result.\n"
@@ -36,6 +37,9 @@ static void usage(FILE *f)
 	        "  --resolver A[@P]   forward DNS to one server (default: /etc/resolv.conf)\n"
 	        "  --record-dns FILE  write every DNS answer used as a zone file, for replay\n"
 	        "  --dns-timeout MS   per-query timeout (default 5000)\n"
+	        "  --spf-timeout MS   time limit of the whole check (default 20000, RFC 7208\n"
+	        "                     section 4.6.4): checked before every DNS query; past it\n"
+	        "                     the result is temperror, and the problem says so\n"
 	        "  --json             print {\"result\", \"identity\", \"domain\", "
 	        "\"explanation\"}\n"
 	        "  --received-spf     also print a Received-SPF field (RFC 7208 section 9.1)\n"
@@ -118,6 +122,9 @@ static int parse_args(int argc, char **argv, struct spf_opts *o)
 		} else if (strcmp(a, "--dns-timeout") == 0 &&
 		           mv_cli_number(v, 0, 3600000, &n) == 0) {
 			o->dns.timeout_ms = (unsigned)n;
+		} else if (strcmp(a, "--spf-timeout") == 0 &&
+		           mv_cli_number(v, 0, 3600000, &n) == 0) {
+			o->req.timeout_ms = (unsigned)n; /* 0: the default */
 		} else {
 			goto bad;
 		}

@@ -11,6 +11,8 @@
 #define DEFAULT_TEMPFAIL                                                                           \
 	"451 4.7.0 Temporary failure while authenticating the message, try again later"
 #define DEFAULT_ERROR "451 4.3.0 Temporary local problem, try again later"
+#define DEFAULT_SEAL_TEMPFAIL                                                                      \
+	"451 4.4.3 Temporary DNS failure while ARC-sealing the message, try again later"
 
 /* What the MTA is told, after the configuration had its say. */
 enum verdict { V_ACCEPT, V_REJECT, V_QUARANTINE, V_TEMPFAIL };
@@ -232,8 +234,13 @@ static int sign(SMFICTX *ctx, const struct mvd_session *s, struct mv_buf *sigs,
  * own submission, not the author's message); cv= comes from lib/verify's
  * validation of the chain as received. Returns 0 only when the MTA refused
  * the change; a message that cannot be sealed goes out unsealed (logged).
+ * A chain left undetermined by a temporary DNS failure (MV_ETEMP) is not
+ * sealed with cv=fail, which would end it for good: with [policy]
+ * temperror = tempfail *tempfail is set (the caller answers 451 4.4.3),
+ * else the message goes out unsealed (logged).
  */
-static int seal(SMFICTX *ctx, struct mvd_session *s, const struct mv_buf *sigs, const char **note)
+static int seal(SMFICTX *ctx, struct mvd_session *s, const struct mv_buf *sigs, const char **note,
+                int *tempfail)
 {
 	struct mvd_message *m = &s->m;
 	struct mv_msg *out = NULL;
@@ -259,7 +266,14 @@ static int seal(SMFICTX *ctx, struct mvd_session *s, const struct mv_buf *sigs, 
 	else
 		m->sealed_by = NULL;
 out:
-	if (st != MV_OK && st != MV_ENOTFOUND) {
+	if (st == MV_ETEMP) {
+		*tempfail = s->rt->cfg.temperror == MVD_FAIL_TEMPFAIL;
+		*note = *tempfail ? "not sealed: temporary DNS failure validating the ARC chain"
+		                  : "not sealed: temporary DNS failure validating the ARC chain "
+		                    "(temperror=accept)";
+		mvd_log(MVD_LOG_WARNING, "seal", "queue_id=%s: %s", m->queue_id ? m->queue_id : "-",
+		        *note);
+	} else if (st != MV_OK && st != MV_ENOTFOUND) {
 		*note = "not sealed: sealing failed";
 		mvd_log(MVD_LOG_WARNING, "seal", "queue_id=%s: %s", m->queue_id ? m->queue_id : "-",
 		        mv_status_str(st));
@@ -297,6 +311,7 @@ sfsistat mvd_eom(SMFICTX *ctx, struct mvd_session *s)
 	struct mv_buf sigs = MV_BUF_INIT;
 	enum mv_status st;
 	enum verdict v;
+	int seal_tempfail = 0;
 
 	if (!m->queue_id)
 		m->queue_id = smfi_getsymval(ctx, "i") ? strdup(smfi_getsymval(ctx, "i")) : NULL;
@@ -330,13 +345,18 @@ sfsistat mvd_eom(SMFICTX *ctx, struct mvd_session *s)
 		mvd_message_fail(m, MV_EIO, "quarantine");
 		return internal_error(ctx, s, "quarantine");
 	}
-	if (m->outbound &&
-	    (!sign(ctx, s, &sigs, &signed_by, &note) || !seal(ctx, s, &sigs, &note))) {
+	if (m->outbound && (!sign(ctx, s, &sigs, &signed_by, &note) ||
+	                    !seal(ctx, s, &sigs, &note, &seal_tempfail))) {
 		mv_buf_free(&sigs);
 		mvd_message_fail(m, MV_EIO, "signing");
 		return internal_error(ctx, s, "signing");
 	}
 	mv_buf_free(&sigs);
+	if (seal_tempfail) {
+		set_reply(ctx, NULL, NULL, DEFAULT_SEAL_TEMPFAIL);
+		mvd_report(s, "tempfail", NULL, note); /* the MTA drops our changes */
+		return SMFIS_TEMPFAIL;
+	}
 	mvd_report(s, v == V_QUARANTINE ? "quarantine" : "accept", signed_by, note);
 	return SMFIS_CONTINUE;
 }

@@ -89,6 +89,9 @@ struct mv_arc_chain_result {
 	char reason[160];     /* empty for a pass */
 	unsigned oldest_pass; /* RFC 8617 §5.2 step 5: 0 = every AMS verified */
 	int ended;            /* its newest seal says cv=fail: not to be extended */
+	int temperror;        /* cv is fail only because a key lookup failed temporarily
+	                       * (SERVFAIL, timeout): undetermined, no signature failed;
+	                       * reason starts "temporary DNS failure: " */
 	size_t nhops;
 	const struct mv_arc_hop *hop; /* hop[k] is instance k + 1 (when structure allowed) */
 };
@@ -133,6 +136,20 @@ enum mv_status mv_arc_validator_message(struct mv_arc_validator *v, const struct
  */
 enum mv_arc_cv mv_arc_validator_cv(const struct mv_arc_validator *v, const char **reason);
 const struct mv_arc_chain_result *mv_arc_validator_chosen(const struct mv_arc_validator *v);
+
+/*
+ * After final: 1 when the outcome is undetermined because of a temporary
+ * DNS failure (DESIGN.md: "a DNS failure gives temperror, never a hang"):
+ * no longest chain of a supported algorithm passed, and one of them (the
+ * chosen chain, whose temperror flag is set) had no signature that failed
+ * but a key whose lookup timed out or got SERVFAIL. mv_arc_validator_cv()
+ * then says MV_ARC_FAIL (arc= has no temperror result: RFC 8617 §10.1
+ * registers none, pass, fail) with the reason "temporary DNS failure: ...";
+ * callers that act on the result (a policy override, a seal) test this
+ * first and treat the message as a temperror, not as a failed chain.
+ * 0 otherwise (pass, none, a failure that a new attempt would not change).
+ */
+int mv_arc_validator_temperror(const struct mv_arc_validator *v);
 /* Every chain found (longest or not), in order of first appearance. */
 size_t mv_arc_validator_nchains(const struct mv_arc_validator *v);
 const struct mv_arc_chain_result *mv_arc_validator_chain(const struct mv_arc_validator *v,
@@ -196,7 +213,10 @@ void mv_arc_seal_opts_default(struct mv_arc_seal_opts *o);
  * message. Appends the new fields ("ARC-Seal: ...\r\n", AMS, then the
  * AAR), ready to be prepended, to out; *nsets (may be NULL) gets the number
  * of sets added (0: nothing to add, out unchanged). MV_EINVAL: missing
- * domain/selector/authserv-id/now or a refused h= name.
+ * domain/selector/authserv-id/now or a refused h= name. MV_ETEMP: a chain
+ * a set would continue is undetermined because a key lookup failed
+ * temporarily (its mv_arc_chain_result.temperror): nothing is added, since
+ * sealing it with cv=fail would end the chain for good; try again later.
  */
 enum mv_status mv_arc_seal(const struct mv_arc_seal_opts *o,
                            const struct mv_dkim_signkey *const *keys, const char *const *selectors,

@@ -31,6 +31,7 @@ enum mv_spf_identity {
 #define MV_SPF_MAX_NAMES 10     /* MX hosts (more: permerror), PTR names (more: ignored) */
 #define MV_SPF_RECORD_MAX 65535 /* longest record accepted (a TXT RRset's limit) */
 #define MV_SPF_EXPLAIN_MAX 1024 /* an explanation is cut to this many bytes */
+#define MV_SPF_TIMEOUT_MS 20000 /* default elapsed-time limit of one check (§4.6.4: >= 20 s) */
 
 /*
  * What to check. Every pointer is borrowed for the duration of mv_spf_check().
@@ -45,6 +46,15 @@ enum mv_spf_identity {
  *   checks postmaster@<helo> and still reports MV_SPF_ID_MAILFROM.
  * - receiver: the %{r} macro (the checking host's name); NULL = "unknown".
  * - now: the %{t} macro, seconds since the epoch (time is an input).
+ * - timeout_ms: the elapsed-time limit of the whole check (RFC 7208 §4.6.4:
+ *   "MTAs or other processors SHOULD impose a limit on the maximum amount of
+ *   elapsed time to evaluate check_host(). Such a limit SHOULD allow at
+ *   least 20 seconds. If such a limit is exceeded, the result of
+ *   authorization SHOULD be "temperror"."); 0 = MV_SPF_TIMEOUT_MS. It is
+ *   measured on CLOCK_MONOTONIC from the start of mv_spf_check() and checked
+ *   before every DNS query: past it no query is asked and the result is
+ *   temperror, its problem naming the limit. A query already asked runs to
+ *   its own end, so a check can last the limit plus one resolver timeout.
  */
 struct mv_spf_request {
 	const char *ip;
@@ -53,6 +63,7 @@ struct mv_spf_request {
 	enum mv_spf_identity identity;
 	const char *receiver;
 	long long now;
+	unsigned timeout_ms;
 };
 
 /*

@@ -5,9 +5,11 @@
 
 #include "arc/validator.h"
 
+/* The slot of (s, d), its key fetched on first use; NULL when memory runs out. */
 static struct arc_key *key_slot(struct mv_arc_validator *v, const char *s, const char *d)
 {
 	struct arc_key *k;
+	enum mv_status st;
 	size_t i;
 
 	for (i = 0; i < v->nkeys; i++)
@@ -32,8 +34,11 @@ static struct arc_key *key_slot(struct mv_arc_validator *v, const char *s, const
 		return NULL;
 	}
 	v->nkeys++;
-	if (mv_dkim_key_fetch(v->r, NULL, s, d, &k->key, k->err, sizeof k->err) != MV_OK) {
+	st = mv_dkim_key_fetch(v->r, NULL, s, d, &k->key, k->err, sizeof k->err);
+	if (st != MV_OK) {
 		k->key = NULL;
+		/* SERVFAIL or timeout: the key may well exist (DESIGN: temperror, never a fail) */
+		k->temp = st == MV_ETEMP || st == MV_ETIMEOUT;
 		if (k->err[0] == '\0')
 			snprintf(k->err, sizeof k->err, "no key for %.30s._domainkey.%.50s", s, d);
 	}
@@ -41,24 +46,31 @@ static struct arc_key *key_slot(struct mv_arc_validator *v, const char *s, const
 }
 
 const struct mv_dkim_key *mv_arc_key(struct mv_arc_validator *v, const char *s, const char *d,
-                                     char *why, size_t whylen)
+                                     char *why, size_t whylen, int *temp)
 {
 	struct arc_key *k = key_slot(v, s, d);
 
+	*temp = 0;
 	if (k == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	if (k->key == NULL)
+	if (k->key == NULL) {
 		snprintf(why, whylen, "%s", k->err);
+		*temp = k->temp;
+	}
 	return k->key;
 }
 
-/* The key for sig, checked against its algorithm (RFC 6376 §3.6.1, RFC 8301, RFC 8463). */
+/*
+ * The key for sig, checked against its algorithm (RFC 6376 §3.6.1, RFC 8301,
+ * RFC 8463); NULL with the reason in why, *temp as mv_arc_key().
+ */
 static const struct mv_dkim_key *usable_key(struct mv_arc_validator *v,
-                                            const struct mv_arc_sig *sig, char *why, size_t whylen)
+                                            const struct mv_arc_sig *sig, char *why, size_t whylen,
+                                            int *temp)
 {
-	const struct mv_dkim_key *k = mv_arc_key(v, sig->s, sig->d, why, whylen);
+	const struct mv_dkim_key *k = mv_arc_key(v, sig->s, sig->d, why, whylen, temp);
 
 	if (k == NULL)
 		return NULL;
@@ -92,43 +104,44 @@ static int clock_ok(const struct mv_arc_validator *v, const struct mv_arc_sig *s
 	return 1;
 }
 
-int mv_arc_check_ams(struct mv_arc_validator *v, struct arc_chain *c, unsigned i, char *why,
-                     size_t whylen)
+enum arc_check mv_arc_check_ams(struct mv_arc_validator *v, struct arc_chain *c, unsigned i,
+                                char *why, size_t whylen)
 {
 	const struct mv_arc_sig *sig = c->ams[i];
 	const struct mv_msg_field *f;
 	const struct mv_dkim_key *k;
 	unsigned char hash[ARC_HASHLEN];
 	const unsigned char *bh;
+	int temp;
 
 	if (sig == NULL || sig->bad) {
 		snprintf(why, whylen, "%s", sig ? sig->why : "missing");
-		return 0;
+		return ARC_CHECK_FAIL;
 	}
 	if (!clock_ok(v, sig, why, whylen))
-		return 0;
+		return ARC_CHECK_FAIL;
 	if (c->hasher[i] < 0) {
 		snprintf(why, whylen, "body not hashed (too many canonicalizations)");
-		return 0;
+		return ARC_CHECK_FAIL;
 	}
 	bh = mv_dkim_bodyhash_digest(v->hashers[c->hasher[i]]);
 	if (sig->bhlen != ARC_HASHLEN || memcmp(bh, sig->bh, ARC_HASHLEN) != 0) {
 		snprintf(why, whylen, "body hash did not verify");
-		return 0;
+		return ARC_CHECK_FAIL;
 	}
-	if ((k = usable_key(v, sig, why, whylen)) == NULL)
-		return 0;
+	if ((k = usable_key(v, sig, why, whylen, &temp)) == NULL)
+		return temp ? ARC_CHECK_TEMP : ARC_CHECK_FAIL;
 	f = mv_msg_field(v->m, sig->field);
 	if (mv_dkim_hash_headers(v->m, sig->hcanon, sig->h, sig->nh, f->raw, f->raw_len, sig->b_off,
 	                         sig->b_len, &v->scratch, hash) != MV_OK) {
 		snprintf(why, whylen, "header hash failed");
-		return 0;
+		return ARC_CHECK_FAIL;
 	}
 	if (mv_dkim_crypto_verify(k->pkey, hash, sig->b, sig->blen) != MV_OK) {
 		snprintf(why, whylen, "signature did not verify");
-		return 0;
+		return ARC_CHECK_FAIL;
 	}
-	return 1;
+	return ARC_CHECK_PASS;
 }
 
 /* The raw bytes of message field idx. */
@@ -140,8 +153,8 @@ static void raw_of(const struct mv_msg *m, size_t idx, const char **p, size_t *n
 	*n = f->raw_len;
 }
 
-int mv_arc_check_as(struct mv_arc_validator *v, struct arc_chain *c, unsigned i, char *why,
-                    size_t whylen)
+enum arc_check mv_arc_check_as(struct mv_arc_validator *v, struct arc_chain *c, unsigned i,
+                               char *why, size_t whylen)
 {
 	const struct mv_arc_sig *sig = c->as[i];
 	struct mv_arc_rawset sets[MV_ARC_MAX_INSTANCE];
@@ -150,13 +163,14 @@ int mv_arc_check_as(struct mv_arc_validator *v, struct arc_chain *c, unsigned i,
 	const char *raw;
 	size_t rawlen;
 	unsigned j;
+	int temp;
 
 	if (sig == NULL || sig->bad) {
 		snprintf(why, whylen, "%s", sig ? sig->why : "missing");
-		return 0;
+		return ARC_CHECK_FAIL;
 	}
 	if (!clock_ok(v, sig, why, whylen))
-		return 0;
+		return ARC_CHECK_FAIL;
 	for (j = 1; j <= i; j++) {
 		raw_of(v->m, v->sets.aar[j], &sets[j - 1].aar, &sets[j - 1].aar_len);
 		raw_of(v->m, c->ams[j]->field, &sets[j - 1].ams, &sets[j - 1].ams_len);
@@ -166,13 +180,13 @@ int mv_arc_check_as(struct mv_arc_validator *v, struct arc_chain *c, unsigned i,
 	if (mv_arc_seal_hash(sets, i, raw, rawlen, sig->b_off, sig->b_len, &v->scratch, hash) !=
 	    MV_OK) {
 		snprintf(why, whylen, "header hash failed");
-		return 0;
+		return ARC_CHECK_FAIL;
 	}
-	if ((k = usable_key(v, sig, why, whylen)) == NULL)
-		return 0;
+	if ((k = usable_key(v, sig, why, whylen, &temp)) == NULL)
+		return temp ? ARC_CHECK_TEMP : ARC_CHECK_FAIL;
 	if (mv_dkim_crypto_verify(k->pkey, hash, sig->b, sig->blen) != MV_OK) {
 		snprintf(why, whylen, "signature did not verify");
-		return 0;
+		return ARC_CHECK_FAIL;
 	}
-	return 1;
+	return ARC_CHECK_PASS;
 }

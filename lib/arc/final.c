@@ -4,33 +4,80 @@
 
 #include "arc/validator.h"
 
-/* Steps 4-7 for one chain whose structure is sound. */
-static void verify_chain(struct mv_arc_validator *v, struct arc_chain *c)
+/* hop->ams_pass for a check: 1 verified, 0 did not, -1 undetermined. */
+static int ams_pass_of(enum arc_check r)
 {
-	unsigned n = c->res.length, i;
+	return r == ARC_CHECK_PASS ? 1 : r == ARC_CHECK_FAIL ? 0 : -1;
+}
+
+/*
+ * Step 5: the older AMSs, for header.oldest-pass (0 while every AMS
+ * verifies). An AMS whose key lookup failed temporarily counts as one that
+ * does not verify: oldest-pass then claims no more than is known.
+ */
+static void oldest_pass(struct mv_arc_validator *v, struct arc_chain *c)
+{
+	enum arc_check r;
+	unsigned i;
 	char why[128];
 
-	c->decided = 1;
-	c->res.cv = MV_ARC_FAIL;
-	c->hop[n - 1].ams_pass = mv_arc_check_ams(v, c, n, why, sizeof why);
-	if (!c->hop[n - 1].ams_pass) { /* step 4 */
-		snprintf(c->res.reason, sizeof c->res.reason, "ARC-Message-Signature i=%u: %s", n,
-		         why);
-		return;
-	}
-	c->res.oldest_pass = 0; /* step 5: 0 while every AMS verifies */
-	for (i = n - 1; i >= 1; i--) {
-		c->hop[i - 1].ams_pass = mv_arc_check_ams(v, c, i, why, sizeof why);
-		if (!c->hop[i - 1].ams_pass) {
+	c->res.oldest_pass = 0;
+	for (i = c->res.length - 1; i >= 1; i--) {
+		r = mv_arc_check_ams(v, c, i, why, sizeof why);
+		c->hop[i - 1].ams_pass = ams_pass_of(r);
+		if (r != ARC_CHECK_PASS) {
 			c->res.oldest_pass = i + 1;
 			break;
 		}
 	}
+}
+
+/*
+ * Steps 4-7 for one chain whose structure is sound. A signature that does
+ * not verify fails the chain; one whose key lookup failed temporarily
+ * leaves it undetermined (res.temperror, cv fail, reason "temporary DNS
+ * failure: ...") unless another signature fails it for good.
+ */
+static void verify_chain(struct mv_arc_validator *v, struct arc_chain *c)
+{
+	unsigned n = c->res.length, i, temp_i = 0;
+	const char *temp_field = NULL;
+	enum arc_check r;
+	char why[128], temp_why[128];
+
+	c->decided = 1;
+	c->res.cv = MV_ARC_FAIL;
+	r = mv_arc_check_ams(v, c, n, why, sizeof why); /* step 4 */
+	c->hop[n - 1].ams_pass = ams_pass_of(r);
+	if (r == ARC_CHECK_FAIL) {
+		snprintf(c->res.reason, sizeof c->res.reason, "ARC-Message-Signature i=%u: %s", n,
+		         why);
+		return;
+	}
+	if (r == ARC_CHECK_TEMP) {
+		temp_field = "ARC-Message-Signature";
+		temp_i = n;
+		memcpy(temp_why, why, sizeof why);
+	} else {
+		oldest_pass(v, c);
+	}
 	for (i = n; i >= 1; i--) { /* step 6 */
-		if (!mv_arc_check_as(v, c, i, why, sizeof why)) {
+		r = mv_arc_check_as(v, c, i, why, sizeof why);
+		if (r == ARC_CHECK_FAIL) {
 			snprintf(c->res.reason, sizeof c->res.reason, "ARC-Seal i=%u: %s", i, why);
 			return;
 		}
+		if (r == ARC_CHECK_TEMP && temp_field == NULL) {
+			temp_field = "ARC-Seal";
+			temp_i = i;
+			memcpy(temp_why, why, sizeof why);
+		}
+	}
+	if (temp_field != NULL) {
+		c->res.temperror = 1;
+		snprintf(c->res.reason, sizeof c->res.reason,
+		         "temporary DNS failure: %s i=%u: %.100s", temp_field, temp_i, temp_why);
+		return;
 	}
 	c->res.cv = MV_ARC_PASS; /* step 7 */
 	c->res.reason[0] = '\0';
@@ -65,11 +112,16 @@ static void fill_hops(struct mv_arc_validator *v, struct arc_chain *c)
 	c->res.nhops = c->res.length;
 }
 
-/* draft-ietf-dmarc-arc-multi-02 §5.2: the longest chains decide. */
+/*
+ * draft-ietf-dmarc-arc-multi-02 §5.2: the longest chains decide. A passing
+ * one wins; else one left undetermined by a temporary DNS failure (it might
+ * pass on a later attempt), which makes the outcome a temperror; else the
+ * first one that failed.
+ */
 static void choose(struct mv_arc_validator *v)
 {
 	size_t k;
-	int supported = -1;
+	int supported = -1, temp = -1;
 
 	if (v->sets.count == 0) {
 		v->cv = MV_ARC_NONE;
@@ -92,11 +144,17 @@ static void choose(struct mv_arc_validator *v)
 		}
 		if (supported < 0)
 			supported = (int)k;
+		if (temp < 0 && r->temperror)
+			temp = (int)k;
 	}
 	if (supported < 0) {
 		snprintf(v->reason, sizeof v->reason,
 		         "no longest chain uses a supported algorithm");
 		return;
+	}
+	if (temp >= 0) {
+		v->temperror = 1;
+		supported = temp;
 	}
 	v->chosen = supported;
 	snprintf(v->reason, sizeof v->reason, "%s", v->chain[supported].res.reason);
@@ -141,6 +199,11 @@ enum mv_arc_cv mv_arc_validator_cv(const struct mv_arc_validator *v, const char 
 	if (reason != NULL)
 		*reason = v->reason;
 	return v->cv;
+}
+
+int mv_arc_validator_temperror(const struct mv_arc_validator *v)
+{
+	return v->temperror;
 }
 
 const struct mv_arc_chain_result *mv_arc_validator_chosen(const struct mv_arc_validator *v)

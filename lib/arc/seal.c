@@ -276,16 +276,20 @@ static int chain_index(const struct mv_arc_sets *sets, const char *alg)
 /*
  * Which sets to add (draft-ietf-dmarc-arc-multi-02 §5.1), from the results
  * of v; pl[].chain indexes sets (the fields of the message to seal).
- * Returns how many.
+ * *np gets how many. MV_ETEMP (and *np 0) when a chain to continue is
+ * undetermined because of a temporary DNS failure: sealing it with cv=fail
+ * would end it for good (RFC 8617 §5.1 step 1), so nothing is sealed.
  */
-static size_t make_plan(const struct mv_arc_validator *v, const struct mv_arc_sets *sets,
-                        const struct mv_dkim_signkey *const *keys, size_t nkeys, struct plan *pl)
+static enum mv_status make_plan(const struct mv_arc_validator *v, const struct mv_arc_sets *sets,
+                                const struct mv_dkim_signkey *const *keys, size_t nkeys,
+                                struct plan *pl, size_t *np)
 {
 	size_t k, j, n = 0;
 	int c;
 
+	*np = 0;
 	if (v->sets.count >= MV_ARC_MAX_INSTANCE)
-		return 0;
+		return MV_OK;
 	for (k = 0; k < nkeys; k++) {
 		for (j = 0; j < k && keys[j]->alg != keys[k]->alg; j++)
 			;
@@ -301,12 +305,15 @@ static size_t make_plan(const struct mv_arc_validator *v, const struct mv_arc_se
 					break;
 			if (c == (int)v->nchains || v->chain[c].res.ended)
 				continue; /* no longest chain of ours, or a chain that has ended */
+			if (v->chain[c].res.temperror)
+				return MV_ETEMP;
 			pl[n].chain = chain_index(sets, v->chain[c].res.alg);
 			pl[n].cv = v->chain[c].res.cv == MV_ARC_PASS ? MV_ARC_PASS : MV_ARC_FAIL;
 		}
 		n++;
 	}
-	return n;
+	*np = n;
+	return MV_OK;
 }
 
 static enum mv_status seal_sets(struct sealing *s, const struct plan *pl, size_t np,
@@ -388,10 +395,8 @@ enum mv_status mv_arc_seal(const struct mv_arc_seal_opts *o,
 		st = MV_EINVAL; /* v is not the validation of this message's chain */
 		goto out;
 	}
-	if ((np = make_plan(v, &s.sets, keys, nkeys, pl)) == 0) {
-		st = MV_OK;
+	if ((st = make_plan(v, &s.sets, keys, nkeys, pl, &np)) != MV_OK || np == 0)
 		goto out;
-	}
 	s.inst = v->sets.count + 1;
 	mv_buf_printf(&s.aar, "ARC-Authentication-Results: i=%u; ", s.inst);
 	if ((st = mv_arc_aar_payload(m, o->authserv_id, &s.aar)) != MV_OK)

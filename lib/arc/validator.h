@@ -10,7 +10,15 @@
 struct arc_key {
 	char *s, *d;
 	struct mv_dkim_key *key; /* NULL when the lookup failed */
+	int temp;                /* key is NULL because of a temporary DNS failure */
 	char err[112];           /* why, when key is NULL */
+};
+
+/* What checking one AMS or AS came to. */
+enum arc_check {
+	ARC_CHECK_FAIL, /* it does not verify (or is unusable) */
+	ARC_CHECK_PASS,
+	ARC_CHECK_TEMP, /* undetermined: its key lookup failed temporarily (SERVFAIL, timeout) */
 };
 
 /* One chain (one algorithm) being validated. */
@@ -37,19 +45,29 @@ struct mv_arc_validator {
 	struct arc_key *keys;
 	size_t nkeys, capkeys;
 	enum mv_arc_cv cv;
+	int temperror; /* cv is fail only because of a temporary DNS failure */
 	char reason[160];
 	int chosen; /* index in chain[], -1 for none */
 	int have_headers, finished;
 	struct mv_buf scratch;
 };
 
-/* Verify the AMS / AS of instance i of chain c; MV_OK or the reason in why. */
-int mv_arc_check_ams(struct mv_arc_validator *v, struct arc_chain *c, unsigned i, char *why,
-                     size_t whylen);
-int mv_arc_check_as(struct mv_arc_validator *v, struct arc_chain *c, unsigned i, char *why,
-                    size_t whylen);
-/* The key of (s, d), fetched on first use; NULL with the reason in why. MV_ENOMEM in *st. */
+/*
+ * Verify the AMS / AS of instance i of chain c. ARC_CHECK_PASS, else the
+ * reason in why: ARC_CHECK_FAIL, or ARC_CHECK_TEMP when everything that
+ * could be checked without the key held and the key lookup failed
+ * temporarily (a later attempt may verify it).
+ */
+enum arc_check mv_arc_check_ams(struct mv_arc_validator *v, struct arc_chain *c, unsigned i,
+                                char *why, size_t whylen);
+enum arc_check mv_arc_check_as(struct mv_arc_validator *v, struct arc_chain *c, unsigned i,
+                               char *why, size_t whylen);
+/*
+ * The key of (s, d), fetched on first use; NULL with the reason in why, and
+ * *temp set to 1 when the lookup failed temporarily (SERVFAIL, timeout:
+ * MV_ETEMP or MV_ETIMEOUT from the key fetch), else 0.
+ */
 const struct mv_dkim_key *mv_arc_key(struct mv_arc_validator *v, const char *s, const char *d,
-                                     char *why, size_t whylen);
+                                     char *why, size_t whylen, int *temp);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mailvet/dns.h>
 
@@ -38,6 +39,22 @@ enum mv_spf_outcome mv_spf_eval_fail(struct mv_spf_eval *ev, enum mv_spf_outcome
 		va_end(ap);
 	}
 	return o;
+}
+
+enum mv_status mv_spf_eval_query(struct mv_spf_eval *ev, const char *name, enum mv_dns_type type,
+                                 struct mv_dns_answer **out)
+{
+	*out = NULL;
+	if (!ev->expired && ev->clock_ms(ev->clock_arg) >= ev->deadline_ms) {
+		ev->expired = 1;
+		snprintf(ev->problem, sizeof ev->problem,
+		         "SPF check exceeded its time limit of %u ms (RFC 7208 section 4.6.4) "
+		         "before the query for %.100s",
+		         ev->timeout_ms, name);
+	}
+	if (ev->expired)
+		return MV_ETIMEOUT;
+	return mv_dns_query(ev->r, name, type, out);
 }
 
 enum mv_spf_outcome mv_spf_eval_count_term(struct mv_spf_eval *ev, const char *term)
@@ -125,7 +142,11 @@ static enum mv_status fetch_record(struct mv_spf_eval *ev, const char *domain,
 
 	*rec = NULL;
 	*res = MV_SPF_NONE;
-	st = mv_dns_query(ev->r, domain, MV_DNS_TXT, &ans);
+	st = mv_spf_eval_query(ev, domain, MV_DNS_TXT, &ans);
+	if (st == MV_ETIMEOUT) { /* the time limit (§4.6.4); the problem says so */
+		*res = MV_SPF_TEMPERROR;
+		return MV_OK;
+	}
 	if (st == MV_EINVAL) { /* not a name DNS can ask about: §4.3 */
 		mv_spf_eval_fail(ev, 0, "'%s' is not a valid domain name", domain);
 		return MV_OK;
@@ -243,6 +264,8 @@ static enum mv_status eval_terms(struct mv_spf_eval *ev, const struct mv_spf_rec
 			st = mv_spf_mech_eval(ev, t, domain, o);
 		if (st != MV_OK)
 			return st;
+		if (ev->expired)
+			*o = MV_SPF_O_TEMPERROR; /* past the time limit, whatever the term said */
 		if (*o != MV_SPF_O_NOMATCH)
 			*hit = t;
 	}
@@ -355,8 +378,9 @@ static enum mv_status fill_verdict(struct mv_spf_eval *ev, struct host_result *h
 	return st;
 }
 
-enum mv_status mv_spf_check(struct mv_resolver *r, const struct mv_spf_request *req,
-                            struct mv_spf_verdict *out)
+enum mv_status mv_spf_check_clock(struct mv_resolver *r, const struct mv_spf_request *req,
+                                  uint64_t (*clock_ms)(void *arg), void *arg,
+                                  struct mv_spf_verdict *out)
 {
 	struct mv_spf_eval ev;
 	struct mv_spf_ident id = {0};
@@ -373,6 +397,10 @@ enum mv_status mv_spf_check(struct mv_resolver *r, const struct mv_spf_request *
 	if ((st = mv_spf_ident_build(req, &id)) != MV_OK)
 		goto out;
 	ev.r = r;
+	ev.clock_ms = clock_ms;
+	ev.clock_arg = arg;
+	ev.timeout_ms = req->timeout_ms ? req->timeout_ms : MV_SPF_TIMEOUT_MS;
+	ev.deadline_ms = clock_ms(arg) + ev.timeout_ms;
 	ev.sender = id.sender;
 	ev.local = id.local;
 	ev.sender_domain = id.domain;
@@ -395,6 +423,11 @@ enum mv_status mv_spf_check(struct mv_resolver *r, const struct mv_spf_request *
 	}
 	if ((st = check_host(&ev, id.domain, 0, &hr)) != MV_OK)
 		goto out;
+	if (ev.expired) { /* §4.6.4: "the result of authorization SHOULD be temperror" */
+		hr.result = MV_SPF_TEMPERROR;
+		free(hr.mechanism);
+		hr.mechanism = NULL;
+	}
 	st = fill_verdict(&ev, &hr, out);
 out:
 	out->dns_terms = ev.dns_terms;
@@ -409,4 +442,21 @@ out:
 		out->identity = idt;
 	}
 	return st;
+}
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static uint64_t monotonic_ms(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0; /* cannot happen for CLOCK_MONOTONIC; the limit then never expires */
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+enum mv_status mv_spf_check(struct mv_resolver *r, const struct mv_spf_request *req,
+                            struct mv_spf_verdict *out)
+{
+	return mv_spf_check_clock(r, req, monotonic_ms, NULL, out);
 }

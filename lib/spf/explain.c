@@ -25,7 +25,7 @@ static int exp_text(struct mv_spf_eval *ev, const struct mv_spf_record *rec, con
 
 	if (mv_spf_eval_target(ev, rec->exp, domain, &name, &valid) != MV_OK || !valid)
 		goto out;
-	if (mv_dns_query(ev->r, name.data, MV_DNS_TXT, &ans) != MV_OK)
+	if (mv_spf_eval_query(ev, name.data, MV_DNS_TXT, &ans) != MV_OK)
 		goto out;
 	if (ans->rcode != MV_DNS_RECORDS || ans->count != 1 || ans->rr[0].type != MV_DNS_TXT)
 		goto out;

@@ -30,7 +30,11 @@ static enum mv_status lookup(struct mv_spf_eval *ev, const char *name, enum mv_d
 
 	*ans = NULL;
 	*o = MV_SPF_O_NOMATCH;
-	st = mv_dns_query(ev->r, name, type, &a);
+	st = mv_spf_eval_query(ev, name, type, &a);
+	if (st == MV_ETIMEOUT) { /* the time limit (§4.6.4) */
+		*o = MV_SPF_O_TEMPERROR;
+		return MV_OK;
+	}
 	if (st == MV_EINVAL)
 		return MV_OK; /* not a DNS name: no match, as for a name that does not exist */
 	if (st != MV_OK)

@@ -14,8 +14,8 @@ static enum mv_status name_validates(struct mv_spf_eval *ev, const char *name, i
 	size_t i;
 
 	*yes = 0;
-	st = mv_dns_query(ev->r, name, ev->ip.v6 ? MV_DNS_AAAA : MV_DNS_A, &ans);
-	if (st == MV_EINVAL)
+	st = mv_spf_eval_query(ev, name, ev->ip.v6 ? MV_DNS_AAAA : MV_DNS_A, &ans);
+	if (st == MV_EINVAL || st == MV_ETIMEOUT) /* past the time limit: ev->expired decides */
 		return MV_OK;
 	if (st != MV_OK)
 		return st;
@@ -41,8 +41,8 @@ enum mv_status mv_spf_ptr_validated(struct mv_spf_eval *ev, int count_void,
 	mv_spf_ip_reverse_name(&ev->ip, &rev);
 	if ((st = mv_buf_status(&rev)) != MV_OK)
 		goto out;
-	if ((st = mv_dns_query(ev->r, rev.data, MV_DNS_PTR, &ans)) != MV_OK) {
-		if (st == MV_EINVAL)
+	if ((st = mv_spf_eval_query(ev, rev.data, MV_DNS_PTR, &ans)) != MV_OK) {
+		if (st == MV_EINVAL || st == MV_ETIMEOUT)
 			st = MV_OK;
 		goto out;
 	}
@@ -105,7 +105,7 @@ const char *mv_spf_ptr_macro(void *arg)
 	ev->pname_domain = mv_strndup(pk.domain, strlen(pk.domain));
 	mv_spf_ip_reverse_name(&ev->ip, &rev);
 	if (mv_buf_status(&rev) != MV_OK ||
-	    mv_dns_query(ev->r, rev.data, MV_DNS_PTR, &ans) != MV_OK)
+	    mv_spf_eval_query(ev, rev.data, MV_DNS_PTR, &ans) != MV_OK)
 		goto out;
 	for (i = 0; ans->rcode == MV_DNS_RECORDS && i < ans->count && i < MV_SPF_MAX_NAMES; i++) {
 		const char *name = ans->rr[i].host;

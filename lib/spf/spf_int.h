@@ -162,9 +162,14 @@ struct mv_spf_eval {
 	long long now;
 	unsigned dns_terms;
 	unsigned voids;
-	const char *domain; /* the current <domain>, for %{d} and %{p} */
-	char *pname;        /* the last %{p} value (owned) ... */
-	char *pname_domain; /* ... and the <domain> it was chosen for (owned) */
+	uint64_t (*clock_ms)(void *arg); /* monotonic milliseconds (§4.6.4 time limit) */
+	void *clock_arg;
+	uint64_t deadline_ms; /* no query is asked once clock_ms() reaches it */
+	unsigned timeout_ms;  /* the limit, for the problem text */
+	int expired;          /* the limit was reached: the result is temperror */
+	const char *domain;   /* the current <domain>, for %{d} and %{p} */
+	char *pname;          /* the last %{p} value (owned) ... */
+	char *pname_domain;   /* ... and the <domain> it was chosen for (owned) */
 	char problem[256];
 };
 
@@ -187,6 +192,25 @@ void mv_spf_eval_macro_ctx(struct mv_spf_eval *ev, const char *domain,
  */
 enum mv_status mv_spf_eval_target(struct mv_spf_eval *ev, const char *spec, const char *domain,
                                   struct mv_buf *out, int *valid);
+
+/*
+ * Every DNS query of a check goes through here: mv_dns_query() unless the
+ * elapsed-time limit (§4.6.4) has been reached, checked before each query.
+ * Past it: MV_ETIMEOUT, *out NULL, ev->expired set and ev->problem naming
+ * the limit (it replaces an earlier problem: the result will be temperror
+ * for this reason). Other statuses as mv_dns_query().
+ */
+enum mv_status mv_spf_eval_query(struct mv_spf_eval *ev, const char *name, enum mv_dns_type type,
+                                 struct mv_dns_answer **out);
+
+/*
+ * mv_spf_check() with the clock of the time limit given: clock_ms(arg)
+ * returns milliseconds from any fixed origin, never decreasing. For tests
+ * (a clock that advances by the query); mv_spf_check() uses CLOCK_MONOTONIC.
+ */
+enum mv_status mv_spf_check_clock(struct mv_resolver *r, const struct mv_spf_request *req,
+                                  uint64_t (*clock_ms)(void *arg), void *arg,
+                                  struct mv_spf_verdict *out);
 
 /* Set ev->problem (first one wins) and return the outcome given. */
 enum mv_spf_outcome mv_spf_eval_fail(struct mv_spf_eval *ev, enum mv_spf_outcome o, const char *fmt,

@@ -56,7 +56,18 @@ expect text-line \
 expect none-text-line \
 	"none mailfrom nothing.example (no SPF record at nothing.example)" \
 	--ip 203.0.113.1 --mail-from user@nothing.example
+expect spf-timeout-option-leaves-a-quick-check-alone \
+	'{"result": "pass", "identity": "mailfrom", "domain": "example.com", "explanation": null}' \
+	--ip 192.0.2.10 --mail-from user@example.com --spf-timeout 60000 --json
 status_is help-is-0 0 --help
+if "$MAILVET" spf --help | grep -q -- '--spf-timeout MS   time limit of the whole check'; then
+	echo "ok   help-documents-spf-timeout"
+else
+	echo "FAIL help-documents-spf-timeout"
+	fails=$((fails + 1))
+fi
+status_is bad-spf-timeout-is-2 2 --zone "$zone" --ip 1.2.3.4 --mail-from a@example.com --spf-timeout soon
+status_is negative-spf-timeout-is-2 2 --zone "$zone" --ip 1.2.3.4 --mail-from a@example.com --spf-timeout -5
 status_is missing-ip-is-2 2 --zone "$zone" --mail-from a@example.com
 status_is bad-ip-is-2 2 --zone "$zone" --ip 1.2.3 --mail-from a@example.com
 status_is unknown-option-is-2 2 --zone "$zone" --ip 1.2.3.4 --frobnicate
