@@ -192,10 +192,9 @@ static void drain(unsigned timeout)
 }
 
 /*
- * Work the signals ask for, done by a control thread so that the main
- * thread is back in sigtimedwait() at once: libmilter's own signal thread
- * also waits for SIGHUP and SIGTERM (and stops the milter on either), and
- * Linux hands a process signal to the main thread only while it waits.
+ * Work the signals ask for (reload, drain), done by a control thread so
+ * that the main thread, which takes the signals (see signal_loop()), never
+ * blocks on it.
  */
 struct control {
 	pthread_mutex_t lock;
@@ -234,12 +233,35 @@ static void *control_thread(void *arg)
 	return NULL;
 }
 
-/* The main thread only waits for signals and hands them to the control thread. */
+/* Counted by the handlers below; read and reset by the main thread only. */
+static volatile sig_atomic_t got_hup, got_term, term_signal;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else {
+		term_signal = sig;
+		got_term = 1;
+	}
+}
+
+/*
+ * The main thread only takes signals and hands them to the control thread.
+ * libmilter's own signal thread sigwait()s for SIGHUP and SIGTERM too and
+ * stops the milter on either; every other thread blocks them. The main
+ * thread therefore keeps them unblocked, with handlers, at every moment:
+ * Linux offers a signal sent to the process to its main thread first
+ * whenever that thread does not block it, so libmilter never sees one. (A
+ * sigtimedwait() loop would leave them blocked between two waits, and a
+ * signal arriving then went to libmilter, which stopped the milter.)
+ */
 static int signal_loop(const sigset_t *set, const char *path, unsigned drain_timeout)
 {
 	struct control c = {
 	        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, path, drain_timeout};
-	struct timespec tick = {0, 200 * 1000 * 1000};
+	struct timespec tick = {0, 100 * 1000 * 1000};
+	struct sigaction sa;
 	pthread_t tid;
 	int rc = 0;
 
@@ -247,14 +269,23 @@ static int signal_loop(const sigset_t *set, const char *path, unsigned drain_tim
 		mvd_log(MVD_LOG_ERR, "start", "cannot start the control thread");
 		return 1;
 	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	pthread_sigmask(SIG_UNBLOCK, set, NULL);
 	for (;;) {
-		int sig = sigtimedwait(set, NULL, &tick);
+		nanosleep(&tick, NULL); /* a signal cuts it short */
 		pthread_mutex_lock(&c.lock);
-		if (sig == SIGHUP) {
+		if (got_hup) {
+			got_hup = 0;
 			c.reloads++;
 			pthread_cond_signal(&c.cond);
-		} else if ((sig == SIGTERM || sig == SIGINT) && !c.stop) {
-			mvd_log(MVD_LOG_INFO, "stop", "signal %d: draining", sig);
+		}
+		if (got_term && !c.stop) {
+			mvd_log(MVD_LOG_INFO, "stop", "signal %d: draining", (int)term_signal);
 			c.stop = 1;
 			pthread_cond_signal(&c.cond);
 		} else if (!c.stop && atomic_load(&milter_done)) {
@@ -315,7 +346,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) != 0)
 		return 2;
-	/* Block the signals in every thread to come; the main thread sigwaits for them. */
+	/* Block the signals in every thread to come; signal_loop() takes them in this one. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
