@@ -57,20 +57,16 @@ static const char *addr_domain(const char *addr)
 	return at ? at + 1 : addr;
 }
 
-static void add_dkim_keys(struct qlist *l, const struct mv_msg *m, unsigned max)
+/* The key record of each signature the DKIM verifier evaluates (it parsed them already). */
+static void add_dkim_keys(struct qlist *l, const struct mv_dkim_verifier *dkim, size_t max)
 {
-	const struct mv_msg_field *f;
-	struct mv_dkim_sig *sig;
-	size_t i, n = 0;
+	const struct mv_dkim_result *r;
+	size_t k;
 
-	for (i = mv_msg_find(m, "dkim-signature", 0); i != (size_t)-1 && n < max;
-	     i = mv_msg_find(m, "dkim-signature", i + 1), n++) {
-		f = mv_msg_field(m, i);
-		sig = NULL;
-		mv_dkim_sig_parse(f->value, f->value_len, &sig, NULL, 0);
-		if (sig && sig->s && sig->d)
-			addq(l, MV_DNS_TXT, sig->s, "._domainkey.", sig->d);
-		mv_dkim_sig_free(sig);
+	for (k = 0; k < mv_dkim_verifier_count(dkim) && k < max; k++) {
+		r = mv_dkim_verifier_result(dkim, k);
+		if (r->s && r->d)
+			addq(l, MV_DNS_TXT, r->s, "._domainkey.", r->d);
 	}
 }
 
@@ -100,7 +96,7 @@ void mv_verify_prefetch(struct mv_verify *v)
 		spfd = v->env.helo; /* null sender: postmaster@<helo> (RFC 7208 §2.4) */
 	if (spfd && *spfd)
 		addq(&l, MV_DNS_TXT, spfd, NULL, NULL);
-	add_dkim_keys(&l, v->msg, v->cfg->dkim_max_sigs);
+	add_dkim_keys(&l, v->dkim, v->cfg->dkim_max_sigs);
 	if (v->author)
 		add_dmarc(&l, v->author);
 	if (v->cfg->iprev && mv_iprev_ptr_name(v->env.client_ip, ptr, sizeof ptr) == MV_OK)

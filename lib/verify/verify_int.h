@@ -28,6 +28,7 @@ struct mv_verify_budget {
 	unsigned queries;    /* questions forwarded */
 	unsigned prefetches; /* prefetch batches forwarded */
 	unsigned refused;    /* questions answered MV_DNS_TIMEOUT unasked */
+	int hold;            /* 1: prefetch batches are dropped (lib/verify asks them itself) */
 };
 
 /*
@@ -62,10 +63,16 @@ struct mv_verify {
 	char *field; /* "Authentication-Results: ..." */
 	enum mv_verify_action action;
 	char *reply;
+	int decided;   /* mv_verify_decide() ran: action and reply are final */
+	int explained; /* explain is built (lazily, by mv_verify_explain()) */
 	struct mv_buf explain;
 };
 
-/* Prefetch every foreseeable query (SPF, DKIM keys, DMARC walk, PTR, ARC keys). Never fails. */
+/*
+ * Prefetch every foreseeable query (SPF, DKIM keys, DMARC walk, PTR, ARC keys)
+ * in one batch. The DKIM key names come from the signatures v->dkim parsed
+ * (mv_dkim_verifier_headers() has run). Never fails.
+ */
 void mv_verify_prefetch(struct mv_verify *v);
 
 /*
@@ -77,7 +84,10 @@ enum mv_status mv_verify_arc_policy(struct mv_verify *v);
 /* Append "; overridden by trusted ARC sealer D" to the dmarc record's comment. */
 enum mv_status mv_verify_arc_policy_note(const struct mv_verify *v, struct mv_result *dmarc);
 
-/* Decide the action and the SMTP reply from the DMARC verdict (lib/verify/policy.c). */
+/*
+ * Decide the action and the SMTP reply from the DMARC verdict (lib/verify/policy.c).
+ * The --explain text is built later, when mv_verify_explain() is first called.
+ */
 enum mv_status mv_verify_decide(struct mv_verify *v);
 
 #endif
