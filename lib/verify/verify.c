@@ -134,22 +134,13 @@ enum mv_status mv_verify_header_end(struct mv_verify *v)
 	st = mv_dmarc_author_domain(v->msg, &v->author, v->author_err, sizeof v->author_err);
 	if (st == MV_ENOMEM)
 		return st;
-	/*
-	 * ARC and DKIM parse first, asking nothing (ARC has no resolver yet; the
-	 * DKIM verifier's own key prefetch is held): their key names join the one
-	 * prefetch batch, and no signature is parsed twice.
-	 */
+	/* ARC first (no DNS yet): its key names join the one prefetch batch. */
 	if (v->arc && (st = mv_arc_validator_headers(v->arc, v->msg)) != MV_OK)
 		return st;
-	v->budget.hold = 1;
-	st = mv_dkim_verifier_headers(v->dkim, v->msg);
-	v->budget.hold = 0;
-	if (st != MV_OK)
-		return st;
-	mv_verify_prefetch(v);
+	st = mv_verify_prefetch(v); /* DKIM takes the header in there */
 	if (v->arc)
 		mv_arc_validator_set_resolver(v->arc, v->res);
-	return MV_OK;
+	return st;
 }
 
 enum mv_status mv_verify_body(struct mv_verify *v, const void *p, size_t n)

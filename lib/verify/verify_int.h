@@ -28,7 +28,12 @@ struct mv_verify_budget {
 	unsigned queries;    /* questions forwarded */
 	unsigned prefetches; /* prefetch batches forwarded */
 	unsigned refused;    /* questions answered MV_DNS_TIMEOUT unasked */
-	int hold;            /* 1: prefetch batches are dropped (lib/verify asks them itself) */
+	/*
+	 * While set, a prefetch batch is not sent but handed to capture (its
+	 * names borrowed for the call): lib/verify folds it into its one batch.
+	 */
+	void (*capture)(void *arg, const struct mv_dns_question *q, size_t n);
+	void *capture_arg;
 };
 
 /*
@@ -69,11 +74,14 @@ struct mv_verify {
 };
 
 /*
- * Prefetch every foreseeable query (SPF, DKIM keys, DMARC walk, PTR, ARC keys)
- * in one batch. The DKIM key names come from the signatures v->dkim parsed
- * (mv_dkim_verifier_headers() has run). Never fails.
+ * Give the header to the DKIM verifier, then prefetch every foreseeable query
+ * (SPF, DKIM keys, DMARC walk, PTR, ARC keys) in one batch (lib/verify/prefetch.c).
+ * The DKIM key names are those the verifier's own prefetch asks for, captured
+ * rather than sent (so no signature is parsed twice). The ARC validator has
+ * taken the header already. Returns mv_dkim_verifier_headers()'s status
+ * (MV_ENOMEM only); the prefetch itself never fails.
  */
-void mv_verify_prefetch(struct mv_verify *v);
+enum mv_status mv_verify_prefetch(struct mv_verify *v);
 
 /*
  * The trusted-sealer override (lib/verify/arcpolicy.c, draft-ietf-dmarc-arc-usage-06):
