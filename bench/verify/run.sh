@@ -204,6 +204,7 @@ PY
 	"$mv" verify --zone zone $envelope --authserv-id mx.test --json md >out.json 2>summary.txt || true
 	mv1=$(rate "$n" "$t0")
 	[ "$(grep -c 'dmarc=pass' out.json)" -eq "$n" ] || { echo "bench: mailvet did not pass every message"; cat summary.txt; exit 1; }
+	[ "$(grep -c 'arc=pass' out.json)" -eq "$n" ] || { echo "bench: mailvet did not pass every ARC chain"; cat summary.txt; exit 1; }
 	# mailvet, two processes (one per core) over the two halves.
 	t0=$(now)
 	# shellcheck disable=SC2086

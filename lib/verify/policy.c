@@ -167,11 +167,26 @@ enum mv_status mv_verify_decide(struct mv_verify *v)
 		break;
 	}
 	v->action = a;
-	build_explain(v);
-	return st != MV_OK ? st : mv_buf_status(&v->explain);
+	v->decided = 1;
+	return st;
 }
 
+/*
+ * Built on the first call, from facts that no longer change once
+ * mv_verify_end() has decided: only --explain wants the text, and building
+ * it for every message cost more than DMARC itself. v is not shared between
+ * threads (verify_int.h), so the cast writes to an object no other thread
+ * reads. Out of memory: "" (the verdict stands).
+ */
 const char *mv_verify_explain(const struct mv_verify *v)
 {
+	struct mv_verify *w = (struct mv_verify *)v;
+
+	if (v->decided && !v->explained) {
+		w->explained = 1;
+		build_explain(w);
+	}
+	if (mv_buf_status(&v->explain) != MV_OK)
+		return "";
 	return v->explain.data ? v->explain.data : "";
 }

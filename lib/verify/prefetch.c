@@ -57,21 +57,14 @@ static const char *addr_domain(const char *addr)
 	return at ? at + 1 : addr;
 }
 
-static void add_dkim_keys(struct qlist *l, const struct mv_msg *m, unsigned max)
+/* budget capture: the DKIM verifier's key prefetch, folded into the list (names copied). */
+static void add_captured(void *arg, const struct mv_dns_question *q, size_t n)
 {
-	const struct mv_msg_field *f;
-	struct mv_dkim_sig *sig;
-	size_t i, n = 0;
+	struct qlist *l = arg;
+	size_t k;
 
-	for (i = mv_msg_find(m, "dkim-signature", 0); i != (size_t)-1 && n < max;
-	     i = mv_msg_find(m, "dkim-signature", i + 1), n++) {
-		f = mv_msg_field(m, i);
-		sig = NULL;
-		mv_dkim_sig_parse(f->value, f->value_len, &sig, NULL, 0);
-		if (sig && sig->s && sig->d)
-			addq(l, MV_DNS_TXT, sig->s, "._domainkey.", sig->d);
-		mv_dkim_sig_free(sig);
-	}
+	for (k = 0; k < n; k++)
+		addq(l, q[k].type, q[k].name, NULL, NULL);
 }
 
 /* The names an RFC 9989 tree walk from d would ask (§4.10), or just d and its PSL org. */
@@ -86,11 +79,12 @@ static void add_dmarc(struct qlist *l, const char *d)
 	}
 }
 
-void mv_verify_prefetch(struct mv_verify *v)
+enum mv_status mv_verify_prefetch(struct mv_verify *v)
 {
 	struct qlist l;
 	char ptr[MV_IPREV_PTR_NAME_MAX];
 	const char *spfd = NULL;
+	enum mv_status st;
 	size_t k;
 
 	memset(&l, 0, sizeof l);
@@ -100,15 +94,21 @@ void mv_verify_prefetch(struct mv_verify *v)
 		spfd = v->env.helo; /* null sender: postmaster@<helo> (RFC 7208 §2.4) */
 	if (spfd && *spfd)
 		addq(&l, MV_DNS_TXT, spfd, NULL, NULL);
-	add_dkim_keys(&l, v->msg, v->cfg->dkim_max_sigs);
+	/* the DKIM verifier parses the signatures and asks for their keys: into l */
+	v->budget.capture = add_captured;
+	v->budget.capture_arg = &l;
+	st = mv_dkim_verifier_headers(v->dkim, v->msg);
+	v->budget.capture = NULL;
+	v->budget.capture_arg = NULL;
 	if (v->author)
 		add_dmarc(&l, v->author);
 	if (v->cfg->iprev && mv_iprev_ptr_name(v->env.client_ip, ptr, sizeof ptr) == MV_OK)
 		addq(&l, MV_DNS_PTR, ptr, NULL, NULL);
 	if (v->arc) /* last: what does not fit is asked when needed */
 		mv_arc_validator_key_names(v->arc, add_arc_key, &l);
-	if (l.n)
+	if (l.n && st == MV_OK)
 		mv_dns_prefetch(v->res, l.q, l.n);
 	for (k = 0; k < l.n; k++)
 		free(l.owned[k]);
+	return st;
 }

@@ -65,8 +65,9 @@ void mv_verify_free(struct mv_verify *v)
 	free(v);
 }
 
-enum mv_status mv_verify_new(const struct mv_verify_config *c, struct mv_resolver *r, time_t now,
-                             const struct mv_envelope *env, struct mv_verify **out)
+/* mv_verify_new(), with an empty message to take fields when with_msg (else v->msg is NULL). */
+static enum mv_status make(const struct mv_verify_config *c, struct mv_resolver *r, time_t now,
+                           const struct mv_envelope *env, int with_msg, struct mv_verify **out)
 {
 	struct mv_verify *v;
 	struct mv_dkim_verify_opts o;
@@ -92,7 +93,7 @@ enum mv_status mv_verify_new(const struct mv_verify_config *c, struct mv_resolve
 	o.max_signatures = c->dkim_max_sigs;
 	o.refuse_l = !c->dkim_allow_l;
 	o.keycache = c->dkim_keycache;
-	st = fail ? MV_ENOMEM : mv_msg_new(NULL, &v->msg);
+	st = fail ? MV_ENOMEM : with_msg ? mv_msg_new(NULL, &v->msg) : MV_OK;
 	/* every check asks through the budget (lib/verify/budget.c) */
 	if (st == MV_OK)
 		st = mv_verify_budget_open(&v->budget, r, c->budget_ms, &v->res);
@@ -107,6 +108,12 @@ enum mv_status mv_verify_new(const struct mv_verify_config *c, struct mv_resolve
 	}
 	*out = v;
 	return MV_OK;
+}
+
+enum mv_status mv_verify_new(const struct mv_verify_config *c, struct mv_resolver *r, time_t now,
+                             const struct mv_envelope *env, struct mv_verify **out)
+{
+	return make(c, r, now, env, 1, out);
 }
 
 enum mv_status mv_verify_header(struct mv_verify *v, const char *name, size_t name_len,
@@ -130,10 +137,10 @@ enum mv_status mv_verify_header_end(struct mv_verify *v)
 	/* ARC first (no DNS yet): its key names join the one prefetch batch. */
 	if (v->arc && (st = mv_arc_validator_headers(v->arc, v->msg)) != MV_OK)
 		return st;
-	mv_verify_prefetch(v);
+	st = mv_verify_prefetch(v); /* DKIM takes the header in there */
 	if (v->arc)
 		mv_arc_validator_set_resolver(v->arc, v->res);
-	return mv_dkim_verifier_headers(v->dkim, v->msg);
+	return st;
 }
 
 enum mv_status mv_verify_body(struct mv_verify *v, const void *p, size_t n)
@@ -278,10 +285,8 @@ enum mv_status mv_verify_message(const struct mv_verify_config *c, struct mv_res
 	enum mv_status st;
 
 	*out = NULL;
-	if ((st = mv_verify_new(c, r, now, env, &v)) != MV_OK)
+	if ((st = make(c, r, now, env, 0, &v)) != MV_OK)
 		return st;
-	mv_msg_free(v->msg);
-	v->msg = NULL;
 	if ((st = mv_msg_parse(data, len, NULL, &v->msg, NULL, 0)) != MV_OK)
 		goto out;
 	mv_msg_body(v->msg, &body, &blen, NULL);

@@ -28,6 +28,12 @@ struct mv_verify_budget {
 	unsigned queries;    /* questions forwarded */
 	unsigned prefetches; /* prefetch batches forwarded */
 	unsigned refused;    /* questions answered MV_DNS_TIMEOUT unasked */
+	/*
+	 * While set, a prefetch batch is not sent but handed to capture (its
+	 * names borrowed for the call): lib/verify folds it into its one batch.
+	 */
+	void (*capture)(void *arg, const struct mv_dns_question *q, size_t n);
+	void *capture_arg;
 };
 
 /*
@@ -62,11 +68,20 @@ struct mv_verify {
 	char *field; /* "Authentication-Results: ..." */
 	enum mv_verify_action action;
 	char *reply;
+	int decided;   /* mv_verify_decide() ran: action and reply are final */
+	int explained; /* explain is built (lazily, by mv_verify_explain()) */
 	struct mv_buf explain;
 };
 
-/* Prefetch every foreseeable query (SPF, DKIM keys, DMARC walk, PTR, ARC keys). Never fails. */
-void mv_verify_prefetch(struct mv_verify *v);
+/*
+ * Give the header to the DKIM verifier, then prefetch every foreseeable query
+ * (SPF, DKIM keys, DMARC walk, PTR, ARC keys) in one batch (lib/verify/prefetch.c).
+ * The DKIM key names are those the verifier's own prefetch asks for, captured
+ * rather than sent (so no signature is parsed twice). The ARC validator has
+ * taken the header already. Returns mv_dkim_verifier_headers()'s status
+ * (MV_ENOMEM only); the prefetch itself never fails.
+ */
+enum mv_status mv_verify_prefetch(struct mv_verify *v);
 
 /*
  * The trusted-sealer override (lib/verify/arcpolicy.c, draft-ietf-dmarc-arc-usage-06):
@@ -77,7 +92,10 @@ enum mv_status mv_verify_arc_policy(struct mv_verify *v);
 /* Append "; overridden by trusted ARC sealer D" to the dmarc record's comment. */
 enum mv_status mv_verify_arc_policy_note(const struct mv_verify *v, struct mv_result *dmarc);
 
-/* Decide the action and the SMTP reply from the DMARC verdict (lib/verify/policy.c). */
+/*
+ * Decide the action and the SMTP reply from the DMARC verdict (lib/verify/policy.c).
+ * The --explain text is built later, when mv_verify_explain() is first called.
+ */
 enum mv_status mv_verify_decide(struct mv_verify *v);
 
 #endif

@@ -134,6 +134,7 @@ struct slow {
 	unsigned delay_ms, budget_ms;
 	unsigned slept_ms;
 	unsigned lookups, prefetches, late;
+	unsigned key_prefetched; /* batches that held the DKIM key's name */
 };
 
 static enum mv_status slow_lookup(void *impl, const char *name, enum mv_dns_type type,
@@ -162,13 +163,16 @@ static enum mv_status slow_prefetch(void *impl, const struct mv_dns_question *q,
 {
 	struct slow *s = impl;
 
+	size_t k;
+
 	(void)deliver;
 	(void)arg;
-	(void)q;
-	(void)n;
 	if (s->slept_ms >= s->budget_ms)
 		s->late++;
 	s->prefetches++;
+	for (k = 0; k < n; k++)
+		if (strcmp(q[k].name, "sel._domainkey.example.com") == 0)
+			s->key_prefetched++;
 	sleep_ms(s->delay_ms);
 	s->slept_ms += s->delay_ms;
 	return MV_OK;
@@ -269,6 +273,27 @@ static void generous_budget_changes_nothing(void **state)
 	assert_int_equal(st.exhausted, 0);
 	assert_true(st.queries >= 5); /* SPF, key, DMARC, PTR, A */
 	assert_null(strstr(mv_verify_explain(v), "budget"));
+	mv_verify_free(v);
+	mv_dns_free(r);
+}
+
+/*
+ * The prefetch is one batch (docs/internals/verify.md): the DKIM key is in it,
+ * and the DKIM verifier's own prefetch of the same key is not sent again.
+ */
+static void one_prefetch_batch_with_the_dkim_key(void **state)
+{
+	struct mv_verify_config cfg;
+	struct slow s;
+	struct mv_resolver *r = make_slow(1, 0, 20000, &s);
+	struct mv_verify *v;
+
+	(void)state;
+	config(&cfg, 20000);
+	v = verify(&cfg, r);
+	assert_string_equal(result_of(v, "dkim"), "pass");
+	assert_int_equal(s.prefetches, 1);
+	assert_int_equal(s.key_prefetched, 1);
 	mv_verify_free(v);
 	mv_dns_free(r);
 }
@@ -513,6 +538,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(generous_budget_changes_nothing),
+	        cmocka_unit_test(one_prefetch_batch_with_the_dkim_key),
 	        cmocka_unit_test(zero_budget_asks_nothing_and_tempfails),
 	        cmocka_unit_test(spent_budget_follows_temperror_action_accept),
 	        cmocka_unit_test(tiny_budget_stops_asking_once_spent),
