@@ -12,6 +12,7 @@ static struct mvd_runtime *current;
 static void runtime_free(struct mvd_runtime *rt)
 {
 	mvd_signer_free(rt->signer);
+	mv_dkim_keycache_free(rt->keycache);
 	mv_dns_free(rt->resolver);
 	mvd_config_free(&rt->cfg);
 	free(rt);
@@ -54,6 +55,7 @@ static void verify_config(struct mvd_runtime *rt)
 	rt->vcfg.dkim_allow_l = c->dkim_allow_l;
 	rt->vcfg.iprev_max_names = c->iprev_max_names;
 	rt->vcfg.budget_ms = c->budget_ms;
+	rt->vcfg.dkim_keycache = rt->keycache;
 	/* draft-ietf-dmarc-arc-usage: the newest seal's d= may override a DMARC failure. */
 	rt->vcfg.trusted_arc_sealers = (const char *const *)c->trusted_arc_sealers.item;
 	rt->vcfg.ntrusted_arc_sealers = c->trusted_arc_sealers.count;
@@ -78,6 +80,10 @@ enum mv_status mvd_runtime_open(struct mvd_config *cfg, struct mvd_runtime **out
 		goto out;
 	if ((st = mvd_signer_load(&rt->cfg, &rt->signer, err, errlen)) != MV_OK)
 		goto out;
+	if ((st = mv_dkim_keycache_new(1024, &rt->keycache)) != MV_OK) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	verify_config(rt);
 	rt->servid.id = rt->cfg.authserv_id;
 	rt->servid.subdomains = rt->cfg.authserv_subdomains;

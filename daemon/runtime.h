@@ -22,7 +22,8 @@ struct mvd_runtime {
 	struct mv_authres_servid servid;
 	struct mv_authres_policy arpolicy;
 	struct mvd_signer *signer;
-	int refs; /* guarded by the holder's lock */
+	struct mv_dkim_keycache *keycache; /* decoded DKIM and ARC keys, shared by all sessions */
+	int refs;                          /* guarded by the holder's lock */
 };
 
 /*

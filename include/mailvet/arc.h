@@ -97,7 +97,9 @@ struct mv_arc_chain_result {
 };
 
 struct mv_arc_validate_opts {
-	int64_t max_future; /* t= may be this far ahead of now (default 300 s) */
+	int64_t max_future;                /* t= may be this far ahead of now (default 300 s) */
+	struct mv_dkim_keycache *keycache; /* decoded keys shared across messages, or NULL;
+	                                    * borrowed (see mv_dkim_keycache_new()) */
 };
 void mv_arc_validate_opts_default(struct mv_arc_validate_opts *o);
 

@@ -34,7 +34,7 @@ static struct arc_key *key_slot(struct mv_arc_validator *v, const char *s, const
 		return NULL;
 	}
 	v->nkeys++;
-	st = mv_dkim_key_fetch(v->r, NULL, s, d, &k->key, k->err, sizeof k->err);
+	st = mv_dkim_key_fetch(v->r, v->o.keycache, s, d, &k->key, k->err, sizeof k->err);
 	if (st != MV_OK) {
 		k->key = NULL;
 		/* SERVFAIL or timeout: the key may well exist (DESIGN: temperror, never a fail) */

@@ -48,6 +48,14 @@ enum mv_status mv_json_string(struct mv_buf *b, const char *s, size_t n)
 	mv_buf_putc(b, '"');
 	while (i < n) {
 		unsigned char c = p[i];
+		size_t j = i;
+		while (j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\')
+			j++;
+		if (j > i) {
+			mv_buf_append(b, p + i, j - i);
+			i = j;
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			mv_buf_putc(b, '\\');
 			mv_buf_putc(b, (char)c);

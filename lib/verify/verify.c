@@ -100,8 +100,13 @@ static enum mv_status make(const struct mv_verify_config *c, struct mv_resolver 
 	if (st == MV_OK)
 		st = mv_dkim_verifier_new(&o, v->res, (int64_t)now, &v->dkim);
 	/* The validator gets the resolver after the prefetch (mv_verify_header_end). */
-	if (st == MV_OK && c->arc)
-		st = mv_arc_validator_new(NULL, NULL, (int64_t)now, &v->arc);
+	if (st == MV_OK && c->arc) {
+		struct mv_arc_validate_opts ao;
+
+		mv_arc_validate_opts_default(&ao);
+		ao.keycache = c->dkim_keycache; /* the sealers' keys, decoded once */
+		st = mv_arc_validator_new(&ao, NULL, (int64_t)now, &v->arc);
+	}
 	if (st != MV_OK) {
 		mv_verify_free(v);
 		return st;
