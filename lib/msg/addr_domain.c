@@ -10,7 +10,8 @@
  * start with "xn--" is only lowercased: libidn2 would apply the IDNA hyphen
  * rules to it and refuse real host names such as "r3---sn-abc". Any other
  * label goes through libidn2 (non-transitional UTS #46 mapping, NFC, IDNA2008
- * checks; for "xn--" labels a punycode round trip), and must stay one label.
+ * checks; for "xn--" labels a punycode round trip), and must stay one label
+ * of letters, digits and hyphens.
  */
 static int is_plain_ascii_label(const char *l, size_t n)
 {
@@ -20,6 +21,16 @@ static int is_plain_ascii_label(const char *l, size_t n)
 		return 0;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)l[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* 1 when s holds only letters, digits and hyphens (an A-label's alphabet). */
+static int is_ldh(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-'))
 			return 0;
 	return 1;
 }
@@ -46,6 +57,8 @@ static enum mv_status convert_label(const char *l, size_t n, struct mv_buf *a, s
 		goto out;
 	if (ascii[0] == '\0' || strchr(ascii, '.'))
 		goto out; /* mapped to nothing, or to several labels (U+3002 ...) */
+	if (!is_ldh(ascii))
+		goto out; /* UTS #46 maps U+00A0 to a space, and keeps '=' or '%' */
 	if (idn2_to_unicode_8z8z(ascii, &uni, 0) != IDN2_OK)
 		goto out;
 	mv_ascii_lower(ascii, strlen(ascii));

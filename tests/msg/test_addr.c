@@ -359,6 +359,10 @@ static const struct domain_case domain_cases[] = {
         {"xn--zz.com", MV_ESYNTAX, NULL, NULL},
         {"\xe2\x98\x83.net", MV_ESYNTAX, NULL, NULL},
         {"a\xff.com", MV_ESYNTAX, NULL, NULL},
+        /* UTS #46 maps U+00A0 (no-break space) to a space: not a host name */
+        {"x\xc2\xa0y.com", MV_ESYNTAX, NULL, NULL},
+        /* a non-ASCII label must become an LDH A-label (STD3 rules) */
+        {"=b\xc3\xbc%.com", MV_ESYNTAX, NULL, NULL},
 };
 
 static void domain_forms(void **state)
