@@ -29,27 +29,6 @@ static void usage(FILE *f)
 	           "--body-length sets l=.\n");
 }
 
-static int parse_canon(const char *s, struct mv_dkim_sign_opts *o)
-{
-	const char *slash = strchr(s, '/');
-	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
-	const char *b = slash ? slash + 1 : "simple";
-
-	if (hl == 6 && strncmp(s, "simple", 6) == 0)
-		o->hcanon = MV_CANON_SIMPLE;
-	else if (hl == 7 && strncmp(s, "relaxed", 7) == 0)
-		o->hcanon = MV_CANON_RELAXED;
-	else
-		return -1;
-	if (strcmp(b, "simple") == 0)
-		o->bcanon = MV_CANON_SIMPLE;
-	else if (strcmp(b, "relaxed") == 0)
-		o->bcanon = MV_CANON_RELAXED;
-	else
-		return -1;
-	return 0;
-}
-
 /* Sign the message in path and write it out; returns the exit status. */
 static int sign_file(const struct mv_dkim_sign_opts *o, struct mv_dkim_signkey *const *keys,
                      const char *const *selectors, size_t n, const char *path)
@@ -143,7 +122,8 @@ int mv_cli_sign(int argc, char **argv)
 			alg = optarg;
 			break;
 		case 'c':
-			if (parse_canon(optarg, &o) != 0) {
+			if (mv_dkim_canon_parse(optarg, strlen(optarg), &o.hcanon, &o.bcanon) !=
+			    MV_OK) {
 				fprintf(stderr, "mailvet sign: bad --canon %s\n", optarg);
 				goto out;
 			}

@@ -270,4 +270,11 @@ enum mv_status mv_dkim_sign(const struct mv_dkim_sign_opts *o,
 enum mv_status mv_dkim_keygen(enum mv_dkim_keytype type, unsigned bits,
                               struct mv_dkim_signkey **out, char **pem);
 
+/*
+ * Parse a c= value, "header[/body]" (RFC 6376 §3.5): each "simple" or
+ * "relaxed"; the body defaults to simple. MV_OK sets *h and *b;
+ * MV_EUNSUPPORTED (an unknown or empty name) leaves them unchanged.
+ */
+enum mv_status mv_dkim_canon_parse(const char *v, size_t n, enum mv_canon *h, enum mv_canon *b);
+
 #endif

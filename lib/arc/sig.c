@@ -99,24 +99,9 @@ static unsigned char *b64(struct mv_arc_sig *s, const struct mv_tag *t, size_t *
 	return bin;
 }
 
-static int canon_word(const char *p, size_t n, enum mv_canon *c)
-{
-	if (n == 6 && memcmp(p, "simple", 6) == 0)
-		*c = MV_CANON_SIMPLE;
-	else if (n == 7 && memcmp(p, "relaxed", 7) == 0)
-		*c = MV_CANON_RELAXED;
-	else
-		return 0;
-	return 1;
-}
-
 static void parse_c(struct mv_arc_sig *s, const struct mv_tag *t)
 {
-	const char *slash = memchr(t->value, '/', t->value_len);
-	size_t hl = slash ? (size_t)(slash - t->value) : t->value_len;
-
-	if (!canon_word(t->value, hl, &s->hcanon) ||
-	    (slash && !canon_word(slash + 1, t->value_len - hl - 1, &s->bcanon)))
+	if (mv_dkim_canon_parse(t->value, t->value_len, &s->hcanon, &s->bcanon) != MV_OK)
 		bad(s, "unknown canonicalization c=%.*s", (int)t->value_len, t->value);
 }
 

@@ -88,25 +88,11 @@ static int64_t parse_number(const struct mv_tag *t)
 	return v;
 }
 
-static int parse_canon_word(const char *p, size_t n, enum mv_canon *c)
-{
-	if (n == 6 && memcmp(p, "simple", 6) == 0)
-		*c = MV_CANON_SIMPLE;
-	else if (n == 7 && memcmp(p, "relaxed", 7) == 0)
-		*c = MV_CANON_RELAXED;
-	else
-		return 0;
-	return 1;
-}
-
 /* c= "header[/body]"; the body canonicalization defaults to simple. */
 static void parse_canon(struct sigparse *sp, const struct mv_tag *t)
 {
-	const char *slash = memchr(t->value, '/', t->value_len);
-	size_t hl = slash ? (size_t)(slash - t->value) : t->value_len;
-
-	if (!parse_canon_word(t->value, hl, &sp->sig->hcanon) ||
-	    (slash && !parse_canon_word(slash + 1, t->value_len - hl - 1, &sp->sig->bcanon)))
+	if (mv_dkim_canon_parse(t->value, t->value_len, &sp->sig->hcanon, &sp->sig->bcanon) !=
+	    MV_OK)
 		fail(sp, MV_EUNSUPPORTED, "unknown canonicalization c=%.*s", (int)t->value_len,
 		     t->value);
 }
