@@ -3,6 +3,7 @@
 #define MAILVET_TAGLIST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <mailvet/status.h>
 
@@ -62,6 +63,13 @@ const struct mv_tag *mv_taglist_get(const struct mv_taglist *tl, const char *nam
  * gets its length.
  */
 char *mv_taglist_value_nows(const struct mv_tag *t, size_t *lenp);
+
+/*
+ * A value that is a decimal number of 1 to 76 digits (RFC 6376 §3.5 bounds
+ * l=, t= and x= at 76 digits); values past INT64_MAX saturate. -1 when the
+ * value is empty, too long or not all digits.
+ */
+int64_t mv_taglist_number(const struct mv_tag *t);
 
 /* A NUL-terminated copy of the value; NULL when memory runs out. */
 char *mv_taglist_value_dup(const struct mv_tag *t);

@@ -20,23 +20,6 @@ static void bad(struct mv_arc_sig *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A decimal number of 1..76 digits (RFC 6376 §3.5), saturating; -1 when malformed. */
-static int64_t number(const struct mv_tag *t)
-{
-	int64_t v = 0;
-	size_t i;
-
-	if (t->value_len == 0 || t->value_len > 76)
-		return -1;
-	for (i = 0; i < t->value_len; i++) {
-		int dgt = t->value[i] - '0';
-		if (dgt < 0 || dgt > 9)
-			return -1;
-		v = v > (INT64_MAX - dgt) / 10 ? INT64_MAX : v * 10 + dgt;
-	}
-	return v;
-}
-
 /*
  * A domain name or selector as RFC 6376 §3.5 allows (sub-domain): labels of
  * letters, digits, '-' and '_' (selectors and deployed names use '_'), none
@@ -178,7 +161,8 @@ static void parse_numbers(struct mv_arc_sig *s, const struct mv_taglist *tl)
 	size_t k;
 
 	for (k = 0; k < 3; k++)
-		if ((t = mv_taglist_get(tl, names[k])) != NULL && (*dst[k] = number(t)) < 0)
+		if ((t = mv_taglist_get(tl, names[k])) != NULL &&
+		    (*dst[k] = mv_taglist_number(t)) < 0)
 			bad(s, "bad %s=", names[k]);
 }
 

@@ -68,26 +68,6 @@ int mv_dkim_domain_within(const char *sub, const char *dom)
 	return ls == ld || sub[ls - ld - 1] == '.';
 }
 
-/*
- * A decimal number of at most 76 digits (RFC 6376 §3.5 bounds l=, t= and
- * x= at 76 digits); values past INT64_MAX saturate. -1 when malformed.
- */
-static int64_t parse_number(const struct mv_tag *t)
-{
-	int64_t v = 0;
-	size_t i;
-
-	if (t->value_len == 0 || t->value_len > 76)
-		return -1;
-	for (i = 0; i < t->value_len; i++) {
-		int dgt = t->value[i] - '0';
-		if (dgt < 0 || dgt > 9)
-			return -1;
-		v = v > (INT64_MAX - dgt) / 10 ? INT64_MAX : v * 10 + dgt;
-	}
-	return v;
-}
-
 /* c= "header[/body]"; the body canonicalization defaults to simple. */
 static void parse_canon(struct sigparse *sp, const struct mv_tag *t)
 {
@@ -237,11 +217,11 @@ static void read_tags(struct sigparse *sp, const struct mv_taglist *tl)
 		sig->i = dup_value(sp, t);
 	if ((t = mv_taglist_get(tl, "c")) != NULL)
 		parse_canon(sp, t);
-	if ((t = mv_taglist_get(tl, "l")) != NULL && (sig->l = parse_number(t)) < 0)
+	if ((t = mv_taglist_get(tl, "l")) != NULL && (sig->l = mv_taglist_number(t)) < 0)
 		fail(sp, MV_ESYNTAX, "bad l=");
-	if ((t = mv_taglist_get(tl, "t")) != NULL && (sig->t = parse_number(t)) < 0)
+	if ((t = mv_taglist_get(tl, "t")) != NULL && (sig->t = mv_taglist_number(t)) < 0)
 		fail(sp, MV_ESYNTAX, "bad t=");
-	if ((t = mv_taglist_get(tl, "x")) != NULL && (sig->x = parse_number(t)) < 0)
+	if ((t = mv_taglist_get(tl, "x")) != NULL && (sig->x = mv_taglist_number(t)) < 0)
 		fail(sp, MV_ESYNTAX, "bad x=");
 	if ((t = mv_taglist_get(tl, "q")) != NULL)
 		check_q(sp, t);

@@ -211,3 +211,19 @@ char *mv_taglist_value_dup(const struct mv_tag *t)
 {
 	return mv_strndup(t->value, t->value_len);
 }
+
+int64_t mv_taglist_number(const struct mv_tag *t)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (t->value_len == 0 || t->value_len > 76)
+		return -1;
+	for (i = 0; i < t->value_len; i++) {
+		int dgt = t->value[i] - '0';
+		if (dgt < 0 || dgt > 9)
+			return -1;
+		v = v > (INT64_MAX - dgt) / 10 ? INT64_MAX : v * 10 + dgt;
+	}
+	return v;
+}

@@ -157,6 +157,23 @@ static void value_without_whitespace(void **state)
 	free(v);
 }
 
+/* RFC 6376 §3.5: l=, t= and x= are 1 to 76 digits; larger values saturate. */
+static void numbers_are_bounded_digits(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	        parse("t=1528637909; x=0; l=" /* 77 digits */
+	              "12345678901234567890123456789012345678901234567890123456789012345678"
+	              "901234567; a=99999999999999999999; b=12a; c="),
+	        MV_OK);
+	assert_int_equal(mv_taglist_number(mv_taglist_get(&tl, "t")), 1528637909);
+	assert_int_equal(mv_taglist_number(mv_taglist_get(&tl, "x")), 0);
+	assert_int_equal(mv_taglist_number(mv_taglist_get(&tl, "l")), -1);
+	assert_true(mv_taglist_number(mv_taglist_get(&tl, "a")) == INT64_MAX);
+	assert_int_equal(mv_taglist_number(mv_taglist_get(&tl, "b")), -1);
+	assert_int_equal(mv_taglist_number(mv_taglist_get(&tl, "c")), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +186,7 @@ int main(void)
 	        cmocka_unit_test(empty_tag_spec_is_tolerated),
 	        cmocka_unit_test(grammar_violations_are_errors),
 	        cmocka_unit_test(limits_are_enforced),
+	        cmocka_unit_test(numbers_are_bounded_digits),
 	        cmocka_unit_test(value_without_whitespace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
