@@ -35,18 +35,7 @@ cd "$tmp"
 # Nanoseconds (monotonic enough for runs of seconds) and msg/s from a start time.
 now() { date +%s%N; }
 rate() { echo $(($1 * 1000000000 / ($(now) - $2))); }
-free_port() {
-	"$py" -c '
-import socket, random
-for _ in range(100):
-    p = random.randint(20000, 60000)
-    try:
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", p))
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(("127.0.0.1", p))
-        u.close(); t.close(); print(p); break
-    except OSError:
-        pass'
-}
+free_port() { "$here/../../scripts/free-port"; }
 # CPU seconds (user + system) used so far by the processes whose PIDs are given.
 cpu_of() {
 	"$py" -c '

@@ -20,19 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# A port free for both UDP and TCP, then a DNS query until the server answers.
-free_port() {
-	"$py" -c '
-import socket, random
-for _ in range(100):
-    p = random.randint(20000, 60000)
-    try:
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", p))
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(("127.0.0.1", p))
-        u.close(); t.close(); print(p); break
-    except OSError:
-        pass'
-}
+# A port free for both UDP and TCP (scripts/free-port), then a DNS query until the server answers.
+free_port() { "$here/../../scripts/free-port"; }
 answers() {
 	"$py" -c '
 import socket, struct, sys
