@@ -41,6 +41,7 @@ static const char *const log_formats[] = {"kv", "json", NULL};
 static const char *const reject_modes[] = {"reject", "quarantine", "header", NULL};
 static const char *const quarantine_modes[] = {"milter", "header", NULL};
 static const char *const fail_modes[] = {"tempfail", "accept", NULL};
+static const char *const refuse_modes[] = {"reject", "tempfail", NULL};
 
 #define O(f) offsetof(struct mvd_config, f)
 static const struct key keys[] = {
@@ -48,6 +49,7 @@ static const struct key keys[] = {
         {"milter", "user", KEY_STR, O(user), 0, 0, NULL},
         {"milter", "group", KEY_STR, O(group), 0, 0, NULL},
         {"milter", "pid_file", KEY_STR, O(pid_file), 0, 0, NULL},
+        {"milter", "socket_group", KEY_STR, O(socket_group), 0, 0, NULL},
         {"milter", "socket_umask", KEY_OCTAL, O(socket_umask), 0, 0777, NULL},
         {"milter", "timeout", KEY_UINT, O(milter_timeout), 1, 86400, NULL},
         {"milter", "drain_timeout", KEY_UINT, O(drain_timeout), 0, 3600, NULL},
@@ -71,6 +73,7 @@ static const struct key keys[] = {
         {"policy", "temperror", KEY_ENUM, O(temperror), 0, 0, fail_modes},
         {"policy", "tempfail_text", KEY_STR, O(tempfail_text), 0, 0, NULL},
         {"policy", "on_error", KEY_ENUM, O(on_error), 0, 0, fail_modes},
+        {"policy", "unreadable_header", KEY_ENUM, O(unreadable_header), 0, 0, refuse_modes},
         {"policy", "trusted_arc_sealers", KEY_LIST, O(trusted_arc_sealers), 0, 0, NULL},
         {"dns", "resolver", KEY_STR, O(resolver), 0, 0, NULL},
         {"dns", "timeout_ms", KEY_UINT, O(dns_timeout_ms), 100, 60000, NULL},
@@ -367,7 +370,8 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
-	ok &= set_str(&c->socket, "inet:8891@127.0.0.1");
+	ok &= set_str(&c->socket, MVD_DEFAULT_SOCKET);
+	ok &= set_str(&c->socket_group, "");
 	ok &= set_str(&c->user, "mailvet");
 	ok &= set_str(&c->group, "");
 	ok &= set_str(&c->pid_file, "");
@@ -390,6 +394,7 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	c->temperror = MVD_FAIL_TEMPFAIL;
 	ok &= set_str(&c->tempfail_text, "");
 	c->on_error = MVD_FAIL_TEMPFAIL;
+	c->unreadable_header = MVD_REFUSE_REJECT;
 	ok &= set_str(&c->resolver, "system");
 	c->dns_timeout_ms = 5000;
 	ok &= set_str(&c->trust_anchor_file, "");
@@ -407,19 +412,11 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 
 void mvd_config_free(struct mvd_config *c)
 {
-	char **strs[] = {&c->socket,
-	                 &c->user,
-	                 &c->group,
-	                 &c->pid_file,
-	                 &c->log_facility,
-	                 &c->authserv_id,
-	                 &c->reject_text,
-	                 &c->quarantine_header,
-	                 &c->tempfail_text,
-	                 &c->resolver,
-	                 &c->trust_anchor_file,
-	                 &c->zone_file,
-	                 &c->sign_headers};
+	char **strs[] = {&c->socket,        &c->socket_group, &c->user,
+	                 &c->group,         &c->pid_file,     &c->log_facility,
+	                 &c->authserv_id,   &c->reject_text,  &c->quarantine_header,
+	                 &c->tempfail_text, &c->resolver,     &c->trust_anchor_file,
+	                 &c->zone_file,     &c->sign_headers};
 
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
@@ -481,10 +478,12 @@ enum mv_status mvd_config_load(struct mvd_config *c, const char *path, char *err
 		snprintf(err, errlen, "out of memory");
 		return st;
 	}
-	st = mv_read_file(path, MAX_CONFIG_BYTES, &text, &len);
+	st = mv_read_regular_file(path, MAX_CONFIG_BYTES, &text, &len, NULL);
 	if (st != MV_OK) {
 		snprintf(err, errlen, "%s: %s", path,
-		         st == MV_EIO ? strerror(errno) : mv_status_str(st));
+		         st == MV_EIO      ? strerror(errno)
+		         : st == MV_EINVAL ? "not a regular file"
+		                           : mv_status_str(st));
 		return st;
 	}
 	if (strlen(text) != len) {

@@ -18,6 +18,11 @@ enum mvd_reject_mode { MVD_REJECT_REJECT, MVD_REJECT_QUARANTINE, MVD_REJECT_HEAD
 enum mvd_quarantine_mode { MVD_QUARANTINE_MILTER, MVD_QUARANTINE_HEADER };
 /* What a temporary failure (temperror, internal error) becomes. */
 enum mvd_fail_mode { MVD_FAIL_TEMPFAIL, MVD_FAIL_ACCEPT };
+/* How a message that must not be accepted is refused. */
+enum mvd_refuse_mode { MVD_REFUSE_REJECT, MVD_REFUSE_TEMPFAIL };
+
+/* A unix socket in a directory of its own, which only the MTA's group may enter. */
+#define MVD_DEFAULT_SOCKET "unix:/run/mailvetd/milter.sock"
 
 /* A list of strings, each owned by the list. */
 struct mvd_strlist {
@@ -47,6 +52,7 @@ struct mvd_domain_conf {
 struct mvd_config {
 	/* [milter] */
 	char *socket;            /* libmilter connection spec: inet:PORT@HOST, unix:/path */
+	char *socket_group;      /* unix socket: group of its directory ("" = the daemon's) */
 	char *user, *group;      /* drop privileges to these after binding ("" = stay) */
 	char *pid_file;          /* "" = none */
 	unsigned socket_umask;   /* umask while the unix socket is created */
@@ -75,6 +81,7 @@ struct mvd_config {
 	enum mvd_fail_mode temperror;
 	char *tempfail_text;
 	enum mvd_fail_mode on_error;
+	enum mvd_refuse_mode unreadable_header; /* a header field lib/verify could not take */
 	struct mvd_strlist trusted_arc_sealers;
 	/* [dns] */
 	char *resolver; /* "system" or ADDR[@PORT] */

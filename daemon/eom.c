@@ -11,6 +11,8 @@
 #define DEFAULT_TEMPFAIL                                                                           \
 	"451 4.7.0 Temporary failure while authenticating the message, try again later"
 #define DEFAULT_ERROR "451 4.3.0 Temporary local problem, try again later"
+#define DEFAULT_UNREADABLE_REJECT "550 5.6.0 Message refused: its header could not be read whole"
+#define DEFAULT_UNREADABLE_TEMPFAIL "451 4.6.0 Message deferred: its header could not be read whole"
 #define DEFAULT_SEAL_TEMPFAIL                                                                      \
 	"451 4.4.3 Temporary DNS failure while ARC-sealing the message, try again later"
 
@@ -301,6 +303,27 @@ static sfsistat internal_error(SMFICTX *ctx, struct mvd_session *s, const char *
 	return SMFIS_TEMPFAIL;
 }
 
+/*
+ * A message whose header lib/verify could not take whole (a malformed
+ * field, or more fields than the limit) is never judged without the fields
+ * it lost: one of them may be the From that decides DMARC. It is refused as
+ * [policy] unreadable_header says, whatever its direction.
+ */
+static sfsistat unreadable(SMFICTX *ctx, struct mvd_session *s)
+{
+	const struct mvd_message *m = &s->m;
+	int tempfail = s->rt->cfg.unreadable_header == MVD_REFUSE_TEMPFAIL;
+	char note[200];
+
+	snprintf(note, sizeof note, "header not read whole: %zu field%s refused, the first (%s) %s",
+	         m->nbad_headers, m->nbad_headers == 1 ? "" : "s", m->bad_header_name,
+	         m->bad_header_st == MV_ETOOBIG ? "past the header limits" : "malformed");
+	set_reply(ctx, NULL, NULL,
+	          tempfail ? DEFAULT_UNREADABLE_TEMPFAIL : DEFAULT_UNREADABLE_REJECT);
+	mvd_report(s, tempfail ? "tempfail" : "reject", NULL, note);
+	return tempfail ? SMFIS_TEMPFAIL : SMFIS_REJECT;
+}
+
 sfsistat mvd_eom(SMFICTX *ctx, struct mvd_session *s)
 {
 	struct mvd_message *m = &s->m;
@@ -319,6 +342,8 @@ sfsistat mvd_eom(SMFICTX *ctx, struct mvd_session *s)
 		mvd_message_fail(m, st, "verify_end");
 	if (m->failed)
 		return internal_error(ctx, s, m->fail_where);
+	if (m->nbad_headers)
+		return unreadable(ctx, s);
 	v = decide(s, &note);
 	if (!note && mv_verify_arc_override(m->v)) {
 		snprintf(override, sizeof override,

@@ -1,5 +1,7 @@
 /* daemon/main.c — mailvetd: load the configuration, bind, drop privileges, run the milter, handle signals. */
 #include <errno.h>
+#include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -20,6 +22,7 @@
 #include "process.h"
 #include "runtime.h"
 #include "session.h"
+#include "supervise.h"
 
 #define DEFAULT_CONFIG "/etc/mailvet/mailvet.conf"
 
@@ -34,19 +37,28 @@ static atomic_int milter_status;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mailvetd [-c FILE] [-n] [-f]\n"
-	           "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
-	           "  -n       check the configuration (keys, zone file included) and exit\n"
-	           "  -f       stay in the foreground\n"
-	           "  -V       print the version\n");
+	fprintf(f,
+	        "usage: mailvetd [-c FILE] [-n] [-f]\n"
+	        "Email authentication milter (SPF, DKIM, DMARC, ARC) for Postfix and Sendmail.\n"
+	        "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+	        "  -n, --check        check the configuration (keys, zone file included) and exit\n"
+	        "  -f, --foreground   stay in the foreground\n"
+	        "  -V, --version      print the version and exit\n"
+	        "  -h, --help         print this help and exit\n"
+	        "Signals: SIGHUP reloads the configuration, SIGTERM drains and stops.\n"
+	        "See mailvetd(8) and mailvet.conf(5).\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
+	static const struct option longopts[] = {
+	        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
+	        {"foreground", no_argument, NULL, 'f'},   {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
 	int ch;
 
 	o->config = DEFAULT_CONFIG;
-	while ((ch = getopt(argc, argv, "c:nfhV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:nfhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -192,137 +204,90 @@ static void drain(unsigned timeout)
 }
 
 /*
- * Work the signals ask for (reload, drain), done by a control thread so
- * that the main thread, which takes the signals (see signal_loop()), never
- * blocks on it.
+ * The worker: the milter itself, in a process the supervisor restarts when
+ * it dies. It is steered through the control pipe only (reload, stop, or
+ * end of file when the supervisor is gone): several reload requests that
+ * arrive during one reload are served by one more reload, never lost and
+ * never fatal.
  */
-struct control {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int reloads; /* SIGHUPs not handled yet */
-	int stop;    /* SIGTERM/SIGINT seen */
-	int done;    /* drained: the main thread may leave */
-	const char *path;
-	unsigned drain_timeout;
-};
-
-static void *control_thread(void *arg)
+static int worker(int ctl_fd, int ready_fd, void *arg)
 {
-	struct control *c = arg;
-
-	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		while (!c->reloads && !c->stop)
-			pthread_cond_wait(&c->cond, &c->lock);
-		if (c->stop)
-			break;
-		c->reloads = 0;
-		pthread_mutex_unlock(&c->lock);
-		reload(c->path);
-		struct mvd_runtime *rt = mvd_runtime_acquire();
-		pthread_mutex_lock(&c->lock);
-		if (rt)
-			c->drain_timeout = rt->cfg.drain_timeout;
-		mvd_runtime_release(rt);
-	}
-	pthread_mutex_unlock(&c->lock);
-	drain(c->drain_timeout);
-	pthread_mutex_lock(&c->lock);
-	c->done = 1;
-	pthread_mutex_unlock(&c->lock);
-	return NULL;
-}
-
-/* Counted by the handlers below; read and reset by the main thread only. */
-static volatile sig_atomic_t got_hup, got_term, term_signal;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else {
-		term_signal = sig;
-		got_term = 1;
-	}
-}
-
-/*
- * The main thread only takes signals and hands them to the control thread.
- * libmilter's own signal thread sigwait()s for SIGHUP and SIGTERM too and
- * stops the milter on either; every other thread blocks them. The main
- * thread therefore keeps them unblocked, with handlers, at every moment:
- * Linux offers a signal sent to the process to its main thread first
- * whenever that thread does not block it, so libmilter never sees one. (A
- * sigtimedwait() loop would leave them blocked between two waits, and a
- * signal arriving then went to libmilter, which stopped the milter.)
- */
-static int signal_loop(const sigset_t *set, const char *path, unsigned drain_timeout)
-{
-	struct control c = {
-	        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, path, drain_timeout};
-	struct timespec tick = {0, 100 * 1000 * 1000};
-	struct sigaction sa;
+	const struct options *o = arg;
+	struct mvd_runtime *rt;
+	char err[512] = "";
+	unsigned char status = 1;
 	pthread_t tid;
-	int rc = 0;
+	int stop = 0, rc = 0;
 
-	if (pthread_create(&tid, NULL, control_thread, &c) != 0) {
-		mvd_log(MVD_LOG_ERR, "start", "cannot start the control thread");
+	if (!(rt = load(o->config, err, sizeof err))) {
+		mvd_log(MVD_LOG_ERR, "start", "%s: %s", o->config, err);
+		goto told;
+	}
+	mvd_log_setup(&rt->cfg);
+	mvd_runtime_install(rt);
+	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0) {
+		mvd_log(MVD_LOG_ERR, "start", "cannot start the milter thread");
+		mvd_runtime_install(NULL);
+		goto told;
+	}
+	pthread_detach(tid);
+	status = 0;
+told:
+	if (write(ready_fd, &status, 1) != 1 || status != 0) {
+		close(ready_fd);
 		return 1;
 	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	pthread_sigmask(SIG_UNBLOCK, set, NULL);
-	for (;;) {
-		nanosleep(&tick, NULL); /* a signal cuts it short */
-		pthread_mutex_lock(&c.lock);
-		if (got_hup) {
-			got_hup = 0;
-			c.reloads++;
-			pthread_cond_signal(&c.cond);
+	close(ready_fd);
+	while (!stop) {
+		struct pollfd pfd = {ctl_fd, POLLIN, 0};
+		char req[64];
+		int reloads = 0;
+		ssize_t n;
+
+		if (poll(&pfd, 1, 200) > 0) {
+			if ((n = read(ctl_fd, req, sizeof req)) <= 0)
+				stop = n == 0 || errno != EINTR;
+			for (ssize_t i = 0; i < n; i++) {
+				reloads |= req[i] == MVD_CTL_RELOAD;
+				stop |= req[i] == MVD_CTL_STOP;
+			}
 		}
-		if (got_term && !c.stop) {
-			mvd_log(MVD_LOG_INFO, "stop", "signal %d: draining", (int)term_signal);
-			c.stop = 1;
-			pthread_cond_signal(&c.cond);
-		} else if (!c.stop && atomic_load(&milter_done)) {
+		if (reloads && !stop)
+			reload(o->config);
+		if (!stop && atomic_load(&milter_done)) {
 			mvd_log(MVD_LOG_ERR, "stop", "the milter listener stopped (status %d)",
 			        atomic_load(&milter_status));
-			c.stop = 1;
 			rc = 1;
-			pthread_cond_signal(&c.cond);
-		}
-		if (c.done) {
-			pthread_mutex_unlock(&c.lock);
 			break;
 		}
-		pthread_mutex_unlock(&c.lock);
 	}
-	pthread_join(tid, NULL);
+	rt = mvd_runtime_acquire();
+	drain(rt ? rt->cfg.drain_timeout : 30);
+	mvd_runtime_release(rt);
+	mvd_runtime_install(NULL);
 	return rc;
 }
 
-/* Everything between the parsed configuration and the running milter. */
-static int start(struct mvd_runtime *rt, const struct options *o, pthread_t *tid)
+/*
+ * Everything the supervisor does before its worker runs, with the
+ * privileges it started with: the socket (and its directory), the pid
+ * file, then the drop to [milter] user.
+ */
+static int prepare(const struct mvd_config *c, const struct options *o)
 {
-	const struct mvd_config *c = &rt->cfg;
 	char err[512] = "";
+	const char *path = socket_path(c->socket);
 
+	if (path && mvd_process_socket_dir(path, c->user, c->socket_group, err, sizeof err) != 0)
+		goto fail;
 	if (bind_milter(c, err, sizeof err) != 0)
 		goto fail;
 	if (mvd_process_pidfile(c->pid_file) != 0) {
 		snprintf(err, sizeof err, "pid file %s: %s", c->pid_file, strerror(errno));
 		goto fail;
 	}
-	if (mvd_process_drop(c->user, c->group, socket_path(c->socket), err, sizeof err) != 0)
+	if (mvd_process_drop(c->user, c->group, path, c->socket_group, err, sizeof err) != 0)
 		goto fail;
-	if (pthread_create(tid, NULL, milter_thread, NULL) != 0) {
-		snprintf(err, sizeof err, "cannot start the milter thread");
-		goto fail;
-	}
 	mvd_log(MVD_LOG_INFO, "start", "mailvetd %s listening on %s as uid %ld%s", MV_VERSION,
 	        c->socket, (long)geteuid(), o->foreground ? " (foreground)" : "");
 	return 0;
@@ -333,74 +298,61 @@ fail:
 	return -1;
 }
 
+/* -n: load everything a start would (keys, zone file) and say whether it works. */
+static int check_only(const char *path)
+{
+	char err[512] = "";
+	struct mvd_runtime *rt = load(path, err, sizeof err);
+
+	if (!rt) {
+		fprintf(stderr, "mailvetd: %s: %s\n", path, err);
+		return 1;
+	}
+	printf("mailvetd: %s: configuration OK\n", path);
+	mvd_runtime_release(rt);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
 	struct mvd_runtime *rt;
+	struct mvd_config c;
 	char err[512] = "";
-	sigset_t set;
-	pthread_t tid;
-	unsigned drain_timeout;
-	char *pid_file;
 	int rc;
 
 	if (parse_args(argc, argv, &o) != 0)
 		return 2;
-	/* Block the signals in every thread to come; signal_loop() takes them in this one. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (o.check) {
-		if (!(rt = load(o.config, err, sizeof err))) {
-			fprintf(stderr, "mailvetd: %s: %s\n", o.config, err);
-			return 1;
-		}
-		printf("mailvetd: %s: configuration OK\n", o.config);
-		mvd_runtime_release(rt);
-		return 0;
-	}
-	{
-		/* Read once before the fork to fail early and know where to log. */
-		struct mvd_config c;
-		if (mvd_config_load(&c, o.config, err, sizeof err) != MV_OK) {
-			fprintf(stderr, "mailvetd: %s: %s\n", o.config, err);
-			mvd_config_free(&c);
-			return 1;
-		}
-		if (!o.foreground && mvd_process_background(c.log_dest == MVD_LOG_STDERR) != 0) {
-			fprintf(stderr, "mailvetd: cannot go to the background: %s\n",
-			        strerror(errno));
-			mvd_config_free(&c);
-			return 1;
-		}
-		mvd_log_setup(&c);
-		mvd_config_free(&c);
-	}
-	/* Resolver threads start here, after the fork. */
+	/* Until the supervisor takes them, SIGTERM and SIGINT end the process at once. */
+	if (o.check)
+		return check_only(o.config);
+	/* Load everything once before the fork to fail early, on the terminal. */
 	if (!(rt = load(o.config, err, sizeof err))) {
-		mvd_log(MVD_LOG_ERR, "start", "%s: %s", o.config, err);
 		fprintf(stderr, "mailvetd: %s: %s\n", o.config, err);
-		mvd_process_ready(1);
 		return 1;
 	}
-	drain_timeout = rt->cfg.drain_timeout;
-	pid_file = strdup(rt->cfg.pid_file);
-	mvd_runtime_install(rt);
-	if (!pid_file || start(rt, &o, &tid) != 0) {
-		mvd_process_ready(1);
-		mvd_runtime_install(NULL);
-		free(pid_file);
+	mvd_runtime_release(rt); /* its resolver threads end here, before any fork */
+	if (mvd_config_load(&c, o.config, err, sizeof err) != MV_OK) {
+		fprintf(stderr, "mailvetd: %s: %s\n", o.config, err);
+		mvd_config_free(&c);
 		return 1;
 	}
-	mvd_process_ready(0);
-	rc = signal_loop(&set, o.config, drain_timeout);
-	mvd_runtime_install(NULL);
-	if (pid_file[0])
-		unlink(pid_file);
-	free(pid_file);
+	if (!o.foreground && mvd_process_background(c.log_dest == MVD_LOG_STDERR) != 0) {
+		fprintf(stderr, "mailvetd: cannot go to the background: %s\n", strerror(errno));
+		mvd_config_free(&c);
+		return 1;
+	}
+	mvd_log_setup(&c);
+	if (prepare(&c, &o) != 0) {
+		mvd_process_ready(1);
+		mvd_config_free(&c);
+		return 1;
+	}
+	rc = mvd_supervise(worker, &o, c.drain_timeout);
+	if (c.pid_file[0])
+		unlink(c.pid_file);
 	mvd_log(MVD_LOG_INFO, "stop", "exiting");
+	mvd_config_free(&c);
 	return rc;
 }

@@ -2,6 +2,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -289,9 +290,13 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 		goto out;
 	}
 	st = mv_verify_header(m->v, name, strlen(name), full.data, full.len);
-	if (st == MV_ESYNTAX || st == MV_ETOOBIG)
-		m->nbad_headers++; /* malformed input: verify judges without it */
-	else if (st != MV_OK)
+	if (st == MV_ESYNTAX || st == MV_ETOOBIG) {
+		/* The verdict would miss this field (a From, maybe): eom refuses the message. */
+		if (m->nbad_headers++ == 0) {
+			m->bad_header_st = st;
+			snprintf(m->bad_header_name, sizeof m->bad_header_name, "%s", name);
+		}
+	} else if (st != MV_OK)
 		mvd_message_fail(m, st, "header");
 	if (m->hdr) {
 		st = mv_msg_add_field(m->hdr, name, strlen(name), full.data, full.len);

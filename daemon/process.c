@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "process.h"
 
 static int ready_fd = -1;
@@ -75,12 +76,74 @@ int mvd_process_pidfile(const char *path)
 	return ok ? 0 : -1;
 }
 
-int mvd_process_drop(const char *user, const char *group, const char *chown_path, char *err,
-                     size_t errlen)
+/* The gid of group name g, or of user u's primary group when g is "". -1 if unknown. */
+static int lookup_gid(const char *u, const char *g, gid_t *gid, char *err, size_t errlen)
 {
 	struct passwd *pw;
 	struct group *gr;
+
+	if (g[0]) {
+		if (!(gr = getgrnam(g))) {
+			snprintf(err, errlen, "group %s does not exist", g);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+		return 0;
+	}
+	if (!(pw = getpwnam(u))) {
+		snprintf(err, errlen, "user %s does not exist", u);
+		return -1;
+	}
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+int mvd_process_socket_dir(const char *socket, const char *user, const char *socket_group,
+                           char *err, size_t errlen)
+{
+	char dir[4096];
+	const char *slash = strrchr(socket, '/');
+	size_t n = slash ? (size_t)(slash - socket) : 0;
+	struct passwd *pw;
+	struct stat sb;
 	gid_t gid;
+
+	if (n == 0 || n >= sizeof dir)
+		return 0; /* "/x.sock" or a relative name: nothing of ours to make */
+	memcpy(dir, socket, n);
+	dir[n] = '\0';
+	if (stat(dir, &sb) == 0) {
+		if (sb.st_mode & 0001)
+			mvd_log(MVD_LOG_WARNING, "start",
+			        "anyone may enter %s, the milter socket's directory: make it "
+			        "0750 with the MTA's group",
+			        dir);
+		return 0;
+	}
+	if (errno != ENOENT || mkdir(dir, 0750) != 0) {
+		snprintf(err, errlen, "socket directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (geteuid() != 0 || !user[0])
+		return 0;
+	if (!(pw = getpwnam(user))) {
+		snprintf(err, errlen, "user %s does not exist", user);
+		return -1;
+	}
+	if (lookup_gid(user, socket_group, &gid, err, errlen) != 0)
+		return -1;
+	if (chown(dir, pw->pw_uid, gid) != 0) {
+		snprintf(err, errlen, "chown %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int mvd_process_drop(const char *user, const char *group, const char *chown_path,
+                     const char *socket_group, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	gid_t gid, sgid;
 
 	if (geteuid() != 0 || !user[0])
 		return 0;
@@ -88,15 +151,12 @@ int mvd_process_drop(const char *user, const char *group, const char *chown_path
 		snprintf(err, errlen, "user %s does not exist", user);
 		return -1;
 	}
-	gid = pw->pw_gid;
-	if (group[0]) {
-		if (!(gr = getgrnam(group))) {
-			snprintf(err, errlen, "group %s does not exist", group);
-			return -1;
-		}
-		gid = gr->gr_gid;
-	}
-	if (chown_path && chown(chown_path, pw->pw_uid, gid) != 0) {
+	if (lookup_gid(user, group, &gid, err, errlen) != 0)
+		return -1;
+	sgid = gid;
+	if (socket_group[0] && lookup_gid(user, socket_group, &sgid, err, errlen) != 0)
+		return -1;
+	if (chown_path && chown(chown_path, pw->pw_uid, sgid) != 0) {
 		snprintf(err, errlen, "chown %s: %s", chown_path, strerror(errno));
 		return -1;
 	}

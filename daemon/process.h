@@ -19,12 +19,23 @@ void mvd_process_ready(int status);
 int mvd_process_pidfile(const char *path);
 
 /*
+ * The directory of a unix socket (path without "unix:"): when it does not
+ * exist, create it with mode 0750 and, as root, hand it to user and
+ * socket_group (or the user's group when socket_group is ""), so that only
+ * the daemon and the MTA's group can reach the socket. An existing
+ * directory is left as it is (a warning is logged when anyone may enter
+ * it). 0 on success, -1 with a reason in err.
+ */
+int mvd_process_socket_dir(const char *socket, const char *user, const char *socket_group,
+                           char *err, size_t errlen);
+
+/*
  * When running as root and user is not "": switch to user (and group, or
  * the user's primary group), dropping supplementary groups; first hand
- * `chown_path` (a unix socket, may be NULL) to them. 0 on success, -1 with
- * a reason in err.
+ * `chown_path` (a unix socket, may be NULL) to user and socket_group (the
+ * daemon's group when ""). 0 on success, -1 with a reason in err.
  */
-int mvd_process_drop(const char *user, const char *group, const char *chown_path, char *err,
-                     size_t errlen);
+int mvd_process_drop(const char *user, const char *group, const char *chown_path,
+                     const char *socket_group, char *err, size_t errlen);
 
 #endif

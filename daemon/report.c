@@ -15,7 +15,8 @@ static long elapsed_ms(const struct timespec *start)
 
 static const struct mv_authres *results(const struct mvd_message *m)
 {
-	return m->v && !m->failed ? mv_verify_results(m->v) : NULL;
+	/* A header not read whole was not judged: its partial results would mislead. */
+	return m->v && !m->failed && !m->nbad_headers ? mv_verify_results(m->v) : NULL;
 }
 
 static void report_kv(struct mv_buf *b, const struct mvd_session *s, const char *action,

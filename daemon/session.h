@@ -29,9 +29,11 @@ struct mvd_message {
 	size_t ar_seen;                        /* Authentication-Results fields so far */
 	unsigned ar_delete[MVD_MAX_AR_DELETE]; /* their 1-based indexes to delete */
 	size_t ndelete;
-	size_t nbad_headers; /* header fields lib/verify refused as malformed */
-	struct mv_msg *hdr;  /* outbound: the header, for signing */
-	struct mv_buf body;  /* outbound: the body, for signing (up to max_message_bytes) */
+	size_t nbad_headers; /* header fields lib/verify could not take (malformed, too many) */
+	enum mv_status bad_header_st; /* why the first of them was refused */
+	char bad_header_name[64];     /* its name (cut) */
+	struct mv_msg *hdr;           /* outbound: the header, for signing */
+	struct mv_buf body; /* outbound: the body, for signing (up to max_message_bytes) */
 	int body_too_big;
 	const char *sealed_by; /* d= of our ARC seal (borrowed from the runtime), or NULL */
 	unsigned long long body_bytes;

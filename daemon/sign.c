@@ -6,6 +6,7 @@
 
 #include <mailvet/dkim.h>
 
+#include "log.h"
 #include "sign.h"
 
 #define MAX_KEY_FILE ((size_t)64 * 1024)
@@ -42,14 +43,21 @@ static enum mv_status load_key(const struct mvd_key_conf *kc, struct mv_dkim_sig
 {
 	char *pem = NULL, why[128] = "";
 	size_t len = 0;
+	unsigned mode = 0;
 	enum mv_status st;
 
-	st = mv_read_file(kc->path, MAX_KEY_FILE, &pem, &len);
+	st = mv_read_regular_file(kc->path, MAX_KEY_FILE, &pem, &len, &mode);
 	if (st != MV_OK) {
 		snprintf(err, errlen, "key %s: %s", kc->path,
-		         st == MV_EIO ? strerror(errno) : mv_status_str(st));
+		         st == MV_EIO      ? strerror(errno)
+		         : st == MV_EINVAL ? "not a regular file"
+		                           : mv_status_str(st));
 		return st;
 	}
+	if (mode & 0007)
+		mvd_log(MVD_LOG_WARNING, "key",
+		        "private key %s is readable by others (mode %04o): chmod o-rwx", kc->path,
+		        mode);
 	st = mv_dkim_signkey_pem(pem, len, out, why, sizeof why);
 	if (st != MV_OK)
 		snprintf(err, errlen, "key %s: %s", kc->path, why[0] ? why : mv_status_str(st));

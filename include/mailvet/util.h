@@ -71,4 +71,15 @@ int mv_ascii_ieq(const char *a, size_t alen, const char *b);
  */
 enum mv_status mv_read_file(const char *path, size_t max, char **out, size_t *lenp);
 
+/*
+ * mv_read_file() for configuration and key files: only a regular file is
+ * read (a FIFO, device or directory is MV_EINVAL with errno EINVAL, and
+ * opening never blocks), so a misplaced special file cannot hang a start
+ * or a reload. When mode is not NULL it receives the permission bits
+ * (st_mode & 07777), e.g. to warn about a private key others can read.
+ * A partial read is wiped before it is freed.
+ */
+enum mv_status mv_read_regular_file(const char *path, size_t max, char **out, size_t *lenp,
+                                    unsigned *mode);
+
 #endif

@@ -37,7 +37,9 @@ static void empty_file_gives_the_documented_defaults(void **state)
 
 	(void)state;
 	parse_ok(&c, "");
-	assert_string_equal(c.socket, "inet:8891@127.0.0.1");
+	assert_string_equal(c.socket, "unix:/run/mailvetd/milter.sock");
+	assert_string_equal(c.socket_group, "");
+	assert_int_equal(c.unreadable_header, MVD_REFUSE_REJECT);
 	assert_string_equal(c.user, "mailvet");
 	assert_int_equal(c.log_dest, MVD_LOG_SYSLOG);
 	assert_int_equal(c.log_format, MVD_LOG_KV);

@@ -173,5 +173,16 @@ key = ed1 %s
         return rc
 
 
+def stop_checked(d):
+    """Stop d; 1 (after printing the log's tail) when its exit status says
+    something went wrong, such as a sanitizer report, else 0."""
+    rc = d.stop() if d.proc else 0
+    if rc == 0:
+        return 0
+    print("FAIL mailvetd exit status %d (sanitizer report in %s)" % (rc, d.log))
+    print(d.log_text()[-6000:])
+    return 1
+
+
 def tempdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)

@@ -287,6 +287,18 @@ def e2e_outbound_signed(pf, d):
     assert v.returncode == 0 and v.stdout.count("dkim=pass") == 2, v.stdout + v.stderr
 
 
+def e2e_header_flood_hiding_a_p_reject_from_is_refused(pf, d):
+    """Issue 10 item 1: 1,000 junk fields push the From past the header limit."""
+    subject = "e2e flood %d" % time.time()
+    junk = [("X-Junk-%d" % i, "filler %d" % i) for i in range(1000)]
+    r = swaks(pf.ports["smtpd_milter"], "ceo@bank.example", "bob@dest.example",
+              junk + [("From", "CEO <ceo@bank.example>"), ("Subject", subject)])
+    out = r.stdout + r.stderr
+    assert re.search(r"<\*\* 550 5\.6\.0 ", out), out[-2000:]
+    time.sleep(0.5)
+    assert find_by_subject(pf, subject)[1] is None, "the flooded message was delivered"
+
+
 # ---------------------------------------------------------------- load
 
 def load_run(port, tag, n, conns):
@@ -376,7 +388,8 @@ def main():
         d.start()
         pf.start()
         delivered = 0
-        for case in (e2e_inbound, e2e_reject, e2e_outbound_signed):
+        for case in (e2e_inbound, e2e_reject, e2e_outbound_signed,
+                     e2e_header_flood_hiding_a_p_reject_from_is_refused):
             try:
                 case(pf, d)
                 print("ok   %s" % case.__name__)

@@ -435,11 +435,7 @@ def main():
                 print("    mailvetd is gone; log follows")
                 print(d.log_text()[-4000:])
                 break
-    rc = d.stop() if d.proc else 0
-    if rc != 0:
-        failures += 1
-        print("FAIL mailvetd exit status %d (sanitizer report in %s)" % (rc, d.log))
-        print(d.log_text()[-6000:])
+    failures += harness.stop_checked(d)
     if failures:
         print("%d failure(s); log: %s" % (failures, d.log))
         return 1

@@ -21,3 +21,10 @@ set_tests_properties(daemon.protocol daemon.postfix PROPERTIES
 	SKIP_RETURN_CODE 77 WORKING_DIRECTORY ${MVD_TEST_DIR} TIMEOUT 240)
 # Postfix instances and the load would compete with parallel tests for two cores.
 set_tests_properties(daemon.postfix PROPERTIES RUN_SERIAL TRUE)
+
+# Issue 10's daemon items: header floods, hostile milter packets, signals,
+# special files, --help (our own milter client against a private mailvetd).
+mv_add_test(daemon.hardening /usr/bin/python3 ${MVD_TEST_DIR}/hardening_test.py
+	$<TARGET_FILE:mailvetd>)
+set_tests_properties(daemon.hardening PROPERTIES
+	WORKING_DIRECTORY ${MVD_TEST_DIR} TIMEOUT 240)
