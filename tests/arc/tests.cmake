@@ -13,4 +13,5 @@ mv_add_test(arc.cli sh ${CMAKE_CURRENT_LIST_DIR}/cli-test.sh)
 
 # The chain tests share keys, a zone and message helpers.
 target_sources(arc_test_multi PRIVATE ${CMAKE_CURRENT_LIST_DIR}/arc_testkit.c)
+target_sources(arc_test_mixed PRIVATE ${CMAKE_CURRENT_LIST_DIR}/arc_testkit.c)
 target_sources(arc_test_tempfail PRIVATE ${CMAKE_CURRENT_LIST_DIR}/arc_testkit.c)
