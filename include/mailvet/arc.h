@@ -28,12 +28,15 @@ const char *mv_arc_cv_str(enum mv_arc_cv cv); /* "none", "pass", "fail" */
 /* ---- The ARC set collector ---------------------------------------------- */
 
 /*
- * The ARC header fields of one algorithm (draft-ietf-dmarc-arc-multi-02 §4:
- * one chain per signing algorithm). ams[i] / as[i] are indexes of message
- * fields for instance i (1..MV_ARC_MAX_INSTANCE), MV_ARC_NOFIELD when absent.
+ * The ARC header fields of one chain: of one algorithm
+ * (draft-ietf-dmarc-arc-multi-02 §4: one chain per signing algorithm), or of
+ * every set when there is one set per instance (mv_arc_sets.single).
+ * ams[i] / as[i] are indexes of message fields for instance i
+ * (1..MV_ARC_MAX_INSTANCE), MV_ARC_NOFIELD when absent.
  */
 struct mv_arc_chain_fields {
-	char alg[MV_ARC_ALG_MAX]; /* a= as written ("" when absent or too long) */
+	char alg[MV_ARC_ALG_MAX]; /* a= as written ("" when absent or too long);
+	                           * for a single chain, that of the newest ARC-Seal */
 	size_t ams[MV_ARC_MAX_INSTANCE + 1];
 	size_t as[MV_ARC_MAX_INSTANCE + 1];
 	unsigned length; /* highest instance with an AMS or AS of this algorithm */
@@ -44,6 +47,13 @@ struct mv_arc_chain_fields {
  * Every ARC field of a message, sorted by instance and algorithm. The
  * ARC-Authentication-Results field carries no algorithm: each instance has
  * one, shared by the chains of every algorithm.
+ *
+ * When every instance 1..N has exactly one AAR, one AMS and one AS, the
+ * sets are one RFC 8617 chain whatever algorithms they use (a sealer that
+ * knows nothing of draft-ietf-dmarc-arc-multi may switch algorithm from one
+ * hop to the next): then single is 1 and chain[0], the only chain, holds
+ * every set, its alg the a= of the newest ARC-Seal. Only when some instance
+ * has more than one set are the chains split by algorithm (arc-multi §4).
  */
 struct mv_arc_sets {
 	unsigned count; /* N: the highest instance (0: no ARC field) */
@@ -52,6 +62,7 @@ struct mv_arc_sets {
 	struct mv_arc_chain_fields chain[MV_ARC_MAX_ALGS];
 	int malformed; /* 1: no chain can be valid (why says which field and why) */
 	char why[128];
+	int single; /* 1: one set per instance, one chain (chain[0]) of any algorithms */
 };
 
 /*
@@ -62,7 +73,8 @@ struct mv_arc_sets {
  * no valid i=; an AAR whose value does not start with "i=N;"), when an
  * instance is outside 1..50, when two AARs share an instance or one is
  * missing below N, or when more than MV_ARC_MAX_ALGS algorithms appear.
- * No allocation; fills *out. MV_EINVAL for NULL arguments only.
+ * out->single is set, and the sets form one chain, when every instance has
+ * exactly one of each field (see struct mv_arc_sets). No allocation; fills *out. MV_EINVAL for NULL arguments only.
  */
 enum mv_status mv_arc_collect(const struct mv_msg *m, struct mv_arc_sets *out);
 

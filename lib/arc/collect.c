@@ -155,8 +155,59 @@ static unsigned place_sig(struct mv_arc_sets *s, const struct mv_msg_field *f, s
 	return inst;
 }
 
+/*
+ * RFC 8617 §5.2 step 3 as RFC 8617 writes it: exactly one AAR, one AMS and
+ * one AS for every instance 1..N, the algorithms left out of it.
+ * nams[i] / nas[i]: the AMS / AS fields found for instance i.
+ */
+static int one_set_per_instance(const struct mv_arc_sets *s, const unsigned char *nams,
+                                const unsigned char *nas)
+{
+	unsigned i;
+
+	if (s->count == 0 || s->malformed)
+		return 0;
+	for (i = 1; i <= s->count; i++)
+		if (s->aar[i] == MV_ARC_NOFIELD || nams[i] != 1 || nas[i] != 1)
+			return 0;
+	return 1;
+}
+
+/*
+ * Fold the per-algorithm chains into chain[0], one RFC 8617 chain whatever
+ * a= each set uses; its alg is the newest seal's a= (the algorithm a sealer
+ * continues it with). Only for one set per instance: every slot is filled
+ * by exactly one of the per-algorithm chains.
+ */
+static void merge_chains(struct mv_arc_sets *s)
+{
+	struct mv_arc_chain_fields one;
+	unsigned i;
+	size_t k;
+
+	memset(&one, 0, sizeof one);
+	for (i = 0; i <= MV_ARC_MAX_INSTANCE; i++)
+		one.ams[i] = one.as[i] = MV_ARC_NOFIELD;
+	for (k = 0; k < s->nchains; k++) {
+		const struct mv_arc_chain_fields *c = &s->chain[k];
+		if (c->as[s->count] != MV_ARC_NOFIELD)
+			memcpy(one.alg, c->alg, sizeof one.alg);
+		for (i = 1; i <= c->length; i++) {
+			if (c->ams[i] != MV_ARC_NOFIELD)
+				one.ams[i] = c->ams[i];
+			if (c->as[i] != MV_ARC_NOFIELD)
+				one.as[i] = c->as[i];
+		}
+	}
+	one.length = s->count;
+	s->chain[0] = one;
+	s->nchains = 1;
+	s->single = 1;
+}
+
 enum mv_status mv_arc_collect(const struct mv_msg *m, struct mv_arc_sets *s)
 {
+	unsigned char nams[MV_ARC_MAX_INSTANCE + 1] = {0}, nas[MV_ARC_MAX_INSTANCE + 1] = {0};
 	size_t idx, nf, off;
 	unsigned inst, k;
 
@@ -173,6 +224,10 @@ enum mv_status mv_arc_collect(const struct mv_msg *m, struct mv_arc_sets *s)
 			continue;
 		if (kind != ARC_AAR) {
 			inst = place_sig(s, f, idx, (enum arc_kind)kind);
+			if (inst > 0 && kind == ARC_AMS && nams[inst] < 2)
+				nams[inst]++;
+			else if (inst > 0 && kind == ARC_AS && nas[inst] < 2)
+				nas[inst]++;
 		} else if ((inst = mv_arc_aar_instance(f->value, f->value_len, &off)) == 0) {
 			malformed(s, "ARC-Authentication-Results (field %zu) has no valid i=",
 			          idx + 1);
@@ -187,5 +242,7 @@ enum mv_status mv_arc_collect(const struct mv_msg *m, struct mv_arc_sets *s)
 	for (k = 1; k <= s->count; k++)
 		if (s->aar[k] == MV_ARC_NOFIELD)
 			malformed(s, "no ARC-Authentication-Results for i=%u", k);
+	if (one_set_per_instance(s, nams, nas))
+		merge_chains(s);
 	return MV_OK;
 }

@@ -1,4 +1,7 @@
-/* lib/arc/validate.c — chain validation (RFC 8617 §5.2; draft-ietf-dmarc-arc-multi-02 §5.2). */
+/*
+ * lib/arc/validate.c — chain validation (RFC 8617 §5.2; draft-ietf-dmarc-arc-multi-02 §5.2
+ * where some instance has more than one set).
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +159,34 @@ static int alg_supported(const char *a)
 	return strcmp(a, "rsa-sha256") == 0 || strcmp(a, "ed25519-sha256") == 0;
 }
 
+/*
+ * Whether chain c can be verified: its a= is one we implement, or, for a
+ * single chain (one set per instance, whatever algorithm each uses), the
+ * a= of every AMS and AS is. *what gets the a= found unsupported.
+ */
+static int chain_supported(const struct mv_arc_validator *v, const struct arc_chain *c,
+                           const struct mv_arc_chain_fields *cf, const char **what)
+{
+	const struct mv_arc_sig *sg[2];
+	unsigned i;
+	size_t j;
+
+	*what = cf->alg;
+	if (!v->sets.single)
+		return alg_supported(cf->alg);
+	for (i = 1; i <= cf->length; i++) {
+		sg[0] = c->ams[i];
+		sg[1] = c->as[i];
+		for (j = 0; j < 2; j++) {
+			*what = sg[j] != NULL && sg[j]->a != NULL ? sg[j]->a : "";
+			if (!alg_supported(*what))
+				return 0;
+		}
+	}
+	*what = cf->alg;
+	return 1;
+}
+
 /* Ask for every key the chains to evaluate will need, in parallel. */
 static enum mv_status prefetch(struct mv_arc_validator *v)
 {
@@ -214,12 +245,12 @@ static enum mv_status setup_chain(struct mv_arc_validator *v, size_t k)
 {
 	const struct mv_arc_chain_fields *cf = &v->sets.chain[k];
 	struct arc_chain *c = &v->chain[k];
+	const char *unsupported;
 	enum mv_status st;
 	unsigned i;
 
 	c->res.alg = cf->alg;
 	c->res.length = cf->length;
-	c->res.supported = alg_supported(cf->alg);
 	c->res.longest = cf->length == v->sets.count;
 	c->res.hop = c->hop;
 	c->res.cv = MV_ARC_FAIL;
@@ -227,6 +258,7 @@ static enum mv_status setup_chain(struct mv_arc_validator *v, size_t k)
 		c->hop[i].ams_pass = -1;
 	if ((st = parse_chain(v, c, cf)) != MV_OK)
 		return st;
+	c->res.supported = chain_supported(v, c, cf, &unsupported);
 	c->res.ended = c->as[cf->length] != NULL && !c->as[cf->length]->bad &&
 	               c->as[cf->length]->cv == MV_ARC_FAIL;
 	if (v->sets.malformed)
@@ -234,7 +266,8 @@ static enum mv_status setup_chain(struct mv_arc_validator *v, size_t k)
 	else if (!c->res.longest)
 		chain_fail(c, "shorter than the longest chain");
 	else if (!c->res.supported)
-		chain_fail(c, "unsupported algorithm a=%s", cf->alg[0] ? cf->alg : "(none)");
+		chain_fail(c, "unsupported algorithm a=%.40s",
+		           unsupported[0] ? unsupported : "(none)");
 	c->evaluate = !c->decided;
 	if (c->evaluate)
 		check_structure(c, cf, cf->length);

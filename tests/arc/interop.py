@@ -7,7 +7,10 @@ tags the subject, the third adds a footer), seal. Chains dkimpy seals must
 validate with `mailvet seal --validate` after every hop; chains mailvet
 seals (`mailvet seal --received`) must validate with dkim.arc_verify; and a
 message changed after the last seal must fail in both. dkimpy's ARC signs
-rsa-sha256 only, so the keys are RSA (PKCS#1, which dkimpy reads).
+rsa-sha256 only, so the keys are RSA (PKCS#1, which dkimpy reads); an Ed25519
+key seals with mailvet the first hop of a chain dkimpy continues with RSA
+(one RFC 8617 chain of two algorithms, as Stalwart makes), which mailvet
+alone validates: dkimpy's arc_verify knows no ed25519-sha256.
 Exit 0 all good, 1 a failure, 77 dkimpy or openssl is missing (skip).
 """
 import base64
@@ -66,11 +69,23 @@ RECORD = b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
 with open(ZONE, "wb") as f:
     f.write(SELECTOR + b"._domainkey." + DOMAIN + b". TXT \"" + RECORD + b"\"\n")
 PRIVKEY = open(KEY, "rb").read()
+# An Ed25519 key for mailvet's first hop of the mixed chain (selector "ed").
+ED_KEY = os.path.join(tmp, "ed.pem")
+subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", ED_KEY], check=True,
+               capture_output=True)
+ed_der = subprocess.run(["openssl", "pkey", "-in", ED_KEY, "-pubout", "-outform", "DER"],
+                        check=True, capture_output=True).stdout
+ED_RECORD = b"v=DKIM1; k=ed25519; p=" + base64.b64encode(ed_der[-32:])
+with open(ZONE, "ab") as f:
+    f.write(b"ed._domainkey." + DOMAIN + b". TXT \"" + ED_RECORD + b"\"\n")
 
 
 def dnsfunc(name, timeout=5):
-    if name.rstrip(b".").lower() == SELECTOR + b"._domainkey." + DOMAIN:
+    name = name.rstrip(b".").lower()
+    if name == SELECTOR + b"._domainkey." + DOMAIN:
         return RECORD
+    if name == b"ed._domainkey." + DOMAIN:
+        return ED_RECORD
     return None
 
 
@@ -153,11 +168,45 @@ def mailvet_hops():
     return msg
 
 
-def broken(msg, who):
+def mailvet_seal(msg, hop, key, selector):
+    """mailvet seals msg as hop `hop` with one key."""
+    path = os.path.join(tmp, "mixed-%d.eml" % hop)
+    with open(path, "wb") as f:
+        f.write(msg)
+    p = subprocess.run([MAILVET, "seal", "--domain", DOMAIN.decode(), "--selector", selector,
+                        "--key", key, "--authserv-id", srv(hop).decode(), "--zone", ZONE,
+                        "--now", str(NOW), path], capture_output=True)
+    check(p.returncode == 0, "mailvet seal mixed hop %d: %s" % (hop, p.stderr.decode()))
+    return p.stdout
+
+
+def mixed_hops():
+    """One chain of two algorithms (RFC 8617 lets a hop seal with any):
+    mailvet seals i=1 with Ed25519, dkimpy i=2 with RSA, mailvet i=3 with
+    RSA; mailvet passes it after each hop. dkimpy's arc_verify knows no
+    ed25519-sha256 ("unknown signature algorithm"), so it is not asked."""
+    msg = b"Authentication-Results: " + srv(1) + b"; arc=none\r\n" + ORIGINAL
+    msg = mailvet_seal(msg, 1, ED_KEY, "ed")
+    msg = b"Authentication-Results: " + srv(2) + b"; arc=pass\r\n" + change(msg, 2)
+    msg = b"".join(dkim.arc_sign(msg, SELECTOR, DOMAIN, PRIVKEY, srv(2), timestamp=str(NOW),
+                                 include_headers=[b"from", b"to", b"subject", b"date"])) + msg
+    for hop in (2, 3):
+        if hop == 3:
+            msg = b"Authentication-Results: " + srv(3) + b"; arc=pass\r\n" + msg
+            msg = mailvet_seal(msg, 3, KEY, SELECTOR.decode())
+        check(msg.count(b"ARC-Seal:") == hop, "mixed hop %d: %d seals" % (hop, msg.count(b"ARC-Seal:")))
+        got, out = mailvet_validate(msg)
+        check(got == "pass", "mixed chain at hop %d: mailvet says %s: %s" % (hop, got, out))
+    return msg
+
+
+def broken(msg, who, dkimpy_too=True):
     """A change after the last seal: both validators must fail."""
     bad = msg.replace(b"Hello list,", b"Hello list!", 1)
     got, out = mailvet_validate(bad)
     check(got == "fail", "broken %s chain: mailvet says %s: %s" % (who, got, out))
+    if not dkimpy_too:
+        return
     got, why = dkimpy_validate(bad)
     check(got == "fail", "broken %s chain: dkimpy says %s (%s)" % (who, got, why))
 
@@ -165,6 +214,7 @@ def broken(msg, who):
 try:
     broken(dkimpy_hops(), "dkimpy-sealed")
     broken(mailvet_hops(), "mailvet-sealed")
+    broken(mixed_hops(), "mixed ed25519/rsa", dkimpy_too=False)
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 print("%d checks, %d failures" % (checks, len(failures)))

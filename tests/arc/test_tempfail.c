@@ -21,44 +21,9 @@
 #include <mailvet/arc.h>
 
 #include "arc/arc_int.h" /* mv_arc_seal_hash, the DKIM signing primitive: hand-made seals */
+#include "arc_testkit.h"
 
-#define NOW 1700000000
-#define DOMAIN "lists.example.org"
-#define SERV_ID "mx.lists.example.org"
 #define TEMP_PREFIX "temporary DNS failure: "
-
-static struct mv_dkim_signkey *rsa_key, *ed_key;
-
-static const char ORIGINAL[] =
-        "Authentication-Results: " SERV_ID "; spf=pass smtp.mailfrom=a@example.com\r\n"
-        "From: Alice <a@example.com>\r\n"
-        "To: list@lists.example.org\r\n"
-        "Subject: hello\r\n"
-        "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
-        "\r\n"
-        "Hi all.\r\n";
-
-static int setup(void **state)
-{
-	char *pem = NULL;
-
-	(void)state;
-	if (mv_dkim_keygen(MV_DKIM_KEY_RSA, 1024, &rsa_key, &pem) != MV_OK)
-		return -1;
-	free(pem);
-	if (mv_dkim_keygen(MV_DKIM_KEY_ED25519, 0, &ed_key, &pem) != MV_OK)
-		return -1;
-	free(pem);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	mv_dkim_signkey_free(rsa_key);
-	mv_dkim_signkey_free(ed_key);
-	return 0;
-}
 
 /* How a selector's key record answers. */
 enum how { PUBLISHED, TIMEOUT, SERVFAIL, ABSENT };
@@ -91,42 +56,6 @@ static struct mv_resolver *zone_of(const struct pub *p, size_t n)
 	assert_int_equal(mv_dns_zone_parse(z.data, z.len, &r, NULL, 0), MV_OK);
 	mv_buf_free(&z);
 	return r;
-}
-
-/*
- * Seal text (validating it with r) with keys k1 [, k2] under selectors s1
- * [, s2]; the status must be `want`. Returns the sealed message (caller
- * frees), or NULL when want is not MV_OK, after checking nothing was written.
- */
-static char *seal_with(const char *text, struct mv_resolver *r, const struct mv_dkim_signkey *k1,
-                       const char *s1, const struct mv_dkim_signkey *k2, const char *s2,
-                       enum mv_status want, size_t *nsets)
-{
-	const struct mv_dkim_signkey *keys[2] = {k1, k2};
-	const char *sels[2] = {s1, s2};
-	struct mv_arc_seal_opts o;
-	struct mv_buf out = MV_BUF_INIT;
-	struct mv_msg *m = NULL;
-	const char *body;
-	size_t blen;
-
-	assert_int_equal(mv_msg_parse(text, strlen(text), NULL, &m, NULL, 0), MV_OK);
-	mv_msg_body(m, &body, &blen, NULL);
-	mv_arc_seal_opts_default(&o);
-	o.domain = DOMAIN;
-	o.authserv_id = SERV_ID;
-	o.now = NOW;
-	assert_int_equal(
-	        mv_arc_seal(&o, keys, sels, k2 ? 2 : 1, m, body, blen, NULL, r, &out, nsets), want);
-	mv_msg_free(m);
-	if (want != MV_OK) {
-		assert_int_equal(out.len, 0);
-		assert_int_equal(*nsets, 0);
-		mv_buf_free(&out);
-		return NULL;
-	}
-	mv_buf_puts(&out, text);
-	return mv_buf_steal(&out, NULL);
 }
 
 static struct mv_arc_validator *validate(const char *text, struct mv_resolver *r, struct mv_msg **m)
@@ -184,18 +113,18 @@ static char *reseal_as(char *text, const struct mv_dkim_signkey *key, const char
 	return mv_buf_steal(&out, NULL);
 }
 
-/* ORIGINAL with one ARC set: AMS under selector "ams", AS under "as" (both rsa_key). */
+/* kit_original with one ARC set: AMS under selector "ams", AS under "as" (both kit_rsa_key). */
 static char *split_set(void)
 {
-	const struct pub good[] = {{"ams", rsa_key, PUBLISHED}, {"as", rsa_key, PUBLISHED}};
+	const struct pub good[] = {{"ams", kit_rsa_key, PUBLISHED}, {"as", kit_rsa_key, PUBLISHED}};
 	struct mv_resolver *r = zone_of(good, 2);
 	struct mv_arc_validator *v;
 	struct mv_msg *m = NULL;
 	size_t nsets;
 	char *text;
 
-	text = seal_with(ORIGINAL, r, rsa_key, "ams", NULL, NULL, MV_OK, &nsets);
-	text = reseal_as(text, rsa_key, "as");
+	text = kit_seal_with(kit_original, NULL, r, kit_rsa_key, "ams", NULL, NULL, MV_OK, &nsets);
+	text = reseal_as(text, kit_rsa_key, "as");
 	v = validate(text, r, &m); /* the hand-made seal verifies: the failures below are DNS's */
 	assert_int_equal(mv_arc_validator_cv(v, NULL), MV_ARC_PASS);
 	assert_int_equal(mv_arc_validator_temperror(v), 0);
@@ -229,12 +158,12 @@ static void assert_temperror(const char *text, struct mv_resolver *r, const char
 	mv_result_free(res);
 	mv_arc_validator_free(v);
 	mv_msg_free(m);
-	assert_null(seal_with(text, r, rsa_key, "ams", NULL, NULL, MV_ETEMP, &nsets));
+	assert_null(kit_seal_with(text, NULL, r, kit_rsa_key, "ams", NULL, NULL, MV_ETEMP, &nsets));
 }
 
 static void newest_ams_key_timeout_is_temperror_and_not_sealed(void **state)
 {
-	const struct pub zone[] = {{"ams", rsa_key, TIMEOUT}, {"as", rsa_key, PUBLISHED}};
+	const struct pub zone[] = {{"ams", kit_rsa_key, TIMEOUT}, {"as", kit_rsa_key, PUBLISHED}};
 	struct mv_resolver *r = zone_of(zone, 2);
 	struct mv_arc_validator *v;
 	struct mv_msg *m = NULL;
@@ -254,7 +183,7 @@ static void newest_ams_key_timeout_is_temperror_and_not_sealed(void **state)
 
 static void seal_key_timeout_is_temperror_and_not_sealed(void **state)
 {
-	const struct pub zone[] = {{"ams", rsa_key, PUBLISHED}, {"as", rsa_key, TIMEOUT}};
+	const struct pub zone[] = {{"ams", kit_rsa_key, PUBLISHED}, {"as", kit_rsa_key, TIMEOUT}};
 	struct mv_resolver *r = zone_of(zone, 2);
 	struct mv_arc_validator *v;
 	struct mv_msg *m = NULL;
@@ -274,7 +203,7 @@ static void seal_key_timeout_is_temperror_and_not_sealed(void **state)
 
 static void key_servfail_is_temperror_and_not_sealed(void **state)
 {
-	const struct pub zone[] = {{"ams", rsa_key, SERVFAIL}, {"as", rsa_key, PUBLISHED}};
+	const struct pub zone[] = {{"ams", kit_rsa_key, SERVFAIL}, {"as", kit_rsa_key, PUBLISHED}};
 	struct mv_resolver *r = zone_of(zone, 2);
 	char *text = split_set();
 
@@ -289,8 +218,8 @@ static void key_servfail_is_temperror_and_not_sealed(void **state)
 /* The validator given to mv_arc_seal (not one it makes itself) decides as well. */
 static void sealing_with_an_undetermined_validator_is_refused(void **state)
 {
-	const struct pub zone[] = {{"ams", rsa_key, PUBLISHED}, {"as", rsa_key, SERVFAIL}};
-	const struct mv_dkim_signkey *keys[1] = {rsa_key};
+	const struct pub zone[] = {{"ams", kit_rsa_key, PUBLISHED}, {"as", kit_rsa_key, SERVFAIL}};
+	const struct mv_dkim_signkey *keys[1] = {kit_rsa_key};
 	struct mv_resolver *r = zone_of(zone, 2);
 	struct mv_arc_validator *v;
 	struct mv_arc_seal_opts o;
@@ -341,9 +270,9 @@ static void assert_chain(const struct mv_arc_validator *v, const char *alg, enum
 /* draft-ietf-dmarc-arc-multi-02: one chain per algorithm; one of them times out. */
 static void dual_chain_with_one_algorithm_timing_out(void **state)
 {
-	const struct pub good[] = {{"rsa", rsa_key, PUBLISHED}, {"ed", ed_key, PUBLISHED}};
-	const struct pub ed_out[] = {{"rsa", rsa_key, PUBLISHED}, {"ed", ed_key, TIMEOUT}};
-	const struct pub rsa_gone[] = {{"rsa", rsa_key, ABSENT}, {"ed", ed_key, TIMEOUT}};
+	const struct pub good[] = {{"rsa", kit_rsa_key, PUBLISHED}, {"ed", kit_ed_key, PUBLISHED}};
+	const struct pub ed_out[] = {{"rsa", kit_rsa_key, PUBLISHED}, {"ed", kit_ed_key, TIMEOUT}};
+	const struct pub rsa_gone[] = {{"rsa", kit_rsa_key, ABSENT}, {"ed", kit_ed_key, TIMEOUT}};
 	struct mv_resolver *r = zone_of(good, 2), *r_ed = zone_of(ed_out, 2),
 	                   *r_gone = zone_of(rsa_gone, 2);
 	struct mv_arc_validator *v;
@@ -352,7 +281,8 @@ static void dual_chain_with_one_algorithm_timing_out(void **state)
 	char *text, *next;
 
 	(void)state;
-	text = seal_with(ORIGINAL, r, rsa_key, "rsa", ed_key, "ed", MV_OK, &nsets);
+	text = kit_seal_with(kit_original, NULL, r, kit_rsa_key, "rsa", kit_ed_key, "ed", MV_OK,
+	                     &nsets);
 	assert_int_equal(nsets, 2);
 	/* The rsa chain passes: the message passes, but the ed25519 chain is undetermined. */
 	v = validate(text, r_ed, &m);
@@ -363,9 +293,10 @@ static void dual_chain_with_one_algorithm_timing_out(void **state)
 	mv_arc_validator_free(v);
 	mv_msg_free(m);
 	/* A sealer with both keys would end the ed25519 chain with cv=fail: refused. */
-	assert_null(seal_with(text, r_ed, rsa_key, "rsa", ed_key, "ed", MV_ETEMP, &nsets));
+	assert_null(kit_seal_with(text, NULL, r_ed, kit_rsa_key, "rsa", kit_ed_key, "ed", MV_ETEMP,
+	                          &nsets));
 	/* A sealer with the rsa key only continues the rsa chain, which passed. */
-	next = seal_with(text, r_ed, rsa_key, "rsa", NULL, NULL, MV_OK, &nsets);
+	next = kit_seal_with(text, NULL, r_ed, kit_rsa_key, "rsa", NULL, NULL, MV_OK, &nsets);
 	assert_int_equal(nsets, 1);
 	assert_non_null(strstr(next, "cv=pass; d=" DOMAIN "; i=2"));
 	free(next);
@@ -377,9 +308,10 @@ static void dual_chain_with_one_algorithm_timing_out(void **state)
 	assert_chain(v, "rsa-sha256", MV_ARC_FAIL, 0);
 	mv_arc_validator_free(v);
 	mv_msg_free(m);
-	assert_null(seal_with(text, r_gone, ed_key, "ed", NULL, NULL, MV_ETEMP, &nsets));
+	assert_null(
+	        kit_seal_with(text, NULL, r_gone, kit_ed_key, "ed", NULL, NULL, MV_ETEMP, &nsets));
 	/* The rsa chain itself failed for good: continuing it says so (its own result). */
-	next = seal_with(text, r_gone, rsa_key, "rsa", NULL, NULL, MV_OK, &nsets);
+	next = kit_seal_with(text, NULL, r_gone, kit_rsa_key, "rsa", NULL, NULL, MV_OK, &nsets);
 	assert_int_equal(nsets, 1);
 	assert_non_null(strstr(next, "cv=fail; d=" DOMAIN "; i=2"));
 	free(next);
@@ -392,8 +324,8 @@ static void dual_chain_with_one_algorithm_timing_out(void **state)
 /* A key that does not exist (NXDOMAIN) is no temporary failure: cv=fail as before. */
 static void missing_key_still_fails_and_is_sealed_as_fail(void **state)
 {
-	const struct pub good[] = {{"s1", rsa_key, PUBLISHED}};
-	const struct pub gone[] = {{"s1", rsa_key, ABSENT}};
+	const struct pub good[] = {{"s1", kit_rsa_key, PUBLISHED}};
+	const struct pub gone[] = {{"s1", kit_rsa_key, ABSENT}};
 	struct mv_resolver *r = zone_of(good, 1), *r_gone = zone_of(gone, 1);
 	struct mv_arc_validator *v;
 	struct mv_msg *m = NULL;
@@ -402,7 +334,7 @@ static void missing_key_still_fails_and_is_sealed_as_fail(void **state)
 	char *text, *next;
 
 	(void)state;
-	text = seal_with(ORIGINAL, r, rsa_key, "s1", NULL, NULL, MV_OK, &nsets);
+	text = kit_seal_with(kit_original, NULL, r, kit_rsa_key, "s1", NULL, NULL, MV_OK, &nsets);
 	v = validate(text, r_gone, &m);
 	assert_int_equal(mv_arc_validator_cv(v, &reason), MV_ARC_FAIL);
 	assert_int_equal(mv_arc_validator_temperror(v), 0);
@@ -411,7 +343,7 @@ static void missing_key_still_fails_and_is_sealed_as_fail(void **state)
 	assert_null(strstr(reason, "temporary"));
 	mv_arc_validator_free(v);
 	mv_msg_free(m);
-	next = seal_with(text, r_gone, rsa_key, "s1", NULL, NULL, MV_OK, &nsets);
+	next = kit_seal_with(text, NULL, r_gone, kit_rsa_key, "s1", NULL, NULL, MV_OK, &nsets);
 	assert_int_equal(nsets, 1);
 	assert_non_null(strstr(next, "cv=fail; d=" DOMAIN "; i=2"));
 	free(next);
@@ -424,8 +356,9 @@ static void missing_key_still_fails_and_is_sealed_as_fail(void **state)
 static char *two_hops(struct mv_resolver *r)
 {
 	size_t nsets;
-	char *one = seal_with(ORIGINAL, r, rsa_key, "s1", NULL, NULL, MV_OK, &nsets);
-	char *two = seal_with(one, r, rsa_key, "s2", NULL, NULL, MV_OK, &nsets);
+	char *one =
+	        kit_seal_with(kit_original, NULL, r, kit_rsa_key, "s1", NULL, NULL, MV_OK, &nsets);
+	char *two = kit_seal_with(one, NULL, r, kit_rsa_key, "s2", NULL, NULL, MV_OK, &nsets);
 
 	assert_non_null(strstr(two, "cv=pass; d=" DOMAIN "; i=2"));
 	free(one);
@@ -435,8 +368,8 @@ static char *two_hops(struct mv_resolver *r)
 /* An older hop's key times out: its seal is undetermined, so the chain is. */
 static void older_seal_key_timeout_is_temperror(void **state)
 {
-	const struct pub good[] = {{"s1", rsa_key, PUBLISHED}, {"s2", rsa_key, PUBLISHED}};
-	const struct pub s1_out[] = {{"s1", rsa_key, TIMEOUT}, {"s2", rsa_key, PUBLISHED}};
+	const struct pub good[] = {{"s1", kit_rsa_key, PUBLISHED}, {"s2", kit_rsa_key, PUBLISHED}};
+	const struct pub s1_out[] = {{"s1", kit_rsa_key, TIMEOUT}, {"s2", kit_rsa_key, PUBLISHED}};
 	struct mv_resolver *r = zone_of(good, 2), *r_out = zone_of(s1_out, 2);
 	char *text = two_hops(r);
 
@@ -452,8 +385,8 @@ static void older_seal_key_timeout_is_temperror(void **state)
 /* A seal that does not verify fails the chain for good, whatever times out elsewhere. */
 static void signature_failure_outweighs_a_key_timeout(void **state)
 {
-	const struct pub good[] = {{"s1", rsa_key, PUBLISHED}, {"s2", rsa_key, PUBLISHED}};
-	const struct pub s2_out[] = {{"s1", rsa_key, PUBLISHED}, {"s2", rsa_key, TIMEOUT}};
+	const struct pub good[] = {{"s1", kit_rsa_key, PUBLISHED}, {"s2", kit_rsa_key, PUBLISHED}};
+	const struct pub s2_out[] = {{"s1", kit_rsa_key, PUBLISHED}, {"s2", kit_rsa_key, TIMEOUT}};
 	struct mv_resolver *r = zone_of(good, 2), *r_out = zone_of(s2_out, 2);
 	struct mv_arc_validator *v;
 	struct mv_msg *m = NULL;
@@ -472,7 +405,7 @@ static void signature_failure_outweighs_a_key_timeout(void **state)
 	assert_string_equal(reason, "ARC-Seal i=1: signature did not verify");
 	mv_arc_validator_free(v);
 	mv_msg_free(m);
-	next = seal_with(text, r_out, rsa_key, "s2", NULL, NULL, MV_OK, &nsets);
+	next = kit_seal_with(text, NULL, r_out, kit_rsa_key, "s2", NULL, NULL, MV_OK, &nsets);
 	assert_non_null(strstr(next, "cv=fail; d=" DOMAIN "; i=3"));
 	free(next);
 	free(text);
@@ -486,11 +419,12 @@ static void signature_failure_outweighs_a_key_timeout(void **state)
  */
 static void older_ams_key_timeout_only_lowers_oldest_pass(void **state)
 {
-	const struct pub good[] = {{"ams", rsa_key, PUBLISHED},
-	                           {"as", rsa_key, PUBLISHED},
-	                           {"s2", rsa_key, PUBLISHED}};
-	const struct pub ams_out[] = {
-	        {"ams", rsa_key, TIMEOUT}, {"as", rsa_key, PUBLISHED}, {"s2", rsa_key, PUBLISHED}};
+	const struct pub good[] = {{"ams", kit_rsa_key, PUBLISHED},
+	                           {"as", kit_rsa_key, PUBLISHED},
+	                           {"s2", kit_rsa_key, PUBLISHED}};
+	const struct pub ams_out[] = {{"ams", kit_rsa_key, TIMEOUT},
+	                              {"as", kit_rsa_key, PUBLISHED},
+	                              {"s2", kit_rsa_key, PUBLISHED}};
 	struct mv_resolver *r = zone_of(good, 3), *r_out = zone_of(ams_out, 3);
 	struct mv_arc_validator *v;
 	struct mv_msg *m = NULL;
@@ -498,7 +432,7 @@ static void older_ams_key_timeout_only_lowers_oldest_pass(void **state)
 	char *one = split_set(), *text;
 
 	(void)state;
-	text = seal_with(one, r, rsa_key, "s2", NULL, NULL, MV_OK, &nsets);
+	text = kit_seal_with(one, NULL, r, kit_rsa_key, "s2", NULL, NULL, MV_OK, &nsets);
 	assert_non_null(strstr(text, "cv=pass; d=" DOMAIN "; i=2"));
 	v = validate(text, r, &m);
 	assert_int_equal(mv_arc_validator_cv(v, NULL), MV_ARC_PASS);
@@ -531,5 +465,5 @@ int main(void)
 	        cmocka_unit_test(signature_failure_outweighs_a_key_timeout),
 	        cmocka_unit_test(older_ams_key_timeout_only_lowers_oldest_pass),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, kit_setup, kit_teardown);
 }

@@ -10,3 +10,8 @@ set_tests_properties(arc.interop PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 
 # mailvet seal with a key lookup that times out or gets SERVFAIL (exit 75, nothing sealed).
 mv_add_test(arc.cli sh ${CMAKE_CURRENT_LIST_DIR}/cli-test.sh)
+
+# The chain tests share keys, a zone and message helpers.
+target_sources(arc_test_multi PRIVATE ${CMAKE_CURRENT_LIST_DIR}/arc_testkit.c)
+target_sources(arc_test_mixed PRIVATE ${CMAKE_CURRENT_LIST_DIR}/arc_testkit.c)
+target_sources(arc_test_tempfail PRIVATE ${CMAKE_CURRENT_LIST_DIR}/arc_testkit.c)
