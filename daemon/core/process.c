@@ -1,4 +1,4 @@
-/* daemon/process.c — background with a start-status pipe, pid file, privilege drop. */
+/* daemon/core/process.c — background with a start-status pipe, pid file, privilege drop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

@@ -1,4 +1,4 @@
-/* daemon/supervise.h — the supervisor: one worker process at a time, restarted when it dies. */
+/* daemon/core/supervise.h — the supervisor: one worker process at a time, restarted when it dies. */
 #ifndef MAILVETD_SUPERVISE_H
 #define MAILVETD_SUPERVISE_H
 

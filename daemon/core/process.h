@@ -1,4 +1,4 @@
-/* daemon/process.h — becoming a daemon: background, pid file, privilege drop. */
+/* daemon/core/process.h — becoming a daemon: background, pid file, privilege drop. */
 #ifndef MAILVETD_PROCESS_H
 #define MAILVETD_PROCESS_H
 

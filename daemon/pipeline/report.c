@@ -1,9 +1,9 @@
-/* daemon/report.c — the one log line per message: who, what each method said, what was done. */
+/* daemon/pipeline/report.c — the one log line per message: who, what each method said, what was done. */
 #include <stdio.h>
 #include <time.h>
 
 #include "log.h"
-#include "session.h"
+#include "pipeline_int.h"
 
 static long elapsed_ms(const struct timespec *start)
 {
@@ -13,28 +13,47 @@ static long elapsed_ms(const struct timespec *start)
 	return (long)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-static const struct mv_authres *results(const struct mvd_message *m)
+static const struct mv_authres *results(const struct mvd_pipeline *m)
 {
 	/* A header not read whole was not judged: its partial results would mislead. */
 	return m->v && !m->failed && !m->nbad_headers ? mv_verify_results(m->v) : NULL;
 }
 
-static void report_kv(struct mv_buf *b, const struct mvd_session *s, const char *action,
-                      const char *signed_by, const char *note)
+/* What the client was told, as the log says it. */
+static const char *action_name(const struct mvd_pipeline *m, const struct mvd_outcome *o)
 {
-	const struct mvd_message *m = &s->m;
+	switch (o->verdict.action) {
+	case MVD_ACTION_REJECT:
+		return "reject";
+	case MVD_ACTION_TEMPFAIL:
+		return "tempfail";
+	case MVD_ACTION_QUARANTINE:
+		return "quarantine";
+	case MVD_ACTION_ACCEPT:
+		break;
+	}
+	/* quarantine = header: accepted with our quarantine field */
+	return mv_verify_action(m->v) == MV_VERIFY_QUARANTINE && !m->outbound && !m->failed &&
+	                       m->rt->cfg.quarantine == MVD_QUARANTINE_HEADER
+	               ? "quarantine"
+	               : "accept";
+}
+
+static void report_kv(struct mv_buf *b, const struct mvd_pipeline *m, const struct mvd_outcome *o)
+{
+	const struct mvd_client *s = m->client;
 	const struct mv_authres *ar = results(m);
 	struct mv_buf res = MV_BUF_INIT;
 	char num[32];
 
 	mvd_log_kv(b, "event", "message");
-	mvd_log_kv(b, "queue_id", m->queue_id ? m->queue_id : "-");
-	mvd_log_kv(b, "client", s->client_ip);
-	mvd_log_kv(b, "client_name", s->client_name ? s->client_name : "-");
+	mvd_log_kv(b, "queue_id", mvd_pipeline_queue_id(m));
+	mvd_log_kv(b, "client", s->ip);
+	mvd_log_kv(b, "client_name", s->name ? s->name : "-");
 	mvd_log_kv(b, "helo", s->helo ? s->helo : "-");
-	mvd_log_kv(b, "mail_from", m->mail_from ? m->mail_from : "-");
-	if (m->auth_id)
-		mvd_log_kv(b, "auth", m->auth_id);
+	mvd_log_kv(b, "mail_from", m->env.mail_from ? m->env.mail_from : "-");
+	if (m->env.auth_id)
+		mvd_log_kv(b, "auth", m->env.auth_id);
 	for (size_t i = 0; ar && i < ar->results.count; i++)
 		mv_buf_printf(&res, "%s%s=%s", i ? " " : "", ar->results.item[i]->method,
 		              ar->results.item[i]->result);
@@ -42,13 +61,13 @@ static void report_kv(struct mv_buf *b, const struct mvd_session *s, const char 
 	snprintf(num, sizeof num, "%zu", m->ndelete);
 	mvd_log_kv(b, "removed", num);
 	mvd_log_kv(b, "direction", m->outbound ? "outbound" : "inbound");
-	mvd_log_kv(b, "action", action);
-	if (signed_by)
-		mvd_log_kv(b, "signed", signed_by);
-	if (m->sealed_by)
-		mvd_log_kv(b, "sealed", m->sealed_by);
-	if (note)
-		mvd_log_kv(b, "note", note);
+	mvd_log_kv(b, "action", action_name(m, o));
+	if (o->signed_by)
+		mvd_log_kv(b, "signed", o->signed_by);
+	if (o->sealed_by)
+		mvd_log_kv(b, "sealed", o->sealed_by);
+	if (o->note)
+		mvd_log_kv(b, "note", o->note);
 	snprintf(num, sizeof num, "%llu", m->body_bytes);
 	mvd_log_kv(b, "body_bytes", num);
 	snprintf(num, sizeof num, "%ld", elapsed_ms(&m->start));
@@ -62,19 +81,18 @@ static void json_field(struct mv_buf *b, const char *key, const char *value)
 	mv_json_cstr(b, value);
 }
 
-static void report_json(struct mv_buf *b, const struct mvd_session *s, const char *action,
-                        const char *signed_by, const char *note)
+static void report_json(struct mv_buf *b, const struct mvd_pipeline *m, const struct mvd_outcome *o)
 {
-	const struct mvd_message *m = &s->m;
+	const struct mvd_client *s = m->client;
 	const struct mv_authres *ar = results(m);
 
 	mv_buf_puts(b, "{\"event\":\"message\"");
-	json_field(b, "queue_id", m->queue_id);
-	json_field(b, "client", s->client_ip);
-	json_field(b, "client_name", s->client_name);
+	json_field(b, "queue_id", m->queue_id ? m->queue_id : m->env.queue_id);
+	json_field(b, "client", s->ip);
+	json_field(b, "client_name", s->name);
 	json_field(b, "helo", s->helo);
-	json_field(b, "mail_from", m->mail_from);
-	json_field(b, "auth", m->auth_id);
+	json_field(b, "mail_from", m->env.mail_from);
+	json_field(b, "auth", m->env.auth_id);
 	mv_buf_puts(b, ",\"results\":[");
 	for (size_t i = 0; ar && i < ar->results.count; i++) {
 		mv_buf_puts(b, i ? ",{\"method\":" : "{\"method\":");
@@ -89,22 +107,21 @@ static void report_json(struct mv_buf *b, const struct mvd_session *s, const cha
 	}
 	mv_buf_printf(b, "],\"removed\":%zu", m->ndelete);
 	json_field(b, "direction", m->outbound ? "outbound" : "inbound");
-	json_field(b, "action", action);
-	json_field(b, "signed", signed_by);
-	json_field(b, "sealed", m->sealed_by);
-	json_field(b, "note", note);
+	json_field(b, "action", action_name(m, o));
+	json_field(b, "signed", o->signed_by);
+	json_field(b, "sealed", o->sealed_by);
+	json_field(b, "note", o->note);
 	mv_buf_printf(b, ",\"body_bytes\":%llu,\"ms\":%ld}", m->body_bytes, elapsed_ms(&m->start));
 }
 
-void mvd_report(const struct mvd_session *s, const char *action, const char *signed_by,
-                const char *note)
+void mvd_pipeline_log(const struct mvd_pipeline *p, const struct mvd_outcome *out)
 {
 	struct mv_buf b = MV_BUF_INIT;
 
 	if (mvd_log_json())
-		report_json(&b, s, action, signed_by, note);
+		report_json(&b, p, out);
 	else
-		report_kv(&b, s, action, signed_by, note);
+		report_kv(&b, p, out);
 	mvd_log_raw(MVD_LOG_INFO, b.data ? b.data : "event=message error=\"out of memory\"");
 	mv_buf_free(&b);
 }

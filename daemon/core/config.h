@@ -1,4 +1,4 @@
-/* daemon/config.h — mailvetd's configuration (mailvet.conf, INI): keys, defaults, parsing. */
+/* daemon/core/config.h — mailvetd's configuration (mailvet.conf, INI): keys, defaults, parsing. */
 #ifndef MAILVETD_CONFIG_H
 #define MAILVETD_CONFIG_H
 

@@ -1,4 +1,4 @@
-/* daemon/log.c — log lines to syslog or stderr, as key=value or JSON. */
+/* daemon/core/log.c — log lines to syslog or stderr, as key=value or JSON. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>

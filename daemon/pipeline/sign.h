@@ -1,6 +1,6 @@
-/* daemon/sign.h — outbound DKIM signing with the configured domains and keys. */
-#ifndef MAILVETD_SIGN_H
-#define MAILVETD_SIGN_H
+/* daemon/pipeline/sign.h — outbound DKIM signing and ARC sealing with the [domain] keys. */
+#ifndef MAILVETD_PIPELINE_SIGN_H
+#define MAILVETD_PIPELINE_SIGN_H
 
 #include <stddef.h>
 #include <time.h>
@@ -10,19 +10,7 @@
 #include <mailvet/msg.h>
 #include <mailvet/util.h>
 
-#include "config.h"
-
-struct mvd_signer; /* every [domain] section's keys, loaded */
-
-/*
- * Load the private key of every [domain] key (PEM files). Called before the
- * privilege drop, and again on reload (then the files must be readable by
- * the unprivileged user). On MV_OK *out is freed with mvd_signer_free();
- * otherwise err says which file failed. c is borrowed for the signer's life.
- */
-enum mv_status mvd_signer_load(const struct mvd_config *c, struct mvd_signer **out, char *err,
-                               size_t errlen);
-void mvd_signer_free(struct mvd_signer *s); /* NULL is fine */
+#include "keys.h"
 
 /*
  * Sign a message whose header is m and body body[0..len) with every key of
@@ -31,8 +19,8 @@ void mvd_signer_free(struct mvd_signer *s); /* NULL is fine */
  * (borrowed from the configuration). MV_ENOTFOUND: no From domain that a
  * section covers (nothing appended); MV_ESYNTAX: no parsable From.
  */
-enum mv_status mvd_signer_sign(const struct mvd_signer *s, const struct mv_msg *m, const void *body,
-                               size_t len, time_t now, struct mv_buf *out, const char **domain);
+enum mv_status mvd_sign_dkim(const struct mvd_keys *k, const struct mv_msg *m, const void *body,
+                             size_t len, time_t now, struct mv_buf *out, const char **domain);
 
 /*
  * ARC-seal (RFC 8617 §5.1) an outbound message that leaves with header m
@@ -46,10 +34,10 @@ enum mv_status mvd_signer_sign(const struct mvd_signer *s, const struct mv_msg *
  * (borrowed from the configuration) and *nsets (0: no chain to extend).
  * MV_ENOTFOUND: no section covers either domain.
  */
-enum mv_status mvd_signer_seal(const struct mvd_signer *s, const struct mv_msg *m,
-                               const char *mail_from, const void *body, size_t len,
-                               const struct mv_arc_validator *v, struct mv_resolver *r, time_t now,
-                               struct mv_buf *out, const char **domain, size_t *nsets);
+enum mv_status mvd_sign_seal(const struct mvd_keys *k, const struct mv_msg *m,
+                             const char *mail_from, const void *body, size_t len,
+                             const struct mv_arc_validator *v, struct mv_resolver *r, time_t now,
+                             struct mv_buf *out, const char **domain, size_t *nsets);
 
 /*
  * The header of the message as it leaves, for sealing: the fields of top

@@ -1,13 +1,13 @@
-/* daemon/runtime.h — one loaded configuration: settings, resolver, keys; swapped on reload. */
-#ifndef MAILVETD_RUNTIME_H
-#define MAILVETD_RUNTIME_H
+/* daemon/core/runtime.h — one loaded configuration: settings, resolver, keys; swapped on reload. */
+#ifndef MAILVETD_CORE_RUNTIME_H
+#define MAILVETD_CORE_RUNTIME_H
 
 #include <mailvet/authres.h>
 #include <mailvet/dns.h>
 #include <mailvet/verify.h>
 
 #include "config.h"
-#include "sign.h"
+#include "keys.h"
 
 /*
  * Everything a message is handled with. Reference counted: a milter
@@ -21,7 +21,7 @@ struct mvd_runtime {
 	struct mv_verify_config vcfg;
 	struct mv_authres_servid servid;
 	struct mv_authres_policy arpolicy;
-	struct mvd_signer *signer;
+	struct mvd_keys *keys;             /* [domain] signing keys */
 	struct mv_dkim_keycache *keycache; /* decoded DKIM and ARC keys, shared by all sessions */
 	int refs;                          /* guarded by the holder's lock */
 };
@@ -41,5 +41,14 @@ void mvd_runtime_install(struct mvd_runtime *rt);
 struct mvd_runtime *mvd_runtime_acquire(void);
 /* Drop a reference; the last one frees. NULL is fine. */
 void mvd_runtime_release(struct mvd_runtime *rt);
+
+/* Read, parse and open the configuration at path; NULL with the reason in err. */
+struct mvd_runtime *mvd_runtime_load(const char *path, char *err, size_t errlen);
+
+/*
+ * Load path again and install it for new connections; a configuration
+ * that does not load is logged and the running one kept.
+ */
+void mvd_runtime_reload(const char *path);
 
 #endif

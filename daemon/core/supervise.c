@@ -1,4 +1,4 @@
-/* daemon/supervise.c — the supervisor: one worker process at a time, restarted when it dies. */
+/* daemon/core/supervise.c — the supervisor: one worker process at a time, restarted when it dies. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

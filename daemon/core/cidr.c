@@ -1,4 +1,4 @@
-/* daemon/cidr.c — lists of IPv4/IPv6 networks, matched against a client address. */
+/* daemon/core/cidr.c — lists of IPv4/IPv6 networks, matched against a client address. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* daemon/log.h — mailvetd's logging: syslog or stderr, key=value or JSON lines. */
+/* daemon/core/log.h — mailvetd's logging: syslog or stderr, key=value or JSON lines. */
 #ifndef MAILVETD_LOG_H
 #define MAILVETD_LOG_H
 

@@ -1,4 +1,4 @@
-/* daemon/milter.c — libmilter callbacks: collect what the MTA says and stream it into lib/verify. */
+/* daemon/milter/milter.c — libmilter callbacks: what the MTA says, streamed into the pipeline. */
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cidr.h"
 #include "log.h"
 #include "session.h"
 
@@ -50,7 +51,6 @@ static void session_free(struct mvd_session *s)
 	mvd_runtime_release(s->rt);
 	free(s->client_name);
 	free(s->helo);
-	free(s->daemon_name);
 	free(s);
 }
 
@@ -68,22 +68,11 @@ void mvd_message_reset(struct mvd_message *m)
 {
 	if (m->active)
 		atomic_fetch_sub(&in_flight, 1);
-	mv_verify_free(m->v);
-	mv_msg_free(m->hdr);
-	mv_buf_free(&m->body);
+	mvd_pipeline_free(m->p);
 	free(m->mail_from);
 	free(m->auth_id);
 	free(m->queue_id);
 	memset(m, 0, sizeof *m);
-}
-
-void mvd_message_fail(struct mvd_message *m, enum mv_status st, const char *where)
-{
-	if (m->failed)
-		return;
-	m->failed = 1;
-	m->fail_st = st;
-	m->fail_where = where;
 }
 
 static struct mvd_session *session(SMFICTX *ctx)
@@ -157,18 +146,17 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	}
 	s->rt = rt;
 	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, s->client_ip,
-		          sizeof s->client_ip);
+		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, s->client.ip,
+		          sizeof s->client.ip);
 	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, s->client_ip,
-		          sizeof s->client_ip);
-	if (!s->client_ip[0]) /* a local (non-IP) submission: the host itself */
-		memcpy(s->client_ip, "127.0.0.1", sizeof "127.0.0.1");
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, s->client.ip,
+		          sizeof s->client.ip);
+	if (!s->client.ip[0]) /* a local (non-IP) submission: the host itself */
+		memcpy(s->client.ip, "127.0.0.1", sizeof "127.0.0.1");
 	/* Postfix and Sendmail write an unnamed client as "[addr]". */
 	if (hostname && hostname[0] && hostname[0] != '[')
-		s->client_name = strdup(hostname);
-	s->daemon_name = macro(ctx, "{daemon_name}");
-	s->internal = mvd_cidr_match(&rt->cfg.internal_hosts, s->client_ip);
+		s->client.name = s->client_name = strdup(hostname);
+	s->client.internal = mvd_cidr_match(&rt->cfg.internal_hosts, s->client.ip);
 	return SMFIS_CONTINUE;
 }
 
@@ -179,7 +167,7 @@ static sfsistat cb_helo(SMFICTX *ctx, char *helo)
 	if (!s)
 		return SMFIS_TEMPFAIL;
 	free(s->helo);
-	s->helo = helo ? strdup(helo) : NULL;
+	s->client.helo = s->helo = helo ? strdup(helo) : NULL;
 	return SMFIS_CONTINUE;
 }
 
@@ -208,106 +196,51 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	}
 	m->active = 1;
 	atomic_fetch_add(&in_flight, 1);
-	clock_gettime(CLOCK_MONOTONIC, &m->start);
 	m->mail_from = strip_brackets(argv && argv[0] ? argv[0] : "");
 	m->auth_id = macro(ctx, "{auth_authen}");
 	m->queue_id = macro(ctx, "i");
-	m->outbound = s->internal || m->auth_id != NULL;
 	if (!m->mail_from)
-		mvd_message_fail(m, MV_ENOMEM, "envfrom");
-	if (m->outbound && (s->rt->cfg.sign || s->rt->cfg.arc_seal) && s->rt->cfg.ndomains &&
-	    mv_msg_new(NULL, &m->hdr) != MV_OK)
-		mvd_message_fail(m, MV_ENOMEM, "envfrom");
+		m->nomem = 1;
 	return SMFIS_CONTINUE;
 }
 
-/* Start lib/verify for the message once the queue id is known (first header or eoh). */
-static void start_verify(SMFICTX *ctx, struct mvd_session *s)
+/* Start the message's pipeline once the queue id is known (first header or eoh); NULL if none. */
+static struct mvd_pipeline *start(SMFICTX *ctx, struct mvd_session *s)
 {
 	struct mvd_message *m = &s->m;
-	struct mv_envelope env;
-	enum mv_status st;
 
-	if (m->v || m->failed)
-		return;
+	if (m->p || m->nomem)
+		return m->p;
 	if (!m->queue_id)
 		m->queue_id = macro(ctx, "i");
-	env.client_ip = s->client_ip;
-	env.client_name = s->client_name;
-	env.helo = s->helo;
-	env.mail_from = m->mail_from;
-	env.auth_id = m->auth_id;
-	env.queue_id = m->queue_id;
-	st = mv_verify_new(&s->rt->vcfg, s->rt->resolver, time(NULL), &env, &m->v);
-	if (st != MV_OK)
-		mvd_message_fail(m, st, "verify_new");
-}
-
-/* Judge an Authentication-Results field by RFC 8601 §5; remember it for deletion. */
-static void judge_authres(struct mvd_session *s, const char *value)
-{
-	struct mvd_message *m = &s->m;
-	const char *why = NULL;
-
-	m->ar_seen++;
-	if (mv_authres_judge(&s->rt->arpolicy, value, strlen(value), s->internal, &why) !=
-	    MV_AUTHRES_DELETE)
-		return;
-	if (m->ndelete == MVD_MAX_AR_DELETE) {
-		mvd_message_fail(m, MV_ELIMIT, "too many forged Authentication-Results");
-		return;
-	}
-	m->ar_delete[m->ndelete++] = (unsigned)m->ar_seen;
-	mvd_log(MVD_LOG_DEBUG, "authres-delete", "queue_id=%s index=%zu why=%s",
-	        m->queue_id ? m->queue_id : "-", m->ar_seen, why ? why : "");
+	m->env.mail_from = m->mail_from ? m->mail_from : "";
+	m->env.auth_id = m->auth_id;
+	m->env.queue_id = m->queue_id;
+	if (mvd_pipeline_new(s->rt, &s->client, &m->env, &m->p) != MV_OK)
+		m->nomem = 1;
+	return m->p;
 }
 
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct mvd_session *s = ready(ctx);
-	struct mvd_message *m;
+	struct mvd_pipeline *p;
 	struct mv_buf full = MV_BUF_INIT;
-	enum mv_status st;
 	sfsistat r;
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
 	r = s->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-	m = &s->m;
-	start_verify(ctx, s);
-	if (!name || !value)
-		return r;
-	if (mv_ascii_ieq(name, strlen(name), "Authentication-Results"))
-		judge_authres(s, value);
-	if (m->failed)
+	if (!(p = start(ctx, s)) || !name || !value)
 		return r;
 	/* Without SMFIP_HDR_LEADSPC the MTA dropped the space after the colon: put it back. */
 	if (!s->leadspc && value[0] != ' ' && value[0] != '\t')
 		mv_buf_putc(&full, ' ');
 	mv_buf_puts(&full, value);
-	if (mv_buf_status(&full) != MV_OK) {
-		mvd_message_fail(m, MV_ENOMEM, "header");
-		goto out;
-	}
-	st = mv_verify_header(m->v, name, strlen(name), full.data, full.len);
-	if (st == MV_ESYNTAX || st == MV_ETOOBIG) {
-		/* The verdict would miss this field (a From, maybe): eom refuses the message. */
-		if (m->nbad_headers++ == 0) {
-			m->bad_header_st = st;
-			snprintf(m->bad_header_name, sizeof m->bad_header_name, "%s", name);
-		}
-	} else if (st != MV_OK)
-		mvd_message_fail(m, st, "header");
-	if (m->hdr) {
-		st = mv_msg_add_field(m->hdr, name, strlen(name), full.data, full.len);
-		if (st == MV_ENOMEM)
-			mvd_message_fail(m, st, "header");
-		else if (st != MV_OK) { /* cannot be signed as received: do not sign */
-			mv_msg_free(m->hdr);
-			m->hdr = NULL;
-		}
-	}
-out:
+	if (mv_buf_status(&full) == MV_OK)
+		mvd_pipeline_header(p, name, full.data);
+	else
+		s->m.nomem = 1;
 	mv_buf_free(&full);
 	return r;
 }
@@ -315,36 +248,24 @@ out:
 static sfsistat cb_eoh(SMFICTX *ctx)
 {
 	struct mvd_session *s = ready(ctx);
-	enum mv_status st;
+	struct mvd_pipeline *p;
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
-	start_verify(ctx, s);
-	if (!s->m.failed && (st = mv_verify_header_end(s->m.v)) != MV_OK)
-		mvd_message_fail(&s->m, st, "eoh");
+	if ((p = start(ctx, s)))
+		mvd_pipeline_header_end(p);
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_body(SMFICTX *ctx, unsigned char *p, size_t n)
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *data, size_t n)
 {
 	struct mvd_session *s = ready(ctx);
-	struct mvd_message *m;
-	enum mv_status st;
+	struct mvd_pipeline *p;
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
-	m = &s->m;
-	m->body_bytes += n;
-	if (!m->failed && (st = mv_verify_body(m->v, p, n)) != MV_OK)
-		mvd_message_fail(m, st, "body");
-	if (m->hdr && !m->body_too_big) {
-		if (m->body.len + n > s->rt->cfg.sign_max_bytes) {
-			m->body_too_big = 1;
-			mv_buf_free(&m->body);
-		} else if (mv_buf_append(&m->body, p, n) != MV_OK) {
-			mvd_message_fail(m, MV_ENOMEM, "body");
-		}
-	}
+	if ((p = start(ctx, s)))
+		mvd_pipeline_body(p, data, n);
 	return SMFIS_CONTINUE;
 }
 
@@ -355,8 +276,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
-	start_verify(ctx, s); /* a message with neither header nor eoh */
-	r = mvd_eom(ctx, s);
+	start(ctx, s); /* a message with neither header nor eoh */
+	r = mvd_milter_apply(ctx, s);
 	mvd_message_reset(&s->m);
 	return r;
 }

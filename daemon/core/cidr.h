@@ -1,4 +1,4 @@
-/* daemon/cidr.h — lists of IPv4/IPv6 networks (internal hosts). */
+/* daemon/core/cidr.h — lists of IPv4/IPv6 networks (internal hosts). */
 #ifndef MAILVETD_CIDR_H
 #define MAILVETD_CIDR_H
 

@@ -1,9 +1,10 @@
-/* daemon/runtime.c — build a runtime from a configuration; hand out references; swap on reload. */
+/* daemon/core/runtime.c — build a runtime from a configuration; hand out references; swap on reload. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "runtime.h"
 
 static pthread_mutex_t holder_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -11,7 +12,7 @@ static struct mvd_runtime *current;
 
 static void runtime_free(struct mvd_runtime *rt)
 {
-	mvd_signer_free(rt->signer);
+	mvd_keys_free(rt->keys);
 	mv_dkim_keycache_free(rt->keycache);
 	mv_dns_free(rt->resolver);
 	mvd_config_free(&rt->cfg);
@@ -78,7 +79,7 @@ enum mv_status mvd_runtime_open(struct mvd_config *cfg, struct mvd_runtime **out
 	rt->refs = 1;
 	if ((st = open_resolver(&rt->cfg, &rt->resolver, err, errlen)) != MV_OK)
 		goto out;
-	if ((st = mvd_signer_load(&rt->cfg, &rt->signer, err, errlen)) != MV_OK)
+	if ((st = mvd_keys_load(&rt->cfg, &rt->keys, err, errlen)) != MV_OK)
 		goto out;
 	if ((st = mv_dkim_keycache_new(1024, &rt->keycache)) != MV_OK) {
 		snprintf(err, errlen, "out of memory");
@@ -133,4 +134,34 @@ void mvd_runtime_release(struct mvd_runtime *rt)
 	pthread_mutex_unlock(&holder_lock);
 	if (last)
 		runtime_free(rt);
+}
+
+struct mvd_runtime *mvd_runtime_load(const char *path, char *err, size_t errlen)
+{
+	struct mvd_config c;
+	struct mvd_runtime *rt = NULL;
+
+	if (mvd_config_load(&c, path, err, errlen) != MV_OK) {
+		mvd_config_free(&c);
+		return NULL;
+	}
+	if (mvd_runtime_open(&c, &rt, err, errlen) != MV_OK)
+		return NULL;
+	return rt;
+}
+
+void mvd_runtime_reload(const char *path)
+{
+	char err[512] = "";
+	struct mvd_runtime *rt = mvd_runtime_load(path, err, sizeof err);
+
+	if (!rt) {
+		mvd_log(MVD_LOG_ERR, "reload", "%s; keeping the running configuration", err);
+		return;
+	}
+	mvd_log_setup(&rt->cfg);
+	mvd_runtime_install(rt);
+	mvd_log(MVD_LOG_INFO, "reload",
+	        "configuration reloaded for new connections (socket, user and pid_file "
+	        "changes need a restart)");
 }

@@ -1,4 +1,4 @@
-/* daemon/config.c — mailvet.conf: defaults, a table of keys, parsing with inih, checks. */
+/* daemon/core/config.c — mailvet.conf: defaults, a table of keys, parsing with inih, checks. */
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>

@@ -1,0 +1,148 @@
+/* daemon/pipeline/message.c — one message in: envelope, header fields and body into lib/verify. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mailvet/authres.h>
+
+#include "log.h"
+#include "pipeline_int.h"
+
+void mvd_pipeline_failed(struct mvd_pipeline *p, enum mv_status st, const char *where)
+{
+	if (p->failed)
+		return;
+	p->failed = 1;
+	p->fail_st = st;
+	p->fail_where = where;
+}
+
+const char *mvd_pipeline_queue_id(const struct mvd_pipeline *p)
+{
+	if (p->queue_id)
+		return p->queue_id;
+	return p->env.queue_id ? p->env.queue_id : "-";
+}
+
+enum mv_status mvd_pipeline_new(struct mvd_runtime *rt, const struct mvd_client *client,
+                                const struct mvd_envelope *env, struct mvd_pipeline **out)
+{
+	struct mvd_pipeline *p = calloc(1, sizeof *p);
+	struct mv_envelope venv;
+	enum mv_status st;
+
+	*out = NULL;
+	if (!p)
+		return MV_ENOMEM;
+	p->rt = rt;
+	p->client = client;
+	p->env = *env;
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	p->outbound = client->internal || env->auth_id != NULL;
+	venv.client_ip = client->ip;
+	venv.client_name = client->name;
+	venv.helo = client->helo;
+	venv.mail_from = env->mail_from;
+	venv.auth_id = env->auth_id;
+	venv.queue_id = env->queue_id;
+	if ((st = mv_verify_new(&rt->vcfg, rt->resolver, time(NULL), &venv, &p->v)) != MV_OK)
+		mvd_pipeline_failed(p, st, "verify_new");
+	if (p->outbound && (rt->cfg.sign || rt->cfg.arc_seal) && rt->cfg.ndomains &&
+	    mv_msg_new(NULL, &p->hdr) != MV_OK)
+		mvd_pipeline_failed(p, MV_ENOMEM, "header");
+	*out = p;
+	return MV_OK;
+}
+
+void mvd_pipeline_set_queue_id(struct mvd_pipeline *p, const char *queue_id)
+{
+	if (p->queue_id || !queue_id || !*queue_id)
+		return;
+	p->queue_id = strdup(queue_id);
+}
+
+/* Judge an Authentication-Results field by RFC 8601 §5; remember it for deletion. */
+static void judge_authres(struct mvd_pipeline *p, const char *value)
+{
+	const char *why = NULL;
+
+	p->ar_seen++;
+	if (mv_authres_judge(&p->rt->arpolicy, value, strlen(value), p->client->internal, &why) !=
+	    MV_AUTHRES_DELETE)
+		return;
+	if (p->ndelete == MVD_MAX_AR_DELETE) {
+		mvd_pipeline_failed(p, MV_ELIMIT, "too many forged Authentication-Results");
+		return;
+	}
+	p->ar_delete[p->ndelete++] = (unsigned)p->ar_seen;
+	mvd_log(MVD_LOG_DEBUG, "authres-delete", "queue_id=%s index=%zu why=%s",
+	        mvd_pipeline_queue_id(p), p->ar_seen, why ? why : "");
+}
+
+void mvd_pipeline_header(struct mvd_pipeline *p, const char *name, const char *value)
+{
+	size_t nlen = strlen(name), vlen = strlen(value);
+	enum mv_status st;
+
+	if (mv_ascii_ieq(name, nlen, "Authentication-Results"))
+		judge_authres(p, value);
+	if (p->failed)
+		return;
+	st = mv_verify_header(p->v, name, nlen, value, vlen);
+	if (st == MV_ESYNTAX || st == MV_ETOOBIG) {
+		/* The verdict would miss this field (a From, maybe): the end refuses the message. */
+		if (p->nbad_headers++ == 0) {
+			p->bad_header_st = st;
+			snprintf(p->bad_header_name, sizeof p->bad_header_name, "%s", name);
+		}
+	} else if (st != MV_OK) {
+		mvd_pipeline_failed(p, st, "header");
+	}
+	if (p->hdr) {
+		st = mv_msg_add_field(p->hdr, name, nlen, value, vlen);
+		if (st == MV_ENOMEM)
+			mvd_pipeline_failed(p, st, "header");
+		else if (st != MV_OK) { /* cannot be signed as received: do not sign */
+			mv_msg_free(p->hdr);
+			p->hdr = NULL;
+		}
+	}
+}
+
+void mvd_pipeline_header_end(struct mvd_pipeline *p)
+{
+	enum mv_status st;
+
+	if (!p->failed && (st = mv_verify_header_end(p->v)) != MV_OK)
+		mvd_pipeline_failed(p, st, "eoh");
+}
+
+void mvd_pipeline_body(struct mvd_pipeline *p, const void *data, size_t len)
+{
+	enum mv_status st;
+
+	p->body_bytes += len;
+	if (!p->failed && (st = mv_verify_body(p->v, data, len)) != MV_OK)
+		mvd_pipeline_failed(p, st, "body");
+	if (p->hdr && !p->body_too_big) {
+		if (p->body.len + len > p->rt->cfg.sign_max_bytes) {
+			p->body_too_big = 1;
+			mv_buf_free(&p->body);
+		} else if (mv_buf_append(&p->body, data, len) != MV_OK) {
+			mvd_pipeline_failed(p, MV_ENOMEM, "body");
+		}
+	}
+}
+
+void mvd_pipeline_free(struct mvd_pipeline *p)
+{
+	if (!p)
+		return;
+	mv_verify_free(p->v);
+	mv_msg_free(p->hdr);
+	mv_buf_free(&p->body);
+	for (size_t i = 0; i < p->nowned; i++)
+		free(p->owned[i]);
+	free(p->queue_id);
+	free(p);
+}

@@ -1,0 +1,65 @@
+/* daemon/pipeline/pipeline_int.h — the state of one message, shared by the pipeline's files. */
+#ifndef MAILVETD_PIPELINE_INT_H
+#define MAILVETD_PIPELINE_INT_H
+
+#include <mailvet/msg.h>
+#include <mailvet/verify.h>
+
+#include "pipeline.h"
+
+#define MVD_MAX_AR_DELETE 64 /* forged Authentication-Results removed per message */
+#define MVD_MAX_EDITS 80     /* deletions + our field + quarantine + signatures + ARC sets */
+
+struct mvd_pipeline {
+	struct mvd_runtime *rt;          /* borrowed */
+	const struct mvd_client *client; /* borrowed */
+	struct mvd_envelope env;         /* strings borrowed */
+	char *queue_id;                  /* set late (mvd_pipeline_set_queue_id), or NULL */
+	int outbound;                    /* authenticated client or internal host */
+	struct mv_verify *v;
+	int failed; /* an internal error: on_error decides */
+	enum mv_status fail_st;
+	const char *fail_where;
+	size_t ar_seen;                        /* Authentication-Results fields so far */
+	unsigned ar_delete[MVD_MAX_AR_DELETE]; /* their 1-based indexes to delete */
+	size_t ndelete;
+	size_t nbad_headers;          /* fields lib/verify could not take (malformed, too many) */
+	enum mv_status bad_header_st; /* why the first of them was refused */
+	char bad_header_name[64];     /* its name (cut) */
+	struct mv_msg *hdr;           /* outbound: the header, for signing */
+	struct mv_buf body; /* outbound: the body, for signing (up to max_message_bytes) */
+	int body_too_big;
+	unsigned long long body_bytes;
+	struct timespec start;
+	/* The outcome's storage. */
+	struct mvd_edit edits[MVD_MAX_EDITS];
+	size_t nedits;
+	char *owned[MVD_MAX_EDITS]; /* names and values of inserted fields, each owned */
+	size_t nowned;
+	char note[300];
+};
+
+/* Record an internal error (the first one wins). */
+void mvd_pipeline_failed(struct mvd_pipeline *p, enum mv_status st, const char *where);
+
+/* The queue id for logs: the late one, else the envelope's, else "-". */
+const char *mvd_pipeline_queue_id(const struct mvd_pipeline *p);
+
+/*
+ * Append an edit; for INSERT the value (len bytes, as after the colon) is
+ * copied. 0 when out of room or memory (the caller fails the message).
+ */
+int mvd_pipeline_edit(struct mvd_pipeline *p, enum mvd_edit_kind kind, const char *name,
+                      unsigned index, const char *value, size_t len);
+
+/*
+ * Append an INSERT for every field of text ("Name: value\r\n" each, folded
+ * with CRLF + WSP), so that after insertion at the top they stand in text's
+ * order. 0 on failure.
+ */
+int mvd_pipeline_insert_fields(struct mvd_pipeline *p, const char *text, size_t len);
+
+/* Outbound: DKIM-sign, then ARC-seal (outbound.c). *tempfail set when sealing must wait. */
+int mvd_pipeline_outbound(struct mvd_pipeline *p, struct mvd_outcome *out, int *tempfail);
+
+#endif
