@@ -44,13 +44,27 @@ struct mv_verify_config {
 	unsigned iprev_max_names; /* PTR names checked (10) */
 	/*
 	 * Time for all the DNS of one message (20000): the time spent waiting
-	 * for the resolver, prefetch included, is added up; once it reaches
-	 * budget_ms every further query answers MV_DNS_TIMEOUT at once (the
-	 * checks give temperror, DMARC temperror takes dmarc_temperror_action).
-	 * A query already running is not cut: the total is at most budget_ms
-	 * plus one resolver timeout. 0: no DNS at all.
+	 * for the resolver, prefetch included, is added up; once a check's
+	 * limit is reached (below) every further query that would need a real
+	 * wait answers MV_DNS_TIMEOUT at once (the checks give temperror, DMARC
+	 * temperror takes dmarc_temperror_action). An answer the resolver's
+	 * answer cache holds (the prefetch put it there) needs no wait and is
+	 * always served. A query already running is not cut. 0: no DNS at all
+	 * (but cached answers).
 	 */
 	unsigned budget_ms;
+	/*
+	 * DMARC's reserve, percent of budget_ms (25; over 100 counts as 100;
+	 * 0: none). The checks before DMARC (prefetch, DKIM, ARC, SPF) stop
+	 * asking at budget_ms minus the reserve; DMARC asks while the budget
+	 * lasts or while it has spent less than the reserve itself, whatever
+	 * the checks before it spent, so a slow SPF include chain cannot
+	 * starve the From domain's policy lookup; iprev, after DMARC, asks
+	 * while the budget lasts. The DNS time of a message is at most
+	 * budget_ms plus one resolver timeout, or plus two when a query before
+	 * DMARC ran past the others' share and DMARC then used its reserve.
+	 */
+	unsigned dmarc_reserve_pct;
 	/* Policy for a DMARC failure and temperror, and the other knobs, are
 	 * fields the DMARC module defines. */
 	struct mv_dmarc_config dmarc; /* mode, PSL, virtual DMARC (mv_dmarc_config_default) */
@@ -145,14 +159,18 @@ const char *mv_verify_arc_override(const struct mv_verify *v);
  */
 enum mv_status mv_verify_auth_result(const char *identity, struct mv_result **out);
 
-/* The DNS of one message so far (budget_ms), for logs; valid at any time. */
+/* The DNS of one message so far (budget_ms, dmarc_reserve_pct), for logs; valid at any time. */
 struct mv_verify_dns_stats {
-	unsigned budget_ms;     /* the configured budget */
-	unsigned long spent_ms; /* time spent waiting for the resolver */
-	unsigned queries;       /* queries forwarded to the resolver */
-	unsigned prefetches;    /* prefetch batches forwarded */
-	unsigned refused;       /* queries answered MV_DNS_TIMEOUT unasked: no budget left */
-	int exhausted;          /* 1 when the budget is spent */
+	unsigned budget_ms;           /* the configured budget */
+	unsigned dmarc_reserve_ms;    /* DMARC's reserve of it */
+	unsigned long spent_ms;       /* time spent waiting for the resolver */
+	unsigned long dmarc_spent_ms; /* the part of it DMARC spent */
+	unsigned queries;             /* queries forwarded to the resolver */
+	unsigned prefetches;          /* prefetch batches forwarded */
+	unsigned refused;    /* queries answered MV_DNS_TIMEOUT unasked: no time left for them */
+	unsigned cached;     /* queries past their limit answered from the resolver's cache */
+	int exhausted;       /* 1 when the whole budget is spent */
+	int share_exhausted; /* 1 when the checks before DMARC have spent their share */
 };
 void mv_verify_dns_stats(const struct mv_verify *v, struct mv_verify_dns_stats *out);
 

@@ -76,6 +76,17 @@ enum mv_status mv_dns_resolver_new(const struct mv_dns_ops *ops, void *impl,
                                    struct mv_resolver **out);
 
 /*
+ * mv_dns_query() without the backend: the answer r's answer cache holds for
+ * (name, type), served and recorded exactly as mv_dns_query() serves a cache
+ * hit (so it costs no wait). MV_OK: *out is new (mv_dns_answer_free()).
+ * MV_ENOTFOUND: r has no cache, or no fresh entry for the question (*out
+ * NULL; nothing recorded). MV_EINVAL for a bad name or type, MV_ENOMEM.
+ * Thread-safe.
+ */
+enum mv_status mv_dns_query_cached(struct mv_resolver *r, const char *name, enum mv_dns_type type,
+                                   struct mv_dns_answer **out);
+
+/*
  * Check that name (len bytes, NUL-free) is a DNS name in text form and
  * write it lowercased, without the trailing dot, to out[0..*outlen] plus a
  * NUL. The root is "." (out is ""); an empty string, an empty label, a

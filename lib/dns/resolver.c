@@ -284,8 +284,28 @@ static enum mv_status resolve(struct mv_resolver *r, const char *asked, size_t a
 	return *out ? MV_OK : MV_ENOMEM;
 }
 
-enum mv_status mv_dns_query(struct mv_resolver *r, const char *name, enum mv_dns_type type,
-                            struct mv_dns_answer **out)
+/*
+ * The fresh answer r's cache holds for the question (chain->name[0], len
+ * bytes), named as asked when no CNAME was followed. 1: *out is new;
+ * 0: no cache, or not cached; -1: out of memory.
+ */
+static int from_cache(struct mv_resolver *r, const char *name, size_t askedlen,
+                      enum mv_dns_type type, struct mv_dns_chain *chain, size_t len,
+                      struct mv_dns_answer **out)
+{
+	int rc;
+
+	if (!r->cache)
+		return 0;
+	rc = mv_dns_cache_get(r->cache, chain->name[0], len, type, out, r->rec ? chain : NULL);
+	if (rc > 0 && strcmp((*out)->name, chain->name[0]) == 0) /* no CNAME */
+		memcpy((*out)->name, name, askedlen);            /* the caller's spelling */
+	return rc;
+}
+
+/* mv_dns_query(); with cache_only, mv_dns_query_cached(). */
+static enum mv_status query(struct mv_resolver *r, const char *name, enum mv_dns_type type,
+                            int cache_only, struct mv_dns_answer **out)
 {
 	struct mv_dns_chain chain;
 	size_t len, askedlen;
@@ -304,25 +324,31 @@ enum mv_status mv_dns_query(struct mv_resolver *r, const char *name, enum mv_dns
 		askedlen--;
 	if (len == 0)
 		askedlen = 0; /* the root: "" */
-	if (r->cache) {
-		rc = mv_dns_cache_get(r->cache, chain.name[0], len, type, out,
-		                      r->rec ? &chain : NULL);
-		if (rc < 0)
-			return MV_ENOMEM;
-		if (rc > 0) {
-			if (strcmp((*out)->name, chain.name[0]) == 0) /* no CNAME */
-				memcpy((*out)->name, name, askedlen); /* the caller's spelling */
-			goto served;
-		}
+	if ((rc = from_cache(r, name, askedlen, type, &chain, len, out)) < 0)
+		return MV_ENOMEM;
+	if (rc == 0 && cache_only)
+		return MV_ENOTFOUND;
+	if (rc == 0) {
+		if ((st = resolve(r, name, askedlen, type, &chain, out)) != MV_OK)
+			return st;
+		if (r->cache)
+			mv_dns_cache_put(r->cache, &chain, type, *out);
 	}
-	if ((st = resolve(r, name, askedlen, type, &chain, out)) != MV_OK)
-		return st;
-	if (r->cache)
-		mv_dns_cache_put(r->cache, &chain, type, *out);
-served:
 	if (r->rec)
 		mv_dns_recorder_add(r->rec, &chain, type, *out);
 	return MV_OK;
+}
+
+enum mv_status mv_dns_query(struct mv_resolver *r, const char *name, enum mv_dns_type type,
+                            struct mv_dns_answer **out)
+{
+	return query(r, name, type, 0, out);
+}
+
+enum mv_status mv_dns_query_cached(struct mv_resolver *r, const char *name, enum mv_dns_type type,
+                                   struct mv_dns_answer **out)
+{
+	return query(r, name, type, 1, out);
 }
 
 /* A prefetched answer: into the cache (arg is the resolver). */

@@ -12,6 +12,7 @@ void mv_verify_config_default(struct mv_verify_config *c)
 	c->dkim_allow_l = 1;
 	c->iprev_max_names = MV_IPREV_MAX_NAMES;
 	c->budget_ms = 20000;
+	c->dmarc_reserve_pct = 25;
 	mv_dmarc_config_default(&c->dmarc);
 	c->dmarc_enforce = 1;
 	c->dmarc_temperror_action = MV_VERIFY_TEMPFAIL;
@@ -96,7 +97,8 @@ static enum mv_status make(const struct mv_verify_config *c, struct mv_resolver 
 	st = fail ? MV_ENOMEM : with_msg ? mv_msg_new(NULL, &v->msg) : MV_OK;
 	/* every check asks through the budget (lib/verify/budget.c) */
 	if (st == MV_OK)
-		st = mv_verify_budget_open(&v->budget, r, c->budget_ms, &v->res);
+		st = mv_verify_budget_open(&v->budget, r, c->budget_ms, c->dmarc_reserve_pct,
+		                           &v->res);
 	if (st == MV_OK)
 		st = mv_dkim_verifier_new(&o, v->res, (int64_t)now, &v->dkim);
 	/* The validator gets the resolver after the prefetch (mv_verify_header_end). */
@@ -184,6 +186,7 @@ static enum mv_status run_dmarc(struct mv_verify *v)
 {
 	struct mv_dmarc_input in;
 	const char *doms[64];
+	enum mv_status st;
 	size_t k, n = 0;
 
 	memset(&in, 0, sizeof in);
@@ -199,7 +202,11 @@ static enum mv_status run_dmarc(struct mv_verify *v)
 	in.dkim_domains = doms;
 	in.ndkim = n;
 	mv_buf_free(&v->dmarc.explain);
-	return mv_dmarc_check(v->res, &v->cfg->dmarc, &in, &v->dmarc);
+	/* DMARC's own share of the DNS budget: SPF cannot starve it (budget.c) */
+	mv_verify_budget_phase(&v->budget, MV_VERIFY_BUDGET_DMARC);
+	st = mv_dmarc_check(v->res, &v->cfg->dmarc, &in, &v->dmarc);
+	mv_verify_budget_phase(&v->budget, MV_VERIFY_BUDGET_AFTER_DMARC);
+	return st;
 }
 
 /* Append the record a maker produced (st is the maker's status; r its output). */

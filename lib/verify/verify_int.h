@@ -18,16 +18,37 @@ enum verify_state {
 };
 
 /*
+ * Where the message's checks are, for the budget (lib/verify/budget.c):
+ * everything before DMARC shares budget_ms less DMARC's reserve; DMARC has
+ * its reserve of its own; what comes after may use what is left.
+ */
+enum mv_verify_budget_phase {
+	MV_VERIFY_BUDGET_BEFORE_DMARC, /* prefetch, DKIM, ARC, SPF */
+	MV_VERIFY_BUDGET_DMARC,        /* mv_dmarc_check() */
+	MV_VERIFY_BUDGET_AFTER_DMARC,  /* iprev */
+};
+
+/* Microseconds of a monotonic clock (the budget's; tests inject their own). */
+typedef uint64_t (*mv_verify_clock_fn)(void *arg);
+
+/*
  * The DNS account of one message (lib/verify/budget.c): time waited for
- * DNS, against cfg->budget_ms. inner is the caller's resolver, borrowed.
+ * DNS, against cfg->budget_ms and cfg->dmarc_reserve_pct. inner is the
+ * caller's resolver, borrowed.
  */
 struct mv_verify_budget {
 	struct mv_resolver *inner;
 	unsigned budget_ms;
-	uint64_t spent_us;   /* time spent in the real resolver */
-	unsigned queries;    /* questions forwarded */
-	unsigned prefetches; /* prefetch batches forwarded */
-	unsigned refused;    /* questions answered MV_DNS_TIMEOUT unasked */
+	unsigned reserve_pct; /* DMARC's share of budget_ms, percent (at most 100) */
+	enum mv_verify_budget_phase phase;
+	uint64_t spent_us;        /* time spent in the real resolver */
+	uint64_t dmarc_spent_us;  /* the part of it spent by DMARC */
+	unsigned queries;         /* questions forwarded */
+	unsigned prefetches;      /* prefetch batches forwarded */
+	unsigned refused;         /* questions answered MV_DNS_TIMEOUT unasked */
+	unsigned cached;          /* questions past their limit served from the cache */
+	mv_verify_clock_fn clock; /* NULL: CLOCK_MONOTONIC */
+	void *clock_arg;
 	/*
 	 * While set, a prefetch batch is not sent but handed to capture (its
 	 * names borrowed for the call): lib/verify folds it into its one batch.
@@ -38,12 +59,27 @@ struct mv_verify_budget {
 
 /*
  * Start the account in *b (zeroed; b must outlive *out) and make the
- * resolver every check of the message uses: it forwards to inner while
- * spent < budget_ms and answers MV_DNS_TIMEOUT unasked afterwards. *out is
- * freed with mv_dns_free() (inner is not). MV_ENOMEM.
+ * resolver every check of the message uses. It forwards a question to
+ * inner while the current phase has time left (docs/internals/verify.md
+ * "DNS time budget"):
+ *   before DMARC  spent < budget - reserve
+ *   DMARC         spent < budget, or DMARC's own spending < reserve
+ *   after DMARC   spent < budget
+ * where reserve = budget_ms * reserve_pct / 100 (reserve_pct over 100 is
+ * 100). Past its limit a question that inner's answer cache can answer is
+ * served from it (no wait, mv_dns_query_cached()); any other is answered
+ * MV_DNS_TIMEOUT unasked. *out is freed with mv_dns_free() (inner is not).
+ * MV_ENOMEM.
  */
 enum mv_status mv_verify_budget_open(struct mv_verify_budget *b, struct mv_resolver *inner,
-                                     unsigned budget_ms, struct mv_resolver **out);
+                                     unsigned budget_ms, unsigned reserve_pct,
+                                     struct mv_resolver **out);
+
+/* Enter a phase (lib/verify/verify.c, around the DMARC check). */
+void mv_verify_budget_phase(struct mv_verify_budget *b, enum mv_verify_budget_phase phase);
+
+/* Replace the clock (for tests), before the first question is asked. */
+void mv_verify_budget_set_clock(struct mv_verify_budget *b, mv_verify_clock_fn fn, void *arg);
 
 struct mv_verify {
 	const struct mv_verify_config *cfg;

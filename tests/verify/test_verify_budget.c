@@ -9,6 +9,11 @@
  * The zone answers at once; to spend real time the cases put a slow backend
  * in front of it (each lookup sleeps) or use libunbound against a UDP socket
  * that never answers.
+ *
+ * The second part (issue 10 item 3) checks what the budget leaves DMARC: an
+ * attacker's slow SPF include chain must not turn the From domain's
+ * p=reject into dmarc=temperror. There no real time passes: a fake backend
+ * advances a fake clock that the budget reads (mv_verify_budget_set_clock()).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +33,7 @@
 #include <mailvet/verify.h>
 
 #include "dns/backend.h"
+#include "dns/cache.h"
 #include "verify/verify_int.h"
 
 #define NOW 1700000000
@@ -202,16 +208,22 @@ static struct mv_resolver *make_slow(int good, unsigned delay_ms, unsigned budge
 	return r;
 }
 
-/* Stream the message in as a milter would: fields, end of header, body. */
-static struct mv_verify *verify(const struct mv_verify_config *cfg, struct mv_resolver *r)
+/*
+ * Stream text in as a milter would (fields, end of header, body), the
+ * envelope e, the budget reading clock (NULL: the monotonic clock).
+ */
+static struct mv_verify *verify_text(const struct mv_verify_config *cfg, struct mv_resolver *r,
+                                     const char *text, const struct mv_envelope *e,
+                                     mv_verify_clock_fn clock, void *clock_arg)
 {
 	struct mv_verify *v = NULL;
 	struct mv_msg *m = NULL;
 	const char *body;
 	size_t blen, k;
 
-	assert_int_equal(mv_msg_parse(signed_msg, strlen(signed_msg), NULL, &m, NULL, 0), MV_OK);
-	assert_int_equal(mv_verify_new(cfg, r, NOW, &env, &v), MV_OK);
+	assert_int_equal(mv_msg_parse(text, strlen(text), NULL, &m, NULL, 0), MV_OK);
+	assert_int_equal(mv_verify_new(cfg, r, NOW, e, &v), MV_OK);
+	mv_verify_budget_set_clock(&v->budget, clock, clock_arg);
 	for (k = 0; k < mv_msg_field_count(m); k++) {
 		const struct mv_msg_field *f = mv_msg_field(m, k);
 		assert_int_equal(mv_verify_header(v, f->name, f->name_len, f->value, f->value_len),
@@ -223,6 +235,12 @@ static struct mv_verify *verify(const struct mv_verify_config *cfg, struct mv_re
 	assert_int_equal(mv_verify_end(v), MV_OK);
 	mv_msg_free(m);
 	return v;
+}
+
+/* The signed message from b@example.com, on the real clock. */
+static struct mv_verify *verify(const struct mv_verify_config *cfg, struct mv_resolver *r)
+{
+	return verify_text(cfg, r, signed_msg, &env, NULL, NULL);
 }
 
 static const char *result_of(const struct mv_verify *v, const char *method)
@@ -339,7 +357,11 @@ static void spent_budget_follows_temperror_action_accept(void **state)
 	mv_dns_free(r);
 }
 
-/* Budget 100 ms, 40 ms a lookup: the first slow answers spend it, the rest are refused. */
+/*
+ * Budget 100 ms, 40 ms a lookup: the first slow answers spend it, the rest
+ * are refused. No DMARC reserve here: the whole budget is one account, as
+ * the checks before DMARC see theirs (the reserve: the attack cases below).
+ */
 static void tiny_budget_stops_asking_once_spent(void **state)
 {
 	struct mv_verify_config cfg;
@@ -351,6 +373,7 @@ static void tiny_budget_stops_asking_once_spent(void **state)
 
 	(void)state;
 	config(&cfg, 100);
+	cfg.dmarc_reserve_pct = 0;
 	v = verify(&cfg, r);
 	dt = now_ms() - t0;
 	assert_int_equal(s.late, 0);
@@ -422,8 +445,10 @@ static int silent_server(char *addr, size_t len)
 
 /*
  * libunbound against a server that never answers, 200 ms a query: the
- * prefetch and one more query spend a 300 ms budget (about 400 ms);
- * without it the message waits 200 ms for each of its waits (about 1 s).
+ * prefetch and the DKIM key spend the 225 ms the checks before DMARC may
+ * use (about 400 ms), DMARC still asks once within its 75 ms reserve (about
+ * 600 ms: the budget plus two resolver timeouts at most); without a budget
+ * the message waits 200 ms for each of its waits (about 1 s).
  */
 static void unbound_silent_server_finishes_within_budget(void **state)
 {
@@ -455,8 +480,10 @@ static void unbound_silent_server_finishes_within_budget(void **state)
 	mv_verify_dns_stats(v, &st);
 	assert_int_equal(st.exhausted, 1);
 	assert_true(st.refused > 0);
-	assert_true(st.spent_ms <= 300 + 200 + SLACK_MS);
-	assert_true(dt < 300 + 200 + SLACK_MS);
+	assert_int_equal(st.dmarc_reserve_ms, 75);
+	assert_true(st.dmarc_spent_ms > 0); /* it asked, and waited for the timeout */
+	assert_true(st.spent_ms <= 300 + 2 * 200 + SLACK_MS);
+	assert_true(dt < 300 + 2 * 200 + SLACK_MS);
 	mv_verify_free(v);
 	mv_dns_free(r);
 	close(fd);
@@ -503,7 +530,7 @@ static void forwarded_answers_keep_names_and_records(void **state)
 	struct mv_dns_answer *a = NULL;
 
 	(void)state;
-	assert_int_equal(mv_verify_budget_open(&b, zone, 1000, &r), MV_OK);
+	assert_int_equal(mv_verify_budget_open(&b, zone, 1000, 0, &r), MV_OK);
 	assert_int_equal(mv_dns_query(r, "_DMARC.Example.COM.", MV_DNS_TXT, &a), MV_OK);
 	assert_int_equal(a->rcode, MV_DNS_RECORDS);
 	assert_string_equal(a->name, "_dmarc.policy.example.org");
@@ -521,7 +548,7 @@ static void forwarded_answers_keep_names_and_records(void **state)
 	assert_int_equal(b.queries, 3);
 	assert_int_equal(b.refused, 0);
 
-	assert_int_equal(mv_verify_budget_open(&none, zone, 0, &dead), MV_OK);
+	assert_int_equal(mv_verify_budget_open(&none, zone, 0, 0, &dead), MV_OK);
 	assert_int_equal(mv_dns_query(dead, "mail.example.com", MV_DNS_A, &a), MV_OK);
 	assert_int_equal(a->rcode, MV_DNS_TIMEOUT);
 	assert_int_equal(a->count, 0);
@@ -532,6 +559,312 @@ static void forwarded_answers_keep_names_and_records(void **state)
 	mv_dns_free(dead);
 	mv_dns_free(r);
 	mv_dns_free(zone);
+}
+
+/*
+ * What the budget leaves DMARC. The message: From ceo@victim.example
+ * (_dmarc.victim.example says p=reject), no DKIM signature, MAIL FROM
+ * bounce@attacker.example from 192.0.2.1. attacker.example's SPF record
+ * includes i1.attacker.example, which includes i2 ... down to i8: eight
+ * levels, within RFC 7208's ten DNS-querying terms. The attacker's DNS
+ * answers each iN just under the resolver's timeout; every other name
+ * answers in 1 ms. The fake backend advances a fake clock by each answer's
+ * delay (a prefetch batch by its slowest); with a cache, its prefetch
+ * delivers the answers into it, as libunbound's does.
+ */
+#define INCLUDES 8
+#define FAST_MS 1
+
+static const struct mv_envelope attack_env = {
+        "192.0.2.1", NULL, "mx.attacker.example", "bounce@attacker.example", NULL, NULL};
+static const char attack_msg[] = "From: ceo@victim.example\r\nTo: ap@example.net\r\n"
+                                 "Subject: wire the money\r\n"
+                                 "Message-ID: <1@attacker.example>\r\n\r\ntoday\r\n";
+
+/* The attacker's DNS in front of a zone, on a fake clock. */
+struct slowdns {
+	struct mv_resolver *zone;
+	unsigned slow_ms;           /* each iN.attacker.example */
+	uint64_t now_us;            /* the fake clock */
+	unsigned includes_asked;    /* lookups of iN.attacker.example */
+	unsigned dmarc_asked;       /* lookups of _dmarc.victim.example */
+	unsigned dmarc_prefetched;  /* ... and prefetches of it */
+	uint64_t dmarc_asked_at_us; /* when it was looked up */
+};
+
+static int is_include(const char *name)
+{
+	static const char suffix[] = ".attacker.example";
+	size_t n = strlen(name), s = sizeof suffix - 1;
+
+	return n > s && name[0] == 'i' && strcmp(name + n - s, suffix) == 0;
+}
+
+static unsigned delay_ms(const struct slowdns *d, const char *name)
+{
+	return is_include(name) ? d->slow_ms : FAST_MS;
+}
+
+/* The zone's answer, kept 300 s (the zone gives none) so a cache may keep it. */
+static enum mv_status zone_view(struct slowdns *d, const char *name, enum mv_dns_type type,
+                                struct mv_dns_view *v)
+{
+	enum mv_status st = d->zone->ops->lookup(d->zone->impl, name, type, v);
+
+	v->ttl = 300;
+	return st;
+}
+
+static enum mv_status attacker_lookup(void *impl, const char *name, enum mv_dns_type type,
+                                      struct mv_dns_view *v)
+{
+	struct slowdns *d = impl;
+
+	if (is_include(name))
+		d->includes_asked++;
+	if (strcmp(name, "_dmarc.victim.example") == 0) {
+		d->dmarc_asked++;
+		d->dmarc_asked_at_us = d->now_us;
+	}
+	d->now_us += (uint64_t)delay_ms(d, name) * 1000u;
+	return zone_view(d, name, type, v);
+}
+
+static void attacker_release(void *impl, struct mv_dns_view *v)
+{
+	struct slowdns *d = impl;
+
+	if (d->zone->ops->release)
+		d->zone->ops->release(d->zone->impl, v);
+}
+
+/* The batch waits for its slowest answer; each answer goes to deliver (the cache). */
+static enum mv_status attacker_prefetch(void *impl, const struct mv_dns_question *q, size_t n,
+                                        mv_dns_deliver_fn deliver, void *arg)
+{
+	struct slowdns *d = impl;
+	char norm[MV_DNS_NAME_MAX + 1];
+	struct mv_dns_view v;
+	unsigned wait = 0;
+	size_t k, len;
+
+	for (k = 0; k < n; k++) {
+		if (mv_dns_name_norm(q[k].name, strlen(q[k].name), norm, &len) != MV_OK)
+			continue;
+		if (delay_ms(d, norm) > wait)
+			wait = delay_ms(d, norm);
+		if (strcmp(norm, "_dmarc.victim.example") == 0)
+			d->dmarc_prefetched++;
+		memset(&v, 0, sizeof v);
+		if (deliver && zone_view(d, norm, q[k].type, &v) == MV_OK) {
+			deliver(arg, norm, q[k].type, &v);
+			attacker_release(d, &v);
+		}
+	}
+	d->now_us += (uint64_t)wait * 1000u;
+	return MV_OK;
+}
+
+static void attacker_destroy(void *impl)
+{
+	struct slowdns *d = impl;
+
+	mv_dns_free(d->zone);
+}
+
+static const struct mv_dns_ops attacker_ops = {"attacker", attacker_lookup, attacker_release,
+                                               attacker_prefetch, attacker_destroy};
+
+static uint64_t fake_clock(void *arg)
+{
+	return ((struct slowdns *)arg)->now_us;
+}
+
+/* The attacker's DNS, each include answering after slow_ms; with_cache: an answer cache in front. */
+static struct mv_resolver *make_attacker_dns(struct slowdns *d, unsigned slow_ms, int with_cache)
+{
+	struct mv_dns_cache_opts co = {0, 0, 0, 0, 0};
+	struct mv_resolver *r = NULL;
+	struct mv_buf z = MV_BUF_INIT;
+	unsigned k;
+
+	memset(d, 0, sizeof *d);
+	d->slow_ms = slow_ms;
+	d->now_us = 1000000;
+	mv_buf_puts(&z, "attacker.example TXT \"v=spf1 include:i1.attacker.example -all\"\n");
+	for (k = 1; k < INCLUDES; k++)
+		mv_buf_printf(
+		        &z,
+		        "i%u.attacker.example TXT \"v=spf1 include:i%u.attacker.example -all\"\n",
+		        k, k + 1);
+	mv_buf_printf(&z, "i%u.attacker.example TXT \"v=spf1 -all\"\n", INCLUDES);
+	mv_buf_puts(&z, "_dmarc.victim.example TXT \"v=DMARC1; p=reject\"\n");
+	assert_int_equal(mv_buf_status(&z), MV_OK);
+	assert_int_equal(mv_dns_zone_parse(z.data, z.len, &d->zone, NULL, 0), MV_OK);
+	mv_buf_free(&z);
+	assert_int_equal(mv_dns_resolver_new(&attacker_ops, d, &r), MV_OK);
+	if (with_cache)
+		assert_int_equal(mv_dns_cache_new(&co, &r->cache), MV_OK);
+	return r;
+}
+
+/* One run of the attack message: what it was checked with and what came out. */
+struct attack_run {
+	struct mv_verify_config cfg; /* borrowed by v */
+	struct slowdns d;
+	struct mv_resolver *r;
+	struct mv_verify *v;
+	struct mv_verify_dns_stats st; /* the DNS account at the end */
+	uint64_t start_us;             /* the fake clock before the message */
+};
+
+/*
+ * The attack message through every check: budget 20 s with reserve_pct for
+ * DMARC, each include slow_ms, an answer cache or none. SPF runs out of
+ * time inside the chain and DMARC finds p=reject all the same: 550, not
+ * 451, and not the accept that temperror = accept would give.
+ */
+static void attack(struct attack_run *a, unsigned slow_ms, int with_cache, unsigned reserve_pct)
+{
+	const struct mv_dmarc_verdict *dm;
+
+	a->r = make_attacker_dns(&a->d, slow_ms, with_cache);
+	a->start_us = a->d.now_us;
+	config(&a->cfg, 20000);
+	a->cfg.dmarc_reserve_pct = reserve_pct;
+	a->cfg.dmarc_temperror_action = MV_VERIFY_ACCEPT; /* what the attacker counts on */
+	a->v = verify_text(&a->cfg, a->r, attack_msg, &attack_env, fake_clock, &a->d);
+	dm = mv_verify_dmarc(a->v);
+	assert_string_equal(result_of(a->v, "spf"), "temperror");
+	assert_string_equal(result_of(a->v, "dmarc"), "fail");
+	assert_int_equal(dm->disposition, MV_DMARC_P_REJECT);
+	assert_int_equal(mv_verify_action(a->v), MV_VERIFY_REJECT);
+	assert_non_null(mv_verify_reply(a->v));
+	assert_memory_equal(mv_verify_reply(a->v), "550 5.7.1 ", 10);
+	mv_verify_dns_stats(a->v, &a->st);
+}
+
+static void attack_free(struct attack_run *a)
+{
+	mv_verify_free(a->v);
+	mv_dns_free(a->r);
+}
+
+/*
+ * The defaults (20 s, 25 % for DMARC), the includes 4999 ms each, no
+ * cache: the checks before DMARC may start questions until 15 s. i4 starts
+ * at 14.999 s and ends at 19.998 s; i5 is refused, so SPF is temperror.
+ * DMARC then asks _dmarc.victim.example itself and finds p=reject. (With
+ * the whole budget for SPF, i5 ran from 19.998 s to 24.997 s and the DMARC
+ * query was refused: dmarc=temperror, and temperror = accept let it in.)
+ */
+static void slow_spf_include_chain_leaves_dmarc_its_reserve(void **state)
+{
+	struct attack_run a;
+
+	(void)state;
+	attack(&a, 4999, 0, 25);
+	assert_int_equal(a.d.includes_asked, 4); /* i1..i4; the rest of the chain never asked */
+	assert_int_equal(a.d.dmarc_asked, 1);
+	assert_true(a.d.dmarc_asked_at_us - a.start_us >= 15000u * 1000u); /* after SPF's share */
+	assert_int_equal(a.st.dmarc_reserve_ms, 5000);
+	assert_int_equal(a.st.share_exhausted, 1);
+	assert_true(a.st.refused >= 1);
+	assert_int_equal(a.st.dmarc_spent_ms, FAST_MS);
+	assert_true(a.st.spent_ms <= 20000 + 4999); /* the budget plus one resolver timeout */
+	attack_free(&a);
+}
+
+/*
+ * The reserve is DMARC's own even when a query of SPF runs past the whole
+ * budget: 10 % reserved (SPF's share ends at 18 s), includes 5500 ms each
+ * (a resolver timeout of 6 s). i4 starts at 16.502 s and ends at 22.002 s,
+ * past the 20 s budget; DMARC has spent nothing of its 2 s yet, so it asks
+ * and finds p=reject. The total stays within the budget plus two timeouts.
+ */
+static void reserve_holds_when_an_spf_query_overruns_the_whole_budget(void **state)
+{
+	struct attack_run a;
+
+	(void)state;
+	attack(&a, 5500, 0, 10);
+	assert_int_equal(a.d.includes_asked, 4);
+	assert_int_equal(a.d.dmarc_asked, 1);
+	assert_int_equal(a.st.exhausted, 1); /* past 20 s before DMARC asked */
+	assert_int_equal(a.st.dmarc_spent_ms, FAST_MS);
+	assert_true(a.st.spent_ms > 20000 && a.st.spent_ms <= 20000 + 2 * 5500);
+	assert_string_equal(result_of(a.v, "iprev"), "temperror"); /* after DMARC: spent */
+	attack_free(&a);
+}
+
+/*
+ * No reserve at all, but a cache: the prefetch put _dmarc.victim.example
+ * there. SPF spends the whole budget (i5 runs from 19.997 s to 24.996 s);
+ * DMARC's question then needs no wait, so it is answered from the cache
+ * instead of refused, and the message is rejected per policy.
+ */
+static void prefetched_dmarc_record_is_used_after_the_budget_is_spent(void **state)
+{
+	struct attack_run a;
+
+	(void)state;
+	attack(&a, 4999, 1, 0);
+	assert_int_equal(a.d.dmarc_prefetched, 1);
+	assert_int_equal(a.d.dmarc_asked, 0); /* only in the prefetch */
+	assert_int_equal(a.d.includes_asked, 5);
+	assert_int_equal(a.st.exhausted, 1);
+	assert_true(a.st.refused >= 1); /* i6: it would need a real wait */
+	assert_true(a.st.cached >= 1);  /* the DMARC record (and the PTR) */
+	assert_int_equal(a.st.dmarc_spent_ms, 0);
+	attack_free(&a);
+}
+
+/*
+ * The budget's resolver itself, budget 0: a cached answer is served and
+ * recorded as the answer it is; an uncached question is a timeout, unasked,
+ * recorded as one.
+ */
+static void past_the_limit_cached_answers_are_served_and_others_refused(void **state)
+{
+	char path[] = "/tmp/mv-budget-share-XXXXXX";
+	struct mv_verify_budget b;
+	struct slowdns d;
+	struct mv_resolver *inner = make_attacker_dns(&d, 4999, 1), *r = NULL;
+	struct mv_dns_answer *a = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(mv_dns_query(inner, "_dmarc.victim.example", MV_DNS_TXT, &a), MV_OK);
+	mv_dns_answer_free(a); /* now in inner's cache */
+	assert_int_equal(d.dmarc_asked, 1);
+	assert_int_equal(mv_dns_record_to(inner, path), MV_OK);
+	assert_int_equal(mv_verify_budget_open(&b, inner, 0, 25, &r), MV_OK);
+	mv_verify_budget_set_clock(&b, fake_clock, &d);
+	assert_int_equal(mv_dns_query(r, "_DMARC.Victim.Example", MV_DNS_TXT, &a), MV_OK);
+	assert_int_equal(a->rcode, MV_DNS_RECORDS);
+	assert_string_equal(a->name, "_DMARC.Victim.Example");
+	assert_string_equal(a->rr[0].txt, "v=DMARC1; p=reject");
+	mv_dns_answer_free(a);
+	assert_int_equal(mv_dns_query(r, "i1.attacker.example", MV_DNS_TXT, &a), MV_OK);
+	assert_int_equal(a->rcode, MV_DNS_TIMEOUT);
+	mv_dns_answer_free(a);
+	assert_int_equal(d.dmarc_asked, 1);
+	assert_int_equal(d.includes_asked, 0);
+	assert_int_equal(b.cached, 1);
+	assert_int_equal(b.refused, 1);
+	assert_int_equal(b.queries, 0);
+	assert_int_equal(mv_dns_record_flush(inner), MV_OK);
+	assert_int_equal(mv_read_file(path, 1 << 20, &text, &len), MV_OK);
+	assert_non_null(strstr(text, "_dmarc.victim.example TXT \"v=DMARC1; p=reject\""));
+	assert_non_null(strstr(text, "i1.attacker.example TIMEOUT TXT"));
+	free(text);
+	mv_dns_free(r);
+	mv_dns_free(inner);
+	unlink(path);
 }
 
 int main(void)
@@ -546,6 +879,10 @@ int main(void)
 	        cmocka_unit_test(unbound_silent_server_finishes_within_budget),
 	        cmocka_unit_test(refusals_are_recorded_for_replay),
 	        cmocka_unit_test(forwarded_answers_keep_names_and_records),
+	        cmocka_unit_test(slow_spf_include_chain_leaves_dmarc_its_reserve),
+	        cmocka_unit_test(reserve_holds_when_an_spf_query_overruns_the_whole_budget),
+	        cmocka_unit_test(prefetched_dmarc_record_is_used_after_the_budget_is_spent),
+	        cmocka_unit_test(past_the_limit_cached_answers_are_served_and_others_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
