@@ -93,6 +93,7 @@ struct mv_dmarc_step {
 	int found;     /* exactly one DMARC record (record is valid) */
 	int discarded; /* several DMARC records: all discarded */
 	int failed;    /* SERVFAIL or timeout */
+	int toolong;   /* _dmarc.<domain> is over 253 octets: not asked, no record there */
 	struct mv_dmarc_record record;
 };
 
@@ -110,7 +111,9 @@ struct mv_dmarc_walk {
  * itself, then (past 7 labels) its last 7 labels, then one label less each
  * time. `full` = 0 stops at the first record (policy discovery, §4.10.1);
  * `full` = 1 walks on until a psd=n or psd=y record or the top (§4.10.2) and
- * sets org. A failed query stops the walk with failed = 1.
+ * sets org. A failed query stops the walk with failed = 1. A name whose
+ * _dmarc.<name> would pass 253 octets cannot be asked: its step says
+ * toolong, holds no record, and the walk goes on to the shorter names.
  * *w is initialised in every case; clear it with mv_dmarc_walk_clear().
  * MV_EINVAL: domain is not a DNS name; MV_ENOMEM.
  */
