@@ -189,7 +189,7 @@ struct mv_dmarc_verdict {
 	const char *applied_tag;          /* "p", "sp", "np" (static) or NULL */
 	enum mv_dmarc_policy policy;      /* the policy that applies: none/quarantine/reject */
 	enum mv_dmarc_policy disposition; /* what to do with this message */
-	int testing;                      /* t=y: the policy is not applied */
+	int testing;                      /* t=y: the policy applied one level below */
 	int nonexistent;                  /* author domain has no A, AAAA, MX */
 	int spf_aligned;
 	char *dkim_aligned;    /* the d= that aligned, or NULL */

@@ -18,7 +18,8 @@ static enum mv_status comment(const struct mv_dmarc_verdict *v, struct mv_buf *b
 		if (v->nonexistent)
 			mv_buf_puts(b, ", domain does not exist");
 		if (v->testing)
-			mv_buf_puts(b, ", t=y testing");
+			mv_buf_printf(b, ", t=y testing: applied as %s",
+			              mv_dmarc_policy_str(v->disposition));
 	}
 	return mv_buf_status(b);
 }

@@ -161,6 +161,25 @@ static void choose_policy(struct mv_resolver *r, const struct mv_dmarc_config *c
 	}
 }
 
+/* One level below p: reject -> quarantine, quarantine -> none, none -> none. */
+static enum mv_dmarc_policy one_level_below(enum mv_dmarc_policy p)
+{
+	return p == MV_DMARC_P_REJECT ? MV_DMARC_P_QUARANTINE : MV_DMARC_P_NONE;
+}
+
+/*
+ * RFC 9989 §4.7, "t" tag: with t=y the Domain Owner is testing its policy
+ * and expects failing mail to get the policy one level below it (reject ->
+ * quarantine, quarantine -> none); t=y has no effect on p=none.
+ */
+static void apply_testing(struct mv_dmarc_verdict *v)
+{
+	v->testing = 1;
+	v->disposition = one_level_below(v->policy);
+	mv_buf_printf(&v->explain, "t=y (testing): policy %s applied one level below, as %s\n",
+	              mv_dmarc_policy_str(v->policy), mv_dmarc_policy_str(v->disposition));
+}
+
 static enum mv_status check_record(struct mv_resolver *r, const struct mv_dmarc_config *c,
                                    const struct mv_dmarc_input *in, struct mv_dmarc_verdict *v)
 {
@@ -188,16 +207,8 @@ static enum mv_status check_record(struct mv_resolver *r, const struct mv_dmarc_
 	}
 	v->result = MV_DMARC_FAIL;
 	v->disposition = v->policy;
-	/*
-	 * RFC 9989 §4.7, "t" tag: t=y asks the receiver not to apply the policy
-	 * (the Domain Owner is testing it) but any special handling it has;
-	 * t=n, the default, applies it as specified. We apply none.
-	 */
-	if (v->record.testing) {
-		v->testing = 1;
-		v->disposition = MV_DMARC_P_NONE;
-		mv_buf_puts(&v->explain, "t=y: policy not applied (testing)\n");
-	}
+	if (v->record.testing)
+		apply_testing(v);
 	return MV_OK;
 }
 
