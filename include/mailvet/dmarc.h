@@ -174,6 +174,14 @@ struct mv_dmarc_input {
 	const char *spf_domain;          /* its domain (NULL: no MAIL FROM identity) */
 	const char *const *dkim_domains; /* d= of each passing DKIM signature */
 	size_t ndkim;
+	/*
+	 * d= of each DKIM signature whose result is temperror (its key could
+	 * not be fetched). With spf = MV_SPF_TEMPERROR they are the identifiers
+	 * a DNS failure kept from being checked: when one of them aligns and
+	 * nothing aligned passed, the result is temperror, not fail.
+	 */
+	const char *const *dkim_temperror_domains;
+	size_t ndkim_temperror;
 };
 
 /* The outcome. Strings owned; mv_dmarc_verdict_clear() frees them. */
@@ -188,7 +196,9 @@ struct mv_dmarc_verdict {
 	char *org_domain;                 /* of the author domain, when computed */
 	const char *applied_tag;          /* "p", "sp", "np" (static) or NULL */
 	enum mv_dmarc_policy policy;      /* the policy that applies: none/quarantine/reject */
-	enum mv_dmarc_policy disposition; /* what to do with this message */
+	enum mv_dmarc_policy disposition; /* what to do with this message; for
+	                                   * temperror with a record: what a
+	                                   * failure would get (not applied) */
 	int testing;                      /* t=y: the policy applied one level below */
 	int nonexistent;                  /* author domain has no A, AAAA, MX */
 	int spf_aligned;
@@ -199,7 +209,11 @@ struct mv_dmarc_verdict {
 
 /*
  * RFC 9989 §4.8 (RFC 7489 §6.6 in that mode): discover the policy, check
- * identifier alignment, decide the result and the disposition. DNS only
+ * identifier alignment, decide the result and the disposition. A message
+ * that would fail while an aligned SPF identity or DKIM signature is
+ * temperror is temperror (RFC 9989 §5.3.6: a DNS query that did not
+ * complete means it can neither pass nor fail); one aligned pass is still
+ * a pass. DNS only
  * through r. Results (temperror and permerror included) are in *out with
  * MV_OK; MV_EINVAL for a bad config (7489 mode without psl), MV_ENOMEM.
  * *out is always initialised; clear it with mv_dmarc_verdict_clear().

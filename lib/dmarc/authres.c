@@ -45,7 +45,7 @@ enum mv_status mv_dmarc_authres_result(const struct mv_dmarc_verdict *v, struct 
 		goto out;
 	if (v->author_domain && (st = mv_result_add_prop(res, "header", "from", v->author_domain)))
 		goto out;
-	if (v->have_record)
+	if (v->have_record && v->result != MV_DMARC_TEMPERROR) /* temperror: none applied */
 		st = mv_result_add_prop(res, "policy", "dmarc",
 		                        mv_dmarc_policy_str(v->disposition));
 out:

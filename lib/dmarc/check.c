@@ -161,6 +161,47 @@ static void choose_policy(struct mv_resolver *r, const struct mv_dmarc_config *c
 	}
 }
 
+/*
+ * RFC 9989 §5.3.6: the message would fail, but a DNS failure may be why.
+ * When the SPF identity (SPF temperror) or the d= of a DKIM signature whose
+ * key lookup failed aligns with the Author Domain, the check did not
+ * complete: result temperror, the policy not applied. Identifiers that
+ * cannot align change nothing.
+ */
+static enum mv_status check_unfinished(struct mv_resolver *r, const struct mv_dmarc_config *c,
+                                       const struct mv_dmarc_input *in, struct mv_dmarc_verdict *v)
+{
+	struct mv_dmarc_orgcache oc;
+	struct mv_buf why = MV_BUF_INIT;
+	enum mv_status st = MV_OK;
+	int ok = 0, undecided = 0;
+	size_t k;
+
+	memset(&oc, 0, sizeof oc);
+	if (in->spf == MV_SPF_TEMPERROR && in->spf_domain && *in->spf_domain) {
+		st = mv_dmarc_aligned(r, c, &oc, in->spf_domain, v->author_domain, v->record.aspf,
+		                      &ok, &undecided, &v->explain);
+		if (st == MV_OK && (ok || undecided))
+			mv_buf_printf(&why, "spf temperror for %s", in->spf_domain);
+	}
+	for (k = 0; st == MV_OK && why.len == 0 && k < in->ndkim_temperror; k++) {
+		st = mv_dmarc_aligned(r, c, &oc, in->dkim_temperror_domains[k], v->author_domain,
+		                      v->record.adkim, &ok, &undecided, &v->explain);
+		if (st == MV_OK && (ok || undecided))
+			mv_buf_printf(&why, "dkim temperror for d=%s",
+			              in->dkim_temperror_domains[k]);
+	}
+	mv_dmarc_orgcache_clear(&oc);
+	if (st == MV_OK && why.len) {
+		mv_buf_puts(&why, ", an identifier that aligns: neither pass nor fail");
+		mv_buf_printf(&v->explain, "%s\n", why.data);
+		v->result = MV_DMARC_TEMPERROR;
+		st = mv_buf_status(&why) == MV_OK ? set_problem(v, why.data) : MV_ENOMEM;
+	}
+	mv_buf_free(&why);
+	return st;
+}
+
 /* One level below p: reject -> quarantine, quarantine -> none, none -> none. */
 static enum mv_dmarc_policy one_level_below(enum mv_dmarc_policy p)
 {
@@ -201,14 +242,17 @@ static enum mv_status check_record(struct mv_resolver *r, const struct mv_dmarc_
 		v->disposition = MV_DMARC_P_NONE;
 		return MV_OK;
 	}
+	/* What a failure gets; a temperror keeps it to say what was at stake. */
+	v->disposition = v->policy;
+	if (v->record.testing)
+		apply_testing(v);
 	if (undecided) {
 		v->result = MV_DMARC_TEMPERROR;
 		return set_problem(v, "DNS failure while finding an organizational domain");
 	}
+	if ((st = check_unfinished(r, c, in, v)) != MV_OK || v->result == MV_DMARC_TEMPERROR)
+		return st;
 	v->result = MV_DMARC_FAIL;
-	v->disposition = v->policy;
-	if (v->record.testing)
-		apply_testing(v);
 	return MV_OK;
 }
 

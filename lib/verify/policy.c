@@ -150,6 +150,9 @@ enum mv_status mv_verify_decide(struct mv_verify *v)
 			               d->author_domain);
 		break;
 	case MV_DMARC_TEMPERROR:
+		/* a record whose failure policy is none: trying again changes nothing */
+		if (d->have_record && d->disposition == MV_DMARC_P_NONE)
+			break;
 		a = v->cfg->dmarc_temperror_action;
 		st = set_reply(v, a, code_for(a),
 		               a == MV_VERIFY_TEMPFAIL

@@ -183,8 +183,8 @@ static enum mv_status run_spf(struct mv_verify *v)
 static enum mv_status run_dmarc(struct mv_verify *v)
 {
 	struct mv_dmarc_input in;
-	const char *doms[64];
-	size_t k, n = 0;
+	const char *doms[64], *tempdoms[64];
+	size_t k, n = 0, nt = 0;
 
 	memset(&in, 0, sizeof in);
 	in.author_domain = v->author;
@@ -195,9 +195,13 @@ static enum mv_status run_dmarc(struct mv_verify *v)
 		const struct mv_dkim_result *d = mv_dkim_verifier_result(v->dkim, k);
 		if (d->res == MV_DKIM_PASS && d->d)
 			doms[n++] = d->d;
+		else if (d->res == MV_DKIM_TEMPERROR && d->d && nt < 64)
+			tempdoms[nt++] = d->d;
 	}
 	in.dkim_domains = doms;
 	in.ndkim = n;
+	in.dkim_temperror_domains = tempdoms;
+	in.ndkim_temperror = nt;
 	mv_buf_free(&v->dmarc.explain);
 	return mv_dmarc_check(v->res, &v->cfg->dmarc, &in, &v->dmarc);
 }
