@@ -83,6 +83,28 @@ enum mv_status mv_dmarc_record_summary(const struct mv_dmarc_record *rec, struct
 enum mv_status mv_dmarc_author_domain(const struct mv_msg *m, char **domain, char *err,
                                       size_t errlen);
 
+/*
+ * Every domain that can be read from the From field(s), for a message
+ * without an Author Domain (several From fields, several domains, an
+ * unparsable From): the domain of each address of each field that parses,
+ * and, for a field that does not, the text after each '@' up to a byte no
+ * domain holds, without leading or trailing dots, when it is a valid
+ * domain name ("ceo@bank.example.", "CEO <ceo@bank.example" and
+ * "<ceo@bank.example>;" all give bank.example). Lowercase A-labels, each
+ * once, at most MV_DMARC_FROM_DOMAINS_MAX; address literals are left out.
+ * This reading guesses on purpose: it finds the domains a mail reader might
+ * show, to look up their policy, never an Author Domain. *out is
+ * initialised in every case; clear it with mv_dmarc_from_domains_clear().
+ * MV_ENOMEM only.
+ */
+#define MV_DMARC_FROM_DOMAINS_MAX 8
+struct mv_dmarc_from_domains {
+	char *domain[MV_DMARC_FROM_DOMAINS_MAX]; /* owned */
+	size_t n;
+};
+enum mv_status mv_dmarc_from_domains(const struct mv_msg *m, struct mv_dmarc_from_domains *out);
+void mv_dmarc_from_domains_clear(struct mv_dmarc_from_domains *d);
+
 /* ---- DNS tree walk (RFC 9989 §4.10) ---------------------------------------- */
 
 #define MV_DMARC_MAX_WALK 8 /* queries of one tree walk */
@@ -221,6 +243,19 @@ struct mv_dmarc_verdict {
 enum mv_status mv_dmarc_check(struct mv_resolver *r, const struct mv_dmarc_config *c,
                               const struct mv_dmarc_input *in, struct mv_dmarc_verdict *out);
 void mv_dmarc_verdict_clear(struct mv_dmarc_verdict *v);
+
+/*
+ * The policy `domain` (a lowercase A-label) asks for failing mail, found as
+ * mv_dmarc_check finds it (tree walk or PSL, then p, sp or np, and t=y one
+ * level below): MV_DMARC_P_NONE, _QUARANTINE or _REJECT in *policy, or
+ * MV_DMARC_P_ABSENT when no usable record applies. *failed = 1 when a DNS
+ * query failed first (then *policy is ABSENT). One line per query and the
+ * outcome go to explain. MV_EINVAL for a bad config (7489 mode without
+ * psl), MV_ENOMEM; a name DNS cannot ask has no record.
+ */
+enum mv_status mv_dmarc_domain_policy(struct mv_resolver *r, const struct mv_dmarc_config *c,
+                                      const char *domain, enum mv_dmarc_policy *policy, int *failed,
+                                      struct mv_buf *explain);
 
 /*
  * The verdict as a result record: dmarc=<result> (or bestguesspass) with a

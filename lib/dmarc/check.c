@@ -256,6 +256,46 @@ static enum mv_status check_record(struct mv_resolver *r, const struct mv_dmarc_
 	return MV_OK;
 }
 
+enum mv_status mv_dmarc_domain_policy(struct mv_resolver *r, const struct mv_dmarc_config *c,
+                                      const char *domain, enum mv_dmarc_policy *policy, int *failed,
+                                      struct mv_buf *explain)
+{
+	struct mv_dmarc_found f;
+	struct mv_dmarc_verdict v;
+	enum mv_status st = MV_OK;
+
+	*policy = MV_DMARC_P_ABSENT;
+	*failed = 0;
+	memset(&f, 0, sizeof f);
+	memset(&v, 0, sizeof v);
+	mv_buf_init(&v.explain);
+	if (c->mode == MV_DMARC_MODE_7489 && c->psl == NULL)
+		return MV_EINVAL;
+	if ((st = mv_dmarc_discover(r, c, domain, &f, explain)) != MV_OK)
+		goto out;
+	*failed = f.failed;
+	if (!f.found || !usable_record(&f.record))
+		goto out;
+	v.record = f.record;
+	memset(&f.record, 0, sizeof f.record);
+	v.record_domain = f.domain;
+	f.domain = NULL;
+	if ((v.author_domain = strdup(domain)) == NULL) {
+		st = MV_ENOMEM;
+		goto out;
+	}
+	choose_policy(r, c, &v);
+	v.disposition = v.policy;
+	if (v.record.testing)
+		apply_testing(&v);
+	*policy = v.disposition;
+	st = mv_buf_append(explain, v.explain.data, v.explain.len);
+out:
+	mv_dmarc_found_clear(&f);
+	mv_dmarc_verdict_clear(&v);
+	return st;
+}
+
 enum mv_status mv_dmarc_check(struct mv_resolver *r, const struct mv_dmarc_config *c,
                               const struct mv_dmarc_input *in, struct mv_dmarc_verdict *out)
 {

@@ -16,6 +16,7 @@ void mv_verify_config_default(struct mv_verify_config *c)
 	c->dmarc_enforce = 1;
 	c->dmarc_temperror_action = MV_VERIFY_TEMPFAIL;
 	c->from_permerror_action = MV_VERIFY_ACCEPT;
+	c->from_permerror_protect = 1; /* reject if protected */
 	c->iprev = 1;
 	c->arc = 1;
 }
