@@ -83,6 +83,28 @@ enum mv_status mv_dmarc_record_summary(const struct mv_dmarc_record *rec, struct
 enum mv_status mv_dmarc_author_domain(const struct mv_msg *m, char **domain, char *err,
                                       size_t errlen);
 
+/*
+ * Every domain that can be read from the From field(s), for a message
+ * without an Author Domain (several From fields, several domains, an
+ * unparsable From): the domain of each address of each field that parses,
+ * and, for a field that does not, the text after each '@' up to a byte no
+ * domain holds, without leading or trailing dots, when it is a valid
+ * domain name ("ceo@bank.example.", "CEO <ceo@bank.example" and
+ * "<ceo@bank.example>;" all give bank.example). Lowercase A-labels, each
+ * once, at most MV_DMARC_FROM_DOMAINS_MAX; address literals are left out.
+ * This reading guesses on purpose: it finds the domains a mail reader might
+ * show, to look up their policy, never an Author Domain. *out is
+ * initialised in every case; clear it with mv_dmarc_from_domains_clear().
+ * MV_ENOMEM only.
+ */
+#define MV_DMARC_FROM_DOMAINS_MAX 8
+struct mv_dmarc_from_domains {
+	char *domain[MV_DMARC_FROM_DOMAINS_MAX]; /* owned */
+	size_t n;
+};
+enum mv_status mv_dmarc_from_domains(const struct mv_msg *m, struct mv_dmarc_from_domains *out);
+void mv_dmarc_from_domains_clear(struct mv_dmarc_from_domains *d);
+
 /* ---- DNS tree walk (RFC 9989 §4.10) ---------------------------------------- */
 
 #define MV_DMARC_MAX_WALK 8 /* queries of one tree walk */
@@ -93,6 +115,7 @@ struct mv_dmarc_step {
 	int found;     /* exactly one DMARC record (record is valid) */
 	int discarded; /* several DMARC records: all discarded */
 	int failed;    /* SERVFAIL or timeout */
+	int toolong;   /* _dmarc.<domain> is over 253 octets: not asked, no record there */
 	struct mv_dmarc_record record;
 };
 
@@ -110,7 +133,9 @@ struct mv_dmarc_walk {
  * itself, then (past 7 labels) its last 7 labels, then one label less each
  * time. `full` = 0 stops at the first record (policy discovery, §4.10.1);
  * `full` = 1 walks on until a psd=n or psd=y record or the top (§4.10.2) and
- * sets org. A failed query stops the walk with failed = 1.
+ * sets org. A failed query stops the walk with failed = 1. A name whose
+ * _dmarc.<name> would pass 253 octets cannot be asked: its step says
+ * toolong, holds no record, and the walk goes on to the shorter names.
  * *w is initialised in every case; clear it with mv_dmarc_walk_clear().
  * MV_EINVAL: domain is not a DNS name; MV_ENOMEM.
  */
@@ -171,6 +196,14 @@ struct mv_dmarc_input {
 	const char *spf_domain;          /* its domain (NULL: no MAIL FROM identity) */
 	const char *const *dkim_domains; /* d= of each passing DKIM signature */
 	size_t ndkim;
+	/*
+	 * d= of each DKIM signature whose result is temperror (its key could
+	 * not be fetched). With spf = MV_SPF_TEMPERROR they are the identifiers
+	 * a DNS failure kept from being checked: when one of them aligns and
+	 * nothing aligned passed, the result is temperror, not fail.
+	 */
+	const char *const *dkim_temperror_domains;
+	size_t ndkim_temperror;
 };
 
 /* The outcome. Strings owned; mv_dmarc_verdict_clear() frees them. */
@@ -185,8 +218,10 @@ struct mv_dmarc_verdict {
 	char *org_domain;                 /* of the author domain, when computed */
 	const char *applied_tag;          /* "p", "sp", "np" (static) or NULL */
 	enum mv_dmarc_policy policy;      /* the policy that applies: none/quarantine/reject */
-	enum mv_dmarc_policy disposition; /* what to do with this message */
-	int testing;                      /* t=y: the policy is not applied */
+	enum mv_dmarc_policy disposition; /* what to do with this message; for
+	                                   * temperror with a record: what a
+	                                   * failure would get (not applied) */
+	int testing;                      /* t=y: the policy applied one level below */
 	int nonexistent;                  /* author domain has no A, AAAA, MX */
 	int spf_aligned;
 	char *dkim_aligned;    /* the d= that aligned, or NULL */
@@ -196,7 +231,11 @@ struct mv_dmarc_verdict {
 
 /*
  * RFC 9989 §4.8 (RFC 7489 §6.6 in that mode): discover the policy, check
- * identifier alignment, decide the result and the disposition. DNS only
+ * identifier alignment, decide the result and the disposition. A message
+ * that would fail while an aligned SPF identity or DKIM signature is
+ * temperror is temperror (RFC 9989 §5.3.6: a DNS query that did not
+ * complete means it can neither pass nor fail); one aligned pass is still
+ * a pass. DNS only
  * through r. Results (temperror and permerror included) are in *out with
  * MV_OK; MV_EINVAL for a bad config (7489 mode without psl), MV_ENOMEM.
  * *out is always initialised; clear it with mv_dmarc_verdict_clear().
@@ -204,6 +243,19 @@ struct mv_dmarc_verdict {
 enum mv_status mv_dmarc_check(struct mv_resolver *r, const struct mv_dmarc_config *c,
                               const struct mv_dmarc_input *in, struct mv_dmarc_verdict *out);
 void mv_dmarc_verdict_clear(struct mv_dmarc_verdict *v);
+
+/*
+ * The policy `domain` (a lowercase A-label) asks for failing mail, found as
+ * mv_dmarc_check finds it (tree walk or PSL, then p, sp or np, and t=y one
+ * level below): MV_DMARC_P_NONE, _QUARANTINE or _REJECT in *policy, or
+ * MV_DMARC_P_ABSENT when no usable record applies. *failed = 1 when a DNS
+ * query failed first (then *policy is ABSENT). One line per query and the
+ * outcome go to explain. MV_EINVAL for a bad config (7489 mode without
+ * psl), MV_ENOMEM; a name DNS cannot ask has no record.
+ */
+enum mv_status mv_dmarc_domain_policy(struct mv_resolver *r, const struct mv_dmarc_config *c,
+                                      const char *domain, enum mv_dmarc_policy *policy, int *failed,
+                                      struct mv_buf *explain);
 
 /*
  * The verdict as a result record: dmarc=<result> (or bestguesspass) with a

@@ -69,11 +69,24 @@ struct mv_verify_config {
 	 * fields the DMARC module defines. */
 	struct mv_dmarc_config dmarc; /* mode, PSL, virtual DMARC (mv_dmarc_config_default) */
 	int dmarc_enforce;            /* act on p=reject / p=quarantine (1); 0: report only */
-	/* What to do when DMARC is temperror (MV_VERIFY_TEMPFAIL) and when the
-	 * message has no usable Author Domain: no From, several From fields,
-	 * several domains, unparsable (MV_VERIFY_ACCEPT: report permerror). */
+	/* What to do when DMARC is temperror (MV_VERIFY_TEMPFAIL). */
 	enum mv_verify_action dmarc_temperror_action;
+	/*
+	 * A message with no usable Author Domain (no From, several From fields,
+	 * several domains, an unparsable From) is dmarc=permerror, and then:
+	 * - from_permerror_action MV_VERIFY_REJECT: refused, 550 5.7.1;
+	 * - MV_VERIFY_ACCEPT (the default) with from_permerror_protect = 1 (the
+	 *   default), "reject if protected": refused (550 5.7.1) when a domain
+	 *   read from the From field(s) (mv_dmarc_from_domains: leniently, so
+	 *   "ceo@bank.example." counts) asks p=quarantine or p=reject of
+	 *   failing mail (mv_dmarc_domain_policy, through the same resolver),
+	 *   dmarc_temperror_action when such a lookup failed, else accepted;
+	 * - MV_VERIFY_ACCEPT with from_permerror_protect = 0: accepted.
+	 * from_permerror_protect only matters with MV_VERIFY_ACCEPT and
+	 * dmarc_enforce = 1 (report-only applies no Domain Owner's policy).
+	 */
 	enum mv_verify_action from_permerror_action;
+	int from_permerror_protect;
 	int iprev;            /* run iprev (1) */
 	const char *receiver; /* SPF %{r}; NULL = authserv_id */
 	struct mv_dkim_keycache

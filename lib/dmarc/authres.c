@@ -18,7 +18,8 @@ static enum mv_status comment(const struct mv_dmarc_verdict *v, struct mv_buf *b
 		if (v->nonexistent)
 			mv_buf_puts(b, ", domain does not exist");
 		if (v->testing)
-			mv_buf_puts(b, ", t=y testing");
+			mv_buf_printf(b, ", t=y testing: applied as %s",
+			              mv_dmarc_policy_str(v->disposition));
 	}
 	return mv_buf_status(b);
 }
@@ -44,7 +45,7 @@ enum mv_status mv_dmarc_authres_result(const struct mv_dmarc_verdict *v, struct 
 		goto out;
 	if (v->author_domain && (st = mv_result_add_prop(res, "header", "from", v->author_domain)))
 		goto out;
-	if (v->have_record)
+	if (v->have_record && v->result != MV_DMARC_TEMPERROR) /* temperror: none applied */
 		st = mv_result_add_prop(res, "policy", "dmarc",
 		                        mv_dmarc_policy_str(v->disposition));
 out:

@@ -161,6 +161,66 @@ static void choose_policy(struct mv_resolver *r, const struct mv_dmarc_config *c
 	}
 }
 
+/*
+ * RFC 9989 §5.3.6: the message would fail, but a DNS failure may be why.
+ * When the SPF identity (SPF temperror) or the d= of a DKIM signature whose
+ * key lookup failed aligns with the Author Domain, the check did not
+ * complete: result temperror, the policy not applied. Identifiers that
+ * cannot align change nothing.
+ */
+static enum mv_status check_unfinished(struct mv_resolver *r, const struct mv_dmarc_config *c,
+                                       const struct mv_dmarc_input *in, struct mv_dmarc_verdict *v)
+{
+	struct mv_dmarc_orgcache oc;
+	struct mv_buf why = MV_BUF_INIT;
+	enum mv_status st = MV_OK;
+	int ok = 0, undecided = 0;
+	size_t k;
+
+	memset(&oc, 0, sizeof oc);
+	if (in->spf == MV_SPF_TEMPERROR && in->spf_domain && *in->spf_domain) {
+		st = mv_dmarc_aligned(r, c, &oc, in->spf_domain, v->author_domain, v->record.aspf,
+		                      &ok, &undecided, &v->explain);
+		if (st == MV_OK && (ok || undecided))
+			mv_buf_printf(&why, "spf temperror for %s", in->spf_domain);
+	}
+	for (k = 0; st == MV_OK && why.len == 0 && k < in->ndkim_temperror; k++) {
+		st = mv_dmarc_aligned(r, c, &oc, in->dkim_temperror_domains[k], v->author_domain,
+		                      v->record.adkim, &ok, &undecided, &v->explain);
+		if (st == MV_OK && (ok || undecided))
+			mv_buf_printf(&why, "dkim temperror for d=%s",
+			              in->dkim_temperror_domains[k]);
+	}
+	mv_dmarc_orgcache_clear(&oc);
+	if (st == MV_OK && why.len) {
+		mv_buf_puts(&why, ", an identifier that aligns: neither pass nor fail");
+		mv_buf_printf(&v->explain, "%s\n", why.data);
+		v->result = MV_DMARC_TEMPERROR;
+		st = mv_buf_status(&why) == MV_OK ? set_problem(v, why.data) : MV_ENOMEM;
+	}
+	mv_buf_free(&why);
+	return st;
+}
+
+/* One level below p: reject -> quarantine, quarantine -> none, none -> none. */
+static enum mv_dmarc_policy one_level_below(enum mv_dmarc_policy p)
+{
+	return p == MV_DMARC_P_REJECT ? MV_DMARC_P_QUARANTINE : MV_DMARC_P_NONE;
+}
+
+/*
+ * RFC 9989 §4.7, "t" tag: with t=y the Domain Owner is testing its policy
+ * and expects failing mail to get the policy one level below it (reject ->
+ * quarantine, quarantine -> none); t=y has no effect on p=none.
+ */
+static void apply_testing(struct mv_dmarc_verdict *v)
+{
+	v->testing = 1;
+	v->disposition = one_level_below(v->policy);
+	mv_buf_printf(&v->explain, "t=y (testing): policy %s applied one level below, as %s\n",
+	              mv_dmarc_policy_str(v->policy), mv_dmarc_policy_str(v->disposition));
+}
+
 static enum mv_status check_record(struct mv_resolver *r, const struct mv_dmarc_config *c,
                                    const struct mv_dmarc_input *in, struct mv_dmarc_verdict *v)
 {
@@ -182,23 +242,58 @@ static enum mv_status check_record(struct mv_resolver *r, const struct mv_dmarc_
 		v->disposition = MV_DMARC_P_NONE;
 		return MV_OK;
 	}
+	/* What a failure gets; a temperror keeps it to say what was at stake. */
+	v->disposition = v->policy;
+	if (v->record.testing)
+		apply_testing(v);
 	if (undecided) {
 		v->result = MV_DMARC_TEMPERROR;
 		return set_problem(v, "DNS failure while finding an organizational domain");
 	}
+	if ((st = check_unfinished(r, c, in, v)) != MV_OK || v->result == MV_DMARC_TEMPERROR)
+		return st;
 	v->result = MV_DMARC_FAIL;
-	v->disposition = v->policy;
-	/*
-	 * RFC 9989 §4.7, "t" tag: t=y asks the receiver not to apply the policy
-	 * (the Domain Owner is testing it) but any special handling it has;
-	 * t=n, the default, applies it as specified. We apply none.
-	 */
-	if (v->record.testing) {
-		v->testing = 1;
-		v->disposition = MV_DMARC_P_NONE;
-		mv_buf_puts(&v->explain, "t=y: policy not applied (testing)\n");
-	}
 	return MV_OK;
+}
+
+enum mv_status mv_dmarc_domain_policy(struct mv_resolver *r, const struct mv_dmarc_config *c,
+                                      const char *domain, enum mv_dmarc_policy *policy, int *failed,
+                                      struct mv_buf *explain)
+{
+	struct mv_dmarc_found f;
+	struct mv_dmarc_verdict v;
+	enum mv_status st = MV_OK;
+
+	*policy = MV_DMARC_P_ABSENT;
+	*failed = 0;
+	memset(&f, 0, sizeof f);
+	memset(&v, 0, sizeof v);
+	mv_buf_init(&v.explain);
+	if (c->mode == MV_DMARC_MODE_7489 && c->psl == NULL)
+		return MV_EINVAL;
+	if ((st = mv_dmarc_discover(r, c, domain, &f, explain)) != MV_OK)
+		goto out;
+	*failed = f.failed;
+	if (!f.found || !usable_record(&f.record))
+		goto out;
+	v.record = f.record;
+	memset(&f.record, 0, sizeof f.record);
+	v.record_domain = f.domain;
+	f.domain = NULL;
+	if ((v.author_domain = strdup(domain)) == NULL) {
+		st = MV_ENOMEM;
+		goto out;
+	}
+	choose_policy(r, c, &v);
+	v.disposition = v.policy;
+	if (v.record.testing)
+		apply_testing(&v);
+	*policy = v.disposition;
+	st = mv_buf_append(explain, v.explain.data, v.explain.len);
+out:
+	mv_dmarc_found_clear(&f);
+	mv_dmarc_verdict_clear(&v);
+	return st;
 }
 
 enum mv_status mv_dmarc_check(struct mv_resolver *r, const struct mv_dmarc_config *c,

@@ -11,6 +11,8 @@ static void explain_step(struct mv_buf *ex, const struct mv_dmarc_step *s)
 	mv_buf_printf(ex, "_dmarc.%s TXT: ", s->domain);
 	if (s->failed)
 		mv_buf_puts(ex, "DNS failure\n");
+	else if (s->toolong)
+		mv_buf_puts(ex, "name over 253 octets, not asked: no DMARC record\n");
 	else if (s->discarded)
 		mv_buf_puts(ex, "several DMARC records, all discarded\n");
 	else if (s->found) {

@@ -7,8 +7,10 @@
 /*
  * Query _dmarc.<s->domain> TXT into s (found / discarded / failed and the
  * record), keeping what RFC 9989 §4.10 steps 1-2 keep. s->domain is set by
- * the caller; the rest of *s must be zero. MV_EINVAL for a name that is not
- * a DNS name, MV_ENOMEM.
+ * the caller; the rest of *s must be zero. A domain that is a DNS name but
+ * too long to stand under "_dmarc." (RFC 1035 §2.3.4: 253 octets in all)
+ * is not asked: MV_OK with s->toolong set and no record. MV_EINVAL for a
+ * name that is not a DNS name, MV_ENOMEM.
  */
 enum mv_status mv_dmarc_query_step(struct mv_resolver *r, struct mv_dmarc_step *s);
 

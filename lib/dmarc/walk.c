@@ -45,6 +45,10 @@ enum mv_status mv_dmarc_query_step(struct mv_resolver *r, struct mv_dmarc_step *
 
 	if (strlen(s->domain) > DNS_NAME_MAX)
 		return MV_EINVAL;
+	if (strlen(s->domain) > DNS_NAME_MAX - 7) {
+		s->toolong = 1; /* no such name can exist, so no record is there */
+		return MV_OK;
+	}
 	memcpy(qname, "_dmarc.", 7);
 	memcpy(qname + 7, s->domain, strlen(s->domain) + 1);
 	if ((st = mv_dns_query(r, qname, MV_DNS_TXT, &a)) != MV_OK)

@@ -5,7 +5,8 @@
  * (X.7.1 "delivery not authorized, message refused", what receivers
  * commonly send for policy rejections; RFC 7372's X.7.20-X.7.26 name single
  * DKIM/SPF/iprev failures, not a Domain Owner's policy); a message without a usable Author Domain is
- * 550 5.7.1 too (it cannot be authorized); DMARC temperror is 451 4.4.3
+ * 550 5.7.1 too (it cannot be authorized) when refused, by configuration or
+ * because a domain read from its From asks quarantine or reject; DMARC temperror is 451 4.4.3
  * (directory server failure: the DNS answer needed to decide was not
  * available); a quarantine is accepted, 250 2.7.0 with the reason.
  */
@@ -127,6 +128,78 @@ static void build_explain(struct mv_verify *v)
 	              v->reply ? " " : "", v->reply ? v->reply : "");
 }
 
+/*
+ * Look up the policy of each domain read from the From field(s) until one
+ * asks quarantine or reject (*protector, borrowed from fd); *failed names
+ * the first domain whose lookup failed, or is NULL. The walks go to the
+ * dmarc explain lines.
+ */
+static enum mv_status find_protector(struct mv_verify *v, const struct mv_dmarc_from_domains *fd,
+                                     const char **protector, enum mv_dmarc_policy *policy,
+                                     const char **failed)
+{
+	enum mv_status st = MV_OK;
+	int f;
+	size_t k;
+
+	*protector = *failed = NULL;
+	mv_buf_puts(&v->dmarc.explain, "bad From: the policy of each domain read from it:");
+	for (k = 0; k < fd->n; k++)
+		mv_buf_printf(&v->dmarc.explain, " %s", fd->domain[k]);
+	mv_buf_puts(&v->dmarc.explain, fd->n ? "\n" : " none\n");
+	for (k = 0; st == MV_OK && *protector == NULL && k < fd->n; k++) {
+		st = mv_dmarc_domain_policy(v->res, &v->cfg->dmarc, fd->domain[k], policy, &f,
+		                            &v->dmarc.explain);
+		if (st == MV_OK && f && *failed == NULL)
+			*failed = fd->domain[k];
+		if (st == MV_OK &&
+		    (*policy == MV_DMARC_P_QUARANTINE || *policy == MV_DMARC_P_REJECT))
+			*protector = fd->domain[k];
+	}
+	return st;
+}
+
+/*
+ * No usable Author Domain (permerror): from_permerror_action, where ACCEPT
+ * with from_permerror_protect is "reject if protected" (verify.h). That
+ * applies Domain Owners' policies, so report-only (dmarc_enforce 0) skips it.
+ */
+static enum mv_status decide_bad_from(struct mv_verify *v, enum mv_verify_action *a)
+{
+	struct mv_dmarc_from_domains fd;
+	struct mv_buf text = MV_BUF_INIT;
+	enum mv_dmarc_policy policy = MV_DMARC_P_ABSENT;
+	const char *protector, *failed;
+	enum mv_status st;
+
+	*a = v->cfg->from_permerror_action;
+	if (*a != MV_VERIFY_ACCEPT || !v->cfg->from_permerror_protect || !v->cfg->dmarc_enforce)
+		return set_reply(v, *a, code_for(*a),
+		                 "Message has no single author domain:", v->author_err);
+	if ((st = mv_dmarc_from_domains(v->msg, &fd)) != MV_OK)
+		return st;
+	if ((st = find_protector(v, &fd, &protector, &policy, &failed)) != MV_OK)
+		goto out;
+	if (protector) {
+		*a = MV_VERIFY_REJECT;
+		mv_buf_printf(&text,
+		              "Message has no single author domain (%s); DMARC policy %s for",
+		              v->author_err, mv_dmarc_policy_str(policy));
+		mv_buf_printf(&v->dmarc.explain, "%s asks %s of failing mail: refused\n", protector,
+		              mv_dmarc_policy_str(policy));
+	} else if (failed) {
+		*a = v->cfg->dmarc_temperror_action;
+		mv_buf_puts(&text, "DMARC policy lookup failed for the From domain");
+		protector = failed;
+	}
+	if ((st = mv_buf_status(&text)) == MV_OK && *a != MV_VERIFY_ACCEPT)
+		st = set_reply(v, *a, code_for(*a), text.data, protector);
+out:
+	mv_buf_free(&text);
+	mv_dmarc_from_domains_clear(&fd);
+	return st;
+}
+
 enum mv_status mv_verify_decide(struct mv_verify *v)
 {
 	const struct mv_dmarc_verdict *d = &v->dmarc;
@@ -150,6 +223,9 @@ enum mv_status mv_verify_decide(struct mv_verify *v)
 			               d->author_domain);
 		break;
 	case MV_DMARC_TEMPERROR:
+		/* a record whose failure policy is none: trying again changes nothing */
+		if (d->have_record && d->disposition == MV_DMARC_P_NONE)
+			break;
 		a = v->cfg->dmarc_temperror_action;
 		st = set_reply(v, a, code_for(a),
 		               a == MV_VERIFY_TEMPFAIL
@@ -158,9 +234,7 @@ enum mv_status mv_verify_decide(struct mv_verify *v)
 		               d->author_domain);
 		break;
 	case MV_DMARC_PERMERROR:
-		a = v->cfg->from_permerror_action;
-		st = set_reply(v, a, code_for(a),
-		               "Message has no single author domain:", v->author_err);
+		st = decide_bad_from(v, &a);
 		break;
 	case MV_DMARC_NONE:
 	case MV_DMARC_PASS:

@@ -17,6 +17,7 @@ void mv_verify_config_default(struct mv_verify_config *c)
 	c->dmarc_enforce = 1;
 	c->dmarc_temperror_action = MV_VERIFY_TEMPFAIL;
 	c->from_permerror_action = MV_VERIFY_ACCEPT;
+	c->from_permerror_protect = 1; /* reject if protected */
 	c->iprev = 1;
 	c->arc = 1;
 }
@@ -185,9 +186,9 @@ static enum mv_status run_spf(struct mv_verify *v)
 static enum mv_status run_dmarc(struct mv_verify *v)
 {
 	struct mv_dmarc_input in;
-	const char *doms[64];
+	const char *doms[64], *tempdoms[64];
 	enum mv_status st;
-	size_t k, n = 0;
+	size_t k, n = 0, nt = 0;
 
 	memset(&in, 0, sizeof in);
 	in.author_domain = v->author;
@@ -198,9 +199,13 @@ static enum mv_status run_dmarc(struct mv_verify *v)
 		const struct mv_dkim_result *d = mv_dkim_verifier_result(v->dkim, k);
 		if (d->res == MV_DKIM_PASS && d->d)
 			doms[n++] = d->d;
+		else if (d->res == MV_DKIM_TEMPERROR && d->d && nt < 64)
+			tempdoms[nt++] = d->d;
 	}
 	in.dkim_domains = doms;
 	in.ndkim = n;
+	in.dkim_temperror_domains = tempdoms;
+	in.ndkim_temperror = nt;
 	mv_buf_free(&v->dmarc.explain);
 	/* DMARC's own share of the DNS budget: SPF cannot starve it (budget.c) */
 	mv_verify_budget_phase(&v->budget, MV_VERIFY_BUDGET_DMARC);

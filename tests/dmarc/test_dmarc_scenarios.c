@@ -124,6 +124,11 @@ static void apply_config(yaml_document_t *doc, yaml_node_t *c, struct mv_verify_
 		cfg->dmarc.use_np = on(v);
 	if (on(str(doc, c, "reject_bad_from")))
 		cfg->from_permerror_action = MV_VERIFY_REJECT;
+	if ((v = str(doc, c, "bad_from"))) { /* accept, reject, reject-if-protected */
+		cfg->from_permerror_action =
+		        strcmp(v, "reject") == 0 ? MV_VERIFY_REJECT : MV_VERIFY_ACCEPT;
+		cfg->from_permerror_protect = strcmp(v, "reject-if-protected") == 0;
+	}
 	if ((v = str(doc, c, "temperror")) && strcmp(v, "accept") == 0)
 		cfg->dmarc_temperror_action = MV_VERIFY_ACCEPT;
 }

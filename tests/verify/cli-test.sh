@@ -141,5 +141,43 @@ check maildir_dmarc "dmarc pass 9900, fail 100" "$tmp/err"
 [ $rc -eq 1 ] || { echo "FAIL maildir_exit: $rc"; fails=$((fails + 1)); }
 echo "10,000-message Maildir: $(echo "$end - $start" | bc) s; $(cat "$tmp/err")"
 
+# Issue 10. A From no parser accepts (or two From fields) is refused by default when a
+# domain read from it publishes p=reject, accepted when it publishes p=none.
+n=0
+for from in 'From: ceo@DOMAIN.' 'From: CEO <ceo@DOMAIN' 'From: <ceo@DOMAIN>;' 'From: a@evil.example\nFrom: ceo@DOMAIN'; do
+	n=$((n + 1))
+	for dom in bank.example open.example; do
+		printf "$(echo "$from" | sed "s/DOMAIN/$dom/")"'\nSubject: bad from\n\nhi\n' >"$tmp/badfrom$n.eml"
+		rc=0; $V --ip 198.51.100.1 "$tmp/badfrom$n.eml" >"$tmp/out" 2>&1 || rc=$?
+		check "bad_from_${n}_${dom}_permerror" "dmarc=permerror" "$tmp/out"
+		if [ $dom = bank.example ]; then
+			[ $rc -eq 1 ] || { echo "FAIL bad_from_${n}_protected_exit: $rc"; cat "$tmp/out"; fails=$((fails + 1)); }
+			rc=0; $V --json --ip 198.51.100.1 "$tmp/badfrom$n.eml" >"$tmp/out" 2>&1 || rc=$?
+			check "bad_from_${n}_protected_reply" '"reply": "550 5.7.1 Message has no single author domain (' "$tmp/out"
+			check "bad_from_${n}_protected_domain" 'DMARC policy reject for bank.example"' "$tmp/out"
+		else
+			[ $rc -eq 0 ] || { echo "FAIL bad_from_${n}_unprotected_exit: $rc"; cat "$tmp/out"; fails=$((fails + 1)); }
+		fi
+	done
+done
+# --reject-bad-from still refuses every bad From, protected or not.
+rc=0; $V --reject-bad-from --ip 198.51.100.1 "$tmp/badfrom1.eml" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || { echo "FAIL reject_bad_from_unprotected_exit: $rc"; cat "$tmp/out"; fails=$((fails + 1)); }
+
+# Issue 10. A From domain of 247 octets: _dmarc.<it> is too long to ask, bank.example's
+# record still applies, in both modes.
+printf 'From: ceo@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.dddddddddddddddddddddddddddddddddddddddddd.bank.example\nSubject: long\n\nhi\n' >"$tmp/long.eml"
+for mode in "" --rfc7489; do
+	rc=0; $V $mode --ip 198.51.100.1 "$tmp/long.eml" >"$tmp/out" 2>&1 || rc=$?
+	[ $rc -eq 1 ] || { echo "FAIL long_from_domain_exit$mode: $rc"; cat "$tmp/out"; fails=$((fails + 1)); }
+	check "long_from_domain_reject$mode" "policy.dmarc=reject" "$tmp/out"
+done
+
+# Issue 10. t=y on p=reject: quarantine, not accept.
+printf 'From: a@testing.example\nSubject: t=y\n\nhi\n' >"$tmp/testing.eml"
+rc=0; $V --json --ip 198.51.100.1 "$tmp/testing.eml" >"$tmp/out" 2>&1 || rc=$?
+check testing_flag_quarantines '"action": "quarantine"' "$tmp/out"
+check testing_flag_policy "policy.dmarc=quarantine" "$tmp/out"
+
 [ $fails -eq 0 ] && echo "cli-test: all passed"
 exit $fails
