@@ -149,6 +149,16 @@ static char *sign_with(const char *text, const struct mv_dkim_signkey *key, cons
 	return mv_buf_steal(&out, NULL);
 }
 
+/* The message signed at NOW by key under selector, with x= an hour later. */
+static char *sign_expiring(const struct mv_dkim_signkey *key, const char *selector)
+{
+	struct mv_dkim_sign_opts o;
+
+	mv_dkim_sign_opts_default(&o);
+	o.expire = 3600;
+	return sign_with(MSG, key, selector, &o);
+}
+
 /* Verify text; the body is fed `chunk` bytes at a time (0: all at once). */
 static struct mv_dkim_verifier *verify_ex(const char *text, const struct mv_dkim_verify_opts *o,
                                           int64_t now, size_t chunk)
@@ -446,25 +456,69 @@ static void key_records_decide_as_the_rfc_says(void **state)
 /* x= and t= against the clock the caller gives (§3.5). */
 static void expiry_and_future_timestamps(void **state)
 {
-	struct mv_dkim_sign_opts o;
 	struct mv_dkim_verifier *v;
 	char *s;
 
 	(void)state;
-	mv_dkim_sign_opts_default(&o);
-	o.expire = 3600;
-	s = sign_with(MSG, ed, "ed", &o);
+	s = sign_expiring(ed, "ed");
 	v = verify_ex(s, NULL, NOW + 3599, 0);
 	assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_PASS);
 	mv_dkim_verifier_free(v);
-	v = verify_ex(s, NULL, NOW + 3601, 0);
-	assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_FAIL);
-	assert_string_equal(mv_dkim_verifier_result(v, 0)->reason,
-	                    "signature expired (x=1700003600)");
+	v = verify_ex(s, NULL, NOW + 3600, 0); /* x= is the last second it is good */
+	assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_PASS);
 	mv_dkim_verifier_free(v);
 	v = verify_ex(s, NULL, NOW - 3600, 0);
 	assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_PERMERROR);
 	mv_dkim_verifier_free(v);
+	free(s);
+}
+
+/*
+ * §6.1.1: a signature past its x= is refused before the key is fetched or
+ * a hash compared, so it is a permerror (RFC 8601 §2.7.1), never a fail,
+ * and a key lookup that would fail temporarily does not make it temperror.
+ */
+static void expired_signature_is_permerror(void **state)
+{
+	static const char *const sels[] = {"ed", "broken", "absent"};
+	struct mv_dkim_verifier *v;
+	struct mv_result *ar;
+	size_t i;
+	char *s;
+
+	(void)state;
+	for (i = 0; i < sizeof sels / sizeof sels[0]; i++) {
+		s = sign_expiring(strcmp(sels[i], "ed") == 0 ? ed : rsa, sels[i]);
+		v = verify_ex(s, NULL, NOW + 3601, 0);
+		assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_PERMERROR);
+		assert_string_equal(mv_dkim_verifier_result(v, 0)->reason,
+		                    "signature expired (x=1700003600)");
+		assert_int_equal(mv_dkim_result_authres(mv_dkim_verifier_result(v, 0), &ar), MV_OK);
+		assert_string_equal(ar->result, "permerror");
+		mv_result_free(ar);
+		mv_dkim_verifier_free(v);
+		free(s);
+	}
+}
+
+/* x= before t= is malformed whatever the clock says (§3.5): permerror, as before. */
+static void expiry_before_timestamp_is_permerror(void **state)
+{
+	static const int64_t clocks[] = {NOW - 10, NOW, NOW + 7200};
+	struct mv_dkim_verifier *v;
+	size_t i;
+	char *s, *t;
+
+	(void)state;
+	s = sign_expiring(ed, "ed");
+	t = edit(s, "x=1700003600", "x=1699999999");
+	for (i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
+		v = verify_ex(t, NULL, clocks[i], 0);
+		assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_PERMERROR);
+		assert_string_equal(mv_dkim_verifier_result(v, 0)->reason, "x= is before t=");
+		mv_dkim_verifier_free(v);
+	}
+	free(t);
 	free(s);
 }
 
@@ -541,6 +595,8 @@ int main(void)
 	        cmocka_unit_test(unsigned_message_is_none),
 	        cmocka_unit_test(key_records_decide_as_the_rfc_says),
 	        cmocka_unit_test(expiry_and_future_timestamps),
+	        cmocka_unit_test(expired_signature_is_permerror),
+	        cmocka_unit_test(expiry_before_timestamp_is_permerror),
 	        cmocka_unit_test(rsa_sha1_never_passes),
 	        cmocka_unit_test(duplicate_tag_is_permerror),
 	        cmocka_unit_test(key_cache_gives_the_same_verdicts),
