@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <mailvet/util.h>
 
@@ -20,6 +21,22 @@ int mv_cli_number(const char *s, long long min, long long max, long long *v)
 	return 0;
 }
 
+/*
+ * A private key others can read is a key others may have: say so on stderr
+ * (not fatal: the key still works), as ssh does for identity files. The
+ * mode is that of the file read (stat follows a link as the read did).
+ */
+static void warn_open_mode(const char *cmd, const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & (S_IRWXG | S_IRWXO)))
+		fprintf(stderr,
+		        "mailvet %s: warning: private key %s is accessible by group or others"
+		        " (mode %04o); chmod 600 it\n",
+		        cmd, path, (unsigned)(sb.st_mode & 07777));
+}
+
 int mv_cli_load_signkey(const char *cmd, const char *path, struct mv_dkim_signkey **key)
 {
 	char *pem = NULL, err[160];
@@ -30,6 +47,7 @@ int mv_cli_load_signkey(const char *cmd, const char *path, struct mv_dkim_signke
 		fprintf(stderr, "mailvet %s: %s: %s\n", cmd, path, mv_status_str(st));
 		return 2;
 	}
+	warn_open_mode(cmd, path);
 	st = mv_dkim_signkey_pem(pem, len, key, err, sizeof err);
 	free(pem);
 	if (st != MV_OK) {

@@ -16,40 +16,71 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: mailvet keygen --algorithm rsa|ed25519 [--bits N] --domain D --selector S\n"
-	        "                      [--out FILE]\n"
+	        "                      [--out FILE] [--force]\n"
 	        "Writes the private key (PKCS#8 PEM, mode 0600) to FILE (default\n"
 	        "S._domainkey.D.pem) and prints the TXT record to publish, as a zone-file line.\n"
-	        "--bits: RSA modulus size, 1024..8192 (default 2048).\n");
+	        "--bits: RSA modulus size, 1024..8192 (default 2048).\n"
+	        "FILE must not exist (a symbolic link counts as existing and is never\n"
+	        "followed); --force removes what is there (the link, not its target) first.\n");
 }
 
-/* Write pem to path, created with mode 0600 (an existing file is replaced and made 0600). */
-static int write_private(const char *path, const char *pem)
+static void say_exists(const char *path)
+{
+	fprintf(stderr, "mailvet keygen: %s exists; not replaced without --force\n", path);
+}
+
+/*
+ * Create path for the private key: a new file of mode 0600, never through a
+ * symbolic link (O_EXCL refuses any existing name, a link included, and
+ * O_NOFOLLOW says so twice). With force, what is at path is unlinked first:
+ * a link itself, never the file it points to. Returns the descriptor, or -1
+ * after saying why on stderr.
+ */
+static int create_private(const char *path, int force)
+{
+	int fd;
+
+	if (force && unlink(path) != 0 && errno != ENOENT) {
+		fprintf(stderr, "mailvet keygen: %s: cannot remove: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST)
+		say_exists(path);
+	else if (fd < 0)
+		fprintf(stderr, "mailvet keygen: %s: %s\n", path, strerror(errno));
+	else if (fchmod(fd, 0600) != 0) { /* whatever the umask left */
+		fprintf(stderr, "mailvet keygen: %s: %s\n", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Write pem to fd and close it; on failure the half-written path is removed. */
+static int write_private(int fd, const char *path, const char *pem)
 {
 	size_t len = strlen(pem), done = 0;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int rc = 0;
 
-	if (fd < 0 || fchmod(fd, 0600) != 0) {
-		fprintf(stderr, "mailvet keygen: %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return 2;
-	}
 	while (done < len) {
 		ssize_t n = write(fd, pem + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr, "mailvet keygen: %s: %s\n", path, strerror(errno));
-			close(fd);
-			return 2;
+			rc = 2;
+			break;
 		}
 		done += (size_t)n;
 	}
-	if (close(fd) != 0) {
+	if (close(fd) != 0)
+		rc = 2;
+	if (rc != 0) {
 		fprintf(stderr, "mailvet keygen: %s: %s\n", path, strerror(errno));
-		return 2;
+		unlink(path);
 	}
-	return 0;
+	return rc;
 }
 
 /* owner TXT "..." "...": strings of at most 255 bytes (RFC 1035 §3.3.14). */
@@ -71,6 +102,7 @@ int mv_cli_keygen(int argc, char **argv)
 	        {"domain", required_argument, NULL, 'd'},
 	        {"selector", required_argument, NULL, 's'},
 	        {"out", required_argument, NULL, 'o'},
+	        {"force", no_argument, NULL, 'f'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -79,7 +111,8 @@ int mv_cli_keygen(int argc, char **argv)
 	struct mv_dkim_signkey *key = NULL;
 	unsigned long bits = 2048;
 	enum mv_status st;
-	int c, rc = 2;
+	struct stat sb;
+	int c, rc = 2, force = 0, fd;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -104,6 +137,9 @@ int mv_cli_keygen(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 'f':
+			force = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -118,8 +154,17 @@ int mv_cli_keygen(int argc, char **argv)
 		return 2;
 	}
 	if (out == NULL) {
-		snprintf(outbuf, sizeof outbuf, "%s._domainkey.%s.pem", selector, domain);
+		if ((size_t)snprintf(outbuf, sizeof outbuf, "%s._domainkey.%s.pem", selector,
+		                     domain) >= sizeof outbuf) {
+			fprintf(stderr,
+			        "mailvet keygen: selector and domain too long for a file name\n");
+			return 2;
+		}
 		out = outbuf;
+	}
+	if (!force && lstat(out, &sb) == 0) { /* early, before the work of a key; O_EXCL decides */
+		say_exists(out);
+		return 2;
 	}
 	st = mv_dkim_keygen(strcmp(alg, "rsa") == 0 ? MV_DKIM_KEY_RSA : MV_DKIM_KEY_ED25519,
 	                    bits > 65536 ? 0 : (unsigned)bits, &key, &pem);
@@ -128,13 +173,12 @@ int mv_cli_keygen(int argc, char **argv)
 		        st == MV_EINVAL ? " (RSA keys are 1024 to 8192 bits)" : "");
 		goto out;
 	}
-	if ((rc = write_private(out, pem)) != 0)
-		goto out;
-	rc = 2;
 	if ((rec = mv_dkim_signkey_record(key)) == NULL)
 		goto out;
-	print_record(selector, domain, rec);
-	rc = 0;
+	if ((fd = create_private(out, force)) < 0) /* with --force, only now is the old one gone */
+		goto out;
+	if ((rc = write_private(fd, out, pem)) == 0)
+		print_record(selector, domain, rec);
 out:
 	free(pem);
 	free(rec);

@@ -143,7 +143,9 @@ enum mv_authres_flags {
 	 * smtp.mailfrom=x": serv_id is NULL), a trailing ';', property values
 	 * that are not tokens ("header.b=Qgi/FoC0", "policy.iprev=2001:db8::1",
 	 * "user@localhost"), and "name=value" statements without a ptype, which
-	 * are skipped. Never changes how a conforming field parses.
+	 * are skipped. A property whose value is not what the registry says it
+	 * holds (mv_authres_valid_value) is dropped, never kept. Never changes
+	 * how a conforming field parses.
 	 */
 	MV_AUTHRES_LENIENT = 1 << 1,
 };
@@ -160,8 +162,10 @@ enum mv_authres_flags {
  * On MV_OK *out is a new field the caller frees with mv_authres_free().
  * Otherwise *out is NULL and, if err is not NULL, err holds a short reason
  * with the byte offset in value ("expected '=' after method at 41"), at most
- * errlen-1 bytes: MV_ESYNTAX for input outside the grammar, MV_ETOOBIG for
- * input longer than MV_AUTHRES_MAX, MV_ENOMEM.
+ * errlen-1 bytes: MV_ESYNTAX for input outside the grammar, or (unless
+ * MV_AUTHRES_LENIENT) a property value that is not what the registry says it
+ * holds (mv_authres_valid_value: "header.from=.net" under dmarc is no domain
+ * name), MV_ETOOBIG for input longer than MV_AUTHRES_MAX, MV_ENOMEM.
  */
 enum mv_status mv_authres_parse(const char *value, size_t len, unsigned flags,
                                 struct mv_authres **out, char *err, size_t errlen);
@@ -189,7 +193,9 @@ enum mv_status mv_authres_peek(const char *value, size_t len, char **serv_id, un
  * same text (a token; in properties also a domain name or local-part@domain)
  * and as a quoted-string otherwise. An empty result list is written "none".
  * The result: mv_authres_parse() of the value gives back an equal field
- * (with MV_AUTHRES_COMMENTS when comments are set).
+ * (with MV_AUTHRES_COMMENTS when comments are set; without
+ * MV_AUTHRES_LENIENT only when every property value passes
+ * mv_authres_valid_value, which the builders do not check).
  * MV_EINVAL when ar has no authserv-id or a string breaks the invariants of
  * struct mv_result; otherwise the status of out.
  */
@@ -227,6 +233,17 @@ int mv_authres_known_result(const char *method, const char *result);
 int mv_authres_known_ptype(const char *ptype);
 /* 1 when method/ptype/property is an entry of the "Email Authentication Methods" registry. */
 int mv_authres_known_property(const char *method, const char *ptype, const char *property);
+
+/*
+ * Does value fit what the registry says method/ptype.property holds? Today:
+ * for the properties whose value is a domain name (dkim and domainkeys
+ * header.d, dmarc header.from, dnswl dns.zone, vbr header.md and header.mv)
+ * MV_ESYNTAX unless it is one (mv_addr_domain_valid; header.d needs two
+ * labels, as d= does); MV_OK for those that pass and for every other
+ * property; MV_ENOMEM. Names are compared case-insensitively.
+ */
+enum mv_status mv_authres_valid_value(const char *method, const char *ptype, const char *property,
+                                      const char *value);
 
 /* What a consumer supports; a zeroed struct means "every active registered method". */
 struct mv_authres_filter_opts {

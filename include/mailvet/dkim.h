@@ -171,7 +171,8 @@ struct mv_dkim_verifier;
 /*
  * A verifier for one message. o may be NULL for the defaults; r is
  * borrowed until mv_dkim_verifier_free(); now is the current time (Unix
- * seconds) used for t= and x=. Then: mv_dkim_verifier_headers() once,
+ * seconds) used for t= and x= (x= before now is permerror, RFC 6376
+ * §6.1.1; x == now still verifies). Then: mv_dkim_verifier_headers() once,
  * mv_dkim_verifier_body() for each chunk of the body as it arrives,
  * mv_dkim_verifier_final() once, and read the results.
  */

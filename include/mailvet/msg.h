@@ -139,6 +139,23 @@ void mv_addr_list_free(struct mv_addr_list *l); /* NULL is fine */
  */
 enum mv_status mv_addr_domain_forms(const char *domain, size_t len, char **ascii, char **unicode);
 
+/*
+ * MV_OK when domain[0..len) is a domain name in the grammar RFC 6376 §3.5
+ * takes from RFC 5321 §4.1.2, sub-domain *("." sub-domain) with
+ * sub-domain = Let-dig [Ldh-str], and has at least min_labels labels
+ * (2 for a DKIM d=, 1 for an RFC 5321 Domain); MV_ESYNTAX when it is not,
+ * MV_ENOMEM when a U-label could not be checked. An ASCII label
+ * is letters, digits and hyphens, neither first nor last a hyphen, so an
+ * A-label ("xn--...") passes as the LDH label it is (whether it decodes is
+ * mv_addr_domain_forms' business). A label holding bytes >= 0x80 is taken
+ * as a U-label (RFC 6531, RFC 8616 for DKIM) and passes when libidn2 turns
+ * it into one such LDH label. No empty label (so no leading, double or
+ * trailing dot); at most 63 bytes a label and 253 a name, counted in
+ * A-label form. NULL or empty: MV_ESYNTAX. The one domain-name grammar
+ * check for DKIM, Authentication-Results and the rest.
+ */
+enum mv_status mv_addr_domain_valid(const char *domain, size_t len, size_t min_labels);
+
 /* ---- DKIM canonicalization (RFC 6376 §3.4) ------------------------------ */
 
 enum mv_canon {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <mailvet/authres.h>
+#include <mailvet/msg.h>
 
 #include "authres/lex.h"
 
@@ -278,7 +279,7 @@ int mv_authres_is_token(const char *s, size_t n)
 
 int mv_authres_is_domain(const char *s, size_t n)
 {
-	return n > 0 && domain_prefix(s, n) == n;
+	return mv_addr_domain_valid(s, n, 2) == MV_OK;
 }
 
 /* RFC 5322 dot-atom-text: 1*atext *("." 1*atext). */

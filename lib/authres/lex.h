@@ -59,9 +59,10 @@ int mv_ar_version(struct mv_ar_cursor *c, unsigned *v);
 
 /* Whole-string tests used by the builders and the formatter. */
 int mv_authres_is_keyword(const char *s, size_t n);
-int mv_authres_is_text(const char *s, size_t n);   /* no control character but HTAB */
-int mv_authres_is_token(const char *s, size_t n);  /* non-empty ASCII MIME token */
-int mv_authres_is_domain(const char *s, size_t n); /* DKIM domain-name, U-labels allowed */
-int mv_authres_is_addr(const char *s, size_t n);   /* [dot-atom] "@" domain-name */
+int mv_authres_is_text(const char *s, size_t n);  /* no control character but HTAB */
+int mv_authres_is_token(const char *s, size_t n); /* non-empty ASCII MIME token */
+/* DKIM domain-name, U-labels allowed: mv_addr_domain_valid(s, n, 2) */
+int mv_authres_is_domain(const char *s, size_t n);
+int mv_authres_is_addr(const char *s, size_t n); /* [dot-atom] "@" domain-name */
 
 #endif

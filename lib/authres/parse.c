@@ -170,44 +170,79 @@ static enum mv_status separator(struct parser *p)
 	return MV_OK;
 }
 
+/*
+ * A value the registry gives a type must have it (mv_authres_valid_value):
+ * "dmarc=pass header.from=.net" parses as a token but names no domain.
+ * Strict: a syntax error pointing at the value (which starts at start).
+ * Consumer mode: the property is dropped, never trusted, and what is kept
+ * still formats into a field the strict parser reads back. Returns 1 to
+ * keep the property, 0 to drop it, -1 on error (p->c.st set).
+ */
+static int check_value(struct parser *p, const char *method, const char *ptype, const char *prop,
+                       const char *val, size_t start)
+{
+	enum mv_status st = mv_authres_valid_value(method, ptype, prop, val);
+	char what[96];
+
+	if (st == MV_OK)
+		return 1;
+	if (st == MV_ENOMEM) {
+		p->c.st = MV_ENOMEM;
+		return -1;
+	}
+	if (p->flags & MV_AUTHRES_LENIENT)
+		return 0;
+	snprintf(what, sizeof what, "%.20s %.20s.%.20s is not a domain name", method, ptype, prop);
+	p->c.pos = start;
+	mv_ar_fail(&p->c, what);
+	return -1;
+}
+
 /* propspec after its ptype: [CFWS] "." [CFWS] property [CFWS] "=" pvalue. */
 static enum mv_status propspec(struct parser *p, struct mv_result *r, char *ptype)
 {
 	struct mv_buf v = MV_BUF_INIT;
 	struct mv_result_prop *np;
 	char *prop = NULL, *val = NULL;
-	enum mv_status st;
+	enum mv_status st = MV_ENOMEM;
+	size_t start;
+	int keep;
 
 	p->c.pos++; /* '.' */
 	cfws(p);
 	if (p->c.st != MV_OK || !(prop = keyword(p, "expected property after '.'")))
-		goto fail;
+		goto out;
 	cfws(p);
 	if (!at(p, '=')) {
 		mv_ar_fail(&p->c, "expected '=' after property");
-		goto fail;
+		goto out;
 	}
 	p->c.pos++;
 	cfws(p);
-	if (p->c.st != MV_OK || pvalue(p, &v) != MV_OK)
-		goto fail;
-	if ((st = take(&v, &val)) != MV_OK ||
-	    !(np = realloc(r->props, (r->nprops + 1) * sizeof *np))) {
-		p->c.st = MV_ENOMEM;
-		goto fail;
+	start = p->c.pos;
+	if (p->c.st != MV_OK || pvalue(p, &v) != MV_OK || take(&v, &val) != MV_OK)
+		goto out;
+	if ((keep = check_value(p, r->method, ptype, prop, val, start)) <= 0) {
+		st = MV_OK; /* dropped (0), or the error is in p->c.st (-1) */
+		goto out;
 	}
+	if (!(np = realloc(r->props, (r->nprops + 1) * sizeof *np)))
+		goto out;
 	r->props = np;
 	np[r->nprops].ptype = ptype;
 	np[r->nprops].property = prop;
 	np[r->nprops].value = val;
 	r->nprops++;
-	return MV_OK;
-fail:
+	ptype = prop = val = NULL;
+	st = MV_OK;
+out:
 	free(ptype);
 	free(prop);
 	free(val);
 	mv_buf_free(&v);
-	return p->c.st != MV_OK ? p->c.st : MV_ENOMEM;
+	if (p->c.st == MV_OK && st != MV_OK)
+		p->c.st = st;
+	return p->c.st;
 }
 
 /* reasonspec after "reason": [CFWS] "=" [CFWS] value. */

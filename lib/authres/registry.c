@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include <mailvet/authres.h>
+#include <mailvet/msg.h>
 
 /*
  * The "Email Authentication Parameters" registries as IANA lists them
@@ -159,19 +160,56 @@ int mv_authres_known_ptype(const char *ptype)
 	return 0;
 }
 
+/* Does the entry "method ptype.property" ("*" = any property) name this one? */
+static int entry_is(const char *e, const char *method, const char *ptype, const char *property)
+{
+	const char *sp = strchr(e, ' '), *dot = strchr(sp, '.');
+
+	if (!ieq_n(e, (size_t)(sp - e), method, strlen(method)) ||
+	    !ieq_n(sp + 1, (size_t)(dot - sp - 1), ptype, strlen(ptype)))
+		return 0;
+	return strcmp(dot + 1, "*") == 0 || ieq(property, dot + 1);
+}
+
 int mv_authres_known_property(const char *method, const char *ptype, const char *property)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof properties / sizeof properties[0]; i++) {
-		const char *e = properties[i], *sp = strchr(e, ' '), *dot = strchr(sp, '.');
-		if (!ieq_n(e, (size_t)(sp - e), method, strlen(method)) ||
-		    !ieq_n(sp + 1, (size_t)(dot - sp - 1), ptype, strlen(ptype)))
-			continue;
-		if (strcmp(dot + 1, "*") == 0 || ieq(property, dot + 1))
+	for (i = 0; i < sizeof properties / sizeof properties[0]; i++)
+		if (entry_is(properties[i], method, ptype, property))
 			return 1;
-	}
 	return 0;
+}
+
+/*
+ * The registered properties whose value the registry (and the RFC it
+ * cites) says is a domain name, with the fewest labels that name may have:
+ * DKIM's d= is domain-name (RFC 6376 §3.5: two labels at least); the others
+ * are RFC 5321 Domains. Properties whose value is "the contents of the From
+ * field", an address or an identity are not here.
+ */
+static const struct {
+	const char *entry;
+	size_t min_labels;
+} domain_properties[] = {
+        {"dkim header.d", 2},       /* value of signature "d" tag */
+        {"domainkeys header.d", 2}, /* the same, historic */
+        {"dmarc header.from", 1},   /* RFC 7489 §11.2: the domain of the RFC5322.From */
+        {"dnswl dns.zone", 1},      /* RFC 8904: the DNSWL zone */
+        {"vbr header.md", 1},       /* RFC 6212: the domain in the md= tag */
+        {"vbr header.mv", 1},       /* RFC 6212: the domain of the voucher */
+};
+
+enum mv_status mv_authres_valid_value(const char *method, const char *ptype, const char *property,
+                                      const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof domain_properties / sizeof domain_properties[0]; i++)
+		if (entry_is(domain_properties[i].entry, method, ptype, property))
+			return mv_addr_domain_valid(value, strlen(value),
+			                            domain_properties[i].min_labels);
+	return MV_OK;
 }
 
 /* Is method among those the consumer supports? */

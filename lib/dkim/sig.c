@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mailvet/msg.h>
+
 #include "dkim/dkim_int.h"
 
 struct sigparse {
@@ -179,6 +181,24 @@ static void check_q(struct sigparse *sp, const struct mv_tag *t)
 	fail(sp, MV_EUNSUPPORTED, "no supported query method in q=");
 }
 
+/*
+ * §3.5 d= and the domain of i= are domain-name (sub-domain 1*("." sub-domain),
+ * RFC 5321 labels; U-labels as RFC 8616 allows): anything else, such as
+ * "bank.example(.attacker.example", names no signer and is refused before
+ * a key is looked up under it.
+ */
+static void check_domain(struct sigparse *sp, const char *what, const char *dom)
+{
+	enum mv_status st = mv_addr_domain_valid(dom, strlen(dom), 2);
+
+	if (st == MV_ENOMEM)
+		sp->nomem = 1;
+	else if (st != MV_OK && dom[0] == '\0')
+		fail(sp, MV_ESYNTAX, "empty %s", what);
+	else if (st != MV_OK)
+		fail(sp, MV_ESYNTAX, "%s is not a domain name", what);
+}
+
 /* The tags every signature must carry (RFC 6376 §3.5). */
 static const char *const required[] = {"v", "a", "b", "bh", "d", "h", "s"};
 
@@ -195,9 +215,8 @@ static void read_tags(struct sigparse *sp, const struct mv_taglist *tl)
 		fail(sp, MV_ESYNTAX, "unknown version v=%.*s", (int)t->value_len, t->value);
 	if ((t = mv_taglist_get(tl, "a")) != NULL)
 		parse_alg(sp, t);
-	if ((t = mv_taglist_get(tl, "d")) != NULL && (sig->d = dup_value(sp, t)) != NULL &&
-	    sig->d[0] == '\0')
-		fail(sp, MV_ESYNTAX, "empty d=");
+	if ((t = mv_taglist_get(tl, "d")) != NULL && (sig->d = dup_value(sp, t)) != NULL)
+		check_domain(sp, "d=", sig->d);
 	if ((t = mv_taglist_get(tl, "s")) != NULL && (sig->s = dup_value(sp, t)) != NULL &&
 	    sig->s[0] == '\0')
 		fail(sp, MV_ESYNTAX, "empty s=");
@@ -245,10 +264,13 @@ static void check_tags(struct sigparse *sp)
 		fail(sp, MV_ESYNTAX, "From is not signed (h=)");
 	if (sig->i != NULL && sig->d != NULL) {
 		at = strrchr(sig->i, '@');
-		if (at == NULL)
+		if (at == NULL) {
 			fail(sp, MV_ESYNTAX, "i= has no '@'");
-		else if (!mv_dkim_domain_within(at + 1, sig->d))
-			fail(sp, MV_ESYNTAX, "i= domain is not within d=");
+		} else {
+			check_domain(sp, "i= domain", at + 1);
+			if (!mv_dkim_domain_within(at + 1, sig->d))
+				fail(sp, MV_ESYNTAX, "i= domain is not within d=");
+		}
 	}
 	if (sig->t >= 0 && sig->x >= 0 && sig->x < sig->t)
 		fail(sp, MV_ESYNTAX, "x= is before t=");

@@ -141,8 +141,10 @@ static enum mv_status prepare(struct mv_dkim_verifier *v, struct entry *e, const
 	size_t value_off = (size_t)(f->value - f->raw);
 	enum mv_status st;
 
+	/* §6.1.1: an expired signature is refused before any key or hash is
+	   looked at; RFC 8601 reports that kind of failure as permerror. */
 	if (sig->x >= 0 && sig->x < v->now) {
-		decide(e, MV_DKIM_FAIL, "signature expired (x=%lld)", (long long)sig->x);
+		decide(e, MV_DKIM_PERMERROR, "signature expired (x=%lld)", (long long)sig->x);
 		return MV_OK;
 	}
 	if (sig->t >= 0 && sig->t > v->now && sig->t - v->now > v->o.max_future) {

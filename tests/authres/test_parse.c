@@ -242,6 +242,21 @@ static const struct bad_case bad_cases[] = {
         {"no space between statements", "x; spf=pass smtp.helo=\"a\"smtp.mailfrom=b",
          "unexpected 's' at 25"},
         {"method version missing", "x; dkim/=pass", "expected method version after '/' at 8"},
+        /* values the registry says are domain names (mv_authres_valid_value) */
+        {"dmarc header.from not a domain", "x; dmarc=pass header.from=.net",
+         "dmarc header.from is not a domain name at 26"},
+        {"quoted header.from not a domain", "x; dmarc=pass header.from=\"a b.example\"",
+         "dmarc header.from is not a domain name at 26"},
+        {"header.d of one label", "x; dkim=pass header.d=com",
+         "dkim header.d is not a domain name at 22"},
+        {"header.d with an empty label", "x; DKIM=pass Header.D=a..example",
+         "dkim header.d is not a domain name at 22"},
+        {"vbr header.md starting with '-'", "x; vbr=pass header.md=-a.example",
+         "vbr header.md is not a domain name at 22"},
+        {"vbr header.mv with '_'", "x; vbr=pass header.mv=a_b.example",
+         "vbr header.mv is not a domain name at 22"},
+        {"dnswl dns.zone with a trailing dot", "x; dnswl=pass dns.zone=list.example.",
+         "dnswl dns.zone is not a domain name at 23"},
 };
 
 static void bad_values_fail_with_reason(void **state)
@@ -260,6 +275,33 @@ static void bad_values_fail_with_reason(void **state)
 			         st == MV_OK ? "" : err, c->err);
 		assert_null(ar);
 	}
+}
+
+/*
+ * Only the registry's domain-valued properties are checked: the same text
+ * under another method and a domain that is one (also a single-label From
+ * domain and a U-label) parse as before. Consumer mode drops a property
+ * that fails the check and keeps the rest of the field.
+ */
+static void domain_valued_properties(void **state)
+{
+	struct mv_authres *ar = parse_ok("x; dmarc=pass header.from=example.com;"
+	                                 " dmarc=none header.from=\"localhost\";"
+	                                 " dkim=pass header.d=b\xc3\xbc"
+	                                 "cher.example header.i=.net;"
+	                                 " x-foo=pass header.from=.net;"
+	                                 " dkim-adsp=pass header.from=.net");
+
+	(void)state;
+	assert_int_equal(ar->results.count, 5);
+	assert_prop(ar, 1, 0, "header", "from", "localhost");
+	assert_prop(ar, 3, 0, "header", "from", ".net");
+	mv_authres_free(ar);
+	ar = parse_flags("x; dmarc=fail header.from=.net policy.dmarc=reject", MV_AUTHRES_LENIENT);
+	assert_result(ar, 0, "dmarc", "fail");
+	assert_int_equal(ar->results.item[0]->nprops, 1);
+	assert_prop(ar, 0, 0, "policy", "dmarc", "reject");
+	mv_authres_free(ar);
 }
 
 /* A hostile field of '(' costs one pass and ends at the nesting bound. */
@@ -412,6 +454,7 @@ int main(void)
 	        cmocka_unit_test(none_as_method),
 	        cmocka_unit_test(odd_versions),
 	        cmocka_unit_test(bad_values_fail_with_reason),
+	        cmocka_unit_test(domain_valued_properties),
 	        cmocka_unit_test(deep_comments_are_refused),
 	        cmocka_unit_test(nesting_to_the_bound_parses),
 	        cmocka_unit_test(size_limit),

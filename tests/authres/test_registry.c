@@ -262,6 +262,27 @@ static void filter_refuses_unknown_field_versions(void **state)
 	mv_authres_free(ar);
 }
 
+/* The domain-valued properties, and nothing else, must hold a domain name. */
+static void valid_values(void **state)
+{
+	(void)state;
+	assert_int_equal(mv_authres_valid_value("dmarc", "header", "from", "example.com"), MV_OK);
+	assert_int_equal(mv_authres_valid_value("DMARC", "Header", "From", ".net"), MV_ESYNTAX);
+	assert_int_equal(mv_authres_valid_value("dmarc", "header", "from", "localhost"), MV_OK);
+	assert_int_equal(mv_authres_valid_value("dkim", "header", "d", "localhost"), MV_ESYNTAX);
+	assert_int_equal(mv_authres_valid_value("domainkeys", "header", "d", "a(b.example"),
+	                 MV_ESYNTAX);
+	assert_int_equal(mv_authres_valid_value("vbr", "header", "md", ""), MV_ESYNTAX);
+	assert_int_equal(mv_authres_valid_value("vbr", "header", "mv", "v.example"), MV_OK);
+	assert_int_equal(mv_authres_valid_value("dnswl", "dns", "zone", "a..b"), MV_ESYNTAX);
+	/* "contents of the From field" and addresses are not domain names */
+	assert_int_equal(mv_authres_valid_value("dkim-atps", "header", "from", ".net"), MV_OK);
+	assert_int_equal(mv_authres_valid_value("domainkeys", "header", "from", ".net"), MV_OK);
+	assert_int_equal(mv_authres_valid_value("spf", "smtp", "mailfrom", "@x"), MV_OK);
+	assert_int_equal(mv_authres_valid_value("dkim", "header", "i", ".net"), MV_OK);
+	assert_int_equal(mv_authres_valid_value("x-dmarc", "header", "from", ".net"), MV_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +295,7 @@ int main(void)
 	        cmocka_unit_test(filter_drops_what_must_be_ignored),
 	        cmocka_unit_test(filter_follows_the_consumers_methods),
 	        cmocka_unit_test(filter_refuses_unknown_field_versions),
+	        cmocka_unit_test(valid_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,6 +159,77 @@ static void refused_signature_keeps_its_identity(void **state)
 	mv_dkim_sig_free(sig);
 }
 
+/* A signature "...; d=<d>; ..." parsed, with its err. */
+static enum mv_status parse_d(const char *d, struct mv_dkim_sig **out)
+{
+	char text[512];
+
+	snprintf(text, sizeof text, "v=1; a=rsa-sha256; d=%s; s=sel; h=from; bh=AAAA; b=AAAA", d);
+	return parse(text, out);
+}
+
+/*
+ * §3.5: d= is domain-name, sub-domain 1*("." sub-domain) in RFC 5321's
+ * letters-digits-hyphens labels; A-labels pass as such. A d= outside the
+ * grammar is refused before any key lookup: "bank.example(.attacker.example"
+ * must never reach DNS as a signer. (U-labels, which RFC 8616 allows in
+ * EAI messages, stop earlier: the tag-list takes ASCII VALCHARs only.)
+ */
+static void d_must_be_a_domain_name(void **state)
+{
+	static const char *const good[] = {
+	        "example.com", "Mail-1.EXAMPLE.com",    "r3---sn-abc.example",
+	        "0.example",   "xn--bcher-kva.example",
+	};
+	static const char *const bad[] = {
+	        "bank.example(.attacker.example",
+	        ".net",
+	        "com",
+	        "example.com.",
+	        "a..example",
+	        "-a.example",
+	        "a-.example",
+	        "_x.example",
+	        "[192.0.2.1]",
+	        "a/b.example",
+	};
+	struct mv_dkim_sig *sig;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		if (parse_d(good[i], &sig) != MV_OK)
+			fail_msg("d=%s refused: %s", good[i], err);
+		mv_dkim_sig_free(sig);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (parse_d(bad[i], &sig) != MV_ESYNTAX ||
+		    strcmp(err, "d= is not a domain name") != 0)
+			fail_msg("d=%s: want ESYNTAX \"d= is not a domain name\", got \"%s\"",
+			         bad[i], err);
+		assert_string_equal(sig->d, bad[i]); /* still reported as written */
+		mv_dkim_sig_free(sig);
+	}
+	assert_int_equal(parse(BASE "; d=", &sig), MV_ESYNTAX);
+	mv_dkim_sig_free(sig);
+	assert_int_equal(parse_d("", &sig), MV_ESYNTAX);
+	assert_string_equal(err, "empty d=");
+	mv_dkim_sig_free(sig);
+}
+
+/* The domain of i= is a domain-name too, even when it ends in d=. */
+static void i_domain_must_be_a_domain_name(void **state)
+{
+	struct mv_dkim_sig *sig;
+
+	(void)state;
+	assert_int_equal(parse(BASE "; i=user@a(b.example.com", &sig), MV_ESYNTAX);
+	assert_string_equal(err, "i= domain is not a domain name");
+	mv_dkim_sig_free(sig);
+	assert_int_equal(parse(BASE "; i=user@mail.example.com", &sig), MV_OK);
+	mv_dkim_sig_free(sig);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +239,8 @@ int main(void)
 	        cmocka_unit_test(unknown_tags_are_ignored),
 	        cmocka_unit_test(malformed_signatures_are_refused),
 	        cmocka_unit_test(refused_signature_keeps_its_identity),
+	        cmocka_unit_test(d_must_be_a_domain_name),
+	        cmocka_unit_test(i_domain_must_be_a_domain_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

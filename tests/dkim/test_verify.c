@@ -14,6 +14,7 @@
 #include <mailvet/dkim.h>
 
 #include "dkim/dkim_int.h"
+#include "dkim/signkey.h"
 
 #define NOW 1700000000
 #define MSG                                                                                        \
@@ -99,6 +100,8 @@ static int setup(void **state)
 		zone_txt(&z, owner, v);
 		free(v);
 	}
+	/* a key published under the name a d= of "bank.example(.attacker.example" asks for */
+	zone_txt(&z, "ed._domainkey.bank.example\\040.attacker.example", ed_rec);
 	zone_txt(&z, "revoked._domainkey.example.com", "v=DKIM1; k=rsa; p=");
 	zone_txt(&z, "two._domainkey.example.com", rsa_rec);
 	zone_txt(&z, "two._domainkey.example.com", rsa_rec);
@@ -147,6 +150,54 @@ static char *sign_with(const char *text, const struct mv_dkim_signkey *key, cons
 	mv_buf_puts(&out, text);
 	mv_msg_free(m);
 	return mv_buf_steal(&out, NULL);
+}
+
+/* The message signed at NOW by key under selector, with x= an hour later. */
+static char *sign_expiring(const struct mv_dkim_signkey *key, const char *selector)
+{
+	struct mv_dkim_sign_opts o;
+
+	mv_dkim_sign_opts_default(&o);
+	o.expire = 3600;
+	return sign_with(MSG, key, selector, &o);
+}
+
+/*
+ * MSG with an ed25519 signature for d=<d>, s=ed made here step by step,
+ * for a d= that mv_dkim_sign refuses: relaxed/relaxed, h=from:to:subject.
+ */
+static char *sign_by_hand(const char *d)
+{
+	static char *const h[] = {"from", "to", "subject"};
+	struct mv_buf field = MV_BUF_INIT, scratch = MV_BUF_INIT;
+	struct mv_dkim_bodyhash *bh = NULL;
+	struct mv_msg *m = NULL;
+	unsigned char hash[MV_DKIM_HASHLEN], *sig = NULL;
+	const char *body;
+	size_t blen, off, siglen;
+
+	assert_int_equal(mv_msg_parse(MSG, strlen(MSG), NULL, &m, NULL, 0), MV_OK);
+	mv_msg_body(m, &body, &blen, &off);
+	assert_int_equal(mv_dkim_bodyhash_new(MV_CANON_RELAXED, -1, &bh), MV_OK);
+	assert_int_equal(mv_dkim_bodyhash_update(bh, body, blen), MV_OK);
+	assert_int_equal(mv_dkim_bodyhash_final(bh), MV_OK);
+	mv_buf_printf(&field,
+	              "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=%s; s=ed;"
+	              " h=from:to:subject; bh=",
+	              d);
+	mv_dkim_b64_encode(mv_dkim_bodyhash_digest(bh), MV_DKIM_HASHLEN, &field);
+	mv_buf_puts(&field, "; b=");
+	assert_int_equal(mv_dkim_hash_headers(m, MV_CANON_RELAXED, h, 3, field.data, field.len,
+	                                      field.len, 0, &scratch, hash),
+	                 MV_OK);
+	assert_int_equal(mv_dkim_crypto_sign(ed->pkey, hash, &sig, &siglen), MV_OK);
+	mv_dkim_b64_encode(sig, siglen, &field);
+	mv_buf_printf(&field, "\r\n%s", MSG);
+	free(sig);
+	mv_buf_free(&scratch);
+	mv_dkim_bodyhash_free(bh);
+	mv_msg_free(m);
+	return mv_buf_steal(&field, NULL);
 }
 
 /* Verify text; the body is fed `chunk` bytes at a time (0: all at once). */
@@ -446,24 +497,92 @@ static void key_records_decide_as_the_rfc_says(void **state)
 /* x= and t= against the clock the caller gives (§3.5). */
 static void expiry_and_future_timestamps(void **state)
 {
-	struct mv_dkim_sign_opts o;
 	struct mv_dkim_verifier *v;
 	char *s;
 
 	(void)state;
-	mv_dkim_sign_opts_default(&o);
-	o.expire = 3600;
-	s = sign_with(MSG, ed, "ed", &o);
+	s = sign_expiring(ed, "ed");
 	v = verify_ex(s, NULL, NOW + 3599, 0);
 	assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_PASS);
 	mv_dkim_verifier_free(v);
-	v = verify_ex(s, NULL, NOW + 3601, 0);
-	assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_FAIL);
-	assert_string_equal(mv_dkim_verifier_result(v, 0)->reason,
-	                    "signature expired (x=1700003600)");
+	v = verify_ex(s, NULL, NOW + 3600, 0); /* x= is the last second it is good */
+	assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_PASS);
 	mv_dkim_verifier_free(v);
 	v = verify_ex(s, NULL, NOW - 3600, 0);
 	assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_PERMERROR);
+	mv_dkim_verifier_free(v);
+	free(s);
+}
+
+/*
+ * §6.1.1: a signature past its x= is refused before the key is fetched or
+ * a hash compared, so it is a permerror (RFC 8601 §2.7.1), never a fail,
+ * and a key lookup that would fail temporarily does not make it temperror.
+ */
+static void expired_signature_is_permerror(void **state)
+{
+	static const char *const sels[] = {"ed", "broken", "absent"};
+	struct mv_dkim_verifier *v;
+	struct mv_result *ar;
+	size_t i;
+	char *s;
+
+	(void)state;
+	for (i = 0; i < sizeof sels / sizeof sels[0]; i++) {
+		s = sign_expiring(strcmp(sels[i], "ed") == 0 ? ed : rsa, sels[i]);
+		v = verify_ex(s, NULL, NOW + 3601, 0);
+		assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_PERMERROR);
+		assert_string_equal(mv_dkim_verifier_result(v, 0)->reason,
+		                    "signature expired (x=1700003600)");
+		assert_int_equal(mv_dkim_result_authres(mv_dkim_verifier_result(v, 0), &ar), MV_OK);
+		assert_string_equal(ar->result, "permerror");
+		mv_result_free(ar);
+		mv_dkim_verifier_free(v);
+		free(s);
+	}
+}
+
+/* x= before t= is malformed whatever the clock says (§3.5): permerror, as before. */
+static void expiry_before_timestamp_is_permerror(void **state)
+{
+	static const int64_t clocks[] = {NOW - 10, NOW, NOW + 7200};
+	struct mv_dkim_verifier *v;
+	size_t i;
+	char *s, *t;
+
+	(void)state;
+	s = sign_expiring(ed, "ed");
+	t = edit(s, "x=1700003600", "x=1699999999");
+	for (i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
+		v = verify_ex(t, NULL, clocks[i], 0);
+		assert_int_equal(mv_dkim_verifier_result(v, 0)->res, MV_DKIM_PERMERROR);
+		assert_string_equal(mv_dkim_verifier_result(v, 0)->reason, "x= is before t=");
+		mv_dkim_verifier_free(v);
+	}
+	free(t);
+	free(s);
+}
+
+/*
+ * §3.5: d= must be a domain-name. A cryptographically good signature for
+ * d=bank.example(.attacker.example, its key published under that name, is
+ * a permerror: the verifier never asks DNS for a signer outside the grammar.
+ */
+static void d_outside_the_domain_grammar_is_permerror(void **state)
+{
+	struct mv_dkim_verifier *v;
+	const struct mv_dkim_result *r;
+	char *s;
+
+	(void)state;
+	s = sign_by_hand("example.com"); /* the helper itself signs correctly */
+	expect(s, MV_DKIM_PASS, NULL);
+	free(s);
+	s = sign_by_hand("bank.example(.attacker.example");
+	r = verify1(s, &v);
+	assert_int_equal(r->res, MV_DKIM_PERMERROR);
+	assert_string_equal(r->reason, "d= is not a domain name");
+	assert_string_equal(r->d, "bank.example(.attacker.example"); /* reported as written */
 	mv_dkim_verifier_free(v);
 	free(s);
 }
@@ -541,7 +660,10 @@ int main(void)
 	        cmocka_unit_test(unsigned_message_is_none),
 	        cmocka_unit_test(key_records_decide_as_the_rfc_says),
 	        cmocka_unit_test(expiry_and_future_timestamps),
+	        cmocka_unit_test(expired_signature_is_permerror),
+	        cmocka_unit_test(expiry_before_timestamp_is_permerror),
 	        cmocka_unit_test(rsa_sha1_never_passes),
+	        cmocka_unit_test(d_outside_the_domain_grammar_is_permerror),
 	        cmocka_unit_test(duplicate_tag_is_permerror),
 	        cmocka_unit_test(key_cache_gives_the_same_verdicts),
 	};

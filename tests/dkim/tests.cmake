@@ -2,3 +2,7 @@
 # both directions; skipped (77) when a peer is not installed.
 mv_add_test(dkim.interop /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/interop.py)
 set_tests_properties(dkim.interop PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# mailvet keygen: no overwriting, no following links, mode 0600; mailvet sign's
+# warning about a private key others can read.
+mv_add_test(dkim.keygen sh ${CMAKE_CURRENT_LIST_DIR}/keygen-test.sh)

@@ -390,6 +390,62 @@ static void domain_forms(void **state)
 	assert_int_equal(mv_addr_domain_forms("a", 1, NULL, NULL), MV_EINVAL);
 }
 
+/* mv_addr_domain_valid: the RFC 5321 / RFC 6376 §3.5 domain-name grammar. */
+struct valid_case {
+	const char *in;
+	size_t min_labels;
+	enum mv_status st;
+};
+
+#define L63 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"
+
+static const struct valid_case valid_cases[] = {
+        {"example.com", 2, MV_OK},
+        {"Mail-1.Example.COM", 2, MV_OK},
+        {"r3---sn-abc.example", 2, MV_OK}, /* hyphens inside a label are Ldh-str */
+        {"0.example", 2, MV_OK},           /* Let-dig: a digit may start a label */
+        {"xn--bcher-kva.example", 2, MV_OK},
+        {"xn--zz.example", 2, MV_OK}, /* LDH; whether it decodes is not grammar */
+        {"b\xc3\xbc"
+         "cher.example",
+         2, MV_OK},
+        {"localhost", 1, MV_OK},
+        {"localhost", 2, MV_ESYNTAX},
+        {L63 ".example", 2, MV_OK},
+        {L63 "l.example", 2, MV_ESYNTAX},                        /* a 64-byte label */
+        {L63 "." L63 "." L63 "." L63 ".example", 2, MV_ESYNTAX}, /* 264 bytes */
+        {"bank.example(.attacker.example", 2, MV_ESYNTAX},
+        {".net", 1, MV_ESYNTAX},
+        {"example.com.", 2, MV_ESYNTAX},
+        {"a..example", 2, MV_ESYNTAX},
+        {"-a.example", 2, MV_ESYNTAX},
+        {"a-.example", 2, MV_ESYNTAX},
+        {"_dmarc.example", 2, MV_ESYNTAX},
+        {"a b.example", 2, MV_ESYNTAX},
+        {"a;b.example", 2, MV_ESYNTAX},
+        {"[192.0.2.1]", 1, MV_ESYNTAX},
+        {"", 1, MV_ESYNTAX},
+        {"a\xff.example", 2, MV_ESYNTAX},
+        {"x\xc2\xa0y.example", 2, MV_ESYNTAX},   /* U+00A0 maps to a space */
+        {"\xe2\x98\x83.example", 2, MV_ESYNTAX}, /* U+2603 is DISALLOWED */
+};
+
+static void domain_valid(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(valid_cases) / sizeof(valid_cases[0]); i++) {
+		const struct valid_case *c = &valid_cases[i];
+		enum mv_status st = mv_addr_domain_valid(c->in, strlen(c->in), c->min_labels);
+		if (st != c->st)
+			fail_msg("%s (%zu labels): %s, want %s", c->in, c->min_labels,
+			         mv_status_str(st), mv_status_str(c->st));
+	}
+	assert_int_equal(mv_addr_domain_valid("a.example\0x", 11, 2), MV_ESYNTAX);
+	assert_int_equal(mv_addr_domain_valid(NULL, 0, 1), MV_ESYNTAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +456,7 @@ int main(void)
 	        cmocka_unit_test(many_addresses),
 	        cmocka_unit_test(arguments),
 	        cmocka_unit_test(domain_forms),
+	        cmocka_unit_test(domain_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
