@@ -42,6 +42,7 @@ static const char *const reject_modes[] = {"reject", "quarantine", "header", NUL
 static const char *const quarantine_modes[] = {"milter", "header", NULL};
 static const char *const fail_modes[] = {"tempfail", "accept", NULL};
 static const char *const refuse_modes[] = {"reject", "tempfail", NULL};
+static const char *const bad_from_modes[] = {"reject-if-protected", "accept", "reject", NULL};
 
 #define O(f) offsetof(struct mvd_config, f)
 static const struct key keys[] = {
@@ -63,6 +64,7 @@ static const struct key keys[] = {
         {"verify", "trust_internal_versions", KEY_BOOL, O(trust_versions), 0, 0, NULL},
         {"verify", "delete_foreign", KEY_BOOL, O(delete_foreign), 0, 0, NULL},
         {"verify", "budget_ms", KEY_UINT, O(budget_ms), 100, 600000, NULL},
+        {"verify", "dmarc_reserve_pct", KEY_UINT, O(dmarc_reserve_pct), 0, 100, NULL},
         {"verify", "dkim_max_signatures", KEY_UINT, O(dkim_max_sigs), 1, 100, NULL},
         {"verify", "dkim_allow_l", KEY_BOOL, O(dkim_allow_l), 0, 0, NULL},
         {"verify", "iprev_max_names", KEY_UINT, O(iprev_max_names), 1, 100, NULL},
@@ -74,6 +76,7 @@ static const struct key keys[] = {
         {"policy", "tempfail_text", KEY_STR, O(tempfail_text), 0, 0, NULL},
         {"policy", "on_error", KEY_ENUM, O(on_error), 0, 0, fail_modes},
         {"policy", "unreadable_header", KEY_ENUM, O(unreadable_header), 0, 0, refuse_modes},
+        {"policy", "bad_from", KEY_ENUM, O(bad_from), 0, 0, bad_from_modes},
         {"policy", "trusted_arc_sealers", KEY_LIST, O(trusted_arc_sealers), 0, 0, NULL},
         {"dns", "resolver", KEY_STR, O(resolver), 0, 0, NULL},
         {"dns", "timeout_ms", KEY_UINT, O(dns_timeout_ms), 100, 60000, NULL},
@@ -384,6 +387,7 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	ok &= set_str(&c->authserv_id, host);
 	c->trust_versions = 1;
 	c->budget_ms = 20000;
+	c->dmarc_reserve_pct = 25;
 	c->dkim_max_sigs = 5;
 	c->dkim_allow_l = 1;
 	c->iprev_max_names = 10;
@@ -395,6 +399,7 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	ok &= set_str(&c->tempfail_text, "");
 	c->on_error = MVD_FAIL_TEMPFAIL;
 	c->unreadable_header = MVD_REFUSE_REJECT;
+	c->bad_from = MVD_BAD_FROM_PROTECTED;
 	ok &= set_str(&c->resolver, "system");
 	c->dns_timeout_ms = 5000;
 	ok &= set_str(&c->trust_anchor_file, "");

@@ -56,6 +56,10 @@ static void verify_config(struct mvd_runtime *rt)
 	rt->vcfg.dkim_allow_l = c->dkim_allow_l;
 	rt->vcfg.iprev_max_names = c->iprev_max_names;
 	rt->vcfg.budget_ms = c->budget_ms;
+	rt->vcfg.dmarc_reserve_pct = c->dmarc_reserve_pct;
+	rt->vcfg.from_permerror_action =
+	        c->bad_from == MVD_BAD_FROM_REJECT ? MV_VERIFY_REJECT : MV_VERIFY_ACCEPT;
+	rt->vcfg.from_permerror_protect = c->bad_from == MVD_BAD_FROM_PROTECTED;
 	rt->vcfg.dkim_keycache = rt->keycache;
 	/* draft-ietf-dmarc-arc-usage: the newest seal's d= may override a DMARC failure. */
 	rt->vcfg.trusted_arc_sealers = (const char *const *)c->trusted_arc_sealers.item;

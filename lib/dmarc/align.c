@@ -77,6 +77,16 @@ static enum mv_status org_of(struct mv_resolver *r, const struct mv_dmarc_config
 	return MV_OK;
 }
 
+/* 1 when d is anc or a name below it (ASCII, any case). */
+static int is_self_or_below(const char *d, const char *anc)
+{
+	size_t dl = strlen(d), al = strlen(anc);
+
+	if (dl == al)
+		return strcasecmp(d, anc) == 0;
+	return dl > al && d[dl - al - 1] == '.' && strcasecmp(d + dl - al, anc) == 0;
+}
+
 enum mv_status mv_dmarc_aligned(struct mv_resolver *r, const struct mv_dmarc_config *c,
                                 struct mv_dmarc_orgcache *oc, const char *id, const char *author,
                                 enum mv_dmarc_align mode, int *aligned, int *failed,
@@ -94,6 +104,14 @@ enum mv_status mv_dmarc_aligned(struct mv_resolver *r, const struct mv_dmarc_con
 		return MV_OK;
 	if ((st = org_of(r, c, oc, author, &oa, failed, explain)) != MV_OK || oa == NULL)
 		return st == MV_ELIMIT ? MV_OK : st;
+	/*
+	 * The organizational domain of id is id or one of its ancestors: when
+	 * the author's is neither, they cannot align, and id's own walk (in the
+	 * DNS of whoever controls id, maybe slow on purpose, which would make
+	 * the result temperror) is not needed.
+	 */
+	if (!is_self_or_below(id, oa))
+		return MV_OK;
 	if ((st = org_of(r, c, oc, id, &oi, failed, explain)) != MV_OK || oi == NULL)
 		return st == MV_ELIMIT ? MV_OK : st;
 	*aligned = strcasecmp(oa, oi) == 0;

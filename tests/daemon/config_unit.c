@@ -40,6 +40,8 @@ static void empty_file_gives_the_documented_defaults(void **state)
 	assert_string_equal(c.socket, "unix:/run/mailvetd/milter.sock");
 	assert_string_equal(c.socket_group, "");
 	assert_int_equal(c.unreadable_header, MVD_REFUSE_REJECT);
+	assert_int_equal(c.bad_from, MVD_BAD_FROM_PROTECTED);
+	assert_int_equal(c.dmarc_reserve_pct, 25);
 	assert_string_equal(c.user, "mailvet");
 	assert_int_equal(c.log_dest, MVD_LOG_SYSLOG);
 	assert_int_equal(c.log_format, MVD_LOG_KV);
@@ -66,7 +68,9 @@ static void every_section_is_read(void **state)
 	             "socket_umask = 0027\n"
 	             "[log]\ndestination = stderr\nformat = json\n"
 	             "[verify]\nauthserv_id = mx.example.org\nbudget_ms = 1500\n"
+	             "dmarc_reserve_pct = 40\n"
 	             "[policy]\ndmarc_reject = quarantine\nquarantine = header\n"
+	             "bad_from = reject\nunreadable_header = tempfail\n"
 	             "temperror = accept\non_error = accept\nreject_text = 5.7.1 No.\n"
 	             "[dns]\nresolver = 192.0.2.53@5353\ntimeout_ms = 900\n"
 	             "[outbound]\ncanonicalization = simple/relaxed\nexpire = 86400\n");
@@ -78,6 +82,9 @@ static void every_section_is_read(void **state)
 	assert_int_equal(c.log_format, MVD_LOG_JSON);
 	assert_string_equal(c.authserv_id, "mx.example.org");
 	assert_int_equal(c.budget_ms, 1500);
+	assert_int_equal(c.dmarc_reserve_pct, 40);
+	assert_int_equal(c.bad_from, MVD_BAD_FROM_REJECT);
+	assert_int_equal(c.unreadable_header, MVD_REFUSE_TEMPFAIL);
 	assert_int_equal(c.dmarc_reject, MVD_REJECT_QUARANTINE);
 	assert_int_equal(c.quarantine, MVD_QUARANTINE_HEADER);
 	assert_int_equal(c.temperror, MVD_FAIL_ACCEPT);

@@ -84,6 +84,58 @@ def header_flood_can_be_deferred_instead(d):
     assert a.final == "replycode" and a.reply.startswith("451 4.6.0"), a
 
 
+# ------------------------------------ issue 10, items 2 and 4: From tricks, daemon side
+
+LONG_DOMAIN = ".".join(["a" * 60] * 3 + ["x" * 51]) + ".bank.example"  # 247 octets
+
+
+def from_domain_too_long_to_query_still_gets_its_org_policy(d):
+    assert len(LONG_DOMAIN) == 247, len(LONG_DOMAIN)
+    c = session(d)
+    a = c.message("ceo@bank.example", [("From", " ceo@%s" % LONG_DOMAIN), ("Subject", " wire")],
+                  BODY, queue_id="LONGDOM")
+    c.quit()
+    assert a.final == "replycode" and a.reply.startswith("550 5.7.1"), a
+
+
+def malformed_from_of_a_p_reject_domain_is_refused_by_default(d):
+    for i, value in enumerate([" ceo@bank.example.", " CEO <ceo@bank.example",
+                               " <ceo@bank.example>;"]):
+        c = session(d)
+        a = c.message("x@attacker.example", [("From", value), ("Subject", " wire")], BODY,
+                      queue_id="BADFROM%d" % i)
+        c.quit()
+        assert a.final == "replycode" and a.reply.startswith("550 5.7.1"), (value, a)
+    c = session(d)
+    a = c.message("x@attacker.example", [("From", " evil@attacker.example"),
+                                         ("From", " ceo@bank.example")], BODY, queue_id="TWOFROM")
+    c.quit()
+    assert a.final == "replycode" and a.reply.startswith("550 5.7.1"), a
+
+
+def malformed_from_of_a_p_none_domain_is_accepted(d):
+    c = session(d)
+    a = c.message("x@open.example", [("From", " x@open.example."), ("Subject", " hi")], BODY,
+                  queue_id="BADFROMOK")
+    c.quit()
+    assert a.final == "continue", a
+    assert "dmarc=permerror" in log_line(d, "BADFROMOK")
+
+
+def bad_from_accept_lets_a_malformed_from_through(d):
+    d.write_config("[policy]\nbad_from = accept\n")
+    d.hup()
+    time.sleep(1.0)
+    c = session(d)
+    a = c.message("x@attacker.example", [("From", " ceo@bank.example."), ("Subject", " wire")],
+                  BODY, queue_id="BADFROMACC")
+    c.quit()
+    d.write_config()
+    d.hup()
+    time.sleep(1.0)
+    assert a.final == "continue", a
+
+
 # --------------------------------------- issue 10, item 11: hostile milter packets
 
 def worker_pids(d):
@@ -193,6 +245,10 @@ CASES = [
     header_flood_hiding_the_from_is_refused_not_judged,
     header_flood_with_a_second_from_never_passes_dmarc,
     header_flood_can_be_deferred_instead,
+    from_domain_too_long_to_query_still_gets_its_org_policy,
+    malformed_from_of_a_p_reject_domain_is_refused_by_default,
+    malformed_from_of_a_p_none_domain_is_accepted,
+    bad_from_accept_lets_a_malformed_from_through,
     crashed_worker_is_replaced_at_once,
     malformed_macro_packet_never_stops_the_service,
     five_sighups_in_half_a_second_under_load_keep_the_milter,

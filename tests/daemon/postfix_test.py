@@ -299,6 +299,19 @@ def e2e_header_flood_hiding_a_p_reject_from_is_refused(pf, d):
     assert find_by_subject(pf, subject)[1] is None, "the flooded message was delivered"
 
 
+def e2e_from_domain_too_long_to_query_is_refused(pf, d):
+    """Issue 10 item 2: a 247-octet From domain ending in bank.example (p=reject)."""
+    long_domain = ".".join(["a" * 60] * 3 + ["x" * 51]) + ".bank.example"
+    assert len(long_domain) == 247
+    subject = "e2e long domain %d" % time.time()
+    r = swaks(pf.ports["smtpd_milter"], "ceo@bank.example", "bob@dest.example",
+              [("From", "CEO <ceo@%s>" % long_domain), ("Subject", subject)])
+    out = r.stdout + r.stderr
+    assert "<** 550 " + REJECT_TEXT in out, out[-2000:]
+    time.sleep(0.5)
+    assert find_by_subject(pf, subject)[1] is None, "the spoofed message was delivered"
+
+
 # ---------------------------------------------------------------- load
 
 def load_run(port, tag, n, conns):
@@ -389,7 +402,8 @@ def main():
         pf.start()
         delivered = 0
         for case in (e2e_inbound, e2e_reject, e2e_outbound_signed,
-                     e2e_header_flood_hiding_a_p_reject_from_is_refused):
+                     e2e_header_flood_hiding_a_p_reject_from_is_refused,
+                     e2e_from_domain_too_long_to_query_is_refused):
             try:
                 case(pf, d)
                 print("ok   %s" % case.__name__)

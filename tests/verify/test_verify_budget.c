@@ -765,12 +765,13 @@ static void slow_spf_include_chain_leaves_dmarc_its_reserve(void **state)
 	(void)state;
 	attack(&a, 4999, 0, 25);
 	assert_int_equal(a.d.includes_asked, 4); /* i1..i4; the rest of the chain never asked */
-	assert_int_equal(a.d.dmarc_asked, 1);
+	assert_true(a.d.dmarc_asked >=
+	            1); /* again for the relaxed-alignment org walk when nothing is cached */
 	assert_true(a.d.dmarc_asked_at_us - a.start_us >= 15000u * 1000u); /* after SPF's share */
 	assert_int_equal(a.st.dmarc_reserve_ms, 5000);
 	assert_int_equal(a.st.share_exhausted, 1);
 	assert_true(a.st.refused >= 1);
-	assert_int_equal(a.st.dmarc_spent_ms, FAST_MS);
+	assert_true(a.st.dmarc_spent_ms >= FAST_MS && a.st.dmarc_spent_ms < a.st.dmarc_reserve_ms);
 	assert_true(a.st.spent_ms <= 20000 + 4999); /* the budget plus one resolver timeout */
 	attack_free(&a);
 }
@@ -789,9 +790,10 @@ static void reserve_holds_when_an_spf_query_overruns_the_whole_budget(void **sta
 	(void)state;
 	attack(&a, 5500, 0, 10);
 	assert_int_equal(a.d.includes_asked, 4);
-	assert_int_equal(a.d.dmarc_asked, 1);
+	assert_true(a.d.dmarc_asked >=
+	            1); /* again for the relaxed-alignment org walk when nothing is cached */
 	assert_int_equal(a.st.exhausted, 1); /* past 20 s before DMARC asked */
-	assert_int_equal(a.st.dmarc_spent_ms, FAST_MS);
+	assert_true(a.st.dmarc_spent_ms >= FAST_MS && a.st.dmarc_spent_ms < a.st.dmarc_reserve_ms);
 	assert_true(a.st.spent_ms > 20000 && a.st.spent_ms <= 20000 + 2 * 5500);
 	assert_string_equal(result_of(a.v, "iprev"), "temperror"); /* after DMARC: spent */
 	attack_free(&a);
