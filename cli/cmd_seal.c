@@ -7,12 +7,13 @@
 #include <time.h>
 
 #include <mailvet/arc.h>
+#include <mailvet/outbound.h>
 #include <mailvet/verify.h>
 
 #include "commands.h"
+#include "msgfile.h"
 
 #define MAX_KEYS 8
-#define MAX_MESSAGE ((size_t)256 << 20)
 #define EXIT_TEMPFAIL 75 /* EX_TEMPFAIL (sysexits.h): try again later */
 
 struct seal_cli {
@@ -99,161 +100,256 @@ static const char *temp_reason(const struct mv_arc_validator *v)
 	return "temporary DNS failure";
 }
 
-/* Validate the message in path (--received; its length in *rlen); 0, or the exit status. */
-static int validate_received(const struct seal_cli *c, struct mv_arc_validator *v,
-                             struct mv_msg **rm, char **rdata, size_t *rlen)
-{
-	enum mv_status st;
-	char err[160];
-	size_t len;
+/* Where the bytes of one pass over a message go. */
+struct feed {
+	struct mv_outbound *o;      /* splits header from body; seals, or only splits */
+	struct mv_arc_validator *v; /* or NULL */
+	struct mv_verify *vv;       /* --verify, or NULL */
+	int started;                /* v and vv have the header */
+};
 
-	if ((st = mv_read_file(c->received, MAX_MESSAGE, rdata, &len)) != MV_OK) {
-		fprintf(stderr, "mailvet seal: %s: %s\n", c->received, mv_status_str(st));
+/* Give the header to the validator and the checks once it is complete. */
+static enum mv_status feed_header(struct feed *f)
+{
+	const struct mv_msg *m = mv_outbound_msg(f->o);
+	enum mv_status st = MV_OK;
+	size_t k;
+
+	f->started = 1;
+	if (f->v != NULL && (st = mv_arc_validator_headers(f->v, m)) != MV_OK)
+		return st;
+	for (k = 0; f->vv != NULL && k < mv_msg_field_count(m) && st == MV_OK; k++) {
+		const struct mv_msg_field *fl = mv_msg_field(m, k);
+		st = mv_verify_header(f->vv, fl->name, fl->name_len, fl->value, fl->value_len);
+	}
+	if (st == MV_OK && f->vv != NULL)
+		st = mv_verify_header_end(f->vv);
+	return st;
+}
+
+/* Body bytes to the validator and the checks. */
+static enum mv_status feed_body(struct feed *f, const char *p, size_t n)
+{
+	enum mv_status st = MV_OK;
+
+	if (n > 0 && f->v != NULL)
+		st = mv_arc_validator_body(f->v, p, n);
+	if (st == MV_OK && n > 0 && f->vv != NULL)
+		st = mv_verify_body(f->vv, p, n);
+	return st;
+}
+
+/*
+ * One pass over in (copied to spool when it is not NULL) through f. At the
+ * end the header is complete even without a body. 0, or the exit status.
+ */
+static int read_through(struct feed *f, FILE *in, FILE *spool, const char *path)
+{
+	char buf[MV_CLI_CHUNK];
+	size_t n, h;
+	enum mv_status st = MV_OK;
+
+	while (st == MV_OK && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+		if (spool != NULL && fwrite(buf, 1, n, spool) != n) {
+			fprintf(stderr, "mailvet seal: temporary file: %s\n", strerror(errno));
+			return 2;
+		}
+		if ((st = mv_outbound_data(f->o, buf, n, &h)) != MV_OK)
+			break;
+		if (!f->started && mv_outbound_msg(f->o) != NULL)
+			st = feed_header(f);
+		else
+			h = f->started ? 0 : n;
+		if (st == MV_OK && f->started)
+			st = feed_body(f, buf + h, n - h);
+	}
+	if (st == MV_OK && !f->started && (st = mv_outbound_body(f->o, NULL, 0)) == MV_OK)
+		st = feed_header(f);
+	if (st == MV_OK && ferror(in)) {
+		fprintf(stderr, "mailvet seal: %s: read error\n", path);
 		return 2;
 	}
-	*rlen = len;
-	if ((st = mv_msg_parse(*rdata, len, NULL, rm, err, sizeof err)) != MV_OK) {
-		fprintf(stderr, "mailvet seal: %s: %s\n", c->received, err);
-		return 1;
-	}
-	if ((st = mv_arc_validator_message(v, *rm)) != MV_OK) {
-		fprintf(stderr, "mailvet seal: %s: %s\n", c->received, mv_status_str(st));
-		return 2;
+	if (st != MV_OK) {
+		fprintf(stderr, "mailvet seal: %s: %s\n", path,
+		        mv_outbound_why(f->o)[0] ? mv_outbound_why(f->o) : mv_status_str(st));
+		return st == MV_ESYNTAX || st == MV_ETOOBIG ? 1 : 2;
 	}
 	return 0;
 }
 
 /*
- * --verify: run lib/verify (SPF, DKIM, ARC, DMARC, iprev) on the message as
- * this hop received it (data, len) and append its
- * "Authentication-Results: ...\r\n" field to *field: the arc= result is
- * lib/verify's. 0, or the exit status.
+ * Validate the chain of the message as this hop received it (--received,
+ * else the message itself, copied to spool) and with --verify run
+ * lib/verify's checks on it and put their "Authentication-Results: ...\r\n"
+ * into arfield. 0, or the exit status.
  */
-static int verify_field(const struct seal_cli *c, struct mv_resolver *r, const char *data,
-                        size_t len, struct mv_buf *field)
+static int validate_received(const struct seal_cli *c, struct mv_resolver *r, FILE *in, FILE *spool,
+                             const char *path, struct mv_arc_validator *v, struct mv_buf *arfield)
 {
+	struct mv_outbound_config split; /* no keys: only splits header from body */
 	struct mv_verify_config vc;
 	struct mv_envelope env;
-	struct mv_verify *vv = NULL;
+	struct feed f = {NULL, v, NULL, 0};
+	FILE *rf = NULL;
 	enum mv_status st;
 	int rc = 2;
 
+	mv_outbound_config_default(&split);
 	mv_verify_config_default(&vc);
 	vc.authserv_id = c->o.authserv_id;
 	memset(&env, 0, sizeof env);
 	env.client_ip = c->ip;
 	env.helo = c->helo;
 	env.mail_from = c->mail_from;
-	if ((st = mv_verify_message(&vc, r, (time_t)c->o.now, &env, data, len, &vv)) != MV_OK)
+	if (c->received != NULL && (rf = fopen(c->received, "rb")) == NULL) {
+		fprintf(stderr, "mailvet seal: %s: %s\n", c->received, strerror(errno));
 		goto out;
-	mv_buf_puts(field, mv_verify_header_field(vv));
-	mv_buf_puts(field, "\r\n");
-	st = mv_buf_status(field);
-	rc = st == MV_OK ? 0 : 2;
+	}
+	if ((st = mv_outbound_new(&split, &f.o, NULL, 0)) != MV_OK ||
+	    (c->verify && (st = mv_verify_new(&vc, r, (time_t)c->o.now, &env, &f.vv)) != MV_OK)) {
+		fprintf(stderr, "mailvet seal: %s\n", mv_status_str(st));
+		goto out;
+	}
+	if ((rc = read_through(&f, rf ? rf : in, rf ? NULL : spool, rf ? c->received : path)) != 0)
+		goto out;
+	rc = 2;
+	if ((st = mv_arc_validator_final(v)) != MV_OK ||
+	    (f.vv != NULL && (st = mv_verify_end(f.vv)) != MV_OK)) {
+		fprintf(stderr, "mailvet seal: %s\n", mv_status_str(st));
+		goto out;
+	}
+	if (f.vv != NULL) {
+		mv_buf_puts(arfield, mv_verify_header_field(f.vv));
+		mv_buf_puts(arfield, "\r\n");
+		if (mv_buf_status(arfield) != MV_OK)
+			goto out;
+	}
+	rc = 0;
 out:
-	if (rc != 0)
-		fprintf(stderr, "mailvet seal: --verify: %s\n", mv_status_str(st));
-	mv_verify_free(vv);
+	mv_outbound_free(f.o);
+	mv_verify_free(f.vv);
+	if (rf != NULL)
+		fclose(rf);
 	return rc;
 }
 
-/* Validate (and unless --validate, seal) the message in data. */
-static int seal_message(struct seal_cli *c, struct mv_resolver *r, const char *data, size_t len,
-                        const char *path)
+/* Seal the message in in (with arfield on top) and write it out; the exit status. */
+static int seal_stream(const struct seal_cli *c, const struct mv_arc_validator *v, FILE *in,
+                       FILE *spool, const char *path, const struct mv_buf *arfield)
 {
-	struct mv_arc_validator *v = NULL;
-	struct mv_buf out = MV_BUF_INIT, arfield = MV_BUF_INIT;
-	struct mv_msg *m = NULL, *rm = NULL, *vm = NULL; /* vm: m with our AR (--verify) */
-	const char *body;
-	char err[160], *rdata = NULL;
-	size_t blen, nsets = 0, rlen = 0;
+	struct mv_outbound_key table[MAX_KEYS];
+	struct mv_outbound_config cfg;
+	struct mv_outbound_arc arc;
+	const struct mv_outbound_result *res = NULL;
+	struct feed f = {NULL, NULL, NULL, 0};
+	struct mv_buf top = MV_BUF_INIT;
+	char err[200];
 	enum mv_status st;
+	size_t k;
 	int rc = 2;
 
-	if ((st = mv_msg_parse(data, len, NULL, &m, err, sizeof err)) != MV_OK) {
-		fprintf(stderr, "mailvet seal: %s: %s\n", path, err);
-		rc = 1;
+	mv_outbound_config_default(&cfg);
+	for (k = 0; k < c->nkeys; k++) {
+		table[k].domain = c->o.domain;
+		table[k].selector = c->selectors[c->nsel > 1 ? k : 0];
+		table[k].key = c->keys[k];
+	}
+	cfg.arc_keys = table;
+	cfg.narc_keys = c->nkeys;
+	cfg.arc_domain = c->o.domain;
+	cfg.authserv_id = c->o.authserv_id;
+	cfg.arc_headers = c->o.headers;
+	memset(&arc, 0, sizeof arc);
+	arc.validation = v;
+	if ((st = mv_outbound_new(&cfg, &f.o, err, sizeof err)) != MV_OK) {
+		fprintf(stderr, "mailvet seal: %s\n", st == MV_EINVAL ? err : mv_status_str(st));
 		goto out;
 	}
-	if ((st = mv_arc_validator_new(NULL, r, c->o.now, &v)) != MV_OK)
+	if (arfield->len > 0 && mv_outbound_data(f.o, arfield->data, arfield->len, NULL) != MV_OK)
 		goto fail;
-	if (c->received != NULL) {
-		if ((rc = validate_received(c, v, &rm, &rdata, &rlen)) != 0)
-			goto out;
-		rc = 2;
-	} else if ((st = mv_arc_validator_message(v, m)) != MV_OK) {
-		goto fail;
-	}
-	if (c->validate) {
-		rc = print_result(c, v);
+	if ((rc = read_through(&f, in, spool, path)) != 0)
 		goto out;
-	}
-	if (c->verify) { /* seal the message with our Authentication-Results on top */
-		if ((rc = verify_field(c, r, rdata ? rdata : data, rdata ? rlen : len, &arfield)) !=
-		    0)
-			goto out;
-		rc = 2;
-		mv_buf_append(&arfield, data, len);
-		if ((st = mv_buf_status(&arfield)) != MV_OK)
-			goto fail;
-		if ((st = mv_msg_parse(arfield.data, arfield.len, NULL, &vm, err, sizeof err)) !=
-		    MV_OK)
-			goto fail;
-		data = arfield.data;
-		len = arfield.len;
-	}
-	mv_msg_body(vm ? vm : m, &body, &blen, NULL);
-	st = mv_arc_seal(&c->o, (const struct mv_dkim_signkey *const *)c->keys,
-	                 c->nsel > 1 ? c->selectors : NULL, c->nkeys, vm ? vm : m, body, blen, v, r,
-	                 &out, &nsets);
-	if (st == MV_ETEMP) {
+	rc = 2;
+	if (mv_outbound_seal(f.o, &arc) != MV_OK || mv_outbound_end(f.o, c->o.now, &res) != MV_OK)
+		goto fail;
+	if (res->arc == MV_OUTBOUND_TEMPFAIL) {
 		fprintf(stderr, "mailvet seal: %s: not sealed, try again later: %s\n", path,
 		        temp_reason(v));
 		rc = EXIT_TEMPFAIL;
 		goto out;
 	}
-	if (st != MV_OK)
-		goto fail;
-	if (nsets == 0)
-		fprintf(stderr, "mailvet seal: %s: no chain to extend; message unchanged\n", path);
-	if ((out.len > 0 && fwrite(out.data, 1, out.len, stdout) != out.len) ||
-	    fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
-		fprintf(stderr, "mailvet seal: write error\n");
+	if (res->arc != MV_OUTBOUND_DONE && res->arc != MV_OUTBOUND_NO_CHAIN) {
+		fprintf(stderr, "mailvet seal: %s: %s\n", path, res->arc_reason);
 		goto out;
 	}
-	rc = 0;
+	if (res->arc == MV_OUTBOUND_NO_CHAIN)
+		fprintf(stderr, "mailvet seal: %s: no chain to extend; message unchanged\n", path);
+	mv_buf_append(&top, res->fields, res->fields_len);
+	mv_buf_append(&top, arfield->data, arfield->len);
+	if (mv_buf_status(&top) != MV_OK)
+		goto fail;
+	rc = mv_cli_write_message("seal", top.data ? top.data : "", top.len, spool ? spool : in);
 	goto out;
 fail:
 	fprintf(stderr, "mailvet seal: %s: %s\n", path,
-	        st == MV_EINVAL ? "bad options (domain, selector, authserv-id, h=)"
-	                        : mv_status_str(st));
+	        mv_outbound_why(f.o)[0] ? mv_outbound_why(f.o) : "out of memory");
 out:
-	mv_buf_free(&out);
-	mv_msg_free(vm); /* before arfield, which holds its body */
-	mv_buf_free(&arfield);
-	mv_msg_free(m);
-	mv_arc_validator_free(v);
-	mv_msg_free(rm);
-	free(rdata);
+	mv_buf_free(&top);
+	mv_outbound_free(f.o);
 	return rc;
 }
 
+/*
+ * Validate (and unless --validate, seal) the message in path: one pass to
+ * validate (and --verify) the message as received, one to hash the message
+ * to seal, one to write it out; the message is never held whole.
+ */
 static int run(struct seal_cli *c, const char *path)
 {
 	struct mv_resolver *r = NULL;
-	char *data = NULL;
-	size_t len = 0;
+	struct mv_arc_validator *v = NULL;
+	struct mv_buf arfield = MV_BUF_INIT;
+	FILE *in = NULL, *spool = NULL;
 	enum mv_status st;
 	int rc;
 
-	if ((st = mv_read_file(path, MAX_MESSAGE, &data, &len)) != MV_OK) {
-		fprintf(stderr, "mailvet seal: %s: %s\n", path, mv_status_str(st));
-		return 2;
+	if ((rc = mv_cli_open_message("seal", path, &in, &spool)) != 0)
+		goto out;
+	if ((rc = mv_cli_dns_open(&c->dns, &r)) != 0)
+		goto out;
+	if ((st = mv_arc_validator_new(NULL, r, c->o.now, &v)) != MV_OK) {
+		fprintf(stderr, "mailvet seal: %s\n", mv_status_str(st));
+		rc = 2;
+		goto out;
 	}
-	if ((rc = mv_cli_dns_open(&c->dns, &r)) == 0)
-		rc = seal_message(c, r, data, len, path);
+	if ((rc = validate_received(c, r, in, spool, path, v, &arfield)) != 0)
+		goto out;
+	if (c->validate) {
+		rc = print_result(c, v);
+		goto out;
+	}
+	if (c->received == NULL) { /* the first pass read the message: read it again */
+		if (fseek(spool ? spool : in, 0, SEEK_SET) != 0) {
+			fprintf(stderr, "mailvet seal: %s: %s\n", path, strerror(errno));
+			rc = 2;
+			goto out;
+		}
+		if (spool != NULL) { /* the spool is the message now */
+			if (in != stdin)
+				fclose(in);
+			in = spool;
+			spool = NULL;
+		}
+	}
+	rc = seal_stream(c, v, in, spool, path, &arfield);
+out:
+	mv_buf_free(&arfield);
+	mv_arc_validator_free(v);
 	mv_dns_free(r);
-	free(data);
+	if (spool != NULL)
+		fclose(spool);
+	if (in != NULL && in != stdin)
+		fclose(in);
 	return rc;
 }
 

@@ -7,11 +7,12 @@
 #include <time.h>
 
 #include <mailvet/dkim.h>
+#include <mailvet/outbound.h>
 
 #include "commands.h"
+#include "msgfile.h"
 
 #define MAX_KEYS 8
-#define MAX_MESSAGE ((size_t)256 << 20)
 
 static void usage(FILE *f)
 {
@@ -25,48 +26,74 @@ static void usage(FILE *f)
 	           "order) or share one. Keys are PEM (RSA or Ed25519 PKCS#8); the\n"
 	           "algorithm follows each key unless --algorithm is given (it must match).\n"
 	           "--canon defaults to relaxed/relaxed; --headers to the usual list with From\n"
-	           "over-signed; --now (t=) to the current time; --expire sets x= = t= + SECONDS;\n"
-	           "--body-length sets l=.\n");
+	           "over-signed (a list must name From: RFC 6376 §5.4); --now (t=) to the\n"
+	           "current time; --expire sets x= = t= + SECONDS; --body-length sets l= (at\n"
+	           "most the canonical body length: l= past the body fails every verifier).\n"
+	           "The message is read in pieces, never held whole (standard input that is\n"
+	           "not a file is copied to a temporary file to be written out again).\n");
+}
+
+/* Read the message in chunks into o (and the spool); 0, 1 (bad message) or 2. */
+static int hash_message(struct mv_outbound *o, const char *path, FILE *in, FILE *spool)
+{
+	char buf[MV_CLI_CHUNK];
+	size_t n;
+	enum mv_status st;
+
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+		if (spool != NULL && fwrite(buf, 1, n, spool) != n) {
+			fprintf(stderr, "mailvet sign: temporary file: %s\n", strerror(errno));
+			return 2;
+		}
+		if ((st = mv_outbound_data(o, buf, n, NULL)) != MV_OK) {
+			fprintf(stderr, "mailvet sign: %s: %s\n", path, mv_outbound_why(o));
+			return st == MV_ENOMEM ? 2 : 1;
+		}
+	}
+	if (ferror(in)) {
+		fprintf(stderr, "mailvet sign: %s: read error\n", path);
+		return 2;
+	}
+	return 0;
 }
 
 /* Sign the message in path and write it out; returns the exit status. */
-static int sign_file(const struct mv_dkim_sign_opts *o, struct mv_dkim_signkey *const *keys,
-                     const char *const *selectors, size_t n, const char *path)
+static int sign_file(const struct mv_outbound_config *cfg, int64_t now, const char *path)
 {
-	struct mv_buf out = MV_BUF_INIT;
-	struct mv_msg *m = NULL;
-	char *data = NULL, err[160];
-	const char *body;
-	size_t len = 0, blen, off;
+	const struct mv_outbound_result *res;
+	struct mv_outbound *o = NULL;
+	FILE *in = NULL, *spool = NULL;
+	char err[200];
 	enum mv_status st;
-	int rc = 2;
+	int rc;
 
-	if ((st = mv_read_file(path, MAX_MESSAGE, &data, &len)) != MV_OK) {
-		fprintf(stderr, "mailvet sign: %s: %s\n", path, mv_status_str(st));
+	if ((rc = mv_cli_open_message("sign", path, &in, &spool)) != 0)
+		goto out;
+	rc = 2;
+	if ((st = mv_outbound_new(cfg, &o, err, sizeof err)) != MV_OK) {
+		fprintf(stderr, "mailvet sign: %s\n", st == MV_EINVAL ? err : mv_status_str(st));
 		goto out;
 	}
-	if ((st = mv_msg_parse(data, len, NULL, &m, err, sizeof err)) != MV_OK) {
-		fprintf(stderr, "mailvet sign: %s: %s\n", path, err);
-		rc = 1;
+	if ((rc = hash_message(o, path, in, spool)) != 0)
+		goto out;
+	rc = 2;
+	if ((st = mv_outbound_end(o, now, &res)) != MV_OK) {
+		fprintf(stderr, "mailvet sign: %s: %s\n", path,
+		        mv_outbound_why(o)[0] ? mv_outbound_why(o) : mv_status_str(st));
+		rc = st == MV_ESYNTAX || st == MV_ETOOBIG ? 1 : 2;
 		goto out;
 	}
-	mv_msg_body(m, &body, &blen, &off);
-	st = mv_dkim_sign(o, (const struct mv_dkim_signkey *const *)keys, selectors, n, m, body,
-	                  blen, &out);
-	if (st != MV_OK) {
-		fprintf(stderr, "mailvet sign: %s: %s\n", path, mv_status_str(st));
+	if (res->dkim != MV_OUTBOUND_DONE) {
+		fprintf(stderr, "mailvet sign: %s: not signed: %s\n", path, res->dkim_reason);
 		goto out;
 	}
-	if (fwrite(out.data, 1, out.len, stdout) != out.len ||
-	    fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
-		fprintf(stderr, "mailvet sign: write error\n");
-		goto out;
-	}
-	rc = 0;
+	rc = mv_cli_write_message("sign", res->fields, res->fields_len, spool ? spool : in);
 out:
-	mv_buf_free(&out);
-	mv_msg_free(m);
-	free(data);
+	mv_outbound_free(o);
+	if (spool != NULL)
+		fclose(spool);
+	if (in != NULL && in != stdin)
+		fclose(in);
 	return rc;
 }
 
@@ -87,19 +114,21 @@ int mv_cli_sign(int argc, char **argv)
 	        {NULL, 0, NULL, 0},
 	};
 	struct mv_dkim_signkey *keys[MAX_KEYS] = {NULL};
-	struct mv_dkim_sign_opts o;
+	struct mv_outbound_key table[MAX_KEYS];
+	struct mv_outbound_config o;
 	const char *alg = NULL, *selectors[MAX_KEYS] = {NULL};
 	size_t nkeys = 0, nsel = 0, k;
+	int64_t now = (int64_t)time(NULL);
 	long long num;
+	char err[200];
 	int c, rc = 2;
 
-	mv_dkim_sign_opts_default(&o);
-	o.now = (int64_t)time(NULL);
+	mv_outbound_config_default(&o);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			o.domain = optarg;
+			o.dkim_domain = optarg;
 			break;
 		case 's':
 			if (nsel == MAX_KEYS) {
@@ -141,7 +170,7 @@ int mv_cli_sign(int argc, char **argv)
 				fprintf(stderr, "mailvet sign: bad number %s\n", optarg);
 				goto out;
 			}
-			*(c == 't' ? &o.now : c == 'x' ? &o.expire : &o.body_limit) = num;
+			*(c == 't' ? &now : c == 'x' ? &o.expire : &o.body_limit) = num;
 			break;
 		case 'h':
 			usage(stdout);
@@ -152,20 +181,29 @@ int mv_cli_sign(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (o.domain == NULL || nsel == 0 || nkeys == 0 || argc - optind > 1 ||
+	if (o.dkim_domain == NULL || nsel == 0 || nkeys == 0 || argc - optind > 1 ||
 	    (nsel > 1 && nsel != nkeys)) {
 		usage(stderr);
 		goto out;
 	}
-	for (k = nsel; k < nkeys; k++) /* one selector for one key */
-		selectors[k] = selectors[0];
+	for (k = 0; k < nkeys; k++) { /* one selector each, or one for all */
+		table[k].domain = o.dkim_domain;
+		table[k].selector = selectors[k < nsel ? k : 0];
+		table[k].key = keys[k];
+	}
+	o.dkim_keys = table;
+	o.ndkim_keys = nkeys;
+	if (mv_outbound_config_check(&o, err, sizeof err) != MV_OK) {
+		fprintf(stderr, "mailvet sign: %s\n", err);
+		goto out;
+	}
 	for (k = 0; alg != NULL && k < nkeys; k++) {
 		if (strcmp(alg, mv_dkim_alg_str(mv_dkim_signkey_alg(keys[k]))) != 0) {
 			fprintf(stderr, "mailvet sign: key %zu is not an %s key\n", k + 1, alg);
 			goto out;
 		}
 	}
-	rc = sign_file(&o, keys, selectors, nkeys, optind < argc ? argv[optind] : "-");
+	rc = sign_file(&o, now, optind < argc ? argv[optind] : "-");
 out:
 	for (k = 0; k < nkeys; k++)
 		mv_dkim_signkey_free(keys[k]);

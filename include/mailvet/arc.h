@@ -199,6 +199,10 @@ struct mv_arc_seal_opts {
 	                          * present, From over-signed). ARC-Seal and
 	                          * ARC-Message-Signature may not be named. */
 	int64_t now;             /* t= (required, >= 0) */
+	const char *aar_results; /* the AAR's results after "i=N; authserv-id; " as the
+	                          * caller has them ("spf=pass smtp.mailfrom=...;
+	                          * dkim=pass ..."; folds CRLF + WSP only), or NULL
+	                          * to copy them from m (see mv_arc_seal) */
 };
 void mv_arc_seal_opts_default(struct mv_arc_seal_opts *o);
 
@@ -212,9 +216,11 @@ void mv_arc_seal_opts_default(struct mv_arc_seal_opts *o);
  * i=50. A failed chain is sealed with cv=fail, the seal covering only its
  * own set (RFC 8617 §5.1.2).
  *
- * The AAR is "i=N; authserv-id; " followed by the results of every
- * Authentication-Results field whose authserv-id is o->authserv_id, in
- * order, as written ("none" when there are none). The AMS uses
+ * The AAR is "i=N; authserv-id; " followed by o->aar_results, or when it
+ * is NULL by the results of every Authentication-Results field of m whose
+ * authserv-id is o->authserv_id, in order, as written ("none" when there
+ * are none); MV_EINVAL when o->aar_results holds a line break that is not
+ * a fold. The AMS uses
  * relaxed/relaxed.
  *
  * v: the finished validation of the message as this hop received it (a
@@ -237,5 +243,29 @@ enum mv_status mv_arc_seal(const struct mv_arc_seal_opts *o,
                            size_t nkeys, const struct mv_msg *m, const void *body, size_t body_len,
                            const struct mv_arc_validator *v, struct mv_resolver *r,
                            struct mv_buf *out, size_t *nsets);
+
+/*
+ * mv_arc_seal for a body that streams: the body is given by its hash bh,
+ * made with mv_dkim_bodyhash_new(MV_CANON_RELAXED, -1) (the AMS is
+ * relaxed/relaxed, without l=) and fed the whole body (it is finished here
+ * if it was not); MV_EINVAL for a hasher of anything else.
+ * The status of the chains m carries comes from v when it is not NULL (as
+ * mv_arc_seal). With v NULL it is cv, the caller's validation of the chain
+ * as received (lib/verify's arc=), given to every set added: a message
+ * without ARC fields gets one set per key algorithm with cv=none (cv is not
+ * read); otherwise each longest chain of an algorithm a key has is
+ * continued, unless its newest seal says cv=fail, with cv=pass when cv is
+ * MV_ARC_PASS, else cv=fail (a chain that cannot be read gets a set of its
+ * own with cv=fail). A message with chains of several algorithms that
+ * validated differently needs v. A chain that is undetermined (a key lookup
+ * failed temporarily) must not be given as MV_ARC_FAIL: do not seal it.
+ * Everything else as mv_arc_seal.
+ */
+enum mv_status mv_arc_seal_hashed(const struct mv_arc_seal_opts *o,
+                                  const struct mv_dkim_signkey *const *keys,
+                                  const char *const *selectors, size_t nkeys,
+                                  const struct mv_msg *m, struct mv_dkim_bodyhash *bh,
+                                  const struct mv_arc_validator *v, enum mv_arc_cv cv,
+                                  struct mv_buf *out, size_t *nsets);
 
 #endif

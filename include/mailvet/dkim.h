@@ -238,7 +238,9 @@ struct mv_dkim_sign_opts {
 	                       * once more (over-signed) */
 	int64_t now;         /* t= */
 	int64_t expire;      /* x= = now + expire when > 0 */
-	int64_t body_limit;  /* l= (canonical body bytes) when >= 0, else -1 */
+	int64_t body_limit;  /* l= (canonical body bytes) when >= 0, else -1;
+	                       * written as given, even past the body (lib/outbound
+	                       * writes at most the body's length) */
 	const char *tmpl;    /* optional: the exact tag-list to use, with empty
 	                       * "bh=" and "b=" (filled in); then the fields above
 	                       * but the key are ignored, the tags are read
@@ -262,6 +264,59 @@ enum mv_status mv_dkim_sign(const struct mv_dkim_sign_opts *o,
                             const struct mv_dkim_signkey *const *keys, const char *const *selectors,
                             size_t n, const struct mv_msg *m, const void *body, size_t body_len,
                             struct mv_buf *out);
+
+/* ---- Signing a body that streams --------------------------------------- */
+
+/*
+ * A SHA-256 body hash under one body canonicalization and l= (RFC 6376
+ * §3.7), fed chunk by chunk: nothing of the body is kept. l >= 0 hashes at
+ * most l canonical bytes; -1 the whole body. On MV_OK *out is freed with
+ * mv_dkim_bodyhash_free(). update: MV_EINVAL after final.
+ * final is idempotent; afterwards digest (32 bytes) and length (canonical
+ * body bytes before l=, what l= may at most say) are valid.
+ * matches: 1 when bh was made for (c, l); covers (after final): 1 when its
+ * digest is the hash for (c, l) of this body (the same bytes were hashed).
+ */
+struct mv_dkim_bodyhash;
+enum mv_status mv_dkim_bodyhash_new(enum mv_canon c, int64_t l, struct mv_dkim_bodyhash **out);
+enum mv_status mv_dkim_bodyhash_update(struct mv_dkim_bodyhash *bh, const void *p, size_t n);
+enum mv_status mv_dkim_bodyhash_final(struct mv_dkim_bodyhash *bh);
+const unsigned char *mv_dkim_bodyhash_digest(const struct mv_dkim_bodyhash *bh);
+uint64_t mv_dkim_bodyhash_length(const struct mv_dkim_bodyhash *bh);
+int mv_dkim_bodyhash_matches(const struct mv_dkim_bodyhash *bh, enum mv_canon c, int64_t l);
+int mv_dkim_bodyhash_covers(const struct mv_dkim_bodyhash *bh, enum mv_canon c, int64_t l);
+void mv_dkim_bodyhash_free(struct mv_dkim_bodyhash *bh); /* NULL is fine */
+
+/*
+ * The body canonicalization and l= the signatures of o need (from the
+ * template when o->tmpl is set, else o->bcanon and o->body_limit): make the
+ * mv_dkim_bodyhash for mv_dkim_sign_hashed() with these. MV_ESYNTAX: a bad
+ * template.
+ */
+enum mv_status mv_dkim_sign_body_params(const struct mv_dkim_sign_opts *o, enum mv_canon *c,
+                                        int64_t *l);
+
+/*
+ * mv_dkim_sign's second half: sign the header m with each of n keys, the
+ * body given by its hash bh (made with mv_dkim_sign_body_params(o); fed the
+ * whole body; finished here if it was not). bh may have been made with
+ * another l= as long as it hashed the same bytes (both limits at or past
+ * the body's canonical length: a hasher made with body_limit N serves l=
+ * min(N, length)). Output and errors as mv_dkim_sign, and MV_EINVAL when bh
+ * hashed other bytes. mv_dkim_sign is this after hashing the body.
+ */
+enum mv_status mv_dkim_sign_hashed(const struct mv_dkim_sign_opts *o,
+                                   const struct mv_dkim_signkey *const *keys,
+                                   const char *const *selectors, size_t n, const struct mv_msg *m,
+                                   struct mv_dkim_bodyhash *bh, struct mv_buf *out);
+
+/*
+ * Check signing options before a message comes: d= set, c= and l= in
+ * range, and h= (when given) names From, which RFC 6376 §5.4 says MUST be
+ * signed. MV_OK, or MV_EINVAL with the reason in err (at most errlen-1
+ * bytes; err may be NULL).
+ */
+enum mv_status mv_dkim_sign_opts_check(const struct mv_dkim_sign_opts *o, char *err, size_t errlen);
 
 /*
  * Generate a key: MV_DKIM_KEY_RSA with `bits` (1024..8192) or

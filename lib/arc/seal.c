@@ -142,26 +142,18 @@ static enum mv_status build_aug(struct sealing *s)
 	return st;
 }
 
-static enum mv_status body_hash(struct sealing *s, const void *body, size_t len)
+/* The AMS bh=: the base64 of the relaxed body hash. */
+static enum mv_status put_bh(struct sealing *s, const unsigned char *digest)
 {
-	struct mv_dkim_bodyhash *bh = NULL;
 	struct mv_buf b = MV_BUF_INIT;
 	enum mv_status st;
 
-	if ((st = mv_dkim_bodyhash_new(MV_CANON_RELAXED, -1, &bh)) != MV_OK)
-		return st;
-	if (len > 0)
-		st = mv_dkim_bodyhash_update(bh, body, len);
-	if (st == MV_OK)
-		st = mv_dkim_bodyhash_final(bh);
-	if (st == MV_OK)
-		st = mv_dkim_b64_encode(mv_dkim_bodyhash_digest(bh), ARC_HASHLEN, &b);
+	st = mv_dkim_b64_encode(digest, ARC_HASHLEN, &b);
 	if (st == MV_OK && b.len < sizeof s->bh)
 		memcpy(s->bh, b.data, b.len + 1);
 	else if (st == MV_OK)
 		st = MV_EINVAL;
 	mv_buf_free(&b);
-	mv_dkim_bodyhash_free(bh);
 	return st;
 }
 
@@ -262,6 +254,17 @@ static enum mv_status make_as(struct sealing *s, const struct plan *pl,
 	return st == MV_OK ? put_b(key, hash, as, off) : st;
 }
 
+/* 1 when keys[k] is the first key of its algorithm. */
+static int first_of_alg(const struct mv_dkim_signkey *const *keys, size_t k)
+{
+	size_t j;
+
+	for (j = 0; j < k; j++)
+		if (keys[j]->alg == keys[k]->alg)
+			return 0;
+	return 1;
+}
+
 /* The index of the chain of algorithm alg in sets, or -1. */
 static int chain_index(const struct mv_arc_sets *sets, const char *alg)
 {
@@ -284,16 +287,14 @@ static enum mv_status make_plan(const struct mv_arc_validator *v, const struct m
                                 const struct mv_dkim_signkey *const *keys, size_t nkeys,
                                 struct plan *pl, size_t *np)
 {
-	size_t k, j, n = 0;
+	size_t k, n = 0;
 	int c;
 
 	*np = 0;
 	if (v->sets.count >= MV_ARC_MAX_INSTANCE)
 		return MV_OK;
 	for (k = 0; k < nkeys; k++) {
-		for (j = 0; j < k && keys[j]->alg != keys[k]->alg; j++)
-			;
-		if (j < k)
+		if (!first_of_alg(keys, k))
 			continue; /* one set per algorithm */
 		pl[n].key = k;
 		pl[n].chain = -1;
@@ -314,6 +315,89 @@ static enum mv_status make_plan(const struct mv_arc_validator *v, const struct m
 	}
 	*np = n;
 	return MV_OK;
+}
+
+/* 1 when the newest seal of chain cf says cv=fail (the chain has ended), 0 when not, -1 no memory. */
+static int chain_ended(const struct mv_msg *m, const struct mv_arc_chain_fields *cf)
+{
+	struct mv_arc_sig *as;
+	int nomem = 0, ended;
+
+	if (cf->length == 0 || cf->as[cf->length] == MV_ARC_NOFIELD)
+		return 0;
+	if ((as = mv_arc_sig_parse(m, cf->as[cf->length], ARC_AS, &nomem)) == NULL)
+		return nomem ? -1 : 0;
+	ended = !as->bad && as->cv == MV_ARC_FAIL;
+	mv_arc_sig_free(as);
+	return ended;
+}
+
+/*
+ * make_plan for a caller that has no validator, only the status cv of the
+ * chain as received (mv_arc_seal_hashed): the same choices, read from the
+ * fields of m (longest chains, ended chains) with cv for every chain continued.
+ */
+static enum mv_status plan_from_cv(const struct mv_msg *m, const struct mv_arc_sets *sets,
+                                   enum mv_arc_cv cv, const struct mv_dkim_signkey *const *keys,
+                                   size_t nkeys, struct plan *pl, size_t *np)
+{
+	unsigned longest = 0;
+	size_t k, n = 0;
+	int c, ended;
+
+	*np = 0;
+	if (sets->count >= MV_ARC_MAX_INSTANCE)
+		return MV_OK;
+	for (k = 0; k < sets->nchains; k++)
+		longest = sets->chain[k].length > longest ? sets->chain[k].length : longest;
+	for (k = 0; k < nkeys; k++) {
+		if (!first_of_alg(keys, k))
+			continue; /* one set per algorithm */
+		pl[n].key = k;
+		pl[n].chain = -1;
+		pl[n].cv = sets->count == 0 ? MV_ARC_NONE : MV_ARC_FAIL;
+		if (sets->count > 0 && !sets->malformed && sets->nchains > 0) {
+			c = chain_index(sets, mv_dkim_alg_str(keys[k]->alg));
+			if (c < 0 || sets->chain[c].length != longest)
+				continue; /* no longest chain of ours */
+			if ((ended = chain_ended(m, &sets->chain[c])) < 0)
+				return MV_ENOMEM;
+			if (ended)
+				continue;
+			pl[n].chain = c;
+			pl[n].cv = cv == MV_ARC_PASS ? MV_ARC_PASS : MV_ARC_FAIL;
+		}
+		n++;
+	}
+	*np = n;
+	return MV_OK;
+}
+
+/* 1 when every line break in t is a fold (CRLF followed by WSP): a field cannot smuggle another. */
+static int folds_only(const char *t)
+{
+	for (; *t != '\0'; t++) {
+		if (*t == '\r' && (t[1] != '\n' || (t[2] != ' ' && t[2] != '\t')))
+			return 0;
+		if (*t == '\n' && (t[-1] != '\r' || (t[1] != ' ' && t[1] != '\t')))
+			return 0;
+	}
+	return 1;
+}
+
+/* The new AAR field (RFC 8617 §4.1.1), with its CRLF. */
+static enum mv_status build_aar(struct sealing *s)
+{
+	enum mv_status st;
+
+	mv_buf_printf(&s->aar, "ARC-Authentication-Results: i=%u; ", s->inst);
+	if (s->o->aar_results == NULL)
+		st = mv_arc_aar_payload(s->m, s->o->authserv_id, &s->aar);
+	else if (s->o->aar_results[0] == '\n' || !folds_only(s->o->aar_results))
+		st = MV_EINVAL;
+	else
+		st = mv_buf_printf(&s->aar, "%s; %s", s->o->authserv_id, s->o->aar_results);
+	return st == MV_OK ? mv_buf_puts(&s->aar, "\r\n") : st;
 }
 
 static enum mv_status seal_sets(struct sealing *s, const struct plan *pl, size_t np,
@@ -349,62 +433,49 @@ static enum mv_status seal_sets(struct sealing *s, const struct plan *pl, size_t
 	return st;
 }
 
-enum mv_status mv_arc_seal(const struct mv_arc_seal_opts *o,
-                           const struct mv_dkim_signkey *const *keys, const char *const *selectors,
-                           size_t nkeys, const struct mv_msg *m, const void *body, size_t body_len,
-                           const struct mv_arc_validator *v, struct mv_resolver *r,
-                           struct mv_buf *out, size_t *nsets)
+/* The options every sealing needs, and room in the plan for the keys. */
+static int opts_ok(const struct mv_arc_seal_opts *o, size_t nkeys)
 {
-	struct mv_arc_validator *own = NULL;
+	return o->domain != NULL && o->domain[0] != '\0' && o->authserv_id != NULL &&
+	       o->authserv_id[0] != '\0' && o->now >= 0 && nkeys > 0 &&
+	       nkeys <= MV_ARC_MAX_ALGS + 8;
+}
+
+/* Both entry points end here: the sets to add (from v, or from cv when v is NULL), sealed. */
+static enum mv_status seal_core(const struct mv_arc_seal_opts *o,
+                                const struct mv_dkim_signkey *const *keys,
+                                const char *const *selectors, size_t nkeys, const struct mv_msg *m,
+                                const unsigned char *digest, const struct mv_arc_validator *v,
+                                enum mv_arc_cv cv, struct mv_buf *out, size_t *nsets)
+{
 	struct plan pl[MV_ARC_MAX_ALGS + 8];
 	struct sealing s;
 	size_t np, start = out->len;
 	enum mv_status st;
 
-	if (nsets != NULL)
-		*nsets = 0;
 	memset(&s, 0, sizeof s);
 	mv_buf_init(&s.aar);
 	mv_buf_init(&s.scratch);
 	s.o = o;
 	s.m = m;
-	if (o->domain == NULL || o->domain[0] == '\0' || o->authserv_id == NULL ||
-	    o->authserv_id[0] == '\0' || o->now < 0 || nkeys == 0 ||
-	    nkeys > sizeof pl / sizeof pl[0])
-		return MV_EINVAL;
-	if (v == NULL) {
-		const void *b = body;
-		if ((st = mv_arc_validator_new(NULL, r, o->now, &own)) != MV_OK)
-			goto out;
-		if ((st = mv_arc_validator_headers(own, m)) != MV_OK)
-			goto out;
-		if (own->sets.count > 0 && r == NULL) {
-			st = MV_EINVAL;
-			goto out;
-		}
-		if (body_len > 0 && (st = mv_arc_validator_body(own, b, body_len)) != MV_OK)
-			goto out;
-		if ((st = mv_arc_validator_final(own)) != MV_OK)
-			goto out;
-		v = own;
-	}
 	s.v = v;
 	if ((st = mv_arc_collect(m, &s.sets)) != MV_OK)
 		goto out;
-	if (s.sets.count != v->sets.count) {
+	if (v != NULL && s.sets.count != v->sets.count) {
 		st = MV_EINVAL; /* v is not the validation of this message's chain */
 		goto out;
 	}
-	if ((st = make_plan(v, &s.sets, keys, nkeys, pl, &np)) != MV_OK || np == 0)
+	if (v != NULL)
+		st = make_plan(v, &s.sets, keys, nkeys, pl, &np);
+	else
+		st = plan_from_cv(m, &s.sets, cv, keys, nkeys, pl, &np);
+	if (st != MV_OK || np == 0)
 		goto out;
-	s.inst = v->sets.count + 1;
-	mv_buf_printf(&s.aar, "ARC-Authentication-Results: i=%u; ", s.inst);
-	if ((st = mv_arc_aar_payload(m, o->authserv_id, &s.aar)) != MV_OK)
-		goto out;
-	if ((st = mv_buf_puts(&s.aar, "\r\n")) != MV_OK)
+	s.inst = s.sets.count + 1;
+	if ((st = build_aar(&s)) != MV_OK)
 		goto out;
 	if ((st = build_h(&s)) != MV_OK || (st = build_aug(&s)) != MV_OK ||
-	    (st = body_hash(&s, body, body_len)) != MV_OK)
+	    (st = put_bh(&s, digest)) != MV_OK)
 		goto out;
 	if ((st = seal_sets(&s, pl, np, keys, selectors, out)) != MV_OK)
 		goto out;
@@ -416,11 +487,71 @@ out:
 		out->len = start; /* nothing half-written */
 		out->data[start] = '\0';
 	}
-	mv_arc_validator_free(own);
 	mv_msg_free(s.aug);
 	free_names(s.h, s.nh);
 	free(s.hlist);
 	mv_buf_free(&s.aar);
 	mv_buf_free(&s.scratch);
+	return st;
+}
+
+enum mv_status mv_arc_seal_hashed(const struct mv_arc_seal_opts *o,
+                                  const struct mv_dkim_signkey *const *keys,
+                                  const char *const *selectors, size_t nkeys,
+                                  const struct mv_msg *m, struct mv_dkim_bodyhash *bh,
+                                  const struct mv_arc_validator *v, enum mv_arc_cv cv,
+                                  struct mv_buf *out, size_t *nsets)
+{
+	enum mv_status st;
+
+	if (nsets != NULL)
+		*nsets = 0;
+	if (!opts_ok(o, nkeys))
+		return MV_EINVAL;
+	if ((st = mv_dkim_bodyhash_final(bh)) != MV_OK)
+		return st;
+	if (!mv_dkim_bodyhash_covers(bh, MV_CANON_RELAXED, -1))
+		return MV_EINVAL;
+	return seal_core(o, keys, selectors, nkeys, m, mv_dkim_bodyhash_digest(bh), v, cv, out,
+	                 nsets);
+}
+
+enum mv_status mv_arc_seal(const struct mv_arc_seal_opts *o,
+                           const struct mv_dkim_signkey *const *keys, const char *const *selectors,
+                           size_t nkeys, const struct mv_msg *m, const void *body, size_t body_len,
+                           const struct mv_arc_validator *v, struct mv_resolver *r,
+                           struct mv_buf *out, size_t *nsets)
+{
+	struct mv_arc_validator *own = NULL;
+	struct mv_dkim_bodyhash *bh = NULL;
+	enum mv_status st;
+
+	if (nsets != NULL)
+		*nsets = 0;
+	if (!opts_ok(o, nkeys))
+		return MV_EINVAL;
+	if (v == NULL) {
+		if ((st = mv_arc_validator_new(NULL, r, o->now, &own)) != MV_OK)
+			goto out;
+		if ((st = mv_arc_validator_headers(own, m)) != MV_OK)
+			goto out;
+		if (own->sets.count > 0 && r == NULL) {
+			st = MV_EINVAL;
+			goto out;
+		}
+		if (body_len > 0 && (st = mv_arc_validator_body(own, body, body_len)) != MV_OK)
+			goto out;
+		if ((st = mv_arc_validator_final(own)) != MV_OK)
+			goto out;
+		v = own;
+	}
+	if ((st = mv_dkim_bodyhash_new(MV_CANON_RELAXED, -1, &bh)) != MV_OK)
+		goto out;
+	if (body_len > 0 && (st = mv_dkim_bodyhash_update(bh, body, body_len)) != MV_OK)
+		goto out;
+	st = mv_arc_seal_hashed(o, keys, selectors, nkeys, m, bh, v, MV_ARC_NONE, out, nsets);
+out:
+	mv_dkim_bodyhash_free(bh);
+	mv_arc_validator_free(own);
 	return st;
 }

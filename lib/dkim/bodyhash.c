@@ -88,6 +88,18 @@ int mv_dkim_bodyhash_matches(const struct mv_dkim_bodyhash *bh, enum mv_canon c,
 	return bh->c == c && bh->l == l;
 }
 
+/* The number of canonical bytes a limit l (-1: none) lets through a body of len bytes. */
+static uint64_t hashed_bytes(int64_t l, uint64_t len)
+{
+	return l >= 0 && (uint64_t)l < len ? (uint64_t)l : len;
+}
+
+int mv_dkim_bodyhash_covers(const struct mv_dkim_bodyhash *bh, enum mv_canon c, int64_t l)
+{
+	return bh->done && bh->c == c &&
+	       hashed_bytes(bh->l, bh->length) == hashed_bytes(l, bh->length);
+}
+
 void mv_dkim_bodyhash_free(struct mv_dkim_bodyhash *bh)
 {
 	if (bh == NULL)

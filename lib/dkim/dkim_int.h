@@ -42,16 +42,7 @@ enum mv_status mv_dkim_hash_headers(const struct mv_msg *m, enum mv_canon c, cha
                                     size_t b_len, struct mv_buf *scratch,
                                     unsigned char out[MV_DKIM_HASHLEN]);
 
-/* A streaming body hash under one canonicalization and l=. */
-struct mv_dkim_bodyhash;
-enum mv_status mv_dkim_bodyhash_new(enum mv_canon c, int64_t l, struct mv_dkim_bodyhash **out);
-enum mv_status mv_dkim_bodyhash_update(struct mv_dkim_bodyhash *bh, const void *p, size_t n);
-/* Finish (idempotent); digest and canonical length (before l=) are then valid. */
-enum mv_status mv_dkim_bodyhash_final(struct mv_dkim_bodyhash *bh);
-const unsigned char *mv_dkim_bodyhash_digest(const struct mv_dkim_bodyhash *bh);
-uint64_t mv_dkim_bodyhash_length(const struct mv_dkim_bodyhash *bh);
-int mv_dkim_bodyhash_matches(const struct mv_dkim_bodyhash *bh, enum mv_canon c, int64_t l);
-void mv_dkim_bodyhash_free(struct mv_dkim_bodyhash *bh);
+/* The streaming body hash (struct mv_dkim_bodyhash) is public: <mailvet/dkim.h>. */
 
 /*
  * mv_dkim_sig_parse, and with tmpl set, b= and bh= may be empty (the

@@ -68,9 +68,10 @@ static void put_h(struct mv_buf *b, size_t *col, const struct mv_dkim_sign_opts 
 	(*col)++;
 }
 
-/* The template the options describe, with empty bh= and b= at the end. */
+/* The template the options describe (l= is `l`, -1 none), with empty bh= and b= at the end. */
 static enum mv_status build_template(const struct mv_dkim_sign_opts *o, enum mv_dkim_alg alg,
-                                     const char *selector, const struct mv_msg *m, char **out)
+                                     const char *selector, int64_t l, const struct mv_msg *m,
+                                     char **out)
 {
 	static const char *const cn[] = {"simple", "relaxed"};
 	struct mv_buf b = MV_BUF_INIT, tag = MV_BUF_INIT;
@@ -96,8 +97,8 @@ static enum mv_status build_template(const struct mv_dkim_sign_opts *o, enum mv_
 		TAG(" t=%lld;", (long long)o->now);
 	if (o->now >= 0 && o->expire > 0)
 		TAG(" x=%lld;", (long long)(o->now + o->expire));
-	if (o->body_limit >= 0)
-		TAG(" l=%lld;", (long long)o->body_limit);
+	if (l >= 0)
+		TAG(" l=%lld;", (long long)l);
 #undef TAG
 	put_h(&b, &col, o, m);
 	mv_buf_puts(&b, "\r\n\tbh=;\r\n\tb="); /* each on a line of its own */
@@ -204,21 +205,115 @@ out:
 	return st;
 }
 
-/* The body hash for the template's (c, l), computed once for all keys that share it. */
-static enum mv_status body_hash(const struct mv_dkim_sig *ts, const void *body, size_t body_len,
-                                struct mv_dkim_bodyhash **cache)
+enum mv_status mv_dkim_sign_body_params(const struct mv_dkim_sign_opts *o, enum mv_canon *c,
+                                        int64_t *l)
 {
+	struct mv_dkim_sig *ts = NULL;
 	enum mv_status st;
 
-	if (*cache != NULL && mv_dkim_bodyhash_matches(*cache, ts->bcanon, ts->l))
+	if (o->tmpl == NULL) {
+		*c = o->bcanon;
+		*l = o->body_limit >= 0 ? o->body_limit : -1;
 		return MV_OK;
-	mv_dkim_bodyhash_free(*cache);
-	*cache = NULL;
-	if ((st = mv_dkim_bodyhash_new(ts->bcanon, ts->l, cache)) != MV_OK)
+	}
+	if ((st = mv_dkim_sig_parse_ex(o->tmpl, strlen(o->tmpl), 1, &ts, NULL, 0)) == MV_OK) {
+		*c = ts->bcanon;
+		*l = ts->l;
+	}
+	mv_dkim_sig_free(ts);
+	return st;
+}
+
+/* Does the h= list (names separated by ':', WSP around them allowed) name From? */
+static int names_from(const char *list)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ":");
+		const char *q = p;
+		size_t k = n;
+		while (k > 0 && (*q == ' ' || *q == '\t')) {
+			q++;
+			k--;
+		}
+		while (k > 0 && (q[k - 1] == ' ' || q[k - 1] == '\t'))
+			k--;
+		if (mv_ascii_ieq(q, k, "from"))
+			return 1;
+		p += n + (p[n] == ':');
+	}
+	return 0;
+}
+
+enum mv_status mv_dkim_sign_opts_check(const struct mv_dkim_sign_opts *o, char *err, size_t errlen)
+{
+	const char *why = NULL;
+
+	if (o->tmpl != NULL)
+		return MV_OK; /* the template is checked when it is parsed */
+	if (o->domain == NULL || o->domain[0] == '\0')
+		why = "no signing domain (d=)";
+	else if ((o->hcanon != MV_CANON_SIMPLE && o->hcanon != MV_CANON_RELAXED) ||
+	         (o->bcanon != MV_CANON_SIMPLE && o->bcanon != MV_CANON_RELAXED))
+		why = "unknown canonicalization";
+	else if (o->body_limit < -1)
+		why = "negative body length (l=)";
+	else if (o->headers != NULL && !names_from(o->headers))
+		why = "the signed header fields (h=) must include From (RFC 6376 §5.4)";
+	if (why != NULL && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", why);
+	return why ? MV_EINVAL : MV_OK;
+}
+
+/* One signature of mv_dkim_sign_hashed: template, check, sign. */
+static enum mv_status sign_key(const struct mv_dkim_sign_opts *o, const struct mv_dkim_signkey *key,
+                               const char *selector, int64_t l, const struct mv_msg *m,
+                               const unsigned char *bh, struct mv_buf *out)
+{
+	struct mv_dkim_sig *ts = NULL;
+	char *tmpl = NULL;
+	enum mv_status st;
+
+	if (o->tmpl != NULL)
+		st = (tmpl = mv_strndup(o->tmpl, strlen(o->tmpl))) ? MV_OK : MV_ENOMEM;
+	else
+		st = build_template(o, key->alg, selector, l, m, &tmpl);
+	if (st != MV_OK)
+		goto out;
+	if ((st = mv_dkim_sig_parse_ex(tmpl, strlen(tmpl), 1, &ts, NULL, 0)) != MV_OK)
+		goto out;
+	if (ts->alg != key->alg) {
+		st = MV_EINVAL;
+		goto out;
+	}
+	st = sign_one(tmpl, ts, key, m, bh, out);
+out:
+	mv_dkim_sig_free(ts);
+	free(tmpl);
+	return st;
+}
+
+enum mv_status mv_dkim_sign_hashed(const struct mv_dkim_sign_opts *o,
+                                   const struct mv_dkim_signkey *const *keys,
+                                   const char *const *selectors, size_t n, const struct mv_msg *m,
+                                   struct mv_dkim_bodyhash *bh, struct mv_buf *out)
+{
+	enum mv_canon c;
+	int64_t l;
+	enum mv_status st;
+	size_t k;
+
+	if ((st = mv_dkim_sign_body_params(o, &c, &l)) != MV_OK)
 		return st;
-	if (body_len > 0 && (st = mv_dkim_bodyhash_update(*cache, body, body_len)) != MV_OK)
+	if ((st = mv_dkim_bodyhash_final(bh)) != MV_OK)
 		return st;
-	return mv_dkim_bodyhash_final(*cache);
+	if (!mv_dkim_bodyhash_covers(bh, c, l))
+		return MV_EINVAL;
+	for (k = 0; k < n && st == MV_OK; k++)
+		st = sign_key(o, keys[k], selectors ? selectors[k] : o->selector, l, m,
+		              mv_dkim_bodyhash_digest(bh), out);
+	return st;
 }
 
 enum mv_status mv_dkim_sign(const struct mv_dkim_sign_opts *o,
@@ -227,31 +322,20 @@ enum mv_status mv_dkim_sign(const struct mv_dkim_sign_opts *o,
                             struct mv_buf *out)
 {
 	struct mv_dkim_bodyhash *bh = NULL;
-	struct mv_dkim_sig *ts = NULL;
-	char *tmpl = NULL;
-	enum mv_status st = MV_OK;
-	size_t k;
+	enum mv_canon c;
+	int64_t l;
+	enum mv_status st;
 
-	for (k = 0; k < n && st == MV_OK; k++) {
-		if (o->tmpl != NULL)
-			st = (tmpl = mv_strndup(o->tmpl, strlen(o->tmpl))) ? MV_OK : MV_ENOMEM;
-		else
-			st = build_template(o, keys[k]->alg, selectors ? selectors[k] : o->selector,
-			                    m, &tmpl);
-		if (st != MV_OK)
-			break;
-		st = mv_dkim_sig_parse_ex(tmpl, strlen(tmpl), 1, &ts, NULL, 0);
-		if (st == MV_OK && ts->alg != keys[k]->alg)
-			st = MV_EINVAL;
-		if (st == MV_OK)
-			st = body_hash(ts, body, body_len, &bh);
-		if (st == MV_OK)
-			st = sign_one(tmpl, ts, keys[k], m, mv_dkim_bodyhash_digest(bh), out);
-		mv_dkim_sig_free(ts);
-		ts = NULL;
-		free(tmpl);
-		tmpl = NULL;
-	}
+	if (n == 0)
+		return MV_OK;
+	if ((st = mv_dkim_sign_body_params(o, &c, &l)) != MV_OK)
+		return st;
+	if ((st = mv_dkim_bodyhash_new(c, l, &bh)) != MV_OK)
+		return st;
+	if (body_len > 0)
+		st = mv_dkim_bodyhash_update(bh, body, body_len);
+	if (st == MV_OK)
+		st = mv_dkim_sign_hashed(o, keys, selectors, n, m, bh, out);
 	mv_dkim_bodyhash_free(bh);
 	return st;
 }
