@@ -22,6 +22,7 @@ void mvd_keys_free(struct mvd_keys *s)
 		free(s->d[i].selectors);
 	}
 	free(s->d);
+	free(s->table);
 	free(s);
 }
 
@@ -52,6 +53,26 @@ static enum mv_status load_key(const struct mvd_key_conf *kc, struct mv_dkim_sig
 	memset(pem, 0, len);
 	free(pem);
 	return st;
+}
+
+/* Every loaded key as one lib/outbound key table (the same order as the file). */
+static enum mv_status build_table(struct mvd_keys *s)
+{
+	size_t total = 0, t = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		total += s->d[i].conf->nkeys;
+	if (total && !(s->table = calloc(total, sizeof *s->table)))
+		return MV_ENOMEM;
+	for (size_t i = 0; i < s->n; i++)
+		for (size_t k = 0; k < s->d[i].conf->nkeys; k++, t++) {
+			s->table[t].domain = s->d[i].conf->name;
+			s->table[t].selector = s->d[i].selectors[k];
+			s->table[t].key = s->d[i].keys[k];
+			s->table[t].subdomains = s->d[i].conf->subdomains;
+		}
+	s->ntable = total;
+	return MV_OK;
 }
 
 enum mv_status mvd_keys_load(const struct mvd_config *c, struct mvd_keys **out, char *err,
@@ -87,6 +108,8 @@ enum mv_status mvd_keys_load(const struct mvd_config *c, struct mvd_keys **out, 
 				goto out;
 		}
 	}
+	if (st == MV_OK && (st = build_table(s)) != MV_OK)
+		snprintf(err, errlen, "out of memory");
 out:
 	if (st != MV_OK)
 		mvd_keys_free(s);

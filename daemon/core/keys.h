@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include <mailvet/dkim.h>
+#include <mailvet/outbound.h>
 
 #include "config.h"
 
@@ -20,6 +21,8 @@ struct mvd_keys {
 	const struct mvd_config *cfg; /* borrowed for the table's life */
 	struct mvd_keys_domain *d;
 	size_t n;
+	struct mv_outbound_key *table; /* every key as lib/outbound's key table */
+	size_t ntable;
 };
 
 /*

@@ -66,6 +66,34 @@ static void verify_config(struct mvd_runtime *rt)
 	rt->vcfg.ntrusted_arc_sealers = c->trusted_arc_sealers.count;
 }
 
+/* lib/outbound's settings from [outbound] and the [domain] keys. */
+static enum mv_status outbound_config(struct mvd_runtime *rt, char *err, size_t errlen)
+{
+	const struct mvd_config *c = &rt->cfg;
+	struct mv_outbound_config *o = &rt->outcfg;
+	char why[200] = "";
+
+	mv_outbound_config_default(o);
+	if (c->sign) {
+		o->dkim_keys = rt->keys->table;
+		o->ndkim_keys = rt->keys->ntable;
+	}
+	if (c->arc_seal) {
+		o->arc_keys = rt->keys->table;
+		o->narc_keys = rt->keys->ntable;
+	}
+	o->hcanon = c->sign_hcanon;
+	o->bcanon = c->sign_bcanon;
+	o->headers = c->sign_headers[0] ? c->sign_headers : NULL;
+	o->expire = c->sign_expire;
+	o->authserv_id = c->authserv_id;
+	if (mv_outbound_config_check(o, why, sizeof why) != MV_OK) {
+		snprintf(err, errlen, "[outbound]: %s", why);
+		return MV_ESYNTAX;
+	}
+	return MV_OK;
+}
+
 enum mv_status mvd_runtime_open(struct mvd_config *cfg, struct mvd_runtime **out, char *err,
                                 size_t errlen)
 {
@@ -90,6 +118,8 @@ enum mv_status mvd_runtime_open(struct mvd_config *cfg, struct mvd_runtime **out
 		goto out;
 	}
 	verify_config(rt);
+	if ((st = outbound_config(rt, err, errlen)) != MV_OK)
+		goto out;
 	rt->servid.id = rt->cfg.authserv_id;
 	rt->servid.subdomains = rt->cfg.authserv_subdomains;
 	rt->arpolicy.ids = &rt->servid;

@@ -4,6 +4,7 @@
 
 #include <mailvet/authres.h>
 #include <mailvet/dns.h>
+#include <mailvet/outbound.h>
 #include <mailvet/verify.h>
 
 #include "config.h"
@@ -19,6 +20,7 @@ struct mvd_runtime {
 	struct mvd_config cfg;
 	struct mv_resolver *resolver;
 	struct mv_verify_config vcfg;
+	struct mv_outbound_config outcfg; /* signing and sealing ([outbound], [domain] keys) */
 	struct mv_authres_servid servid;
 	struct mv_authres_policy arpolicy;
 	struct mvd_keys *keys;             /* [domain] signing keys */

@@ -47,9 +47,9 @@ enum mv_status mvd_pipeline_new(struct mvd_runtime *rt, const struct mvd_client 
 	venv.queue_id = env->queue_id;
 	if ((st = mv_verify_new(&rt->vcfg, rt->resolver, time(NULL), &venv, &p->v)) != MV_OK)
 		mvd_pipeline_failed(p, st, "verify_new");
-	if (p->outbound && (rt->cfg.sign || rt->cfg.arc_seal) && rt->cfg.ndomains &&
-	    mv_msg_new(NULL, &p->hdr) != MV_OK)
-		mvd_pipeline_failed(p, MV_ENOMEM, "header");
+	if (p->outbound && (rt->cfg.sign || rt->cfg.arc_seal) && rt->keys->ntable &&
+	    (st = mv_outbound_new(&rt->outcfg, &p->ob, NULL, 0)) != MV_OK)
+		mvd_pipeline_failed(p, st, "outbound");
 	*out = p;
 	return MV_OK;
 }
@@ -61,31 +61,33 @@ void mvd_pipeline_set_queue_id(struct mvd_pipeline *p, const char *queue_id)
 	p->queue_id = strdup(queue_id);
 }
 
-/* Judge an Authentication-Results field by RFC 8601 §5; remember it for deletion. */
-static void judge_authres(struct mvd_pipeline *p, const char *value)
+/* Judge an Authentication-Results field by RFC 8601 §5; remember it for deletion (1). */
+static int judge_authres(struct mvd_pipeline *p, const char *value)
 {
 	const char *why = NULL;
 
 	p->ar_seen++;
 	if (mv_authres_judge(&p->rt->arpolicy, value, strlen(value), p->client->internal, &why) !=
 	    MV_AUTHRES_DELETE)
-		return;
+		return 0;
 	if (p->ndelete == MVD_MAX_AR_DELETE) {
 		mvd_pipeline_failed(p, MV_ELIMIT, "too many forged Authentication-Results");
-		return;
+		return 1;
 	}
 	p->ar_delete[p->ndelete++] = (unsigned)p->ar_seen;
 	mvd_log(MVD_LOG_DEBUG, "authres-delete", "queue_id=%s index=%zu why=%s",
 	        mvd_pipeline_queue_id(p), p->ar_seen, why ? why : "");
+	return 1;
 }
 
 void mvd_pipeline_header(struct mvd_pipeline *p, const char *name, const char *value)
 {
 	size_t nlen = strlen(name), vlen = strlen(value);
+	int deleted = 0;
 	enum mv_status st;
 
 	if (mv_ascii_ieq(name, nlen, "Authentication-Results"))
-		judge_authres(p, value);
+		deleted = judge_authres(p, value);
 	if (p->failed)
 		return;
 	st = mv_verify_header(p->v, name, nlen, value, vlen);
@@ -98,13 +100,16 @@ void mvd_pipeline_header(struct mvd_pipeline *p, const char *name, const char *v
 	} else if (st != MV_OK) {
 		mvd_pipeline_failed(p, st, "header");
 	}
-	if (p->hdr) {
-		st = mv_msg_add_field(p->hdr, name, nlen, value, vlen);
-		if (st == MV_ENOMEM)
+	/* The signer sees the header as it leaves: without the fields deleted at the end. */
+	if (p->ob && !deleted) {
+		st = mv_outbound_header(p->ob, name, nlen, value, vlen);
+		if (st == MV_ENOMEM) {
 			mvd_pipeline_failed(p, st, "header");
-		else if (st != MV_OK) { /* cannot be signed as received: do not sign */
-			mv_msg_free(p->hdr);
-			p->hdr = NULL;
+		} else if (st != MV_OK) { /* cannot be signed as received: do not sign */
+			mvd_log(MVD_LOG_INFO, "sign", "queue_id=%s: not signed: %s",
+			        mvd_pipeline_queue_id(p), mv_outbound_why(p->ob));
+			mv_outbound_free(p->ob);
+			p->ob = NULL;
 		}
 	}
 }
@@ -124,14 +129,9 @@ void mvd_pipeline_body(struct mvd_pipeline *p, const void *data, size_t len)
 	p->body_bytes += len;
 	if (!p->failed && (st = mv_verify_body(p->v, data, len)) != MV_OK)
 		mvd_pipeline_failed(p, st, "body");
-	if (p->hdr && !p->body_too_big) {
-		if (p->body.len + len > p->rt->cfg.sign_max_bytes) {
-			p->body_too_big = 1;
-			mv_buf_free(&p->body);
-		} else if (mv_buf_append(&p->body, data, len) != MV_OK) {
-			mvd_pipeline_failed(p, MV_ENOMEM, "body");
-		}
-	}
+	/* Hashed as it passes, never held: a message of any size is signed. */
+	if (p->ob && !p->failed && (st = mv_outbound_body(p->ob, data, len)) != MV_OK)
+		mvd_pipeline_failed(p, st, "signing");
 }
 
 void mvd_pipeline_free(struct mvd_pipeline *p)
@@ -139,8 +139,7 @@ void mvd_pipeline_free(struct mvd_pipeline *p)
 	if (!p)
 		return;
 	mv_verify_free(p->v);
-	mv_msg_free(p->hdr);
-	mv_buf_free(&p->body);
+	mv_outbound_free(p->ob);
 	for (size_t i = 0; i < p->nowned; i++)
 		free(p->owned[i]);
 	free(p->queue_id);

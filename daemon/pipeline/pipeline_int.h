@@ -3,6 +3,7 @@
 #define MAILVETD_PIPELINE_INT_H
 
 #include <mailvet/msg.h>
+#include <mailvet/outbound.h>
 #include <mailvet/verify.h>
 
 #include "pipeline.h"
@@ -26,9 +27,7 @@ struct mvd_pipeline {
 	size_t nbad_headers;          /* fields lib/verify could not take (malformed, too many) */
 	enum mv_status bad_header_st; /* why the first of them was refused */
 	char bad_header_name[64];     /* its name (cut) */
-	struct mv_msg *hdr;           /* outbound: the header, for signing */
-	struct mv_buf body; /* outbound: the body, for signing (up to max_message_bytes) */
-	int body_too_big;
+	struct mv_outbound *ob;       /* outbound: signed and sealed as the message passes */
 	unsigned long long body_bytes;
 	struct timespec start;
 	/* The outcome's storage. */

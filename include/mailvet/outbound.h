@@ -17,6 +17,8 @@ struct mv_outbound_key {
 	const char *domain;                /* d=; A-label form, compared ASCII case-insensitively */
 	const char *selector;              /* s= */
 	const struct mv_dkim_signkey *key; /* borrowed */
+	int subdomains; /* the entry also serves names below domain (d= stays domain),
+	                 * unless a name has entries of its own */
 };
 
 /*
@@ -182,8 +184,9 @@ struct mv_outbound_result {
  * it for DMARC (mv_dmarc_author_domain: several From fields, a From
  * without a mailbox, addresses in several domains or an address literal
  * give none: MV_OUTBOUND_NO_DOMAIN). The DKIM keys are the entries of
- * that domain, matched exactly (a subdomain matches only when it has
- * entries of its own); none: MV_OUTBOUND_NO_KEY.
+ * that domain, matched exactly; a name without entries of its own is
+ * served by the nearest parent whose entries have subdomains set (d= is
+ * then the parent); none: MV_OUTBOUND_NO_KEY.
  * The seal domain: cfg->arc_domain when set; else the author domain when
  * ARC keys are its, else in->envelope_domain when they are its.
  *

@@ -51,14 +51,37 @@ enum mv_status mv_outbound_config_check(const struct mv_outbound_config *c, char
 	return why ? MV_EINVAL : MV_OK;
 }
 
+/*
+ * How well table entry e covers domain: 2 = the same name, 1 = a name below
+ * it when the entry has subdomains set, 0 = not at all.
+ */
+static int covers(const struct mv_outbound_key *e, const char *domain)
+{
+	size_t el = strlen(e->domain), dl = strlen(domain);
+
+	if (mv_ascii_ieq(e->domain, el, domain))
+		return 2;
+	return e->subdomains && dl > el + 1 && domain[dl - el - 1] == '.' &&
+	       mv_ascii_ieq(domain + dl - el, el, e->domain);
+}
+
 enum mv_status mv_outbound_keys_for(const struct mv_outbound_key *table, size_t n,
                                     const char *domain, struct ob_keyset *ks)
 {
+	const char *best = NULL;
+	int best_fit = 0;
 	size_t k;
 
 	memset(ks, 0, sizeof *ks);
+	/* The entries of one domain: the same name, else the nearest parent that covers it. */
 	for (k = 0; k < n; k++) {
-		if (!mv_ascii_ieq(table[k].domain, strlen(table[k].domain), domain))
+		int fit = covers(&table[k], domain);
+		if (fit > best_fit ||
+		    (fit && fit == best_fit && fit == 1 && strlen(table[k].domain) > strlen(best)))
+			best = table[k].domain, best_fit = fit;
+	}
+	for (k = 0; best && k < n; k++) {
+		if (!mv_ascii_ieq(table[k].domain, strlen(table[k].domain), best))
 			continue;
 		if (ks->n == MV_OUTBOUND_MAX_KEYS)
 			return MV_ETOOBIG;

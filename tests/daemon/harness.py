@@ -154,6 +154,27 @@ key = ed1 %s
             time.sleep(0.05)
         return False
 
+    def worker_pids(self):
+        """The supervisor's children: the worker process(es) serving the milter."""
+        out = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.proc.pid:
+                    out.append(int(pid))
+            except (OSError, IndexError, ValueError):
+                pass
+        return out
+
+    def worker_pid(self):
+        """The one worker's pid (the process whose memory and CPU are the milter's)."""
+        pids = self.worker_pids()
+        assert len(pids) == 1, "expected one worker, found %r" % pids
+        return pids[0]
+
     def hup(self):
         self.proc.send_signal(signal.SIGHUP)
 

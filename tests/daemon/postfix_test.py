@@ -372,7 +372,7 @@ def load(pf, d, already):
     dup = [i for i in sent if seen.get(i, 0) > 1]
     added50 = (pct(mil_lat, 50) - pct(base_lat, 50)) * 1000
     added99 = (pct(mil_lat, 99) - pct(base_lat, 99)) * 1000
-    hwm = harness.vm_hwm_kb(d.proc.pid)
+    hwm = harness.vm_hwm_kb(d.worker_pid())
     print("LOAD: %d messages over %d connections through Postfix + mailvetd: %.1f s, %.0f messages/s"
           % (LOAD_MESSAGES, LOAD_CONNECTIONS, mil_t, LOAD_MESSAGES / mil_t))
     print("LOAD: baseline without milter: %.1f s, %.0f messages/s" % (base_t, LOAD_MESSAGES / base_t))

@@ -154,7 +154,8 @@ def large_body_is_streamed(d):
     size = 20 * 1024 * 1024
     line = b"x" * 998 + b"\r\n"
     body = line * (size // len(line)) + b"end\r\n"
-    before = harness.vm_hwm_kb(d.proc.pid)
+    worker = d.worker_pid()
+    before = harness.vm_hwm_kb(worker)
     c = session(d)
     t = time.time()
     a = c.message("alice@good.example", BASIC_HEADERS, body, queue_id="BIGQ")
@@ -162,9 +163,42 @@ def large_body_is_streamed(d):
     c.quit()
     assert a.final == "continue" and a.inserted("Authentication-Results"), a
     assert "body_bytes=%d" % len(body) in last_message_line(d, "BIGQ")
-    grown_mb = (harness.vm_hwm_kb(d.proc.pid) - before) / 1024.0
+    grown_mb = (harness.vm_hwm_kb(worker) - before) / 1024.0
     print("    20 MB body: %.2f s, peak memory grew by %.1f MB" % (took, grown_mb))
     assert grown_mb < 15, "the body seems to be kept whole (%.1f MB)" % grown_mb
+
+
+def outbound_200mb_message_is_signed_with_flat_memory(d):
+    """Issue 11: signing hashes the body as it passes; nothing is kept."""
+    size = 200 * 1024 * 1024
+    line = b"y" * 998 + b"\r\n"
+    chunk = line * 64
+    headers = [("From", " Carol <carol@sign.example>"), ("To", " dave@far.example"),
+               ("Subject", " big"), ("Message-ID", " <big@sign.example>")]
+    worker = d.worker_pid()
+    before = harness.vm_hwm_kb(worker)
+    c = session(d, ip="203.0.113.5", name="laptop.example.net", helo="laptop")
+    t = time.time()
+    a = c.mail("carol@sign.example", macros={"i": "BIGOUT", "auth_authen": "carol"})
+    assert a.final == "continue", a
+    for n, v in headers:
+        c.header(n, v)
+    assert c.eoh().final == "continue"
+    sent = 0
+    while sent < size:
+        c.send(b"B", chunk)
+        assert c.answer().final == "continue"
+        sent += len(chunk)
+    a = c.eom()
+    took = time.time() - t
+    c.quit()
+    sigs = a.inserted("DKIM-Signature")
+    assert a.final == "continue" and len(sigs) == 2, a
+    line_ = last_message_line(d, "BIGOUT")
+    assert "signed=sign.example" in line_ and "body_bytes=%d" % sent in line_, line_
+    grown_mb = (harness.vm_hwm_kb(worker) - before) / 1024.0
+    print("    200 MB outbound body: %.2f s, worker peak memory grew by %.1f MB" % (took, grown_mb))
+    assert grown_mb < 20, "the body seems to be kept (%.1f MB)" % grown_mb
 
 
 def outbound_mail_is_signed_with_every_key_and_verifies(d):
@@ -384,6 +418,7 @@ CASES = [
     quarantine_policy_uses_the_mta_quarantine,
     large_body_is_streamed,
     outbound_mail_is_signed_with_every_key_and_verifies,
+    outbound_200mb_message_is_signed_with_flat_memory,
     trusted_arc_sealer_overrides_a_dmarc_reject,
     forwarded_outbound_mail_with_our_results_is_arc_sealed,
     malformed_input_is_handled_and_the_daemon_keeps_running,

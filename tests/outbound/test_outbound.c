@@ -71,9 +71,9 @@ static int teardown(void **state)
 	"Message-ID: <ob@example.com>\r\n" MSG_BODY
 
 static const struct mv_outbound_key TABLE[] = {
-        {"example.com", "rsa", NULL},
-        {"example.com", "ed", NULL},
-        {"news.example.com", "news", NULL},
+        {"example.com", "rsa", NULL, 0},
+        {"example.com", "ed", NULL, 0},
+        {"news.example.com", "news", NULL, 0},
 };
 
 /* The key table with the keys filled in; n entries (the subdomain's is the third). */
@@ -193,6 +193,37 @@ static void subdomain_needs_its_own_keys(void **state)
 	assert_int_equal(r->dkim, MV_OUTBOUND_DONE);
 	assert_string_equal(r->dkim_domain, "news.example.com");
 	assert_int_equal(r->nsignatures, 1);
+	mv_outbound_free(o);
+}
+
+/* An entry with subdomains set serves names below it that have no entries of their own. */
+static void subdomains_entry_serves_names_below_it(void **state)
+{
+	struct mv_outbound_key t[3];
+	struct mv_outbound_config c;
+	const struct mv_outbound_result *r;
+	struct mv_outbound *o;
+
+	(void)state;
+	table(t, 3);
+	t[0].subdomains = t[1].subdomains = 1; /* example.com, both keys */
+	mv_outbound_config_default(&c);
+	c.dkim_keys = t;
+	c.ndkim_keys = 2;
+	o = run(&c, MSG("a@deep.news.example.com"), 0, &r);
+	assert_int_equal(r->dkim, MV_OUTBOUND_DONE);
+	assert_string_equal(r->dkim_domain, "example.com");
+	assert_int_equal(r->nsignatures, 2);
+	mv_outbound_free(o);
+	/* news.example.com has its own entry: it wins over the parent's. */
+	c.ndkim_keys = 3;
+	o = run(&c, MSG("a@news.example.com"), 0, &r);
+	assert_string_equal(r->dkim_domain, "news.example.com");
+	assert_int_equal(r->nsignatures, 1);
+	mv_outbound_free(o);
+	/* A name that only ends like the domain is not below it. */
+	o = run(&c, MSG("a@badexample.com"), 0, &r);
+	assert_int_equal(r->dkim, MV_OUTBOUND_NO_KEY);
 	mv_outbound_free(o);
 }
 
@@ -411,7 +442,7 @@ static enum mv_arc_cv arc_cv(const char *text, unsigned *count)
  */
 static void arc_sets_validate(void **state)
 {
-	struct mv_outbound_key t[3], arc_t[1] = {{"lists.example.net", "arc", NULL}};
+	struct mv_outbound_key t[3], arc_t[1] = {{"lists.example.net", "arc", NULL, 0}};
 	struct mv_outbound_config c;
 	struct mv_outbound_arc a;
 	const struct mv_outbound_result *r;
@@ -512,6 +543,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(author_domain_keys_sign),
 	        cmocka_unit_test(subdomain_needs_its_own_keys),
+	        cmocka_unit_test(subdomains_entry_serves_names_below_it),
 	        cmocka_unit_test(no_single_author_domain_is_not_signed),
 	        cmocka_unit_test(every_split_gives_the_same_signatures),
 	        cmocka_unit_test(milter_fields_give_the_same_signatures),
