@@ -134,6 +134,23 @@ void mv_arc_validator_free(struct mv_arc_validator *v); /* NULL is fine */
  * its fields). MV_ENOMEM is the only failure: bad chains are results.
  */
 enum mv_status mv_arc_validator_headers(struct mv_arc_validator *v, const struct mv_msg *m);
+
+/*
+ * The DNS questions the validator will ask after mv_arc_validator_headers():
+ * the key record (TXT) of each AMS and AS of the chains it will verify
+ * (longest, supported, structurally sound), the names mv_dkim_key_fetch()
+ * asks, each once, appended to l for a caller's prefetch. None before the
+ * header. MV_ENOMEM, MV_ETOOBIG (l is full): what was added stays.
+ */
+enum mv_status mv_arc_questions(const struct mv_arc_validator *v, struct mv_dns_questions *l);
+
+/*
+ * Give the resolver to a validator made with r = NULL (which then asked
+ * nothing in mv_arc_validator_headers(): the caller prefetched
+ * mv_arc_questions() with its own). r is borrowed until
+ * mv_arc_validator_free().
+ */
+void mv_arc_validator_set_resolver(struct mv_arc_validator *v, struct mv_resolver *r);
 enum mv_status mv_arc_validator_body(struct mv_arc_validator *v, const void *p, size_t n);
 /* End of body: verify AMSs and ASs (RFC 8617 §5.2 steps 2-7). */
 enum mv_status mv_arc_validator_final(struct mv_arc_validator *v);

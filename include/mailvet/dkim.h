@@ -120,6 +120,13 @@ void mv_dkim_keycache_free(struct mv_dkim_keycache *c); /* NULL is fine */
 enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, struct mv_dkim_keycache *c, const char *s,
                                  const char *d, struct mv_dkim_key **out, char *err, size_t errlen);
 
+/*
+ * The question mv_dkim_key_fetch(r, c, s, d, ...) asks (s._domainkey.d TXT),
+ * appended to l. A name DNS cannot ask is left out (MV_OK). MV_ENOMEM,
+ * MV_ETOOBIG (l is full).
+ */
+enum mv_status mv_dkim_key_questions(const char *s, const char *d, struct mv_dns_questions *l);
+
 /* ---- Verification ------------------------------------------------------- */
 
 /* RFC 8601 §2.7.1 result codes. */
@@ -141,6 +148,9 @@ struct mv_dkim_verify_opts {
 	int64_t max_future;                /* t= may be this many seconds ahead of now;
 	                        * default 300 */
 	struct mv_dkim_keycache *keycache; /* borrowed; NULL: no cache */
+	int no_prefetch;                   /* 1: mv_dkim_verifier_headers() prefetches
+	                        * nothing; the caller puts mv_dkim_questions()
+	                        * into its own batch. Default 0 */
 };
 void mv_dkim_verify_opts_default(struct mv_dkim_verify_opts *o);
 
@@ -188,6 +198,16 @@ void mv_dkim_verifier_free(struct mv_dkim_verifier *v); /* NULL is fine */
  * results.
  */
 enum mv_status mv_dkim_verifier_headers(struct mv_dkim_verifier *v, const struct mv_msg *m);
+
+/*
+ * The DNS questions the verifier will ask after mv_dkim_verifier_headers():
+ * the key record (TXT) of each signature it will verify (not those decided
+ * from the header alone, nor those past max_signatures), exactly the names
+ * mv_dkim_key_fetch() asks, appended to l for a caller's prefetch.
+ * None before mv_dkim_verifier_headers(). MV_ENOMEM, MV_ETOOBIG (l is
+ * full): what was added stays.
+ */
+enum mv_status mv_dkim_questions(const struct mv_dkim_verifier *v, struct mv_dns_questions *l);
 
 /* Feed n bytes of the body (any chunking; nothing is kept but the hashes). */
 enum mv_status mv_dkim_verifier_body(struct mv_dkim_verifier *v, const void *p, size_t n);

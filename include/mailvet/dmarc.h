@@ -245,6 +245,22 @@ enum mv_status mv_dmarc_check(struct mv_resolver *r, const struct mv_dmarc_confi
 void mv_dmarc_verdict_clear(struct mv_dmarc_verdict *v);
 
 /*
+ * The DNS questions mv_dmarc_check() will ask to discover the policy of
+ * author_domain under config c, appended to l (include/mailvet/dns.h), for
+ * a caller's prefetch: RFC 9989 mode, _dmarc.<name> TXT for every name the
+ * tree walk can reach (at most MV_DMARC_MAX_WALK; the walk may stop sooner
+ * on an answer); RFC 7489 mode, the Author Domain's and its PSL
+ * Organizational Domain's. Names the walk cannot ask are left out, and so
+ * is everything for no author domain or a bad config. The questions that
+ * depend on answers (organizational domains of the identifiers for relaxed
+ * alignment, A/AAAA/MX for np=) are not in it. Made with the walk's own
+ * steps (lib/dmarc/walk.c). MV_ENOMEM, MV_ETOOBIG (l is full): what was
+ * added stays.
+ */
+enum mv_status mv_dmarc_questions(const struct mv_dmarc_config *c, const char *author_domain,
+                                  struct mv_dns_questions *l);
+
+/*
  * The policy `domain` (a lowercase A-label) asks for failing mail, found as
  * mv_dmarc_check finds it (tree walk or PSL, then p, sp or np, and t=y one
  * level below): MV_DMARC_P_NONE, _QUARANTINE or _REJECT in *policy, or

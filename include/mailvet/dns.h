@@ -96,6 +96,41 @@ struct mv_dns_question {
 enum mv_status mv_dns_prefetch(struct mv_resolver *r, const struct mv_dns_question *q, size_t n);
 
 /*
+ * The questions a check will ask, published by the check itself
+ * (mv_spf_questions(), mv_dkim_questions(), mv_dmarc_questions(),
+ * mv_arc_questions(), mv_iprev_questions()) so that a caller can put them
+ * into one mv_dns_prefetch() batch: q[0..n-1], in the order added. Start
+ * from MV_DNS_QUESTIONS_INIT (or zeroed); the names belong to the list and
+ * are freed with it by mv_dns_questions_free().
+ */
+struct mv_dns_questions {
+	struct mv_dns_question *q;
+	size_t n, cap;
+};
+#define MV_DNS_QUESTIONS_INIT                                                                      \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
+#define MV_DNS_QUESTIONS_MAX 64 /* questions one list holds at most */
+
+/*
+ * Append (name, type) to l, the name copied in normal form (lowercase, no
+ * trailing dot). A question l holds already (same type, same normal name)
+ * is not added again: MV_OK. MV_EINVAL for a name that is not a DNS name
+ * (mv_dns_query() would refuse to ask it) or for the root; MV_ETOOBIG when
+ * l holds MV_DNS_QUESTIONS_MAX questions; MV_ENOMEM. On any error l is as
+ * it was.
+ */
+enum mv_status mv_dns_questions_add(struct mv_dns_questions *l, const char *name,
+                                    enum mv_dns_type type);
+
+/* 1 when l holds (name, type), the name compared in normal form; else 0. */
+int mv_dns_questions_has(const struct mv_dns_questions *l, const char *name, enum mv_dns_type type);
+
+/* Free the names and the array; l is empty (and usable) again. */
+void mv_dns_questions_free(struct mv_dns_questions *l);
+
+/*
  * Record every answer this resolver serves from now on, as zone-file lines
  * (DESIGN.md format), so the verdict can be replayed offline with
  * mv_dns_zone_open(). The file is written by mv_dns_record_flush() and by

@@ -43,6 +43,14 @@ enum mv_status mv_iprev_check(struct mv_resolver *r, const char *ip, unsigned ma
 void mv_iprev_verdict_clear(struct mv_iprev_verdict *v);
 
 /*
+ * The DNS question mv_iprev_check() for ip will ask first, the PTR of
+ * mv_iprev_ptr_name(ip), appended to l for a caller's prefetch; nothing for
+ * a bad address. The forward queries of the names the PTR answer holds
+ * depend on it and are not in the list. MV_ENOMEM, MV_ETOOBIG (l is full).
+ */
+enum mv_status mv_iprev_questions(const char *ip, struct mv_dns_questions *l);
+
+/*
  * The reverse-lookup name of ip ("4.3.2.1.in-addr.arpa", nibbles under
  * ip6.arpa) into buf (at least 74 bytes). MV_EINVAL for a bad address.
  */

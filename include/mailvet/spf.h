@@ -105,6 +105,17 @@ enum mv_status mv_spf_check(struct mv_resolver *r, const struct mv_spf_request *
 
 void mv_spf_verdict_clear(struct mv_spf_verdict *v); /* frees the strings, zeroes *v */
 
+/*
+ * The DNS question mv_spf_check() with the same req will ask first, the SPF
+ * record (TXT) of the identity's <domain>, appended to l for a caller's
+ * prefetch; nothing when the check asks nothing (req->ip not an address, a
+ * <domain> SPF cannot check). What the record leads to (include:, a, mx,
+ * exists:, redirect=, ...) depends on answers and is not in it. Made with
+ * the check's own identity rule (lib/spf/identity.c). MV_ENOMEM,
+ * MV_ETOOBIG (l is full).
+ */
+enum mv_status mv_spf_questions(const struct mv_spf_request *req, struct mv_dns_questions *l);
+
 /* "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror". */
 const char *mv_spf_result_str(enum mv_spf_result res);
 /* Inverse of mv_spf_result_str (ASCII case-insensitive); MV_EINVAL if unknown. */

@@ -190,54 +190,20 @@ static int chain_supported(const struct mv_arc_validator *v, const struct arc_ch
 /* Ask for every key the chains to evaluate will need, in parallel. */
 static enum mv_status prefetch(struct mv_arc_validator *v)
 {
-	struct mv_dns_question *q = NULL;
-	char **names = NULL;
-	size_t nq = 0, cap = 0, k;
+	struct mv_dns_questions l = MV_DNS_QUESTIONS_INIT;
 	enum mv_status st = MV_OK;
-	unsigned i;
 
-	for (k = 0; k < v->nchains; k++) {
-		struct arc_chain *c = &v->chain[k];
-		for (i = 1; c->evaluate && i <= c->res.length; i++) {
-			const struct mv_arc_sig *sg[2] = {c->ams[i], c->as[i]};
-			size_t j;
-			for (j = 0; j < 2; j++) {
-				struct mv_buf b = MV_BUF_INIT;
-				if (sg[j] == NULL || sg[j]->bad)
-					continue;
-				if (nq == cap) {
-					size_t nc = cap ? cap * 2 : 16;
-					void *a = realloc(names, nc * sizeof *names);
-					if (a == NULL)
-						goto nomem;
-					names = a;
-					cap = nc;
-				}
-				mv_buf_printf(&b, "%s._domainkey.%s", sg[j]->s, sg[j]->d);
-				if ((names[nq] = mv_buf_steal(&b, NULL)) == NULL)
-					goto nomem;
-				nq++;
-			}
-		}
-	}
-	if (nq > 0 && v->r != NULL) {
-		if ((q = calloc(nq, sizeof *q)) == NULL)
-			goto nomem;
-		for (k = 0; k < nq; k++) {
-			q[k].name = names[k];
-			q[k].type = MV_DNS_TXT;
-		}
-		st = mv_dns_prefetch(v->r, q, nq) == MV_ENOMEM ? MV_ENOMEM : MV_OK;
-	}
-	goto out;
-nomem:
-	st = MV_ENOMEM;
-out:
-	for (k = 0; k < nq; k++)
-		free(names[k]);
-	free(names);
-	free(q);
+	if (v->r != NULL && (st = mv_arc_questions(v, &l)) == MV_ETOOBIG)
+		st = MV_OK; /* the rest are asked when needed */
+	if (st == MV_OK && l.n > 0)
+		st = mv_dns_prefetch(v->r, l.q, l.n) == MV_ENOMEM ? MV_ENOMEM : MV_OK;
+	mv_dns_questions_free(&l);
 	return st;
+}
+
+void mv_arc_validator_set_resolver(struct mv_arc_validator *v, struct mv_resolver *r)
+{
+	v->r = r;
 }
 
 /* Set up chain k from the collected fields. */

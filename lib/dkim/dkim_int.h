@@ -64,4 +64,16 @@ void mv_dkim_keycache_put(struct mv_dkim_keycache *c, const char *txt, size_t le
 /* ASCII case-insensitive: is domain `sub` equal to or below `dom`? */
 int mv_dkim_domain_within(const char *sub, const char *dom);
 
+/* The key record's name, s._domainkey.d (RFC 6376 §3.6.2.1): new (free()), NULL when memory runs out. */
+char *mv_dkim_key_name(const char *s, const char *d);
+
+/*
+ * After mv_dkim_verifier_headers(): the number of entries (one per
+ * DKIM-Signature; 0 before), and the signature of entry i when the
+ * verifier will fetch its key (it was not decided from the header alone),
+ * else NULL. Borrowed from v.
+ */
+size_t mv_dkim_verifier_entries(const struct mv_dkim_verifier *v);
+const struct mv_dkim_sig *mv_dkim_verifier_pending(const struct mv_dkim_verifier *v, size_t i);
+
 #endif

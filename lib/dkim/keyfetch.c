@@ -19,20 +19,28 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+char *mv_dkim_key_name(const char *s, const char *d)
+{
+	size_t n = strlen(s) + strlen(d) + sizeof "._domainkey.";
+	char *name = malloc(n);
+
+	if (name != NULL)
+		snprintf(name, n, "%s._domainkey.%s", s, d);
+	return name;
+}
+
 enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, struct mv_dkim_keycache *c, const char *s,
                                  const char *d, struct mv_dkim_key **out, char *err, size_t errlen)
 {
 	struct mv_dns_answer *ans = NULL;
 	char *name = NULL;
-	size_t n = strlen(s) + strlen(d) + sizeof "._domainkey.";
 	enum mv_status st = MV_ENOMEM;
 
 	*out = NULL;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if ((name = malloc(n)) == NULL)
+	if ((name = mv_dkim_key_name(s, d)) == NULL)
 		goto out;
-	snprintf(name, n, "%s._domainkey.%s", s, d);
 	if ((st = mv_dns_query(r, name, MV_DNS_TXT, &ans)) != MV_OK) {
 		set_err(err, errlen, "%s is not a DNS name", name);
 		goto out;

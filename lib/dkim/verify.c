@@ -45,6 +45,7 @@ void mv_dkim_verify_opts_default(struct mv_dkim_verify_opts *o)
 	o->refuse_l = 0;
 	o->max_future = 300;
 	o->keycache = NULL;
+	o->no_prefetch = 0;
 }
 
 static void decide(struct entry *e, enum mv_dkim_res res, const char *fmt, ...) MV_PRINTF(3, 4);
@@ -194,35 +195,24 @@ static enum mv_status take_signature(struct mv_dkim_verifier *v, struct entry *e
 	return prepare(v, e, m, f);
 }
 
+size_t mv_dkim_verifier_entries(const struct mv_dkim_verifier *v)
+{
+	return v->n;
+}
+
+const struct mv_dkim_sig *mv_dkim_verifier_pending(const struct mv_dkim_verifier *v, size_t i)
+{
+	return i < v->n && v->e[i].state == ENTRY_PENDING ? v->e[i].sig : NULL;
+}
+
 /* Ask for every pending key at once so the lookups overlap with the body. */
 static void prefetch_keys(struct mv_dkim_verifier *v)
 {
-	struct mv_dns_question *q = calloc(v->n, sizeof *q);
-	char **names = calloc(v->n, sizeof *names);
-	size_t k, nq = 0;
+	struct mv_dns_questions l = MV_DNS_QUESTIONS_INIT;
 
-	if (q == NULL || names == NULL || v->res == NULL)
-		goto out;
-	for (k = 0; k < v->n; k++) {
-		const struct mv_dkim_sig *sig = v->e[k].sig;
-		size_t len;
-		if (v->e[k].state != ENTRY_PENDING)
-			continue;
-		len = strlen(sig->s) + strlen(sig->d) + sizeof "._domainkey.";
-		if ((names[nq] = malloc(len)) == NULL)
-			goto out;
-		snprintf(names[nq], len, "%s._domainkey.%s", sig->s, sig->d);
-		q[nq].name = names[nq];
-		q[nq].type = MV_DNS_TXT;
-		nq++;
-	}
-	if (nq > 0)
-		(void)mv_dns_prefetch(v->res, q, nq); /* failures show in the later query */
-out:
-	for (k = 0; names != NULL && k < nq; k++)
-		free(names[k]);
-	free(names);
-	free(q);
+	if (v->res != NULL && !v->o.no_prefetch && mv_dkim_questions(v, &l) != MV_ENOMEM && l.n > 0)
+		(void)mv_dns_prefetch(v->res, l.q, l.n); /* failures show in the later query */
+	mv_dns_questions_free(&l);
 }
 
 enum mv_status mv_dkim_verifier_headers(struct mv_dkim_verifier *v, const struct mv_msg *m)

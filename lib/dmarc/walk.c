@@ -29,6 +29,35 @@ const char *mv_dmarc_last_labels(const char *d, size_t keep)
 	return d;
 }
 
+int mv_dmarc_walkable(const char *domain)
+{
+	size_t len = strlen(domain);
+
+	return len > 0 && len <= DNS_NAME_MAX && domain[len - 1] != '.';
+}
+
+const char *mv_dmarc_walk_next(const char *domain, size_t *labels)
+{
+	if (*labels <= 1)
+		return NULL;
+	/* §4.10 step 5: past 7 labels jump to the last 7, else drop one */
+	*labels = *labels >= 8 ? 7 : *labels - 1;
+	return mv_dmarc_last_labels(domain, *labels);
+}
+
+enum mv_status mv_dmarc_qname(const char *domain, char qname[MV_DMARC_QNAME_MAX])
+{
+	size_t len = strlen(domain);
+
+	if (len > DNS_NAME_MAX)
+		return MV_EINVAL;
+	if (len > DNS_NAME_MAX - 7)
+		return MV_ETOOBIG; /* no such name can exist, so no record is there */
+	memcpy(qname, "_dmarc.", 7);
+	memcpy(qname + 7, domain, len + 1);
+	return MV_OK;
+}
+
 /*
  * Query _dmarc.<name> TXT and keep what §4.10 steps 1-2 keep: records
  * that do not start with v=DMARC1 are discarded, and so are all of them
@@ -39,18 +68,16 @@ enum mv_status mv_dmarc_query_step(struct mv_resolver *r, struct mv_dmarc_step *
 {
 	struct mv_dns_answer *a = NULL;
 	struct mv_dmarc_record rec;
-	char qname[DNS_NAME_MAX + 8];
+	char qname[MV_DMARC_QNAME_MAX];
 	size_t k, ndmarc = 0;
 	enum mv_status st, pst;
 
-	if (strlen(s->domain) > DNS_NAME_MAX)
-		return MV_EINVAL;
-	if (strlen(s->domain) > DNS_NAME_MAX - 7) {
-		s->toolong = 1; /* no such name can exist, so no record is there */
+	if ((st = mv_dmarc_qname(s->domain, qname)) == MV_ETOOBIG) {
+		s->toolong = 1;
 		return MV_OK;
 	}
-	memcpy(qname, "_dmarc.", 7);
-	memcpy(qname + 7, s->domain, strlen(s->domain) + 1);
+	if (st != MV_OK)
+		return st;
 	if ((st = mv_dns_query(r, qname, MV_DNS_TXT, &a)) != MV_OK)
 		return st;
 	if (a->rcode == MV_DNS_SERVFAIL || a->rcode == MV_DNS_TIMEOUT) {
@@ -120,7 +147,7 @@ enum mv_status mv_dmarc_walk(struct mv_resolver *r, const char *domain, int full
 
 	memset(w, 0, sizeof *w);
 	labels = mv_dmarc_labels(domain);
-	if (labels == 0 || strlen(domain) > DNS_NAME_MAX || domain[strlen(domain) - 1] == '.')
+	if (!mv_dmarc_walkable(domain))
 		return MV_EINVAL;
 	while (w->nsteps < MV_DMARC_MAX_WALK) {
 		struct mv_dmarc_step *s = &w->step[w->nsteps];
@@ -138,11 +165,8 @@ enum mv_status mv_dmarc_walk(struct mv_resolver *r, const char *domain, int full
 		if (s->found &&
 		    (s->record.psd == MV_DMARC_PSD_N || s->record.psd == MV_DMARC_PSD_Y))
 			break;
-		if (labels <= 1)
+		if ((name = mv_dmarc_walk_next(domain, &labels)) == NULL)
 			break;
-		/* §4.10 step 5: past 7 labels jump to the last 7, else drop one */
-		labels = labels >= 8 ? 7 : labels - 1;
-		name = mv_dmarc_last_labels(domain, labels);
 	}
 	for (w->policy = 0; w->policy < w->nsteps; w->policy++)
 		if (w->step[w->policy].found)

@@ -198,9 +198,7 @@ static void budget_release(void *impl, struct mv_dns_view *v)
 
 /*
  * ops->prefetch: the batch runs only while the phase has time left; its
- * wait counts. While b->capture is set (the DKIM verifier taking the header,
- * lib/verify/prefetch.c) the batch goes to it instead, to join the one batch
- * of the message. The answers land in the real resolver's cache (if it has
+ * wait counts. The answers land in the real resolver's cache (if it has
  * one); this wrapper keeps none, so it has nothing to deliver.
  */
 static enum mv_status budget_prefetch(void *impl, const struct mv_dns_question *q, size_t n,
@@ -212,10 +210,6 @@ static enum mv_status budget_prefetch(void *impl, const struct mv_dns_question *
 
 	(void)deliver;
 	(void)arg;
-	if (b->capture) {
-		b->capture(b->capture_arg, q, n);
-		return MV_OK;
-	}
 	if (!may_ask(b))
 		return MV_OK; /* each question is served or refused when it is asked */
 	t0 = now_us(b);

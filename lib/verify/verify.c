@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arc/keynames.h"
 #include "verify/verify_int.h"
 
 void mv_verify_config_default(struct mv_verify_config *c)
@@ -95,6 +94,7 @@ static enum mv_status make(const struct mv_verify_config *c, struct mv_resolver 
 	o.max_signatures = c->dkim_max_sigs;
 	o.refuse_l = !c->dkim_allow_l;
 	o.keycache = c->dkim_keycache;
+	o.no_prefetch = 1; /* its keys join the message's one batch (prefetch.c) */
 	st = fail ? MV_ENOMEM : with_msg ? mv_msg_new(NULL, &v->msg) : MV_OK;
 	/* every check asks through the budget (lib/verify/budget.c) */
 	if (st == MV_OK)
@@ -162,21 +162,28 @@ enum mv_status mv_verify_body(struct mv_verify *v, const void *p, size_t n)
 	return v->arc && n > 0 ? mv_arc_validator_body(v->arc, p, n) : MV_OK;
 }
 
+int mv_verify_spf_request(const struct mv_verify *v, struct mv_spf_request *req)
+{
+	memset(req, 0, sizeof *req);
+	if (v->env.mail_from == NULL || v->env.client_ip == NULL)
+		return 0; /* unknown envelope: spf=none */
+	req->ip = v->env.client_ip;
+	req->helo = v->env.helo;
+	req->mail_from = v->env.mail_from;
+	req->identity = MV_SPF_ID_MAILFROM;
+	req->receiver = v->cfg->receiver ? v->cfg->receiver : v->cfg->authserv_id;
+	req->now = (long long)v->now;
+	return 1;
+}
+
 /* SPF of the MAIL FROM identity (RFC 7208 §2.4; a null sender checks postmaster@HELO). */
 static enum mv_status run_spf(struct mv_verify *v)
 {
 	struct mv_spf_request req;
 	enum mv_status st;
 
-	if (v->env.mail_from == NULL || v->env.client_ip == NULL)
-		return MV_OK; /* unknown envelope: spf=none */
-	memset(&req, 0, sizeof req);
-	req.ip = v->env.client_ip;
-	req.helo = v->env.helo;
-	req.mail_from = v->env.mail_from;
-	req.identity = MV_SPF_ID_MAILFROM;
-	req.receiver = v->cfg->receiver ? v->cfg->receiver : v->cfg->authserv_id;
-	req.now = (long long)v->now;
+	if (!mv_verify_spf_request(v, &req))
+		return MV_OK;
 	st = mv_spf_check(v->res, &req, &v->spf);
 	if (st == MV_OK)
 		v->spf_done = 1;

@@ -49,12 +49,6 @@ struct mv_verify_budget {
 	unsigned cached;          /* questions past their limit served from the cache */
 	mv_verify_clock_fn clock; /* NULL: CLOCK_MONOTONIC */
 	void *clock_arg;
-	/*
-	 * While set, a prefetch batch is not sent but handed to capture (its
-	 * names borrowed for the call): lib/verify folds it into its one batch.
-	 */
-	void (*capture)(void *arg, const struct mv_dns_question *q, size_t n);
-	void *capture_arg;
 };
 
 /*
@@ -110,14 +104,22 @@ struct mv_verify {
 };
 
 /*
- * Give the header to the DKIM verifier, then prefetch every foreseeable query
- * (SPF, DKIM keys, DMARC walk, PTR, ARC keys) in one batch (lib/verify/prefetch.c).
- * The DKIM key names are those the verifier's own prefetch asks for, captured
- * rather than sent (so no signature is parsed twice). The ARC validator has
- * taken the header already. Returns mv_dkim_verifier_headers()'s status
- * (MV_ENOMEM only); the prefetch itself never fails.
+ * Give the header to the DKIM verifier (made with no_prefetch), then
+ * prefetch in one batch the questions each check publishes
+ * (lib/verify/prefetch.c): mv_spf_questions(), mv_dkim_questions(),
+ * mv_dmarc_questions(), mv_iprev_questions(), mv_arc_questions(), at most
+ * MV_DNS_QUESTIONS_MAX. The ARC validator has taken the header already.
+ * Returns mv_dkim_verifier_headers()'s status (MV_ENOMEM only); the
+ * prefetch itself never fails.
  */
 enum mv_status mv_verify_prefetch(struct mv_verify *v);
+
+/*
+ * The request run_spf() gives mv_spf_check() (lib/verify/verify.c), into
+ * *req (strings borrowed from v); 0 when SPF is not run (no MAIL FROM or no
+ * client address: spf=none).
+ */
+int mv_verify_spf_request(const struct mv_verify *v, struct mv_spf_request *req);
 
 /*
  * The trusted-sealer override (lib/verify/arcpolicy.c, draft-ietf-dmarc-arc-usage-06):
