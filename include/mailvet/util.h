@@ -59,6 +59,13 @@ enum mv_status mv_json_cstr(struct mv_buf *b, const char *s);
 
 /* A NUL-terminated copy of s[0..n); NULL when memory runs out. */
 char *mv_strndup(const char *s, size_t n);
+/*
+ * Write a short reason into the caller's error buffer err[0..errlen), as
+ * snprintf would (truncated, always NUL-terminated). Nothing happens when
+ * err is NULL or errlen is 0, so callers can pass their err on unchecked.
+ */
+void mv_errf(char *err, size_t errlen, const char *fmt, ...) MV_PRINTF(3, 4);
+
 /* ASCII lowercase in place (bytes >= 0x80 are left alone). */
 void mv_ascii_lower(char *s, size_t n);
 /* ASCII case-insensitive equality of a[0..alen) and the string b. */

@@ -1,6 +1,4 @@
 /* lib/dkim/taglist.c — tag=value lists (RFC 6376 §3.2): a cursor over an explicit length. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,19 +60,6 @@ static int skip_fws(struct cursor *c)
 	}
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) MV_PRINTF(3, 4);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Parse one tag-spec whose name starts at c->p; fills t. */
 static enum mv_status parse_spec(struct cursor *c, struct mv_tag *t, char *err, size_t errlen)
 {
@@ -85,7 +70,7 @@ static enum mv_status parse_spec(struct cursor *c, struct mv_tag *t, char *err, 
 		c->p++;
 	t->name_len = (size_t)(c->p - t->name);
 	if (!skip_fws(c) || c->p >= c->end || *c->p != '=') {
-		set_err(err, errlen, "no '=' after tag '%.*s' at %zu", (int)t->name_len, t->name,
+		mv_errf(err, errlen, "no '=' after tag '%.*s' at %zu", (int)t->name_len, t->name,
 		        (size_t)(c->p - c->start));
 		return MV_ESYNTAX;
 	}
@@ -108,7 +93,7 @@ static enum mv_status parse_spec(struct cursor *c, struct mv_tag *t, char *err, 
 	t->raw_len = (size_t)(c->p - t->raw_value);
 	return MV_OK;
 bad:
-	set_err(err, errlen, "bad byte in value of '%.*s' at %zu", (int)t->name_len, t->name,
+	mv_errf(err, errlen, "bad byte in value of '%.*s' at %zu", (int)t->name_len, t->name,
 	        (size_t)(c->p - c->start));
 	return MV_ESYNTAX;
 }
@@ -121,7 +106,7 @@ static enum mv_status check_duplicate(const struct mv_taglist *tl, const struct 
 	for (i = 0; i < tl->count; i++) {
 		if (tl->tag[i].name_len == t->name_len &&
 		    memcmp(tl->tag[i].name, t->name, t->name_len) == 0) {
-			set_err(err, errlen, "duplicate tag '%.*s'", (int)t->name_len, t->name);
+			mv_errf(err, errlen, "duplicate tag '%.*s'", (int)t->name_len, t->name);
 			return MV_ESYNTAX;
 		}
 	}
@@ -139,13 +124,13 @@ enum mv_status mv_taglist_parse(const char *text, size_t len, struct mv_taglist 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (len > MV_TAGLIST_MAX_LEN) {
-		set_err(err, errlen, "tag-list of %zu bytes is over the limit", len);
+		mv_errf(err, errlen, "tag-list of %zu bytes is over the limit", len);
 		st = MV_ETOOBIG;
 		goto out;
 	}
 	while (c.p < c.end) {
 		if (!skip_fws(&c)) {
-			set_err(err, errlen, "bad line break at %zu", (size_t)(c.p - text));
+			mv_errf(err, errlen, "bad line break at %zu", (size_t)(c.p - text));
 			st = MV_ESYNTAX;
 			goto out;
 		}
@@ -156,7 +141,7 @@ enum mv_status mv_taglist_parse(const char *text, size_t len, struct mv_taglist 
 		if (c.p >= c.end)
 			break;
 		if (!is_alpha(*c.p)) {
-			set_err(err, errlen, "bad tag name at %zu", (size_t)(c.p - text));
+			mv_errf(err, errlen, "bad tag name at %zu", (size_t)(c.p - text));
 			st = MV_ESYNTAX;
 			goto out;
 		}
@@ -165,7 +150,7 @@ enum mv_status mv_taglist_parse(const char *text, size_t len, struct mv_taglist 
 		if ((st = check_duplicate(tl, &t, err, errlen)) != MV_OK)
 			goto out;
 		if (tl->count == MV_TAGLIST_MAX_TAGS) {
-			set_err(err, errlen, "more than %d tags", MV_TAGLIST_MAX_TAGS);
+			mv_errf(err, errlen, "more than %d tags", MV_TAGLIST_MAX_TAGS);
 			st = MV_ETOOBIG;
 			goto out;
 		}

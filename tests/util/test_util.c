@@ -118,6 +118,19 @@ static void ascii_helpers(void **state)
 	free(d);
 }
 
+static void errf_is_bounded_and_null_safe(void **state)
+{
+	char err[8];
+
+	(void)state;
+	mv_errf(err, sizeof err, "bad tag '%s' at %d", "x", 17);
+	assert_string_equal(err, "bad tag");
+	mv_errf(NULL, 0, "nothing %d", 1);
+	err[0] = 'x';
+	mv_errf(err, 0, "nothing %d", 1);
+	assert_int_equal(err[0], 'x');
+}
+
 static void status_strings_exist(void **state)
 {
 	(void)state;
@@ -152,6 +165,7 @@ int main(void)
 	        cmocka_unit_test(json_keeps_utf8_and_replaces_invalid),
 	        cmocka_unit_test(json_null_is_null),
 	        cmocka_unit_test(ascii_helpers),
+	        cmocka_unit_test(errf_is_bounded_and_null_safe),
 	        cmocka_unit_test(status_strings_exist),
 	        cmocka_unit_test(read_file_bounded),
 	};
