@@ -1,8 +1,8 @@
-/* lib/dkim/taglist.c — tag=value lists (RFC 6376 §3.2): a cursor over an explicit length. */
+/* lib/msg/taglist.c — tag=value lists (RFC 6376 §3.2): a cursor over an explicit length. */
 #include <stdlib.h>
 #include <string.h>
 
-#include <mailvet/taglist.h>
+#include <mailvet/msg.h>
 #include <mailvet/util.h>
 
 struct cursor {
