@@ -66,10 +66,14 @@ char *mv_strndup(const char *s, size_t n);
  */
 void mv_errf(char *err, size_t errlen, const char *fmt, ...) MV_PRINTF(3, 4);
 
+/* c with A-Z lowered to a-z; every other byte (>= 0x80 too) as it is. */
+char mv_ascii_tolower(char c);
 /* ASCII lowercase in place (bytes >= 0x80 are left alone). */
 void mv_ascii_lower(char *s, size_t n);
 /* ASCII case-insensitive equality of a[0..alen) and the string b. */
 int mv_ascii_ieq(const char *a, size_t alen, const char *b);
+/* ASCII case-insensitive equality of a[0..alen) and b[0..blen) (NULs are bytes). */
+int mv_ascii_ieq_mem(const char *a, size_t alen, const char *b, size_t blen);
 
 /*
  * Read a whole file ("-" = standard input) into a new NUL-terminated buffer

@@ -113,6 +113,13 @@ static void ascii_helpers(void **state)
 	assert_true(mv_ascii_ieq("DKIM", 4, "dkim"));
 	assert_false(mv_ascii_ieq("DKIM", 3, "dkim"));
 	assert_false(mv_ascii_ieq("DKIMX", 5, "dkim"));
+	assert_true(mv_ascii_ieq_mem("Example.COM", 11, "example.com", 11));
+	assert_false(mv_ascii_ieq_mem("example.com", 11, "example.co", 10));
+	assert_false(mv_ascii_ieq_mem("a\0b", 3, "a\0c", 3));
+	assert_int_equal(mv_ascii_tolower('Q'), 'q');
+	assert_int_equal(mv_ascii_tolower('@'), '@');
+	assert_int_equal(mv_ascii_tolower('['), '[');
+	assert_int_equal(mv_ascii_tolower((char)0xc3), (char)0xc3);
 	d = mv_strndup("abcdef", 3);
 	assert_string_equal(d, "abc");
 	free(d);
