@@ -10,11 +10,6 @@ struct cursor {
 	const char *p, *end;
 };
 
-static int is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 static int is_alpha(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -45,9 +40,9 @@ const char *mv_dmarc_policy_str(enum mv_dmarc_policy p)
 /* Trim WSP (and the CR/LF of folded TXT text) from both ends of [*s, *e). */
 static void trim(const char **s, const char **e)
 {
-	while (*s < *e && (is_wsp(**s) || **s == '\r' || **s == '\n'))
+	while (*s < *e && (mv_ascii_is_wsp(**s) || **s == '\r' || **s == '\n'))
 		(*s)++;
-	while (*e > *s && (is_wsp((*e)[-1]) || (*e)[-1] == '\r' || (*e)[-1] == '\n'))
+	while (*e > *s && (mv_ascii_is_wsp((*e)[-1]) || (*e)[-1] == '\r' || (*e)[-1] == '\n'))
 		(*e)--;
 }
 
@@ -73,7 +68,7 @@ static int uri_valid(const char *s, const char *e)
 	if (s == e || *s != ':' || ++s == e)
 		return 0;
 	for (; s < e; s++)
-		if (is_wsp(*s) || (unsigned char)*s < 0x20)
+		if (mv_ascii_is_wsp(*s) || (unsigned char)*s < 0x20)
 			return 0;
 	return 1;
 }
@@ -171,14 +166,14 @@ static enum mv_status parse_tag(struct mv_dmarc_record *rec, const char *s, cons
 		return MV_ESYNTAX;
 	}
 	v = s + nlen;
-	while (v < e && is_wsp(*v))
+	while (v < e && mv_ascii_is_wsp(*v))
 		v++;
 	if (v == e || *v != '=') {
 		set_err(err, errlen, "tag without '='", s, (size_t)(e - s));
 		return MV_ESYNTAX;
 	}
 	v++;
-	while (v < e && is_wsp(*v))
+	while (v < e && mv_ascii_is_wsp(*v))
 		v++;
 	for (k = 0; k < *nseen; k++)
 		if (tag_name(seen[k], e) == nlen && strncasecmp(seen[k], s, nlen) == 0) {
@@ -198,17 +193,17 @@ static int version_ok(struct cursor *c)
 	if (p == c->end || *p != 'v')
 		return 0;
 	p++;
-	while (p < c->end && is_wsp(*p))
+	while (p < c->end && mv_ascii_is_wsp(*p))
 		p++;
 	if (p == c->end || *p != '=')
 		return 0;
 	p++;
-	while (p < c->end && is_wsp(*p))
+	while (p < c->end && mv_ascii_is_wsp(*p))
 		p++;
 	if ((size_t)(c->end - p) < 6 || memcmp(p, "DMARC1", 6) != 0)
 		return 0;
 	p += 6;
-	while (p < c->end && is_wsp(*p))
+	while (p < c->end && mv_ascii_is_wsp(*p))
 		p++;
 	if (p < c->end && *p != ';')
 		return 0;

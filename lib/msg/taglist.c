@@ -9,11 +9,6 @@ struct cursor {
 	const char *start, *p, *end;
 };
 
-static int is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 static int is_alpha(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -40,7 +35,7 @@ static int skip_fws(struct cursor *c)
 {
 	for (;;) {
 		const char *q = c->p;
-		if (q < c->end && is_wsp(*q)) {
+		if (q < c->end && mv_ascii_is_wsp(*q)) {
 			c->p++;
 			continue;
 		}
@@ -48,7 +43,7 @@ static int skip_fws(struct cursor *c)
 			q++;
 		if (q < c->end && *q == '\n') {
 			q++;
-			if (q < c->end && is_wsp(*q)) {
+			if (q < c->end && mv_ascii_is_wsp(*q)) {
 				c->p = q;
 				continue;
 			}
@@ -183,7 +178,7 @@ char *mv_taglist_value_nows(const struct mv_tag *t, size_t *lenp)
 		return NULL;
 	for (i = 0; i < t->value_len; i++) {
 		char ch = t->value[i];
-		if (!is_wsp(ch) && ch != '\r' && ch != '\n')
+		if (!mv_ascii_is_wsp(ch) && ch != '\r' && ch != '\n')
 			s[n++] = ch;
 	}
 	s[n] = '\0';

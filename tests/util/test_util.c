@@ -116,6 +116,9 @@ static void ascii_helpers(void **state)
 	assert_true(mv_ascii_ieq_mem("Example.COM", 11, "example.com", 11));
 	assert_false(mv_ascii_ieq_mem("example.com", 11, "example.co", 10));
 	assert_false(mv_ascii_ieq_mem("a\0b", 3, "a\0c", 3));
+	assert_true(mv_ascii_is_wsp(' ') && mv_ascii_is_wsp('\t'));
+	assert_false(mv_ascii_is_wsp('\r') || mv_ascii_is_wsp('\n') || mv_ascii_is_wsp('\v'));
+	assert_false(mv_ascii_is_wsp((char)0xa0) || mv_ascii_is_wsp(0xa0));
 	assert_int_equal(mv_ascii_tolower('Q'), 'q');
 	assert_int_equal(mv_ascii_tolower('@'), '@');
 	assert_int_equal(mv_ascii_tolower('['), '[');
