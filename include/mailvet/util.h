@@ -78,6 +78,24 @@ int mv_ascii_ieq(const char *a, size_t alen, const char *b);
 int mv_ascii_ieq_mem(const char *a, size_t alen, const char *b, size_t blen);
 
 /*
+ * A bounded reader over the bytes s[0..len) that a parser walks: [p, end)
+ * are still to read, start is where reading began (error messages give
+ * offsets from it). The helpers advance p and never past end; code that
+ * reads *p itself checks p < end first. The bytes are borrowed.
+ */
+struct mv_cursor {
+	const char *start, *p, *end;
+};
+
+void mv_cursor_init(struct mv_cursor *c, const char *s, size_t len);
+size_t mv_cursor_left(const struct mv_cursor *c);   /* end - p */
+size_t mv_cursor_offset(const struct mv_cursor *c); /* p - start */
+/* 1 and the byte consumed when the next byte is ch; 0 (nothing consumed) otherwise. */
+int mv_cursor_eat(struct mv_cursor *c, char ch);
+/* Skip SP and HTAB; returns how many bytes were skipped. */
+size_t mv_cursor_skip_wsp(struct mv_cursor *c);
+
+/*
  * Read a whole file ("-" = standard input) into a new NUL-terminated buffer
  * the caller frees. Files larger than max bytes give MV_ETOOBIG; open or read
  * errors give MV_EIO with errno set.
