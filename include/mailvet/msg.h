@@ -208,7 +208,7 @@ enum mv_status mv_canon_body_final(struct mv_canon_body *cb);
 uint64_t mv_canon_body_length(const struct mv_canon_body *cb);
 void mv_canon_body_free(struct mv_canon_body *cb); /* NULL is fine */
 
-/* ---- Tag=value lists (RFC 6376 §3.2), shared by DKIM and ARC ----------- */
+/* ---- Tag=value lists (RFC 6376 §3.2), read by DKIM, ARC and DMARC ------ */
 
 #define MV_TAGLIST_MAX_TAGS 64             /* more tags than this is MV_ETOOBIG */
 #define MV_TAGLIST_MAX_LEN ((size_t)65536) /* longer input is MV_ETOOBIG */
@@ -255,6 +255,42 @@ struct mv_taglist {
  */
 enum mv_status mv_taglist_parse(const char *text, size_t len, struct mv_taglist *tl, char *err,
                                 size_t errlen);
+
+/*
+ * Reading a tag-list one tag-spec at a time, for a caller that keeps its
+ * own rules on how many tags there may be and on duplicates (DMARC);
+ * mv_taglist_parse() is this reader with DKIM's rules on top.
+ */
+enum mv_taglist_syntax {
+	/* RFC 6376 §3.2 as mv_taglist_parse() describes it. */
+	MV_TAGLIST_DKIM,
+	/*
+	 * RFC 9989 §4.7 dmarc-record: around a tag-spec any run of WSP, CR and
+	 * LF; between name and '=' and after '=' only WSP; a value is every
+	 * byte up to the next ';' (or the end), without the WSP, CR and LF that
+	 * end it.
+	 */
+	MV_TAGLIST_DMARC,
+};
+
+struct mv_taglist_reader {
+	struct mv_cursor c; /* what is still to read; offsets in errors count from c.start */
+	enum mv_taglist_syntax syntax;
+};
+
+void mv_taglist_reader_init(struct mv_taglist_reader *r, const char *text, size_t len,
+                            enum mv_taglist_syntax syntax);
+
+/*
+ * The next tag-spec into *t (pointers borrowed from the text), the ';'
+ * after it consumed. Empty tag-specs are passed over. MV_ENOTFOUND when
+ * nothing but empty tag-specs and white space remains; MV_ESYNTAX with err
+ * (at most errlen-1 bytes) for a bad tag name, a missing '=', a bad byte in
+ * a value or (DKIM) a line break that is not folding. Names are not
+ * checked against each other: duplicates are the caller's business.
+ */
+enum mv_status mv_taglist_next(struct mv_taglist_reader *r, struct mv_tag *t, char *err,
+                               size_t errlen);
 
 /* The tag named `name` (case-sensitive), or NULL. Borrowed from tl. */
 const struct mv_tag *mv_taglist_get(const struct mv_taglist *tl, const char *name);
