@@ -1,9 +1,10 @@
-/* include/mailvet/util.h — buffers, strings and JSON output shared by all modules. */
+/* include/mailvet/util.h — buffers, strings, a bounded cursor, JSON output, IP networks: shared by all modules. */
 #ifndef MAILVET_UTIL_H
 #define MAILVET_UTIL_H
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <mailvet/status.h>
 
@@ -94,6 +95,63 @@ size_t mv_cursor_offset(const struct mv_cursor *c); /* p - start */
 int mv_cursor_eat(struct mv_cursor *c, char ch);
 /* Skip SP and HTAB; returns how many bytes were skipped. */
 size_t mv_cursor_skip_wsp(struct mv_cursor *c);
+
+/* ---- IP addresses and networks (lib/util/cidr.c) ------------------------ */
+
+/* An address; v6 = 0: IPv4 in a[0..4), v6 = 1: IPv6 in a[0..16) (network order). */
+struct mv_ip {
+	int v6;
+	uint8_t a[16];
+};
+
+/* A network: the addresses whose first `prefix` bits are those of net. */
+struct mv_cidr {
+	struct mv_ip net;
+	unsigned prefix;
+};
+
+/*
+ * Dotted-quad IPv4 of s[0..len): four decimal octets without leading zeros
+ * (RFC 7208 §5.6 ip4-network). 1 and the address in out[0..4) if it is one,
+ * else 0.
+ */
+int mv_cidr_ip4_parse(const char *s, size_t len, uint8_t out[4]);
+
+/*
+ * Parse an address as text: dotted IPv4 or IPv6; an IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d) becomes the IPv4 address (as RFC 7208 §5 wants
+ * it compared). MV_EINVAL if s is NULL or neither.
+ */
+enum mv_status mv_cidr_ip_parse(const char *s, struct mv_ip *out);
+
+/* Whether the first `bits` bits of a and b agree (bits <= 8 * their length). */
+int mv_cidr_prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits);
+
+/* Whether ip lies in net (same family, first net->prefix bits equal). */
+int mv_cidr_contains(const struct mv_cidr *net, const struct mv_ip *ip);
+
+/* A list of networks, e.g. a site's internal hosts. Zero-initialise; free with mv_cidr_list_free(). */
+struct mv_cidr_list {
+	struct mv_cidr *item;
+	size_t count;
+};
+
+/*
+ * Add the networks in `text`: addresses or ADDR/PREFIX (inet_pton forms;
+ * PREFIX decimal, at most 32 or 128), separated by spaces, tabs or commas
+ * ("127.0.0.0/8, ::1"). An entry longer than 63 bytes is MV_ESYNTAX.
+ * MV_ESYNTAX for a bad entry (the list keeps those before it), MV_ENOMEM.
+ */
+enum mv_status mv_cidr_list_add(struct mv_cidr_list *l, const char *text);
+
+/*
+ * 1 when the textual address ip (NULL is no match) is inside one of the
+ * networks. An IPv4-mapped IPv6 address (::ffff:a.b.c.d) matches IPv4
+ * networks as the IPv4 address, and IPv6 networks as written.
+ */
+int mv_cidr_list_match(const struct mv_cidr_list *l, const char *ip);
+
+void mv_cidr_list_free(struct mv_cidr_list *l); /* empties it; it can be reused */
 
 /*
  * Read a whole file ("-" = standard input) into a new NUL-terminated buffer

@@ -382,7 +382,7 @@ enum mv_status mv_spf_check_clock(struct mv_resolver *r, const struct mv_spf_req
 		return MV_EINVAL;
 	memset(out, 0, sizeof *out);
 	memset(&ev, 0, sizeof ev);
-	if (!req || !r || mv_spf_ip_parse(req->ip, &ev.ip) != MV_OK)
+	if (!req || !r || mv_cidr_ip_parse(req->ip, &ev.ip) != MV_OK)
 		return MV_EINVAL;
 	out->identity = req->identity;
 	if ((st = mv_spf_ident_build(req, &id)) != MV_OK)
