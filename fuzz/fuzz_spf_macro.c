@@ -16,7 +16,7 @@ static const char *validated(void *arg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mv_spf_macro_ctx ctx;
-	struct mv_spf_ip ip;
+	struct mv_ip ip;
 	struct mv_buf out = MV_BUF_INIT;
 	enum mv_spf_macro_mode mode;
 	enum mv_status st;
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	mode = (enum mv_spf_macro_mode)(data[0] % 3); /* first byte: where the string stands */
-	mv_spf_ip_parse(data[0] & 0x80 ? "2001:db8::cb01" : "192.0.2.3", &ip);
+	mv_cidr_ip_parse(data[0] & 0x80 ? "2001:db8::cb01" : "192.0.2.3", &ip);
 	memset(&ctx, 0, sizeof ctx);
 	ctx.sender = "strong-bad@email.example.com";
 	ctx.local = "strong-bad";

@@ -9,7 +9,6 @@
 #include <mailvet/dns.h>
 #include <mailvet/msg.h>
 #include <mailvet/status.h>
-#include <mailvet/taglist.h>
 #include <mailvet/util.h>
 
 struct evp_pkey_st; /* OpenSSL's EVP_PKEY */

@@ -17,11 +17,6 @@ enum mv_status mv_ar_fail(struct mv_ar_cursor *c, const char *what)
 	return MV_ESYNTAX;
 }
 
-static int is_wsp(unsigned char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
 /* A control character that may not stand in a comment or quoted-string. */
 static int is_bad_ctl(unsigned char ch)
 {
@@ -65,7 +60,7 @@ static size_t fold_len(const struct mv_ar_cursor *c, size_t pos)
 		n = 2;
 	else if (c->s[pos] == '\n')
 		n = 1;
-	if (n && (pos + n == c->len || is_wsp((unsigned char)c->s[pos + n])))
+	if (n && (pos + n == c->len || mv_ascii_is_wsp((unsigned char)c->s[pos + n])))
 		return n;
 	return 0;
 }
@@ -118,7 +113,7 @@ int mv_ar_cfws(struct mv_ar_cursor *c)
 
 	while (c->pos < c->len) {
 		unsigned char ch = (unsigned char)c->s[c->pos];
-		if (is_wsp(ch)) {
+		if (mv_ascii_is_wsp(ch)) {
 			c->pos++;
 		} else if ((n = fold_len(c, c->pos)) > 0) {
 			c->pos += n;

@@ -87,25 +87,6 @@ static int ieq(const char *a, const char *b)
 	return mv_ascii_ieq(a, strlen(a), b);
 }
 
-/* ASCII case-insensitive equality of a[0..an) and b[0..bn). */
-static int ieq_n(const char *a, size_t an, const char *b, size_t bn)
-{
-	size_t i;
-
-	if (an != bn)
-		return 0;
-	for (i = 0; i < an; i++) {
-		char x = a[i], y = b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (char)(y - 'A' + 'a');
-		if (x != y)
-			return 0;
-	}
-	return 1;
-}
-
 static const struct method *find_method(const char *name)
 {
 	size_t i;
@@ -123,7 +104,7 @@ static int in_list(const char *list, const char *word)
 
 	while (*list) {
 		size_t l = strcspn(list, " ");
-		if (ieq_n(list, l, word, n))
+		if (mv_ascii_ieq_mem(list, l, word, n))
 			return 1;
 		list += l;
 		while (*list == ' ')
@@ -165,8 +146,8 @@ static int entry_is(const char *e, const char *method, const char *ptype, const 
 {
 	const char *sp = strchr(e, ' '), *dot = strchr(sp, '.');
 
-	if (!ieq_n(e, (size_t)(sp - e), method, strlen(method)) ||
-	    !ieq_n(sp + 1, (size_t)(dot - sp - 1), ptype, strlen(ptype)))
+	if (!mv_ascii_ieq_mem(e, (size_t)(sp - e), method, strlen(method)) ||
+	    !mv_ascii_ieq_mem(sp + 1, (size_t)(dot - sp - 1), ptype, strlen(ptype)))
 		return 0;
 	return strcmp(dot + 1, "*") == 0 || ieq(property, dot + 1);
 }

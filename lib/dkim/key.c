@@ -1,6 +1,4 @@
 /* lib/dkim/key.c — key records (RFC 6376 §3.6.1) and their lookup (§3.6.2). */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,19 +6,6 @@
 #include <openssl/x509.h>
 
 #include "dkim/dkim_int.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) MV_PRINTF(3, 4);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Does the colon-separated list in t contain word (FWS around items allowed)? */
 static int list_has(const struct mv_tag *t, const char *word)
@@ -57,7 +42,7 @@ static enum mv_status load_pkey(struct mv_dkim_key *k, const unsigned char *der,
 
 	if (k->type == MV_DKIM_KEY_ED25519) {
 		if (n != 32) {
-			set_err(err, errlen, "ed25519 key of %zu bytes, not 32", n);
+			mv_errf(err, errlen, "ed25519 key of %zu bytes, not 32", n);
 			return MV_ESYNTAX;
 		}
 		pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, n);
@@ -79,7 +64,7 @@ static enum mv_status load_pkey(struct mv_dkim_key *k, const unsigned char *der,
 	}
 	if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
 		EVP_PKEY_free(pkey);
-		set_err(err, errlen, "p= is not an RSA public key");
+		mv_errf(err, errlen, "p= is not an RSA public key");
 		return MV_ESYNTAX;
 	}
 	k->pkey = pkey;
@@ -99,7 +84,7 @@ static enum mv_status read_key_type(const struct mv_taglist *tl, struct mv_dkim_
 		k->type = MV_DKIM_KEY_ED25519;
 		return MV_OK;
 	}
-	set_err(err, errlen, "unknown key type k=%.*s", (int)t->value_len, t->value);
+	mv_errf(err, errlen, "unknown key type k=%.*s", (int)t->value_len, t->value);
 	return MV_EUNSUPPORTED;
 }
 
@@ -138,11 +123,11 @@ enum mv_status mv_dkim_key_parse(const char *txt, size_t len, struct mv_dkim_key
 	t = mv_taglist_get(&tl, "v");
 	if (t != NULL &&
 	    (t != &tl.tag[0] || !(t->value_len == 5 && !memcmp(t->value, "DKIM1", 5)))) {
-		set_err(err, errlen, "v= is not DKIM1 or not the first tag");
+		mv_errf(err, errlen, "v= is not DKIM1 or not the first tag");
 		goto out;
 	}
 	if ((t = mv_taglist_get(&tl, "p")) == NULL) {
-		set_err(err, errlen, "no p= tag");
+		mv_errf(err, errlen, "no p= tag");
 		goto out;
 	}
 	st = MV_ENOMEM;
@@ -161,7 +146,7 @@ enum mv_status mv_dkim_key_parse(const char *txt, size_t len, struct mv_dkim_key
 	}
 	if ((der = mv_dkim_b64_decode(p64, n, &dlen, &st)) == NULL) {
 		if (st == MV_ESYNTAX)
-			set_err(err, errlen, "p= is not base64");
+			mv_errf(err, errlen, "p= is not base64");
 		goto out;
 	}
 	st = load_pkey(k, der, dlen, err, errlen);

@@ -1,23 +1,9 @@
 /* lib/dkim/keyfetch.c — finding a signature's key in DNS (RFC 6376 §3.6.2). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dkim/dkim_int.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) MV_PRINTF(3, 4);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 char *mv_dkim_key_name(const char *s, const char *d)
 {
@@ -42,7 +28,7 @@ enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, struct mv_dkim_keycache 
 	if ((name = mv_dkim_key_name(s, d)) == NULL)
 		goto out;
 	if ((st = mv_dns_query(r, name, MV_DNS_TXT, &ans)) != MV_OK) {
-		set_err(err, errlen, "%s is not a DNS name", name);
+		mv_errf(err, errlen, "%s is not a DNS name", name);
 		goto out;
 	}
 	switch (ans->rcode) {
@@ -50,18 +36,18 @@ enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, struct mv_dkim_keycache 
 		break;
 	case MV_DNS_NXDOMAIN:
 	case MV_DNS_NODATA:
-		set_err(err, errlen, "no key for signature (%s)", name);
+		mv_errf(err, errlen, "no key for signature (%s)", name);
 		st = MV_ENOTFOUND;
 		goto out;
 	case MV_DNS_SERVFAIL:
 	case MV_DNS_TIMEOUT:
-		set_err(err, errlen, "key lookup failed (%s: %s)", name,
+		mv_errf(err, errlen, "key lookup failed (%s: %s)", name,
 		        ans->rcode == MV_DNS_TIMEOUT ? "timeout" : "servfail");
 		st = MV_ETEMP;
 		goto out;
 	}
 	if (ans->count > 1) {
-		set_err(err, errlen, "%zu key records at %s", ans->count, name);
+		mv_errf(err, errlen, "%zu key records at %s", ans->count, name);
 		st = MV_ESYNTAX;
 		goto out;
 	}

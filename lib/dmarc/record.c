@@ -2,18 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <mailvet/dmarc.h>
-
-struct cursor {
-	const char *p, *end;
-};
-
-static int is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
+#include <mailvet/msg.h>
 
 static int is_alpha(char c)
 {
@@ -45,9 +36,9 @@ const char *mv_dmarc_policy_str(enum mv_dmarc_policy p)
 /* Trim WSP (and the CR/LF of folded TXT text) from both ends of [*s, *e). */
 static void trim(const char **s, const char **e)
 {
-	while (*s < *e && (is_wsp(**s) || **s == '\r' || **s == '\n'))
+	while (*s < *e && (mv_ascii_is_wsp(**s) || **s == '\r' || **s == '\n'))
 		(*s)++;
-	while (*e > *s && (is_wsp((*e)[-1]) || (*e)[-1] == '\r' || (*e)[-1] == '\n'))
+	while (*e > *s && (mv_ascii_is_wsp((*e)[-1]) || (*e)[-1] == '\r' || (*e)[-1] == '\n'))
 		(*e)--;
 }
 
@@ -73,7 +64,7 @@ static int uri_valid(const char *s, const char *e)
 	if (s == e || *s != ':' || ++s == e)
 		return 0;
 	for (; s < e; s++)
-		if (is_wsp(*s) || (unsigned char)*s < 0x20)
+		if (mv_ascii_is_wsp(*s) || (unsigned char)*s < 0x20)
 			return 0;
 	return 1;
 }
@@ -136,114 +127,84 @@ static enum mv_status apply_tag(struct mv_dmarc_record *rec, const char *name, s
 	return MV_OK;
 }
 
-/* A tag name: ALPHA *(ALPHA / DIGIT / "_"). Returns its length (0: none). */
-static size_t tag_name(const char *s, const char *e)
-{
-	const char *p = s;
-
-	if (p == e || !is_alpha(*p))
-		return 0;
-	while (p < e && (is_alpha(*p) || is_digit(*p) || *p == '_'))
-		p++;
-	return (size_t)(p - s);
-}
-
 #define MAX_TAGS 64 /* distinct tags remembered for the duplicate check */
 
-static void set_err(char *err, size_t errlen, const char *what, const char *s, size_t n)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s '%.*s'", what, (int)(n > 40 ? 40 : n), s);
-}
+/* Tag names seen so far, compared case-insensitively. */
+struct seen_tags {
+	struct {
+		const char *name;
+		size_t len;
+	} tag[MAX_TAGS];
+	size_t count;
+};
 
-/* One "name=value" element [s, e) (already split on ';'). */
-static enum mv_status parse_tag(struct mv_dmarc_record *rec, const char *s, const char *e,
-                                const char **seen, size_t *nseen, char *err, size_t errlen)
+/* MV_ESYNTAX when t's name was seen before; otherwise it is remembered (while there is room). */
+static enum mv_status check_duplicate(struct seen_tags *seen, const struct mv_tag *t, char *err,
+                                      size_t errlen)
 {
-	const char *v;
-	size_t nlen, k;
+	size_t k;
 
-	trim(&s, &e);
-	if (s == e)
-		return MV_OK; /* empty element: a trailing or doubled ';' */
-	if ((nlen = tag_name(s, e)) == 0) {
-		set_err(err, errlen, "bad tag", s, (size_t)(e - s));
-		return MV_ESYNTAX;
-	}
-	v = s + nlen;
-	while (v < e && is_wsp(*v))
-		v++;
-	if (v == e || *v != '=') {
-		set_err(err, errlen, "tag without '='", s, (size_t)(e - s));
-		return MV_ESYNTAX;
-	}
-	v++;
-	while (v < e && is_wsp(*v))
-		v++;
-	for (k = 0; k < *nseen; k++)
-		if (tag_name(seen[k], e) == nlen && strncasecmp(seen[k], s, nlen) == 0) {
-			set_err(err, errlen, "duplicate tag", s, nlen);
+	for (k = 0; k < seen->count; k++)
+		if (mv_ascii_ieq_mem(seen->tag[k].name, seen->tag[k].len, t->name, t->name_len)) {
+			mv_errf(err, errlen, "duplicate tag '%.*s'", (int)t->name_len, t->name);
 			return MV_ESYNTAX;
 		}
-	if (*nseen < MAX_TAGS)
-		seen[(*nseen)++] = s;
-	return apply_tag(rec, s, nlen, v, (size_t)(e - v));
+	if (seen->count < MAX_TAGS) {
+		seen->tag[seen->count].name = t->name;
+		seen->tag[seen->count++].len = t->name_len;
+	}
+	return MV_OK;
 }
 
 /* "v" *WSP "=" *WSP "DMARC1" then WSP* and ';' or the end. */
-static int version_ok(struct cursor *c)
+static int version_ok(struct mv_cursor *c)
 {
-	const char *p = c->p;
+	struct mv_cursor v = *c;
 
-	if (p == c->end || *p != 'v')
+	if (!mv_cursor_eat(&v, 'v'))
 		return 0;
-	p++;
-	while (p < c->end && is_wsp(*p))
-		p++;
-	if (p == c->end || *p != '=')
+	mv_cursor_skip_wsp(&v);
+	if (!mv_cursor_eat(&v, '='))
 		return 0;
-	p++;
-	while (p < c->end && is_wsp(*p))
-		p++;
-	if ((size_t)(c->end - p) < 6 || memcmp(p, "DMARC1", 6) != 0)
+	mv_cursor_skip_wsp(&v);
+	if (mv_cursor_left(&v) < 6 || memcmp(v.p, "DMARC1", 6) != 0)
 		return 0;
-	p += 6;
-	while (p < c->end && is_wsp(*p))
-		p++;
-	if (p < c->end && *p != ';')
+	v.p += 6;
+	mv_cursor_skip_wsp(&v);
+	if (mv_cursor_left(&v) > 0 && *v.p != ';')
 		return 0;
-	c->p = p;
+	*c = v;
 	return 1;
 }
 
 enum mv_status mv_dmarc_record_parse(const char *txt, size_t len, struct mv_dmarc_record *out,
                                      char *err, size_t errlen)
 {
-	struct cursor c = {txt, txt + len};
-	const char *seen[MAX_TAGS], *semi;
-	size_t nseen = 0;
-	enum mv_status st = MV_OK;
+	struct mv_taglist_reader r;
+	struct seen_tags seen;
+	struct mv_tag t;
+	enum mv_status st;
 
 	memset(out, 0, sizeof *out);
+	seen.count = 0;
 	if (err && errlen)
 		err[0] = '\0';
 	if (len > MV_DMARC_RECORD_MAX) {
-		set_err(err, errlen, "record too long", "", 0);
+		mv_errf(err, errlen, "record too long");
 		return MV_ETOOBIG;
 	}
-	if (!version_ok(&c)) {
-		set_err(err, errlen, "not v=DMARC1", txt, len);
+	mv_taglist_reader_init(&r, txt, len, MV_TAGLIST_DMARC);
+	if (!version_ok(&r.c)) {
+		mv_errf(err, errlen, "not v=DMARC1 '%.*s'", (int)(len > 40 ? 40 : len), txt);
 		return MV_ENOTFOUND;
 	}
-	while (c.p < c.end && st == MV_OK) {
-		c.p++; /* the ';' */
-		semi = memchr(c.p, ';', (size_t)(c.end - c.p));
-		if (semi == NULL)
-			semi = c.end;
-		st = parse_tag(out, c.p, semi, seen, &nseen, err, errlen);
-		c.p = semi;
+	while ((st = mv_taglist_next(&r, &t, err, errlen)) == MV_OK) {
+		if ((st = check_duplicate(&seen, &t, err, errlen)) != MV_OK)
+			break;
+		if ((st = apply_tag(out, t.name, t.name_len, t.value, t.value_len)) != MV_OK)
+			break;
 	}
-	return st;
+	return st == MV_ENOTFOUND ? MV_OK : st;
 }
 
 void mv_dmarc_record_clear(struct mv_dmarc_record *rec)

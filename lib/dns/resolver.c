@@ -84,7 +84,7 @@ enum mv_status mv_dns_name_norm(const char *name, size_t len, char out[MV_DNS_NA
 		} else if (++label > MV_DNS_LABEL_MAX) {
 			return MV_EINVAL;
 		}
-		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		out[i] = mv_ascii_tolower(c);
 	}
 	if (label == 0)
 		return MV_EINVAL; /* "a.." */

@@ -1,6 +1,8 @@
 /* lib/dns/wire.c — bounded reading of DNS wire format: names, compression, the answer section. */
 #include <string.h>
 
+#include <mailvet/util.h>
+
 #include "dns/wire.h"
 
 #define MAX_POINTERS 64
@@ -67,7 +69,7 @@ int mv_dns_wire_to_text(const uint8_t *wire, size_t wirelen, char out[MV_DNS_NAM
 			c = (char)wire[pos + 1 + i];
 			if (c == '\0' || c == '.')
 				return -1;
-			out[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+			out[n++] = mv_ascii_tolower(c);
 		}
 		pos += lab + 1;
 	}

@@ -10,11 +10,6 @@
 #include "dns/backend.h"
 #include "dns/zone.h"
 
-/* One line, bytes as in the file; TXT data (at most one line long) goes to b. */
-struct cursor {
-	const char *p, *end;
-};
-
 struct parser {
 	struct mv_dns_zone *zone;
 	struct mv_buf txt; /* a TXT record's decoded strings */
@@ -27,14 +22,14 @@ static int is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-static void skip_space(struct cursor *c)
+static void skip_space(struct mv_cursor *c)
 {
 	while (c->p < c->end && is_space(*c->p))
 		c->p++;
 }
 
 /* At the end of the line's content (only blanks or a comment remain)? */
-static int at_end(struct cursor *c)
+static int at_end(struct mv_cursor *c)
 {
 	skip_space(c);
 	return c->p == c->end || *c->p == ';';
@@ -44,7 +39,7 @@ static int at_end(struct cursor *c)
  * RFC 1035 §5.1 escapes: \DDD (three decimal digits, at most 255) for any
  * byte, \X for X itself. c->p is just past the backslash.
  */
-static int unescape(struct cursor *c, unsigned char *out)
+static int unescape(struct mv_cursor *c, unsigned char *out)
 {
 	unsigned v = 0;
 	int i;
@@ -71,7 +66,7 @@ static int unescape(struct cursor *c, unsigned char *out)
  * no trailing dot, into out. Names are text, so a decoded NUL is refused
  * and a decoded dot separates labels as a plain one does.
  */
-static int name_word(struct parser *ps, struct cursor *c, char out[MV_DNS_NAME_MAX + 1],
+static int name_word(struct parser *ps, struct mv_cursor *c, char out[MV_DNS_NAME_MAX + 1],
                      size_t *outlen, const char *what)
 {
 	char raw[MV_DNS_NAME_MAX + 2];
@@ -108,7 +103,7 @@ bad:
 }
 
 /* A plain word (type, number, address) as [*w, *w + *n). */
-static int word(struct cursor *c, const char **w, size_t *n)
+static int word(struct mv_cursor *c, const char **w, size_t *n)
 {
 	skip_space(c);
 	*w = c->p;
@@ -118,7 +113,7 @@ static int word(struct cursor *c, const char **w, size_t *n)
 	return *n ? 0 : -1;
 }
 
-static int parse_addr(struct parser *ps, struct cursor *c, int af, struct mv_dns_rr *rr)
+static int parse_addr(struct parser *ps, struct mv_cursor *c, int af, struct mv_dns_rr *rr)
 {
 	char buf[64];
 	const char *w;
@@ -137,7 +132,7 @@ static int parse_addr(struct parser *ps, struct cursor *c, int af, struct mv_dns
 	return 0;
 }
 
-static int parse_pref(struct parser *ps, struct cursor *c, unsigned *pref)
+static int parse_pref(struct parser *ps, struct mv_cursor *c, unsigned *pref)
 {
 	const char *w;
 	size_t n, i;
@@ -160,7 +155,7 @@ bad:
 }
 
 /* One "quoted string": appended, decoded, to ps->txt. c->p is at the quote. */
-static int txt_string(struct parser *ps, struct cursor *c)
+static int txt_string(struct parser *ps, struct mv_cursor *c)
 {
 	unsigned char b;
 
@@ -185,7 +180,7 @@ static int txt_string(struct parser *ps, struct cursor *c)
 	return 0;
 }
 
-static int parse_txt(struct parser *ps, struct cursor *c, struct mv_dns_rr *rr)
+static int parse_txt(struct parser *ps, struct mv_cursor *c, struct mv_dns_rr *rr)
 {
 	mv_buf_reset(&ps->txt);
 	mv_buf_append(&ps->txt, "", 0);
@@ -211,7 +206,7 @@ static int parse_txt(struct parser *ps, struct cursor *c, struct mv_dns_rr *rr)
 }
 
 /* "TIMEOUT", "SERVFAIL" [TYPE], "NODATA": no records, only behaviour. */
-static int parse_pseudo(struct parser *ps, struct cursor *c, struct mv_dns_node *node, int fail)
+static int parse_pseudo(struct parser *ps, struct mv_cursor *c, struct mv_dns_node *node, int fail)
 {
 	static const enum mv_dns_type types[] = {MV_DNS_A,  MV_DNS_CNAME, MV_DNS_PTR,
 	                                         MV_DNS_MX, MV_DNS_TXT,   MV_DNS_AAAA};
@@ -240,7 +235,7 @@ bad:
 }
 
 /* The rdata of a record type into rr (host/txt borrowed from ps or hostbuf). */
-static int parse_rdata(struct parser *ps, struct cursor *c, struct mv_dns_rr *rr,
+static int parse_rdata(struct parser *ps, struct mv_cursor *c, struct mv_dns_rr *rr,
                        char hostbuf[MV_DNS_NAME_MAX + 1])
 {
 	size_t n;
@@ -282,7 +277,7 @@ static int record_type(const char *w, size_t n, enum mv_dns_type *type)
 }
 
 /* One line that is not blank: owner TYPE rdata [; comment]. */
-static int parse_line(struct parser *ps, struct cursor *c)
+static int parse_line(struct parser *ps, struct mv_cursor *c)
 {
 	char owner[MV_DNS_NAME_MAX + 1], host[MV_DNS_NAME_MAX + 1];
 	struct mv_dns_rr rr;
@@ -334,7 +329,7 @@ static int parse_line(struct parser *ps, struct cursor *c)
 static enum mv_status parse_text(struct parser *ps, const char *text, size_t len, size_t *lineno)
 {
 	const char *p = text, *end = text + len, *eol;
-	struct cursor c;
+	struct mv_cursor c;
 
 	for (*lineno = 1; p < end; (*lineno)++, p = eol + 1) {
 		eol = memchr(p, '\n', (size_t)(end - p));
@@ -348,8 +343,7 @@ static enum mv_status parse_text(struct parser *ps, const char *text, size_t len
 			ps->why = "NUL byte (write \\000)";
 			return MV_ESYNTAX;
 		}
-		c.p = p;
-		c.end = eol;
+		mv_cursor_init(&c, p, (size_t)(eol - p));
 		if (at_end(&c))
 			continue;
 		if (parse_line(ps, &c) < 0)

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mailvet/util.h>
+
 #include "msg/addr_priv.h"
 
 struct lexer {
@@ -50,11 +52,6 @@ size_t mv_addr_utf8_len(const unsigned char *p, size_t n)
 	return need;
 }
 
-static int is_wsp(unsigned char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 /* RFC 5322 §3.2.3 atext (printable ASCII but specials); UTF-8 is checked apart. */
 static int is_atext(unsigned char c)
 {
@@ -71,11 +68,11 @@ static size_t fws_len(struct lexer *lx, enum mv_status *st)
 	const unsigned char *s = lx->s;
 	size_t i = lx->i, n = lx->len;
 
-	if (is_wsp(s[i]))
+	if (mv_ascii_is_wsp(s[i]))
 		return 1;
-	if (s[i] == '\r' && i + 2 < n && s[i + 1] == '\n' && is_wsp(s[i + 2]))
+	if (s[i] == '\r' && i + 2 < n && s[i + 1] == '\n' && mv_ascii_is_wsp(s[i + 2]))
 		return 2;
-	if (s[i] == '\n' && i + 1 < n && is_wsp(s[i + 1]))
+	if (s[i] == '\n' && i + 1 < n && mv_ascii_is_wsp(s[i + 1]))
 		return 1;
 	if (s[i] == '\r' || s[i] == '\n')
 		*st = lex_fail(lx, i, "line break that is not folding");
@@ -202,7 +199,7 @@ static enum mv_status quoted_string(struct lexer *lx, int space)
 		}
 		if ((n = fws_len(lx, &st)) > 0) {
 			/* A WSP is kept; a line break of a fold is dropped (its WSP follows). */
-			if (is_wsp(lx->s[lx->i]))
+			if (mv_ascii_is_wsp(lx->s[lx->i]))
 				put_text(lx, lx->s + lx->i, 1);
 			lx->i += n;
 			continue;

@@ -3,11 +3,6 @@
 
 #include <mailvet/msg.h>
 
-static int is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 /*
  * simple: the field unchanged, except that line breaks are written as CRLF
  * (a bare LF, from a message stored with Unix line ends, was a CRLF on the
@@ -43,7 +38,7 @@ static void canon_relaxed(const char *raw, size_t len, size_t colon, struct mv_b
 	size_t name_end = colon, i, start;
 	int wsp = 0, any = 0;
 
-	while (name_end > 0 && is_wsp(raw[name_end - 1]))
+	while (name_end > 0 && mv_ascii_is_wsp(raw[name_end - 1]))
 		name_end--;
 	start = out->len;
 	mv_buf_append(out, raw, name_end);
@@ -52,7 +47,8 @@ static void canon_relaxed(const char *raw, size_t len, size_t colon, struct mv_b
 	mv_buf_putc(out, ':');
 	for (i = colon + 1; i < len;) {
 		size_t run = i;
-		while (run < len && !is_wsp(raw[run]) && raw[run] != '\r' && raw[run] != '\n')
+		while (run < len && !mv_ascii_is_wsp(raw[run]) && raw[run] != '\r' &&
+		       raw[run] != '\n')
 			run++;
 		if (run > i) {
 			if (wsp && any)

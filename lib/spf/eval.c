@@ -106,7 +106,7 @@ enum mv_status mv_spf_eval_target(struct mv_spf_eval *ev, const char *spec, cons
 
 int mv_spf_name_within(const char *name, const char *suffix)
 {
-	size_t n = strlen(name), m = strlen(suffix), i;
+	size_t n = strlen(name), m = strlen(suffix);
 
 	if (n > 0 && name[n - 1] == '.')
 		n--;
@@ -114,16 +114,7 @@ int mv_spf_name_within(const char *name, const char *suffix)
 		m--;
 	if (m == 0 || m > n || (n > m && name[n - m - 1] != '.'))
 		return 0;
-	for (i = 0; i < m; i++) {
-		char a = name[n - m + i], b = suffix[i];
-		if (a >= 'A' && a <= 'Z')
-			a = (char)(a - 'A' + 'a');
-		if (b >= 'A' && b <= 'Z')
-			b = (char)(b - 'A' + 'a');
-		if (a != b)
-			return 0;
-	}
-	return 1;
+	return mv_ascii_ieq_mem(name + n - m, m, suffix, m);
 }
 
 /*
@@ -391,7 +382,7 @@ enum mv_status mv_spf_check_clock(struct mv_resolver *r, const struct mv_spf_req
 		return MV_EINVAL;
 	memset(out, 0, sizeof *out);
 	memset(&ev, 0, sizeof ev);
-	if (!req || !r || mv_spf_ip_parse(req->ip, &ev.ip) != MV_OK)
+	if (!req || !r || mv_cidr_ip_parse(req->ip, &ev.ip) != MV_OK)
 		return MV_EINVAL;
 	out->identity = req->identity;
 	if ((st = mv_spf_ident_build(req, &id)) != MV_OK)

@@ -44,7 +44,7 @@ static enum mv_status parse_expr(const char *s, size_t len, size_t *i, enum mv_s
 		return MV_ESYNTAX;
 	c = s[p++];
 	e->upper = c >= 'A' && c <= 'Z';
-	e->letter = (char)(e->upper ? c - 'A' + 'a' : c);
+	e->letter = mv_ascii_tolower(c);
 	if (!letter_allowed(e->letter, mode))
 		return MV_ESYNTAX;
 	while (p < len && s[p] >= '0' && s[p] <= '9') {

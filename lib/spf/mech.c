@@ -11,9 +11,9 @@ static int addr_matches(const struct mv_spf_eval *ev, const struct mv_spf_term *
                         const struct mv_dns_rr *rr)
 {
 	if (rr->type == MV_DNS_A && !ev->ip.v6)
-		return mv_spf_ip_prefix_eq(rr->addr, ev->ip.a, t->cidr4);
+		return mv_cidr_prefix_eq(rr->addr, ev->ip.a, t->cidr4);
 	if (rr->type == MV_DNS_AAAA && ev->ip.v6)
-		return mv_spf_ip_prefix_eq(rr->addr, ev->ip.a, t->cidr6);
+		return mv_cidr_prefix_eq(rr->addr, ev->ip.a, t->cidr6);
 	return 0;
 }
 
@@ -175,11 +175,11 @@ enum mv_status mv_spf_mech_eval(struct mv_spf_eval *ev, const struct mv_spf_term
 		*o = MV_SPF_O_MATCH;
 		return MV_OK;
 	case MV_SPF_M_IP4:
-		if (!ev->ip.v6 && mv_spf_ip_prefix_eq(t->net, ev->ip.a, t->cidr4))
+		if (!ev->ip.v6 && mv_cidr_prefix_eq(t->net, ev->ip.a, t->cidr4))
 			*o = MV_SPF_O_MATCH;
 		return MV_OK;
 	case MV_SPF_M_IP6:
-		if (ev->ip.v6 && mv_spf_ip_prefix_eq(t->net, ev->ip.a, t->cidr6))
+		if (ev->ip.v6 && mv_cidr_prefix_eq(t->net, ev->ip.a, t->cidr6))
 			*o = MV_SPF_O_MATCH;
 		return MV_OK;
 	case MV_SPF_M_INCLUDE:

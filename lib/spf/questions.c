@@ -9,10 +9,10 @@
 enum mv_status mv_spf_questions(const struct mv_spf_request *req, struct mv_dns_questions *l)
 {
 	struct mv_spf_ident id = {0};
-	struct mv_spf_ip ip;
+	struct mv_ip ip;
 	enum mv_status st = MV_OK;
 
-	if (req == NULL || mv_spf_ip_parse(req->ip, &ip) != MV_OK)
+	if (req == NULL || mv_cidr_ip_parse(req->ip, &ip) != MV_OK)
 		goto out; /* mv_spf_check() refuses it: nothing asked */
 	if ((st = mv_spf_ident_build(req, &id)) != MV_OK)
 		goto out;

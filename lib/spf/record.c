@@ -190,7 +190,7 @@ static enum mv_status take_network(struct span arg, int v6, struct mv_spf_term *
 			return MV_ESYNTAX;
 	}
 	if (!v6)
-		return mv_spf_ip4_network(arg.p, netlen, t->net) ? MV_OK : MV_ESYNTAX;
+		return mv_cidr_ip4_parse(arg.p, netlen, t->net) ? MV_OK : MV_ESYNTAX;
 	if (netlen == 0 || netlen >= sizeof text)
 		return MV_ESYNTAX;
 	memcpy(text, arg.p, netlen);

@@ -8,36 +8,16 @@
 #include <mailvet/spf.h>
 #include <mailvet/util.h>
 
-/* ---- lib/spf/ip.c: client and network addresses ---- */
+/* ---- lib/spf/ip.c: the client address in macros and PTR names ---- */
 
-/* An address; v6 = 0: IPv4 in a[0..4), v6 = 1: IPv6 in a[0..16). */
-struct mv_spf_ip {
-	int v6;
-	uint8_t a[16];
-};
-
-/*
- * Parse the client address: dotted IPv4 or IPv6 text; an IPv4-mapped IPv6
- * address (::ffff:a.b.c.d) becomes the IPv4 address (RFC 7208 §5).
- * MV_EINVAL if it is neither.
- */
-enum mv_status mv_spf_ip_parse(const char *s, struct mv_spf_ip *out);
-
-/*
- * RFC 7208 §5.6 ip4-network: four decimal octets without leading zeros,
- * s[0..len). 1 and the address in out[0..4) if it is one, else 0.
- */
-int mv_spf_ip4_network(const char *s, size_t len, uint8_t out[4]);
-
-/* Whether the first `bits` bits of a and b (each of `bytes` bytes) agree. */
-int mv_spf_ip_prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits);
+/* Addresses are lib/util's struct mv_ip (mv_cidr_ip_parse, mv_cidr_prefix_eq). */
 
 /* Append the %{i} form: dotted quad, or 32 dot-separated lowercase nibbles. */
-void mv_spf_ip_dotted(const struct mv_spf_ip *ip, struct mv_buf *out);
+void mv_spf_ip_dotted(const struct mv_ip *ip, struct mv_buf *out);
 /* Append the %{c} form: dotted quad, or RFC 5952 text. */
-void mv_spf_ip_text(const struct mv_spf_ip *ip, struct mv_buf *out);
+void mv_spf_ip_text(const struct mv_ip *ip, struct mv_buf *out);
 /* Append the reverse-lookup name without a trailing dot (x.x.x.x.in-addr.arpa / ip6.arpa). */
-void mv_spf_ip_reverse_name(const struct mv_spf_ip *ip, struct mv_buf *out);
+void mv_spf_ip_reverse_name(const struct mv_ip *ip, struct mv_buf *out);
 
 /* ---- lib/spf/record.c: the record grammar (RFC 7208 §4.5, §4.6, §5, §6, §12) ---- */
 
@@ -117,14 +97,14 @@ enum mv_spf_macro_mode {
  * "unknown" is used then.
  */
 struct mv_spf_macro_ctx {
-	const char *sender;         /* s */
-	const char *local;          /* l */
-	const char *sender_domain;  /* o */
-	const char *domain;         /* d */
-	const char *helo;           /* h */
-	const struct mv_spf_ip *ip; /* i, c, v */
-	const char *receiver;       /* r */
-	long long now;              /* t */
+	const char *sender;        /* s */
+	const char *local;         /* l */
+	const char *sender_domain; /* o */
+	const char *domain;        /* d */
+	const char *helo;          /* h */
+	const struct mv_ip *ip;    /* i, c, v */
+	const char *receiver;      /* r */
+	long long now;             /* t */
 	const char *(*validated_name)(void *arg);
 	void *arg;
 };
@@ -153,7 +133,7 @@ int mv_spf_domain_finish(struct mv_buf *b);
 /* One check_host() run: the inputs, the §4.6.4 counters, the first problem. */
 struct mv_spf_eval {
 	struct mv_resolver *r;
-	struct mv_spf_ip ip;
+	struct mv_ip ip;
 	const char *sender;
 	const char *local;
 	const char *sender_domain;

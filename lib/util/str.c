@@ -1,4 +1,6 @@
 /* lib/util/str.c — small bounded string helpers. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,29 +18,53 @@ char *mv_strndup(const char *s, size_t n)
 	return p;
 }
 
+void mv_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int mv_ascii_is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+char mv_ascii_tolower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
 void mv_ascii_lower(char *s, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (s[i] >= 'A' && s[i] <= 'Z')
-			s[i] = (char)(s[i] - 'A' + 'a');
+		s[i] = mv_ascii_tolower(s[i]);
 }
 
 int mv_ascii_ieq(const char *a, size_t alen, const char *b)
 {
 	size_t i;
 
-	for (i = 0; i < alen; i++) {
-		char x = a[i], y = b[i];
-		if (y == '\0')
+	for (i = 0; i < alen; i++)
+		if (b[i] == '\0' || mv_ascii_tolower(a[i]) != mv_ascii_tolower(b[i]))
 			return 0;
-		if (x >= 'A' && x <= 'Z')
-			x = (char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (char)(y - 'A' + 'a');
-		if (x != y)
-			return 0;
-	}
 	return b[alen] == '\0';
+}
+
+int mv_ascii_ieq_mem(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t i;
+
+	if (alen != blen)
+		return 0;
+	for (i = 0; i < alen; i++)
+		if (mv_ascii_tolower(a[i]) != mv_ascii_tolower(b[i]))
+			return 0;
+	return 1;
 }

@@ -11,7 +11,7 @@
 
 /* §7.4: <sender> strong-bad@email.example.com, client 192.0.2.3 or 2001:db8::cb01. */
 struct fixture {
-	struct mv_spf_ip ip4, ip6;
+	struct mv_ip ip4, ip6;
 	struct mv_spf_macro_ctx ctx;
 };
 
@@ -26,8 +26,8 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof *f);
 
 	assert_non_null(f);
-	assert_int_equal(mv_spf_ip_parse("192.0.2.3", &f->ip4), MV_OK);
-	assert_int_equal(mv_spf_ip_parse("2001:db8::cb01", &f->ip6), MV_OK);
+	assert_int_equal(mv_cidr_ip_parse("192.0.2.3", &f->ip4), MV_OK);
+	assert_int_equal(mv_cidr_ip_parse("2001:db8::cb01", &f->ip6), MV_OK);
 	f->ctx.sender = "strong-bad@email.example.com";
 	f->ctx.local = "strong-bad";
 	f->ctx.sender_domain = "email.example.com";

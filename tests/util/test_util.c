@@ -113,9 +113,32 @@ static void ascii_helpers(void **state)
 	assert_true(mv_ascii_ieq("DKIM", 4, "dkim"));
 	assert_false(mv_ascii_ieq("DKIM", 3, "dkim"));
 	assert_false(mv_ascii_ieq("DKIMX", 5, "dkim"));
+	assert_true(mv_ascii_ieq_mem("Example.COM", 11, "example.com", 11));
+	assert_false(mv_ascii_ieq_mem("example.com", 11, "example.co", 10));
+	assert_false(mv_ascii_ieq_mem("a\0b", 3, "a\0c", 3));
+	assert_true(mv_ascii_is_wsp(' ') && mv_ascii_is_wsp('\t'));
+	assert_false(mv_ascii_is_wsp('\r') || mv_ascii_is_wsp('\n') || mv_ascii_is_wsp('\v'));
+	assert_false(mv_ascii_is_wsp((char)0xa0) || mv_ascii_is_wsp(0xa0));
+	assert_int_equal(mv_ascii_tolower('Q'), 'q');
+	assert_int_equal(mv_ascii_tolower('@'), '@');
+	assert_int_equal(mv_ascii_tolower('['), '[');
+	assert_int_equal(mv_ascii_tolower((char)0xc3), (char)0xc3);
 	d = mv_strndup("abcdef", 3);
 	assert_string_equal(d, "abc");
 	free(d);
+}
+
+static void errf_is_bounded_and_null_safe(void **state)
+{
+	char err[8];
+
+	(void)state;
+	mv_errf(err, sizeof err, "bad tag '%s' at %d", "x", 17);
+	assert_string_equal(err, "bad tag");
+	mv_errf(NULL, 0, "nothing %d", 1);
+	err[0] = 'x';
+	mv_errf(err, 0, "nothing %d", 1);
+	assert_int_equal(err[0], 'x');
 }
 
 static void status_strings_exist(void **state)
@@ -152,6 +175,7 @@ int main(void)
 	        cmocka_unit_test(json_keeps_utf8_and_replaces_invalid),
 	        cmocka_unit_test(json_null_is_null),
 	        cmocka_unit_test(ascii_helpers),
+	        cmocka_unit_test(errf_is_bounded_and_null_safe),
 	        cmocka_unit_test(status_strings_exist),
 	        cmocka_unit_test(read_file_bounded),
 	};

@@ -1,4 +1,4 @@
-/* tests/dkim/test_taglist.c — tag=value lists, RFC 6376 §3.2. */
+/* tests/msg/test_taglist.c — tag=value lists, RFC 6376 §3.2. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <mailvet/taglist.h>
+#include <mailvet/msg.h>
 
 static struct mv_taglist tl;
 
