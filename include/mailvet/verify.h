@@ -102,8 +102,74 @@ struct mv_verify_config {
 	 */
 	const char *const *trusted_arc_sealers;
 	size_t ntrusted_arc_sealers;
+	/*
+	 * The Public Suffix List file for RFC 7489 mode (the "psl" setting;
+	 * NULL: the system's list). lib/verify does not read it: the caller
+	 * opens it into dmarc.psl with mv_verify_config_open_psl().
+	 */
+	const char *psl_file;
 };
 void mv_verify_config_default(struct mv_verify_config *c);
+
+/* ---- Settings: one table for mailvet.conf [verify] and `mailvet verify` ------ */
+
+/*
+ * Every scalar setting of struct mv_verify_config has one entry
+ * (lib/verify/settings.c), by the name mailvet.conf(5) gives it in
+ * [verify]; `mailvet verify` takes it as --NAME with '-' for '_'. Not in
+ * the table: authserv_id (each front end owns, defaults and checks its
+ * own), trusted_arc_sealers (a list: mailvetd's [policy]
+ * trusted_arc_sealers, the CLI's repeated --trusted-arc-sealer),
+ * dkim_keycache and dmarc.psl (objects the caller makes; psl_file names the
+ * latter's file).
+ */
+enum mv_verify_setting_type {
+	MV_VERIFY_SETTING_BOOL,   /* yes/no, true/false, on/off, 1/0 (any case) */
+	MV_VERIFY_SETTING_UINT,   /* decimal, within [min, max] */
+	MV_VERIFY_SETTING_ENUM,   /* one of names[] */
+	MV_VERIFY_SETTING_STRING, /* any text; "" = unset (NULL) */
+};
+
+struct mv_verify_setting {
+	const char *name; /* "dmarc_mode": the config key; CLI --dmarc-mode */
+	enum mv_verify_setting_type type;
+	const char *value_name;   /* the value in usage lines: "MS", "FILE", "rfc9989|rfc7489" */
+	unsigned min, max;        /* MV_VERIFY_SETTING_UINT */
+	const char *const *names; /* MV_VERIFY_SETTING_ENUM: the values, NULL-terminated */
+	const char *def;          /* the default as text: what mv_verify_config_default() sets */
+	const char *help;         /* one or two sentences */
+	/* Where the parsed value goes: n (bool 0/1, the number, the index in names) or text. */
+	void (*store)(struct mv_verify_config *c, unsigned n, const char *text);
+};
+
+/* The table, in the order the manuals list it; *n entries. Static. */
+const struct mv_verify_setting *mv_verify_settings(size_t *n);
+
+/* The entry named `name` (exactly, '_' not '-'), or NULL. */
+const struct mv_verify_setting *mv_verify_setting_find(const char *name);
+
+/*
+ * The setter: apply `text` to c as setting s says. A string setting keeps
+ * the pointer `text` itself (not a copy): the caller keeps that storage
+ * alive as long as c is used. MV_OK; MV_EINVAL with the reason in err (at
+ * most errlen-1 bytes, without the setting's name, which callers spell
+ * their own way: "[verify] x" or "--x"), and c unchanged.
+ */
+enum mv_status mv_verify_setting_set(const struct mv_verify_setting *s, struct mv_verify_config *c,
+                                     const char *text, char *err, size_t errlen);
+
+/* A boolean as the table reads it: MV_OK and *out 0 or 1, or MV_EINVAL. */
+enum mv_status mv_verify_setting_bool(const char *text, int *out);
+
+/*
+ * The Public Suffix List c asks for: in RFC 7489 mode with no dmarc.psl
+ * yet, open psl_file (NULL: the system's list) into *out and point
+ * c->dmarc.psl at it; the caller frees *out (mv_dmarc_psl_free) after the
+ * last use of c. Otherwise *out = NULL and MV_OK. MV_EUNSUPPORTED (no list
+ * at all: libpsl without data) or MV_EIO (the file), with why in err.
+ */
+enum mv_status mv_verify_config_open_psl(struct mv_verify_config *c, struct mv_dmarc_psl **out,
+                                         char *err, size_t errlen);
 
 struct mv_verify; /* one message being verified; opaque */
 
