@@ -30,24 +30,99 @@ struct verify_cli {
 	struct mv_buf out;
 };
 
+/*
+ * Flags older than the settings table, kept because tests, scripts and
+ * the README use them. --no-iprev, --no-arc and --psl need no entry: the
+ * table makes them (--no-NAME for each yes/no setting).
+ */
+static const struct alias {
+	const char *flag;    /* without the dashes */
+	const char *setting; /* the table's name */
+	const char *value;   /* what it sets; NULL: the flag's argument */
+} aliases[] = {
+        {"dns-budget", "budget_ms", NULL},
+        {"max-signatures", "dkim_max_signatures", NULL},
+        {"refuse-l", "dkim_allow_l", "no"},
+        {"rfc7489", "dmarc_mode", "rfc7489"},
+        {"no-virtual", "virtual_dmarc", "no"},
+        {"bestguesspass", "virtual_bestguesspass", "yes"},
+        {"virtual-relaxed", "virtual_alignment", "relaxed"},
+        {"report-only", "dmarc_enforce", "no"},
+        {"reject-bad-from", "bad_from", "reject"},
+};
+#define NALIASES (sizeof aliases / sizeof aliases[0])
+
+/* The option a setting is: its name with '-' for '_' (names are short). */
+static void option_name(const char *name, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < outlen; i++)
+		out[i] = name[i] == '_' ? '-' : name[i];
+	out[i] = '\0';
+}
+
+/* text, as words wrapped at 78 columns, each line indented by six spaces. */
+static void print_wrapped(FILE *f, const char *text)
+{
+	size_t col = 0, n;
+
+	while (*text) {
+		n = strcspn(text, " ");
+		if (col > 0 && col + 1 + n > 78) {
+			fputc('\n', f);
+			col = 0;
+		}
+		col += (size_t)fprintf(f, col ? " %.*s" : "      %.*s", (int)n, text);
+		text += n;
+		text += strspn(text, " ");
+	}
+	fputc('\n', f);
+}
+
+/* The settings of the table, then the older spellings, as --help lists them. */
+static void usage_settings(FILE *f)
+{
+	const struct mv_verify_setting *s;
+	char opt[64];
+	size_t n, i;
+
+	fprintf(f, "Settings (mailvet.conf(5) [verify] has each, with '_' for '-'):\n");
+	s = mv_verify_settings(&n);
+	for (i = 0; i < n; i++) {
+		option_name(s[i].name, opt, sizeof opt);
+		if (s[i].type == MV_VERIFY_SETTING_BOOL)
+			fprintf(f, "  --%s[=yes|no], --no-%s (default %s)\n", opt, opt, s[i].def);
+		else if (s[i].type == MV_VERIFY_SETTING_UINT)
+			fprintf(f, "  --%s %s (%u to %u; default %s)\n", opt, s[i].value_name,
+			        s[i].min, s[i].max, s[i].def);
+		else
+			fprintf(f, "  --%s %s (default %s)\n", opt, s[i].value_name,
+			        s[i].def[0] ? s[i].def : "none");
+		print_wrapped(f, s[i].help);
+	}
+	fprintf(f, "Older spellings:\n");
+	for (i = 0; i < NALIASES; i++) {
+		option_name(aliases[i].setting, opt, sizeof opt);
+		if (aliases[i].value)
+			fprintf(f, "  --%s = --%s=%s\n", aliases[i].flag, opt, aliases[i].value);
+		else
+			fprintf(f, "  --%s = --%s\n", aliases[i].flag, opt);
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: mailvet verify [--ip IP] [--helo NAME] [--mail-from ADDR] [--auth ID]\n"
 	        "         [--authserv-id ID] [--zone FILE | --resolver ADDR[@PORT]] [--record-dns "
 	        "FILE]\n"
-	        "         [--dns-timeout MS] [--dns-budget MS] [--now T] [--json] [--explain]\n"
-	        "         [--rfc7489 [--psl FILE]] [--no-virtual] [--bestguesspass] "
-	        "[--virtual-relaxed]\n"
-	        "         [--max-signatures N] [--refuse-l] [--no-iprev] [--report-only]\n"
-	        "         [--reject-bad-from] [--no-arc] [--trusted-arc-sealer D ...] [FILE|DIR "
-	        "...]\n"
+	        "         [--dns-timeout MS] [--now T] [--json] [--explain] [SETTINGS]\n"
+	        "         [--trusted-arc-sealer D ...] [FILE|DIR ...]\n"
 	        "Checks SPF (MAIL FROM), every DKIM signature, the ARC chain, DMARC (RFC 9989 "
 	        "tree\n"
 	        "walk, or RFC 7489 with the Public Suffix List), iprev and SMTP AUTH of each\n"
 	        "message and prints the Authentication-Results field to prepend.\n"
-	        "--dns-budget MS: DNS time allowed per message (default 20000); past it the\n"
-	        "checks still waiting for DNS give temperror.\n"
 	        "--trusted-arc-sealer D: when DMARC fails, the ARC chain passes and its newest\n"
 	        "seal is D's, the DMARC policy is not applied (draft-ietf-dmarc-arc-usage).\n"
 	        "FILE is a message, an mbox file or \"-\"\n"
@@ -59,6 +134,7 @@ static void usage(FILE *f)
 	        "Without --ip there is no SPF and no iprev. Exit status 0 when every message is\n"
 	        "accepted, 1 when one is not (or cannot be read as a message), 2 on usage or\n"
 	        "system errors. A summary goes to stderr when more than one message is read.\n");
+	usage_settings(f);
 }
 
 static void print_json(struct verify_cli *vc, const char *label, const struct mv_verify *v)
@@ -223,6 +299,92 @@ static int run_files(struct verify_cli *vc, const struct mv_cli_files *files)
 	return rc;
 }
 
+enum {
+	OPT_ZONE = 256,
+	OPT_RESOLVER,
+	OPT_RECORD,
+	OPT_TIMEOUT,
+	OPT_NOW,
+	OPT_JSON,
+	OPT_EXPLAIN,
+	OPT_SERVID,
+	OPT_IP,
+	OPT_HELO,
+	OPT_MAILFROM,
+	OPT_AUTH,
+	OPT_TRUSTED,
+	OPT_HELP,
+	OPT_SETTING = 0x1000, /* + index in the settings table */
+	OPT_NEGATE = 0x2000,  /* --no-NAME: + index in the settings table */
+	OPT_ALIAS = 0x3000,   /* + index in aliases[] */
+};
+
+static const struct option fixed_opts[] = {
+        {"zone", required_argument, NULL, OPT_ZONE},
+        {"resolver", required_argument, NULL, OPT_RESOLVER},
+        {"record-dns", required_argument, NULL, OPT_RECORD},
+        {"dns-timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"now", required_argument, NULL, OPT_NOW},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"explain", no_argument, NULL, OPT_EXPLAIN},
+        {"authserv-id", required_argument, NULL, OPT_SERVID},
+        {"ip", required_argument, NULL, OPT_IP},
+        {"helo", required_argument, NULL, OPT_HELO},
+        {"mail-from", required_argument, NULL, OPT_MAILFROM},
+        {"auth", required_argument, NULL, OPT_AUTH},
+        {"trusted-arc-sealer", required_argument, NULL, OPT_TRUSTED},
+        {"help", no_argument, NULL, OPT_HELP},
+};
+#define NFIXED (sizeof fixed_opts / sizeof fixed_opts[0])
+
+/*
+ * The long options: the fixed ones, then --NAME for each setting, --no-NAME
+ * for each yes/no setting, and the aliases; the names live in `names`.
+ * Free with free_opts().
+ */
+struct verify_opts {
+	struct option *opt;
+	char (*names)[64];
+};
+
+static int build_opts(struct verify_opts *o)
+{
+	const struct mv_verify_setting *s;
+	size_t n, i, k = NFIXED, j = 0;
+
+	s = mv_verify_settings(&n);
+	o->opt = calloc(NFIXED + 2 * n + NALIASES + 1, sizeof *o->opt);
+	o->names = calloc(2 * n, sizeof *o->names);
+	if (!o->opt || !o->names)
+		return -1;
+	memcpy(o->opt, fixed_opts, sizeof fixed_opts);
+	for (i = 0; i < n; i++) {
+		int is_bool = s[i].type == MV_VERIFY_SETTING_BOOL;
+
+		option_name(s[i].name, o->names[j], sizeof o->names[j]);
+		o->opt[k++] = (struct option){o->names[j++],
+		                              is_bool ? optional_argument : required_argument, NULL,
+		                              OPT_SETTING + (int)i};
+		if (!is_bool)
+			continue;
+		memcpy(o->names[j], "no-", 3);
+		option_name(s[i].name, o->names[j] + 3, sizeof o->names[j] - 3);
+		o->opt[k++] =
+		        (struct option){o->names[j++], no_argument, NULL, OPT_NEGATE + (int)i};
+	}
+	for (i = 0; i < NALIASES; i++)
+		o->opt[k++] = (struct option){aliases[i].flag,
+		                              aliases[i].value ? no_argument : required_argument,
+		                              NULL, OPT_ALIAS + (int)i};
+	return 0;
+}
+
+static void free_opts(struct verify_opts *o)
+{
+	free(o->opt);
+	free(o->names);
+}
+
 /* A number option in [0, max], or an error message and -1. */
 static int parse_num(const char *s, long long max, long long *v)
 {
@@ -233,174 +395,121 @@ static int parse_num(const char *s, long long max, long long *v)
 	return 0;
 }
 
-enum {
-	OPT_ZONE = 256,
-	OPT_RESOLVER,
-	OPT_RECORD,
-	OPT_TIMEOUT,
-	OPT_NOW,
-	OPT_JSON,
-	OPT_EXPLAIN,
-	OPT_SERVID,
-	OPT_MAXSIG,
-	OPT_BUDGET,
-	OPT_REFUSE_L,
-	OPT_IP,
-	OPT_HELO,
-	OPT_MAILFROM,
-	OPT_AUTH,
-	OPT_7489,
-	OPT_PSL,
-	OPT_NOVIRT,
-	OPT_BESTGUESS,
-	OPT_VRELAXED,
-	OPT_NOIPREV,
-	OPT_REPORT,
-	OPT_REJECT_FROM,
-	OPT_NOARC,
-	OPT_TRUSTED,
-	OPT_HELP,
-};
-
-static const struct option longopts[] = {
-        {"zone", required_argument, NULL, OPT_ZONE},
-        {"resolver", required_argument, NULL, OPT_RESOLVER},
-        {"record-dns", required_argument, NULL, OPT_RECORD},
-        {"dns-timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"now", required_argument, NULL, OPT_NOW},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"explain", no_argument, NULL, OPT_EXPLAIN},
-        {"authserv-id", required_argument, NULL, OPT_SERVID},
-        {"max-signatures", required_argument, NULL, OPT_MAXSIG},
-        {"dns-budget", required_argument, NULL, OPT_BUDGET},
-        {"refuse-l", no_argument, NULL, OPT_REFUSE_L},
-        {"ip", required_argument, NULL, OPT_IP},
-        {"helo", required_argument, NULL, OPT_HELO},
-        {"mail-from", required_argument, NULL, OPT_MAILFROM},
-        {"auth", required_argument, NULL, OPT_AUTH},
-        {"rfc7489", no_argument, NULL, OPT_7489},
-        {"psl", required_argument, NULL, OPT_PSL},
-        {"no-virtual", no_argument, NULL, OPT_NOVIRT},
-        {"bestguesspass", no_argument, NULL, OPT_BESTGUESS},
-        {"virtual-relaxed", no_argument, NULL, OPT_VRELAXED},
-        {"no-iprev", no_argument, NULL, OPT_NOIPREV},
-        {"report-only", no_argument, NULL, OPT_REPORT},
-        {"reject-bad-from", no_argument, NULL, OPT_REJECT_FROM},
-        {"no-arc", no_argument, NULL, OPT_NOARC},
-        {"trusted-arc-sealer", required_argument, NULL, OPT_TRUSTED},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-};
-
-/* Options into vc and dns; returns -1 (usage error), 1 (--help done) or 0. */
-static int parse_opts(int argc, char **argv, struct verify_cli *vc, struct mv_cli_dns_opts *dns,
-                      const char **psl_path, int *rfc7489)
+/* A setting, an alias or a --no-NAME option; -1 after a message on a bad value. */
+static int set_option(struct verify_cli *vc, int c, const char *flag)
 {
-	long long n;
-	int c;
+	const struct mv_verify_setting *s;
+	const char *value = optarg;
+	char err[200];
+	size_t n;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_ZONE:
-			dns->zone = optarg;
-			break;
-		case OPT_RESOLVER:
-			dns->resolver = optarg;
-			break;
-		case OPT_RECORD:
-			dns->record = optarg;
-			break;
-		case OPT_TIMEOUT:
-			if (parse_num(optarg, 600000, &n) != 0)
-				return -1;
-			dns->timeout_ms = (unsigned)n;
-			break;
-		case OPT_NOW:
-			if (parse_num(optarg, (long long)1 << 40, &n) != 0)
-				return -1;
-			vc->now = (time_t)n;
-			break;
-		case OPT_MAXSIG:
-			if (parse_num(optarg, 1000, &n) != 0)
-				return -1;
-			vc->cfg.dkim_max_sigs = (unsigned)n;
-			break;
-		case OPT_BUDGET:
-			if (parse_num(optarg, 3600000, &n) != 0)
-				return -1;
-			vc->cfg.budget_ms = (unsigned)n;
-			break;
-		case OPT_JSON:
-			vc->json = 1;
-			break;
-		case OPT_EXPLAIN:
-			vc->explain = 1;
-			break;
-		case OPT_SERVID:
-			vc->cfg.authserv_id = optarg;
-			break;
-		case OPT_REFUSE_L:
-			vc->cfg.dkim_allow_l = 0;
-			break;
-		case OPT_IP:
-			vc->env.client_ip = optarg;
-			break;
-		case OPT_HELO:
-			vc->env.helo = optarg;
-			break;
-		case OPT_MAILFROM:
-			vc->env.mail_from = optarg;
-			break;
-		case OPT_AUTH:
-			vc->env.auth_id = optarg;
-			break;
-		case OPT_7489:
-			*rfc7489 = 1;
-			break;
-		case OPT_PSL:
-			*psl_path = optarg;
-			break;
-		case OPT_NOVIRT:
-			vc->cfg.dmarc.virtual_enabled = 0;
-			break;
-		case OPT_BESTGUESS:
-			vc->cfg.dmarc.virtual_bestguess = 1;
-			break;
-		case OPT_VRELAXED:
-			vc->cfg.dmarc.virtual_adkim = MV_DMARC_RELAXED;
-			vc->cfg.dmarc.virtual_aspf = MV_DMARC_RELAXED;
-			break;
-		case OPT_NOIPREV:
-			vc->cfg.iprev = 0;
-			break;
-		case OPT_REPORT:
-			vc->cfg.dmarc_enforce = 0;
-			break;
-		case OPT_REJECT_FROM:
-			vc->cfg.from_permerror_action = MV_VERIFY_REJECT;
-			break;
-		case OPT_NOARC:
-			vc->cfg.arc = 0;
-			break;
-		case OPT_TRUSTED:
-			if (vc->cfg.ntrusted_arc_sealers == MAX_TRUSTED) {
-				fprintf(stderr, "mailvet verify: at most %d --trusted-arc-sealer\n",
-				        MAX_TRUSTED);
-				return -1;
-			}
-			vc->trusted[vc->cfg.ntrusted_arc_sealers++] = optarg;
-			vc->cfg.trusted_arc_sealers = vc->trusted;
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -1;
-		}
+	s = mv_verify_settings(&n);
+	if (c >= OPT_ALIAS) {
+		s = mv_verify_setting_find(aliases[c - OPT_ALIAS].setting);
+		if (aliases[c - OPT_ALIAS].value)
+			value = aliases[c - OPT_ALIAS].value;
+	} else if (c >= OPT_NEGATE) {
+		s += c - OPT_NEGATE;
+		value = "no";
+	} else {
+		s += c - OPT_SETTING;
+		if (value == NULL) /* --NAME of a yes/no setting */
+			value = "yes";
+	}
+	if (s == NULL || mv_verify_setting_set(s, &vc->cfg, value, err, sizeof err) != MV_OK) {
+		fprintf(stderr, "mailvet verify: --%s: %s\n", flag, s ? err : "internal error");
+		return -1;
 	}
 	return 0;
+}
+
+/* The options that are not settings; -1 after a message on a bad value. */
+static int fixed_option(struct verify_cli *vc, struct mv_cli_dns_opts *dns, int c)
+{
+	long long n;
+
+	switch (c) {
+	case OPT_ZONE:
+		dns->zone = optarg;
+		break;
+	case OPT_RESOLVER:
+		dns->resolver = optarg;
+		break;
+	case OPT_RECORD:
+		dns->record = optarg;
+		break;
+	case OPT_TIMEOUT:
+		if (parse_num(optarg, 600000, &n) != 0)
+			return -1;
+		dns->timeout_ms = (unsigned)n;
+		break;
+	case OPT_NOW:
+		if (parse_num(optarg, (long long)1 << 40, &n) != 0)
+			return -1;
+		vc->now = (time_t)n;
+		break;
+	case OPT_JSON:
+		vc->json = 1;
+		break;
+	case OPT_EXPLAIN:
+		vc->explain = 1;
+		break;
+	case OPT_SERVID:
+		vc->cfg.authserv_id = optarg;
+		break;
+	case OPT_IP:
+		vc->env.client_ip = optarg;
+		break;
+	case OPT_HELO:
+		vc->env.helo = optarg;
+		break;
+	case OPT_MAILFROM:
+		vc->env.mail_from = optarg;
+		break;
+	case OPT_AUTH:
+		vc->env.auth_id = optarg;
+		break;
+	case OPT_TRUSTED:
+		if (vc->cfg.ntrusted_arc_sealers == MAX_TRUSTED) {
+			fprintf(stderr, "mailvet verify: at most %d --trusted-arc-sealer\n",
+			        MAX_TRUSTED);
+			return -1;
+		}
+		vc->trusted[vc->cfg.ntrusted_arc_sealers++] = optarg;
+		vc->cfg.trusted_arc_sealers = vc->trusted;
+		break;
+	}
+	return 0;
+}
+
+/* Options into vc and dns; returns -1 (usage error), 1 (--help done) or 0. */
+static int parse_opts(int argc, char **argv, struct verify_cli *vc, struct mv_cli_dns_opts *dns)
+{
+	struct verify_opts o = {NULL, NULL};
+	int c, idx, rc = 0;
+
+	if (build_opts(&o) != 0) {
+		fprintf(stderr, "mailvet verify: out of memory\n");
+		rc = -1;
+		goto out;
+	}
+	optind = 1;
+	while (rc == 0 && (c = getopt_long(argc, argv, "", o.opt, &idx)) != -1) {
+		if (c == OPT_HELP) {
+			usage(stdout);
+			rc = 1;
+		} else if (c >= OPT_SETTING) {
+			rc = set_option(vc, c, o.opt[idx].name);
+		} else if (c >= OPT_ZONE) {
+			rc = fixed_option(vc, dns, c);
+		} else {
+			usage(stderr);
+			rc = -1;
+		}
+	}
+out:
+	free_opts(&o);
+	return rc;
 }
 
 int mv_cli_verify(int argc, char **argv)
@@ -408,16 +517,14 @@ int mv_cli_verify(int argc, char **argv)
 	struct mv_cli_dns_opts dns = {NULL, NULL, NULL, 0};
 	struct mv_cli_files files = {NULL, 0, 0};
 	struct verify_cli vc;
-	const char *psl_path = NULL;
-	char host[256];
-	enum mv_status st;
-	int rc = 2, rfc7489 = 0;
+	char host[256], err[300];
+	int rc = 2;
 
 	memset(&vc, 0, sizeof vc);
 	mv_verify_config_default(&vc.cfg);
 	mv_buf_init(&vc.out);
 	vc.now = time(NULL);
-	if ((rc = parse_opts(argc, argv, &vc, &dns, &psl_path, &rfc7489)) != 0)
+	if ((rc = parse_opts(argc, argv, &vc, &dns)) != 0)
 		return rc < 0 ? 2 : 0;
 	rc = 2;
 	if (vc.cfg.authserv_id == NULL) {
@@ -426,15 +533,9 @@ int mv_cli_verify(int argc, char **argv)
 		host[sizeof host - 1] = '\0';
 		vc.cfg.authserv_id = host;
 	}
-	if (rfc7489) {
-		if ((st = mv_dmarc_psl_open(psl_path, &vc.psl)) != MV_OK) {
-			fprintf(stderr, "mailvet verify: public suffix list: %s\n",
-			        st == MV_EUNSUPPORTED ? "libpsl (libpsl5) is not installed"
-			                              : mv_status_str(st));
-			return 2;
-		}
-		vc.cfg.dmarc.mode = MV_DMARC_MODE_7489;
-		vc.cfg.dmarc.psl = vc.psl;
+	if (mv_verify_config_open_psl(&vc.cfg, &vc.psl, err, sizeof err) != MV_OK) {
+		fprintf(stderr, "mailvet verify: %s\n", err);
+		return 2;
 	}
 	if (optind == argc && mv_cli_files_add(&files, "-") != 0)
 		goto out;
