@@ -42,8 +42,11 @@ static const char *const reject_modes[] = {"reject", "quarantine", "header", NUL
 static const char *const quarantine_modes[] = {"milter", "header", NULL};
 static const char *const fail_modes[] = {"tempfail", "accept", NULL};
 static const char *const refuse_modes[] = {"reject", "tempfail", NULL};
-static const char *const bad_from_modes[] = {"reject-if-protected", "accept", "reject", NULL};
 
+/*
+ * The daemon's own keys. [verify] also takes every key of lib/verify's
+ * settings table (mv_verify_settings()), read by verify_key().
+ */
 #define O(f) offsetof(struct mvd_config, f)
 static const struct key keys[] = {
         {"milter", "socket", KEY_STR, O(socket), 0, 0, NULL},
@@ -63,11 +66,6 @@ static const struct key keys[] = {
         {"verify", "internal_hosts", KEY_CIDR, O(internal_hosts), 0, 0, NULL},
         {"verify", "trust_internal_versions", KEY_BOOL, O(trust_versions), 0, 0, NULL},
         {"verify", "delete_foreign", KEY_BOOL, O(delete_foreign), 0, 0, NULL},
-        {"verify", "budget_ms", KEY_UINT, O(budget_ms), 100, 600000, NULL},
-        {"verify", "dmarc_reserve_pct", KEY_UINT, O(dmarc_reserve_pct), 0, 100, NULL},
-        {"verify", "dkim_max_signatures", KEY_UINT, O(dkim_max_sigs), 1, 100, NULL},
-        {"verify", "dkim_allow_l", KEY_BOOL, O(dkim_allow_l), 0, 0, NULL},
-        {"verify", "iprev_max_names", KEY_UINT, O(iprev_max_names), 1, 100, NULL},
         {"policy", "dmarc_reject", KEY_ENUM, O(dmarc_reject), 0, 0, reject_modes},
         {"policy", "reject_text", KEY_STR, O(reject_text), 0, 0, NULL},
         {"policy", "quarantine", KEY_ENUM, O(quarantine), 0, 0, quarantine_modes},
@@ -76,7 +74,6 @@ static const struct key keys[] = {
         {"policy", "tempfail_text", KEY_STR, O(tempfail_text), 0, 0, NULL},
         {"policy", "on_error", KEY_ENUM, O(on_error), 0, 0, fail_modes},
         {"policy", "unreadable_header", KEY_ENUM, O(unreadable_header), 0, 0, refuse_modes},
-        {"policy", "bad_from", KEY_ENUM, O(bad_from), 0, 0, bad_from_modes},
         {"policy", "trusted_arc_sealers", KEY_LIST, O(trusted_arc_sealers), 0, 0, NULL},
         {"dns", "resolver", KEY_STR, O(resolver), 0, 0, NULL},
         {"dns", "timeout_ms", KEY_UINT, O(dns_timeout_ms), 100, 60000, NULL},
@@ -126,22 +123,10 @@ static int set_str(char **dst, const char *v)
 	return 1;
 }
 
+/* yes/no as lib/verify's settings read it, so every boolean key is spelt alike. */
 static int parse_bool(const char *v, int *out)
 {
-	static const char *const yes[] = {"yes", "true", "on", "1"};
-	static const char *const no[] = {"no", "false", "off", "0"};
-
-	for (size_t i = 0; i < 4; i++) {
-		if (mv_ascii_ieq(v, strlen(v), yes[i])) {
-			*out = 1;
-			return 1;
-		}
-		if (mv_ascii_ieq(v, strlen(v), no[i])) {
-			*out = 0;
-			return 1;
-		}
-	}
-	return 0;
+	return mv_verify_setting_bool(v, out) == MV_OK;
 }
 
 static int parse_ulong(const char *v, int base, unsigned long min, unsigned long max,
@@ -336,8 +321,54 @@ static int domain_key(struct parse_ctx *p, struct mvd_domain_conf *d, const char
 	return 1;
 }
 
+/* Table keys under another section or name, kept from before the table. */
+static const struct {
+	const char *section, *name, *setting;
+} verify_aliases[] = {
+        {"policy", "bad_from", "bad_from"},
+};
+
+/* The setting of lib/verify's table that section/name is, or NULL. */
+static const struct mv_verify_setting *verify_setting(const char *section, const char *name)
+{
+	if (strcmp(section, "verify") == 0)
+		return mv_verify_setting_find(name);
+	for (size_t i = 0; i < sizeof verify_aliases / sizeof verify_aliases[0]; i++)
+		if (strcmp(verify_aliases[i].section, section) == 0 &&
+		    strcmp(verify_aliases[i].name, name) == 0)
+			return mv_verify_setting_find(verify_aliases[i].setting);
+	return NULL;
+}
+
+/*
+ * A key of the settings table into c->verify. A string setting keeps its
+ * pointer, so the value is copied into c->verify_texts first (each line a
+ * copy of its own: an earlier value may still be the one in use until the
+ * new one is accepted).
+ */
+static int verify_key(struct parse_ctx *p, const struct mv_verify_setting *s, const char *name,
+                      const char *v)
+{
+	struct mvd_strlist *t = &p->c->verify_texts;
+	char why[200];
+
+	if (s->type == MV_VERIFY_SETTING_STRING) {
+		char **grown = realloc(t->item, (t->count + 1) * sizeof *grown);
+		if (!grown)
+			return fail(p, "out of memory");
+		t->item = grown;
+		if (!(t->item[t->count] = strdup(v)))
+			return fail(p, "out of memory");
+		v = t->item[t->count++];
+	}
+	if (mv_verify_setting_set(s, &p->c->verify, v, why, sizeof why) != MV_OK)
+		return fail(p, "%s: %s", name, why);
+	return 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
+	const struct mv_verify_setting *vs;
 	struct parse_ctx *p = user;
 
 	if (p->failed)
@@ -358,6 +389,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		}
 		return fail(p, "unknown key \"%s\" in [%s]", name, section);
 	}
+	if ((vs = verify_setting(section, name)) != NULL)
+		return verify_key(p, vs, name, value);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
 			return set_key(p, &keys[i], value);
@@ -386,11 +419,7 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	c->log_format = MVD_LOG_KV;
 	ok &= set_str(&c->authserv_id, host);
 	c->trust_versions = 1;
-	c->budget_ms = 20000;
-	c->dmarc_reserve_pct = 25;
-	c->dkim_max_sigs = 5;
-	c->dkim_allow_l = 1;
-	c->iprev_max_names = 10;
+	mv_verify_config_default(&c->verify);
 	c->dmarc_reject = MVD_REJECT_REJECT;
 	ok &= set_str(&c->reject_text, "");
 	c->quarantine = MVD_QUARANTINE_MILTER;
@@ -399,7 +428,6 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	ok &= set_str(&c->tempfail_text, "");
 	c->on_error = MVD_FAIL_TEMPFAIL;
 	c->unreadable_header = MVD_REFUSE_REJECT;
-	c->bad_from = MVD_BAD_FROM_PROTECTED;
 	ok &= set_str(&c->resolver, "system");
 	c->dns_timeout_ms = 5000;
 	ok &= set_str(&c->trust_anchor_file, "");
@@ -429,6 +457,7 @@ void mvd_config_free(struct mvd_config *c)
 	}
 	mvd_cidr_free(&c->internal_hosts);
 	list_free(&c->trusted_arc_sealers);
+	list_free(&c->verify_texts);
 	for (size_t i = 0; i < c->ndomains; i++) {
 		for (size_t k = 0; k < c->domains[i].nkeys; k++) {
 			free(c->domains[i].keys[k].selector);

@@ -7,6 +7,7 @@
 #include <mailvet/dkim.h>
 #include <mailvet/msg.h>
 #include <mailvet/status.h>
+#include <mailvet/verify.h>
 
 #include "cidr.h"
 
@@ -18,8 +19,6 @@ enum mvd_reject_mode { MVD_REJECT_REJECT, MVD_REJECT_QUARANTINE, MVD_REJECT_HEAD
 enum mvd_quarantine_mode { MVD_QUARANTINE_MILTER, MVD_QUARANTINE_HEADER };
 /* What a temporary failure (temperror, internal error) becomes. */
 enum mvd_fail_mode { MVD_FAIL_TEMPFAIL, MVD_FAIL_ACCEPT };
-/* A From that names no usable author domain (malformed, repeated). */
-enum mvd_bad_from_mode { MVD_BAD_FROM_PROTECTED, MVD_BAD_FROM_ACCEPT, MVD_BAD_FROM_REJECT };
 /* How a message that must not be accepted is refused. */
 enum mvd_refuse_mode { MVD_REFUSE_REJECT, MVD_REFUSE_TEMPFAIL };
 
@@ -71,11 +70,14 @@ struct mvd_config {
 	struct mvd_cidr_list internal_hosts;
 	int trust_versions;
 	int delete_foreign;
-	unsigned budget_ms;
-	unsigned dmarc_reserve_pct;
-	unsigned dkim_max_sigs;
-	int dkim_allow_l;
-	unsigned iprev_max_names;
+	/*
+	 * The keys of lib/verify's settings table (budget_ms, dmarc_mode, ...,
+	 * bad_from, which [policy] also takes), applied as they are read;
+	 * the runtime adds authserv_id, the key cache, the trusted sealers
+	 * and the PSL. String settings point into verify_texts.
+	 */
+	struct mv_verify_config verify;
+	struct mvd_strlist verify_texts; /* the values of string settings, owned */
 	/* [policy] */
 	enum mvd_reject_mode dmarc_reject;
 	char *reject_text;
@@ -85,7 +87,6 @@ struct mvd_config {
 	char *tempfail_text;
 	enum mvd_fail_mode on_error;
 	enum mvd_refuse_mode unreadable_header; /* a header field lib/verify could not take */
-	enum mvd_bad_from_mode bad_from;
 	struct mvd_strlist trusted_arc_sealers;
 	/* [dns] */
 	char *resolver; /* "system" or ADDR[@PORT] */

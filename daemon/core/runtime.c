@@ -14,6 +14,7 @@ static void runtime_free(struct mvd_runtime *rt)
 {
 	mvd_keys_free(rt->keys);
 	mv_dkim_keycache_free(rt->keycache);
+	mv_dmarc_psl_free(rt->psl);
 	mv_dns_free(rt->resolver);
 	mvd_config_free(&rt->cfg);
 	free(rt);
@@ -45,25 +46,28 @@ static enum mv_status open_resolver(const struct mvd_config *c, struct mv_resolv
 	return st;
 }
 
-/* The library's verification settings from the [verify] and [policy] keys. */
-static void verify_config(struct mvd_runtime *rt)
+/*
+ * The library's verification settings: the [verify] keys of lib/verify's
+ * settings table as config.c read them ([policy] bad_from among them),
+ * plus what only the runtime has: authserv_id, the key cache, the trusted
+ * sealers, and for dmarc_mode = rfc7489 the Public Suffix List, opened
+ * here into rt->psl (freed with the runtime).
+ */
+static enum mv_status verify_config(struct mvd_runtime *rt, char *err, size_t errlen)
 {
 	const struct mvd_config *c = &rt->cfg;
+	char why[300];
+	enum mv_status st;
 
-	mv_verify_config_default(&rt->vcfg);
+	rt->vcfg = c->verify;
 	rt->vcfg.authserv_id = c->authserv_id;
-	rt->vcfg.dkim_max_sigs = c->dkim_max_sigs;
-	rt->vcfg.dkim_allow_l = c->dkim_allow_l;
-	rt->vcfg.iprev_max_names = c->iprev_max_names;
-	rt->vcfg.budget_ms = c->budget_ms;
-	rt->vcfg.dmarc_reserve_pct = c->dmarc_reserve_pct;
-	rt->vcfg.from_permerror_action =
-	        c->bad_from == MVD_BAD_FROM_REJECT ? MV_VERIFY_REJECT : MV_VERIFY_ACCEPT;
-	rt->vcfg.from_permerror_protect = c->bad_from == MVD_BAD_FROM_PROTECTED;
 	rt->vcfg.dkim_keycache = rt->keycache;
 	/* draft-ietf-dmarc-arc-usage: the newest seal's d= may override a DMARC failure. */
 	rt->vcfg.trusted_arc_sealers = (const char *const *)c->trusted_arc_sealers.item;
 	rt->vcfg.ntrusted_arc_sealers = c->trusted_arc_sealers.count;
+	if ((st = mv_verify_config_open_psl(&rt->vcfg, &rt->psl, why, sizeof why)) != MV_OK)
+		snprintf(err, errlen, "[verify] dmarc_mode = rfc7489: %s", why);
+	return st;
 }
 
 /* lib/outbound's settings from [outbound] and the [domain] keys. */
@@ -117,7 +121,8 @@ enum mv_status mvd_runtime_open(struct mvd_config *cfg, struct mvd_runtime **out
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	verify_config(rt);
+	if ((st = verify_config(rt, err, errlen)) != MV_OK)
+		goto out;
 	if ((st = outbound_config(rt, err, errlen)) != MV_OK)
 		goto out;
 	rt->servid.id = rt->cfg.authserv_id;

@@ -25,6 +25,7 @@ struct mvd_runtime {
 	struct mv_authres_policy arpolicy;
 	struct mvd_keys *keys;             /* [domain] signing keys */
 	struct mv_dkim_keycache *keycache; /* decoded DKIM and ARC keys, shared by all sessions */
+	struct mv_dmarc_psl *psl;          /* [verify] dmarc_mode = rfc7489: vcfg.dmarc.psl */
 	int refs;                          /* guarded by the holder's lock */
 };
 

@@ -3,12 +3,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cidr.h"
 #include "config.h"
+#include "runtime.h"
 
 static void parse_ok(struct mvd_config *c, const char *text)
 {
@@ -40,12 +44,13 @@ static void empty_file_gives_the_documented_defaults(void **state)
 	assert_string_equal(c.socket, "unix:/run/mailvetd/milter.sock");
 	assert_string_equal(c.socket_group, "");
 	assert_int_equal(c.unreadable_header, MVD_REFUSE_REJECT);
-	assert_int_equal(c.bad_from, MVD_BAD_FROM_PROTECTED);
-	assert_int_equal(c.dmarc_reserve_pct, 25);
+	assert_int_equal(c.verify.from_permerror_action, MV_VERIFY_ACCEPT);
+	assert_int_equal(c.verify.from_permerror_protect, 1);
+	assert_int_equal(c.verify.dmarc_reserve_pct, 25);
 	assert_string_equal(c.user, "mailvet");
 	assert_int_equal(c.log_dest, MVD_LOG_SYSLOG);
 	assert_int_equal(c.log_format, MVD_LOG_KV);
-	assert_int_equal(c.budget_ms, 20000);
+	assert_int_equal(c.verify.budget_ms, 20000);
 	assert_int_equal(c.dmarc_reject, MVD_REJECT_REJECT);
 	assert_int_equal(c.quarantine, MVD_QUARANTINE_MILTER);
 	assert_int_equal(c.temperror, MVD_FAIL_TEMPFAIL);
@@ -81,9 +86,9 @@ static void every_section_is_read(void **state)
 	assert_int_equal(c.log_dest, MVD_LOG_STDERR);
 	assert_int_equal(c.log_format, MVD_LOG_JSON);
 	assert_string_equal(c.authserv_id, "mx.example.org");
-	assert_int_equal(c.budget_ms, 1500);
-	assert_int_equal(c.dmarc_reserve_pct, 40);
-	assert_int_equal(c.bad_from, MVD_BAD_FROM_REJECT);
+	assert_int_equal(c.verify.budget_ms, 1500);
+	assert_int_equal(c.verify.dmarc_reserve_pct, 40);
+	assert_int_equal(c.verify.from_permerror_action, MV_VERIFY_REJECT);
 	assert_int_equal(c.unreadable_header, MVD_REFUSE_TEMPFAIL);
 	assert_int_equal(c.dmarc_reject, MVD_REJECT_QUARANTINE);
 	assert_int_equal(c.quarantine, MVD_QUARANTINE_HEADER);
@@ -149,7 +154,14 @@ static void mistakes_are_refused_with_the_line(void **state)
 	parse_fails("[milter]\n\nsockett = x\n", "line 3: unknown key \"sockett\"");
 	parse_fails("[nosuch]\nkey = 1\n", "unknown key");
 	parse_fails("[log]\nformat = xml\n", "unknown value \"xml\"");
-	parse_fails("[verify]\nbudget_ms = 10\n", "budget_ms");
+	parse_fails("[verify]\nbudget_ms = 600001\n", "line 2: budget_ms: expected a number");
+	parse_fails("[verify]\ndmarc_mode = rfc1234\n",
+	            "dmarc_mode: expected one of rfc9989|rfc7489");
+	parse_fails("[verify]\niprev = perhaps\n", "iprev: expected yes or no");
+	parse_fails("[policy]\nbad_from = maybe\n",
+	            "bad_from: expected one of reject-if-protected");
+	parse_fails("[dns]\niprev = no\n", "unknown key \"iprev\" in [dns]");
+	parse_fails("[verify]\ndkim-allow-l = no\n", "unknown key");
 	parse_fails("[verify]\nbudget_ms = 12abc\n", "budget_ms");
 	parse_fails("[verify]\ninternal_hosts = 10.0.0.0/33\n", "bad address");
 	parse_fails("[verify]\ninternal_hosts = not-an-ip\n", "bad address");
@@ -160,6 +172,141 @@ static void mistakes_are_refused_with_the_line(void **state)
 	parse_fails("[domain example.com]\nkey = onlyselector\n", "SELECTOR");
 	parse_fails("[policy]\nquarantine_header = X Bad\n", "quarantine_header");
 	parse_fails("this is not ini\n", "line 1");
+}
+
+/* A value of setting s other than its default. */
+static const char *other_value(const struct mv_verify_setting *s, char *buf, size_t len)
+{
+	switch (s->type) {
+	case MV_VERIFY_SETTING_BOOL:
+		return strcmp(s->def, "yes") == 0 ? "no" : "yes";
+	case MV_VERIFY_SETTING_UINT:
+		snprintf(buf, len, "%u", s->max);
+		return buf;
+	case MV_VERIFY_SETTING_ENUM:
+		return strcmp(s->names[0], s->def) == 0 ? s->names[1] : s->names[0];
+	case MV_VERIFY_SETTING_STRING:
+		return "/etc/mailvet/some.file";
+	}
+	return "";
+}
+
+/*
+ * Every key of lib/verify's settings table is a [verify] key: its default
+ * leaves the configuration as it was, another value gives what the
+ * table's setter gives (strings: an owned copy of the value).
+ */
+static void every_settings_table_key_is_a_verify_key(void **state)
+{
+	const struct mv_verify_setting *s;
+	struct mv_verify_config want;
+	struct mvd_config c, def;
+	char text[200], buf[32], err[200];
+	const char *v;
+	size_t n;
+
+	(void)state;
+	parse_ok(&def, "");
+	s = mv_verify_settings(&n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(text, sizeof text, "[verify]\n%s = %s\n", s[i].name, s[i].def);
+		parse_ok(&c, text);
+		if (memcmp(&c.verify, &def.verify, sizeof c.verify) != 0)
+			fail_msg("[verify] %s = %s is not the default", s[i].name, s[i].def);
+		mvd_config_free(&c);
+
+		v = other_value(&s[i], buf, sizeof buf);
+		snprintf(text, sizeof text, "[verify]\n%s = %s\n", s[i].name, v);
+		parse_ok(&c, text);
+		memcpy(&want, &def.verify, sizeof want);
+		assert_int_equal(mv_verify_setting_set(&s[i], &want, v, err, sizeof err), MV_OK);
+		if (s[i].type == MV_VERIFY_SETTING_STRING) {
+			assert_int_equal(c.verify_texts.count, 1);
+			assert_string_equal(c.verify_texts.item[0], v);
+			assert_int_equal(mv_verify_setting_set(&s[i], &want, c.verify_texts.item[0],
+			                                       err, sizeof err),
+			                 MV_OK);
+		}
+		if (memcmp(&c.verify, &want, sizeof want) != 0)
+			fail_msg("[verify] %s = %s differs from the table's setter", s[i].name, v);
+		mvd_config_free(&c);
+	}
+	mvd_config_free(&def);
+}
+
+/* [policy] bad_from, the key before the table, still works; the last line wins. */
+static void policy_bad_from_is_an_alias(void **state)
+{
+	struct mvd_config c;
+
+	(void)state;
+	parse_ok(&c, "[policy]\nbad_from = accept\n");
+	assert_int_equal(c.verify.from_permerror_action, MV_VERIFY_ACCEPT);
+	assert_int_equal(c.verify.from_permerror_protect, 0);
+	mvd_config_free(&c);
+	parse_ok(&c, "[policy]\nbad_from = accept\n[verify]\nbad_from = reject\n");
+	assert_int_equal(c.verify.from_permerror_action, MV_VERIFY_REJECT);
+	mvd_config_free(&c);
+	parse_ok(&c, "[verify]\ndkim_max_signatures = 7\nvirtual_alignment = relaxed\n"
+	             "psl = /a\npsl = /b\nreceiver = mx.example.org\n");
+	assert_int_equal(c.verify.dkim_max_sigs, 7);
+	assert_int_equal(c.verify.dmarc.virtual_aspf, MV_DMARC_RELAXED);
+	assert_string_equal(c.verify.psl_file, "/b");
+	assert_string_equal(c.verify.receiver, "mx.example.org");
+	mvd_config_free(&c);
+}
+
+/* A runtime from text; NULL with the reason in err. An empty zone file answers. */
+static struct mvd_runtime *runtime_from(const char *verify, char *err, size_t errlen)
+{
+	char zone[] = "/tmp/mailvet-config-unit-XXXXXX", text[400];
+	struct mvd_runtime *rt = NULL;
+	struct mvd_config c;
+	int fd = mkstemp(zone);
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(text, sizeof text, "[dns]\nzone_file = %s\n[verify]\nauthserv_id = mx.test\n%s",
+	         zone, verify);
+	parse_ok(&c, text);
+	if (mvd_runtime_open(&c, &rt, err, errlen) != MV_OK)
+		rt = NULL;
+	unlink(zone);
+	return rt;
+}
+
+/* The runtime gets the table's settings and, in RFC 7489 mode, the PSL. */
+static void runtime_applies_the_verify_settings(void **state)
+{
+	struct mvd_runtime *rt;
+	char err[300] = "";
+
+	(void)state;
+	rt = runtime_from("budget_ms = 900\niprev = no\narc = no\nvirtual_dmarc = no\n", err,
+	                  sizeof err);
+	if (!rt)
+		fail_msg("runtime: %s", err);
+	assert_int_equal(rt->vcfg.budget_ms, 900);
+	assert_int_equal(rt->vcfg.iprev, 0);
+	assert_int_equal(rt->vcfg.arc, 0);
+	assert_int_equal(rt->vcfg.dmarc.virtual_enabled, 0);
+	assert_string_equal(rt->vcfg.authserv_id, "mx.test");
+	assert_ptr_equal(rt->vcfg.dkim_keycache, rt->keycache);
+	assert_null(rt->psl);
+	assert_null(rt->vcfg.dmarc.psl);
+	mvd_runtime_release(rt);
+
+	rt = runtime_from("dmarc_mode = rfc7489\npsl = /nonexistent/psl.dat\n", err, sizeof err);
+	assert_null(rt);
+	assert_non_null(strstr(err, "/nonexistent/psl.dat"));
+
+	rt = runtime_from("dmarc_mode = rfc7489\n", err, sizeof err);
+	if (!rt)
+		skip(); /* neither the system's list nor libpsl's own */
+	assert_int_equal(rt->vcfg.dmarc.mode, MV_DMARC_MODE_7489);
+	assert_non_null(rt->psl);
+	assert_ptr_equal(rt->vcfg.dmarc.psl, rt->psl);
+	mvd_runtime_release(rt);
 }
 
 static void ipv4_mapped_addresses_match_ipv4_networks(void **state)
@@ -186,6 +333,9 @@ int main(void)
 	        cmocka_unit_test(list_keys_accumulate_over_lines_and_continuations),
 	        cmocka_unit_test(domain_sections_hold_several_keys),
 	        cmocka_unit_test(mistakes_are_refused_with_the_line),
+	        cmocka_unit_test(every_settings_table_key_is_a_verify_key),
+	        cmocka_unit_test(policy_bad_from_is_an_alias),
+	        cmocka_unit_test(runtime_applies_the_verify_settings),
 	        cmocka_unit_test(ipv4_mapped_addresses_match_ipv4_networks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
