@@ -179,5 +179,30 @@ rc=0; $V --json --ip 198.51.100.1 "$tmp/testing.eml" >"$tmp/out" 2>&1 || rc=$?
 check testing_flag_quarantines '"action": "quarantine"' "$tmp/out"
 check testing_flag_policy "policy.dmarc=quarantine" "$tmp/out"
 
+# Issue 11. Options made from the settings table, their older spellings and --no-NAME
+# give the same verdicts; a bad value is a usage error naming the option.
+for opts in "--iprev=no --arc=no" "--no-iprev --no-arc" "--iprev=off --no-arc"; do
+	$V $opts --ip 192.0.2.1 --mail-from b@example.com "$tmp/good.eml" >"$tmp/out" 2>&1
+	if grep -qE '^ *(iprev|arc)=' "$tmp/out"; then echo "FAIL settings_off ($opts):"; cat "$tmp/out"; fails=$((fails + 1)); fi
+done
+for opts in "--report-only" "--dmarc-enforce=no" "--no-dmarc-enforce"; do
+	rc=0; $V $opts --ip 198.51.100.1 "$tmp/forged.eml" >"$tmp/out" 2>&1 || rc=$?
+	[ $rc -eq 0 ] || { echo "FAIL settings_report_only ($opts): $rc"; cat "$tmp/out"; fails=$((fails + 1)); }
+done
+for opts in "--reject-bad-from" "--bad-from=reject" "--bad-from reject"; do
+	rc=0; $V $opts --ip 198.51.100.1 "$tmp/badfrom1.eml" >"$tmp/out" 2>&1 || rc=$?
+	[ $rc -eq 1 ] || { echo "FAIL settings_bad_from ($opts): $rc"; cat "$tmp/out"; fails=$((fails + 1)); }
+done
+rc=0; $V --bad-from=accept --ip 198.51.100.1 "$tmp/badfrom1.eml" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { echo "FAIL settings_bad_from_accept: $rc"; cat "$tmp/out"; fails=$((fails + 1)); }
+for bad in "--budget-ms=600001" "--dns-budget x" "--dmarc-mode=rfc1234" "--iprev=maybe" "--dmarc-mode=rfc7489 --psl=$tmp/none.dat"; do
+	rc=0; $V $bad "$tmp/good.eml" >"$tmp/out" 2>&1 || rc=$?
+	[ $rc -eq 2 ] || { echo "FAIL settings_bad_value ($bad): $rc"; cat "$tmp/out"; fails=$((fails + 1)); }
+done
+$V --budget-ms=600001 "$tmp/good.eml" >"$tmp/out" 2>&1 || true
+check settings_bad_value_message "mailvet verify: --budget-ms: expected a number from 0 to 600000" "$tmp/out"
+$V --dns-budget x "$tmp/good.eml" >"$tmp/out" 2>&1 || true
+check settings_alias_message "mailvet verify: --dns-budget: expected a number" "$tmp/out"
+
 [ $fails -eq 0 ] && echo "cli-test: all passed"
 exit $fails
