@@ -38,7 +38,6 @@ struct key {
 
 static const char *const log_dests[] = {"syslog", "stderr", NULL};
 static const char *const log_formats[] = {"kv", "json", NULL};
-static const char *const reject_modes[] = {"reject", "quarantine", "header", NULL};
 static const char *const quarantine_modes[] = {"milter", "header", NULL};
 static const char *const fail_modes[] = {"tempfail", "accept", NULL};
 static const char *const refuse_modes[] = {"reject", "tempfail", NULL};
@@ -66,12 +65,8 @@ static const struct key keys[] = {
         {"verify", "internal_hosts", KEY_CIDR, O(internal_hosts), 0, 0, NULL},
         {"verify", "trust_internal_versions", KEY_BOOL, O(trust_versions), 0, 0, NULL},
         {"verify", "delete_foreign", KEY_BOOL, O(delete_foreign), 0, 0, NULL},
-        {"policy", "dmarc_reject", KEY_ENUM, O(dmarc_reject), 0, 0, reject_modes},
-        {"policy", "reject_text", KEY_STR, O(reject_text), 0, 0, NULL},
         {"policy", "quarantine", KEY_ENUM, O(quarantine), 0, 0, quarantine_modes},
         {"policy", "quarantine_header", KEY_STR, O(quarantine_header), 0, 0, NULL},
-        {"policy", "temperror", KEY_ENUM, O(temperror), 0, 0, fail_modes},
-        {"policy", "tempfail_text", KEY_STR, O(tempfail_text), 0, 0, NULL},
         {"policy", "on_error", KEY_ENUM, O(on_error), 0, 0, fail_modes},
         {"policy", "unreadable_header", KEY_ENUM, O(unreadable_header), 0, 0, refuse_modes},
         {"policy", "trusted_arc_sealers", KEY_LIST, O(trusted_arc_sealers), 0, 0, NULL},
@@ -325,7 +320,9 @@ static int domain_key(struct parse_ctx *p, struct mvd_domain_conf *d, const char
 static const struct {
 	const char *section, *name, *setting;
 } verify_aliases[] = {
-        {"policy", "bad_from", "bad_from"},
+        {"policy", "bad_from", "bad_from"},           {"policy", "dmarc_reject", "dmarc_reject"},
+        {"policy", "reject_text", "reject_text"},     {"policy", "temperror", "dmarc_temperror"},
+        {"policy", "tempfail_text", "tempfail_text"},
 };
 
 /* The setting of lib/verify's table that section/name is, or NULL. */
@@ -420,12 +417,8 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	ok &= set_str(&c->authserv_id, host);
 	c->trust_versions = 1;
 	mv_verify_config_default(&c->verify);
-	c->dmarc_reject = MVD_REJECT_REJECT;
-	ok &= set_str(&c->reject_text, "");
 	c->quarantine = MVD_QUARANTINE_MILTER;
 	ok &= set_str(&c->quarantine_header, "X-Mailvet-Quarantine");
-	c->temperror = MVD_FAIL_TEMPFAIL;
-	ok &= set_str(&c->tempfail_text, "");
 	c->on_error = MVD_FAIL_TEMPFAIL;
 	c->unreadable_header = MVD_REFUSE_REJECT;
 	ok &= set_str(&c->resolver, "system");
@@ -445,11 +438,10 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 
 void mvd_config_free(struct mvd_config *c)
 {
-	char **strs[] = {&c->socket,        &c->socket_group, &c->user,
-	                 &c->group,         &c->pid_file,     &c->log_facility,
-	                 &c->authserv_id,   &c->reject_text,  &c->quarantine_header,
-	                 &c->tempfail_text, &c->resolver,     &c->trust_anchor_file,
-	                 &c->zone_file,     &c->sign_headers};
+	char **strs[] = {
+	        &c->socket,   &c->socket_group,      &c->user,        &c->group,
+	        &c->pid_file, &c->log_facility,      &c->authserv_id, &c->quarantine_header,
+	        &c->resolver, &c->trust_anchor_file, &c->zone_file,   &c->sign_headers};
 
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
@@ -554,10 +546,6 @@ enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t er
 	}
 	if (!field_name_ok(c->quarantine_header)) {
 		snprintf(err, errlen, "[policy] quarantine_header is not a header field name");
-		return MV_ESYNTAX;
-	}
-	if (strpbrk(c->reject_text, "\r\n") || strpbrk(c->tempfail_text, "\r\n")) {
-		snprintf(err, errlen, "[policy] reply texts are one line");
 		return MV_ESYNTAX;
 	}
 	for (size_t i = 0; i < c->ndomains; i++) {

@@ -13,11 +13,9 @@
 
 enum mvd_log_dest { MVD_LOG_SYSLOG, MVD_LOG_STDERR };
 enum mvd_log_format { MVD_LOG_KV, MVD_LOG_JSON };
-/* What a DMARC "reject" verdict becomes. */
-enum mvd_reject_mode { MVD_REJECT_REJECT, MVD_REJECT_QUARANTINE, MVD_REJECT_HEADER };
 /* How a message is quarantined. */
 enum mvd_quarantine_mode { MVD_QUARANTINE_MILTER, MVD_QUARANTINE_HEADER };
-/* What a temporary failure (temperror, internal error) becomes. */
+/* What an internal error becomes. */
 enum mvd_fail_mode { MVD_FAIL_TEMPFAIL, MVD_FAIL_ACCEPT };
 /* How a message that must not be accepted is refused. */
 enum mvd_refuse_mode { MVD_REFUSE_REJECT, MVD_REFUSE_TEMPFAIL };
@@ -79,12 +77,8 @@ struct mvd_config {
 	struct mv_verify_config verify;
 	struct mvd_strlist verify_texts; /* the values of string settings, owned */
 	/* [policy] */
-	enum mvd_reject_mode dmarc_reject;
-	char *reject_text;
 	enum mvd_quarantine_mode quarantine;
 	char *quarantine_header;
-	enum mvd_fail_mode temperror;
-	char *tempfail_text;
 	enum mvd_fail_mode on_error;
 	enum mvd_refuse_mode unreadable_header; /* a header field lib/verify could not take */
 	struct mvd_strlist trusted_arc_sealers;

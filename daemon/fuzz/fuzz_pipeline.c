@@ -427,8 +427,13 @@ static char *our_field(const struct mvd_outcome *out)
 static void check_library(const struct mvd_pipeline *p, const struct mvd_outcome *out,
                           const struct input *in, time_t now, const char *bytes, size_t len)
 {
-	struct mv_envelope env = {in->client.ip,     in->client.name, in->client.helo,
-	                          in->env.mail_from, in->env.auth_id, in->env.queue_id};
+	struct mv_envelope env = {in->client.ip,
+	                          in->client.name,
+	                          in->client.helo,
+	                          in->env.mail_from,
+	                          in->env.auth_id,
+	                          in->env.queue_id,
+	                          0};
 	struct mv_verify *v = NULL;
 	enum mvd_action want;
 	char detail[4096], *ours = NULL;

@@ -6,68 +6,42 @@
 #include "log.h"
 #include "pipeline_int.h"
 
-#define DEFAULT_REJECT                                                                             \
-	"550 5.7.1 Message rejected: it fails the DMARC policy of its author's domain"
-#define DEFAULT_TEMPFAIL                                                                           \
-	"451 4.7.0 Temporary failure while authenticating the message, try again later"
 #define DEFAULT_ERROR "451 4.3.0 Temporary local problem, try again later"
 #define DEFAULT_UNREADABLE_REJECT "550 5.6.0 Message refused: its header could not be read whole"
 #define DEFAULT_UNREADABLE_TEMPFAIL "451 4.6.0 Message deferred: its header could not be read whole"
 
-/* Length of an RFC 3463 enhanced status code ("5.7.1") at the start of p, or 0. */
-static size_t enhanced_code(const char *p)
+/*
+ * A refusal of the pipeline's own ("550 5.6.0 text": an unreadable header,
+ * an internal error, a seal that must wait) as the verdict.
+ */
+static void reply(struct mvd_verdict *v, enum mvd_action action, const char *line)
 {
-	size_t n = 0;
-
-	for (int part = 0; part < 3; part++) {
-		size_t digits = 0;
-		while (p[n] >= '0' && p[n] <= '9' && digits < 3) {
-			n++;
-			digits++;
-		}
-		if (digits == 0 || (part < 2 && p[n++] != '.'))
-			return 0;
-	}
-	return p[n] == ' ' || p[n] == '\0' ? n : 0;
+	v->action = action;
+	snprintf(v->code, sizeof v->code, "%.3s", line);
+	snprintf(v->xcode, sizeof v->xcode, "%.*s", (int)strcspn(line + 4, " "), line + 4);
+	snprintf(v->text, sizeof v->text, "%s", line + 4 + strcspn(line + 4, " ") + 1);
 }
 
-/*
- * The reply of a refusal: the configured text, else the library's, else
- * the default. Each may be "550 5.7.1 text", "5.7.1 text" or "text";
- * missing codes come from the default, and codes of the wrong class (a 4xx
- * for a rejection) are replaced by the default's. The text is made one
- * line of printable ASCII.
- */
-static void reply(struct mvd_verdict *v, enum mvd_action action, const char *configured,
-                  const char *lib, const char *dflt)
+/* The library's verdict (one policy layer: lib/verify decides, with its settings). */
+static void from_library(struct mvd_verdict *v, const struct mv_verify_verdict *lv)
 {
-	const char *p = configured && configured[0] ? configured : lib && lib[0] ? lib : dflt;
-	size_t n, o = 0;
-
-	v->action = action;
-	memcpy(v->code, dflt, 3);
-	v->code[3] = '\0';
-	n = enhanced_code(dflt + 4);
-	memcpy(v->xcode, dflt + 4, n);
-	v->xcode[n] = '\0';
-	if (p[0] == dflt[0] && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
-	    p[3] == ' ') {
-		memcpy(v->code, p, 3);
-		p += 4;
+	switch (lv->action) {
+	case MV_VERIFY_ACCEPT:
+		v->action = MVD_ACTION_ACCEPT;
+		return;
+	case MV_VERIFY_QUARANTINE:
+		v->action = MVD_ACTION_QUARANTINE;
+		return;
+	case MV_VERIFY_REJECT:
+		v->action = MVD_ACTION_REJECT;
+		break;
+	case MV_VERIFY_TEMPFAIL:
+		v->action = MVD_ACTION_TEMPFAIL;
+		break;
 	}
-	if ((n = enhanced_code(p)) > 0 && n < sizeof v->xcode && p[0] == dflt[0]) {
-		memcpy(v->xcode, p, n);
-		v->xcode[n] = '\0';
-		p += n;
-	}
-	while (*p == ' ')
-		p++;
-	for (; *p && o + 1 < sizeof v->text; p++) {
-		char ch = (*p == '\r' || *p == '\n' || *p == '\t') ? ' ' : *p;
-		if ((unsigned char)ch >= ' ' && ch != 127)
-			v->text[o++] = ch;
-	}
-	v->text[o] = '\0';
+	snprintf(v->code, sizeof v->code, "%s", lv->code);
+	snprintf(v->xcode, sizeof v->xcode, "%s", lv->xcode);
+	snprintf(v->text, sizeof v->text, "%s", lv->text);
 }
 
 int mvd_pipeline_edit(struct mvd_pipeline *p, enum mvd_edit_kind kind, const char *name,
@@ -136,40 +110,6 @@ static int delete_forged(struct mvd_pipeline *p)
 	return 1;
 }
 
-/* The library's action, mapped through [policy]; outbound mail is never refused for DMARC. */
-static enum mvd_action decide(struct mvd_pipeline *p, const char **note)
-{
-	const struct mvd_config *c = &p->rt->cfg;
-
-	switch (mv_verify_action(p->v)) {
-	case MV_VERIFY_ACCEPT:
-		return MVD_ACTION_ACCEPT;
-	case MV_VERIFY_REJECT:
-		if (p->outbound) {
-			*note = "outbound: policy not applied";
-			return MVD_ACTION_ACCEPT;
-		}
-		if (c->dmarc_reject == MVD_REJECT_REJECT)
-			return MVD_ACTION_REJECT;
-		if (c->dmarc_reject == MVD_REJECT_QUARANTINE)
-			return MVD_ACTION_QUARANTINE;
-		*note = "dmarc_reject=header";
-		return MVD_ACTION_ACCEPT;
-	case MV_VERIFY_QUARANTINE:
-		if (p->outbound) {
-			*note = "outbound: policy not applied";
-			return MVD_ACTION_ACCEPT;
-		}
-		return MVD_ACTION_QUARANTINE;
-	case MV_VERIFY_TEMPFAIL:
-		if (c->temperror == MVD_FAIL_TEMPFAIL)
-			return MVD_ACTION_TEMPFAIL;
-		*note = "temperror=accept";
-		return MVD_ACTION_ACCEPT;
-	}
-	return MVD_ACTION_ACCEPT;
-}
-
 /*
  * A message whose header lib/verify could not take whole (a malformed
  * field, or more fields than the limit) is never judged without the fields
@@ -186,12 +126,16 @@ static void unreadable(struct mvd_pipeline *p, struct mvd_outcome *out)
 	         p->bad_header_st == MV_ETOOBIG ? "past the header limits" : "malformed");
 	out->note = p->note;
 	if (tempfail)
-		reply(&out->verdict, MVD_ACTION_TEMPFAIL, NULL, NULL, DEFAULT_UNREADABLE_TEMPFAIL);
+		reply(&out->verdict, MVD_ACTION_TEMPFAIL, DEFAULT_UNREADABLE_TEMPFAIL);
 	else
-		reply(&out->verdict, MVD_ACTION_REJECT, NULL, NULL, DEFAULT_UNREADABLE_REJECT);
+		reply(&out->verdict, MVD_ACTION_REJECT, DEFAULT_UNREADABLE_REJECT);
 }
 
-/* Quarantine: the MTA's (the verdict's reason) or a header field of ours. */
+/*
+ * Quarantine: the MTA's (the verdict's reason), or a header field of ours
+ * on a message the MTA then delivers as accepted (the log still says
+ * quarantine).
+ */
 static int quarantine(struct mvd_pipeline *p, struct mvd_outcome *out)
 {
 	const struct mvd_config *c = &p->rt->cfg;
@@ -202,6 +146,7 @@ static int quarantine(struct mvd_pipeline *p, struct mvd_outcome *out)
 		         "mailvetd: DMARC policy of the author's domain (%s)", c->authserv_id);
 		return 1;
 	}
+	out->verdict.action = MVD_ACTION_ACCEPT;
 	snprintf(value, sizeof value, " %s; dmarc=fail", c->authserv_id);
 	return mvd_pipeline_edit(p, MVD_EDIT_INSERT, c->quarantine_header, 0, value, strlen(value));
 }
@@ -226,7 +171,7 @@ static void accepted(struct mvd_pipeline *p, struct mvd_outcome *out)
 	}
 	if (seal_tempfail) { /* the edits are dropped with the message */
 		p->nedits = 0;
-		reply(&out->verdict, MVD_ACTION_TEMPFAIL, NULL, NULL,
+		reply(&out->verdict, MVD_ACTION_TEMPFAIL,
 		      "451 4.4.3 Temporary DNS failure while ARC-sealing the message, try again "
 		      "later");
 	}
@@ -234,8 +179,7 @@ static void accepted(struct mvd_pipeline *p, struct mvd_outcome *out)
 
 void mvd_pipeline_end(struct mvd_pipeline *p, struct mvd_outcome *out)
 {
-	const struct mvd_config *c = &p->rt->cfg;
-	const char *note = NULL;
+	const struct mv_verify_verdict *lv;
 	enum mv_status st;
 
 	memset(out, 0, sizeof *out);
@@ -250,21 +194,14 @@ void mvd_pipeline_end(struct mvd_pipeline *p, struct mvd_outcome *out)
 		unreadable(p, out);
 		return;
 	}
-	out->verdict.action = decide(p, &note);
-	if (!note && mv_verify_arc_override(p->v)) {
-		snprintf(p->note, sizeof p->note,
-		         "dmarc policy overridden by trusted ARC sealer %s",
-		         mv_verify_arc_override(p->v));
-		note = p->note;
+	lv = mv_verify_verdict(p->v);
+	from_library(&out->verdict, lv);
+	if (lv->note[0]) {
+		snprintf(p->note, sizeof p->note, "%s", lv->note);
+		out->note = p->note;
 	}
-	out->note = note;
-	if (out->verdict.action == MVD_ACTION_REJECT)
-		reply(&out->verdict, MVD_ACTION_REJECT, c->reject_text, mv_verify_reply(p->v),
-		      DEFAULT_REJECT);
-	else if (out->verdict.action == MVD_ACTION_TEMPFAIL)
-		reply(&out->verdict, MVD_ACTION_TEMPFAIL, c->tempfail_text, mv_verify_reply(p->v),
-		      DEFAULT_TEMPFAIL);
-	else
+	if (out->verdict.action == MVD_ACTION_ACCEPT ||
+	    out->verdict.action == MVD_ACTION_QUARANTINE)
 		accepted(p, out);
 	out->edits = p->edits;
 	out->nedits = p->nedits;
@@ -286,7 +223,7 @@ void mvd_pipeline_fail(struct mvd_pipeline *p, const char *what, struct mvd_outc
 		out->verdict.action = MVD_ACTION_ACCEPT;
 	} else {
 		p->nedits = 0;
-		reply(&out->verdict, MVD_ACTION_TEMPFAIL, NULL, NULL, DEFAULT_ERROR);
+		reply(&out->verdict, MVD_ACTION_TEMPFAIL, DEFAULT_ERROR);
 	}
 	out->edits = p->edits;
 	out->nedits = p->nedits;

@@ -45,6 +45,7 @@ enum mv_status mvd_pipeline_new(struct mvd_runtime *rt, const struct mvd_client 
 	venv.mail_from = env->mail_from;
 	venv.auth_id = env->auth_id;
 	venv.queue_id = env->queue_id;
+	venv.outbound = p->outbound;
 	if ((st = mv_verify_new(&rt->vcfg, rt->resolver, time(NULL), &venv, &p->v)) != MV_OK)
 		mvd_pipeline_failed(p, st, "verify_new");
 	if (p->outbound && (rt->cfg.sign || rt->cfg.arc_seal) && rt->keys->ntable &&

@@ -52,7 +52,7 @@ static enum mv_status ask_seal(struct mvd_pipeline *p)
  * internal failure; a message that cannot be signed or sealed goes out
  * without (the note says why). A chain left undetermined by a temporary
  * DNS failure is not sealed with cv=fail, which would end it for good:
- * with [policy] temperror = tempfail *tempfail is set, else it goes out
+ * with [verify] dmarc_temperror = tempfail *tempfail is set, else it goes out
  * unsealed.
  */
 int mvd_pipeline_outbound(struct mvd_pipeline *p, struct mvd_outcome *out, int *tempfail)
@@ -78,7 +78,7 @@ int mvd_pipeline_outbound(struct mvd_pipeline *p, struct mvd_outcome *out, int *
 		        r->dkim_reason);
 	}
 	if (r->arc == MV_OUTBOUND_TEMPFAIL) {
-		*tempfail = p->rt->cfg.temperror == MVD_FAIL_TEMPFAIL;
+		*tempfail = p->rt->vcfg.dmarc_temperror_action == MV_VERIFY_TEMPFAIL;
 		out->note = *tempfail
 		                    ? "not sealed: temporary DNS failure validating the ARC chain"
 		                    : "not sealed: temporary DNS failure validating the ARC chain "

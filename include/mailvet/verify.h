@@ -20,6 +20,12 @@ struct mv_envelope {
 	const char *mail_from;   /* MAIL FROM without <>; "" = null sender; NULL = unknown */
 	const char *auth_id;     /* SMTP AUTH identity ({auth_authen}), or NULL */
 	const char *queue_id;    /* the MTA's queue id, for logs, or NULL */
+	/*
+	 * Mail leaving the domain (an authenticated client, an internal host):
+	 * checked and reported, but no Domain Owner's policy refuses or
+	 * quarantines it (the verdict's note says so).
+	 */
+	int outbound;
 };
 
 /* What to do with the message. */
@@ -71,6 +77,18 @@ struct mv_verify_config {
 	int dmarc_enforce;            /* act on p=reject / p=quarantine (1); 0: report only */
 	/* What to do when DMARC is temperror (MV_VERIFY_TEMPFAIL). */
 	enum mv_verify_action dmarc_temperror_action;
+	/*
+	 * What a failure under p=reject becomes (MV_VERIFY_REJECT): REJECT,
+	 * QUARANTINE, or ACCEPT (only the Authentication-Results field tells).
+	 */
+	enum mv_verify_action dmarc_reject_action;
+	/*
+	 * The reply texts of a refusal and a temporary failure instead of
+	 * ours: "550 5.7.1 text", "5.7.1 text" or "text" (codes that are
+	 * missing, or of the wrong class, are ours). NULL or "": ours.
+	 */
+	const char *reject_text;
+	const char *tempfail_text;
 	/*
 	 * A message with no usable Author Domain (no From, several From fields,
 	 * several domains, an unparsable From) is dmarc=permerror, and then:
@@ -202,6 +220,23 @@ const char *mv_verify_header_field(const struct mv_verify *v);
 enum mv_verify_action mv_verify_action(const struct mv_verify *v);
 /* SMTP reply for reject/quarantine/tempfail ("550 5.7.1 ..."), NULL for accept. */
 const char *mv_verify_reply(const struct mv_verify *v);
+
+/*
+ * The verdict as data, final after mv_verify_end(): the action and, unless
+ * it is accept, the SMTP reply in parts (quarantine: 250 2.7.0). text is
+ * one line of printable ASCII. note says why the action is not what the
+ * DMARC result alone would give (outbound mail, dmarc_reject_action,
+ * dmarc_temperror_action accept, a trusted ARC sealer), or is "".
+ * mv_verify_reply() is the same reply as one string.
+ */
+struct mv_verify_verdict {
+	enum mv_verify_action action;
+	char code[4];
+	char xcode[16];
+	char text[400];
+	char note[200];
+};
+const struct mv_verify_verdict *mv_verify_verdict(const struct mv_verify *v);
 
 /*
  * Why each result came out as it did, one line per fact ("dmarc: _dmarc.example.com

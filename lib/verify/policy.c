@@ -16,20 +16,59 @@
 
 #include "verify/verify_int.h"
 
-static enum mv_status set_reply(struct mv_verify *v, enum mv_verify_action a, const char *code,
-                                const char *text, const char *domain)
+/* Length of an RFC 3463 enhanced status code ("5.7.1") at the start of p, or 0. */
+static size_t enhanced_code(const char *p)
 {
-	struct mv_buf b = MV_BUF_INIT;
+	size_t n = 0;
 
-	v->action = a;
-	if (a == MV_VERIFY_ACCEPT)
-		return MV_OK;
-	mv_buf_printf(&b, "%s %s", code, text);
-	if (domain)
-		mv_buf_printf(&b, " %s", domain);
-	free(v->reply);
-	v->reply = mv_buf_steal(&b, NULL);
-	return v->reply ? MV_OK : MV_ENOMEM;
+	for (int part = 0; part < 3; part++) {
+		size_t digits = 0;
+		while (p[n] >= '0' && p[n] <= '9' && digits < 3) {
+			n++;
+			digits++;
+		}
+		if (digits == 0 || (part < 2 && p[n++] != '.'))
+			return 0;
+	}
+	return p[n] == ' ' || p[n] == '\0' ? n : 0;
+}
+
+/* Append text to dst (size n) as printable ASCII on one line. */
+static void put_text(char *dst, size_t n, const char *text)
+{
+	size_t o = strlen(dst);
+
+	for (; text && *text && o + 1 < n; text++) {
+		char ch = (*text == '\r' || *text == '\n' || *text == '\t') ? ' ' : *text;
+		if ((unsigned char)ch >= ' ' && ch != 127)
+			dst[o++] = ch;
+	}
+	dst[o] = '\0';
+}
+
+/*
+ * A configured reply ("550 5.7.1 text", "5.7.1 text" or "text") over ours:
+ * its codes replace ours only when they are of our class (a 4xx never
+ * stands for a rejection).
+ */
+static void apply_configured(struct mv_verify_verdict *vd, const char *p)
+{
+	size_t n;
+
+	if (p[0] == vd->code[0] && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
+	    p[3] == ' ') {
+		memcpy(vd->code, p, 3);
+		p += 4;
+	}
+	if ((n = enhanced_code(p)) > 0 && n < sizeof vd->xcode && p[0] == vd->code[0]) {
+		memcpy(vd->xcode, p, n);
+		vd->xcode[n] = '\0';
+		p += n;
+	}
+	while (*p == ' ')
+		p++;
+	vd->text[0] = '\0';
+	put_text(vd->text, sizeof vd->text, p);
 }
 
 static const char *code_for(enum mv_verify_action a)
@@ -45,6 +84,42 @@ static const char *code_for(enum mv_verify_action a)
 		break;
 	}
 	return "250 2.0.0";
+}
+
+/*
+ * Set the action and its reply: code ("550 5.7.1") and our text (+ " domain"),
+ * or the configured text for refusals and temporary failures.
+ */
+static enum mv_status set_reply(struct mv_verify *v, enum mv_verify_action a, const char *code,
+                                const char *text, const char *domain)
+{
+	struct mv_verify_verdict *vd = &v->verdict;
+	const char *configured = a == MV_VERIFY_REJECT     ? v->cfg->reject_text
+	                         : a == MV_VERIFY_TEMPFAIL ? v->cfg->tempfail_text
+	                                                   : NULL;
+	struct mv_buf b = MV_BUF_INIT;
+	size_t n;
+
+	v->action = vd->action = a;
+	if (a == MV_VERIFY_ACCEPT)
+		return MV_OK;
+	memcpy(vd->code, code, 3);
+	vd->code[3] = '\0';
+	n = enhanced_code(code + 4);
+	memcpy(vd->xcode, code + 4, n < sizeof vd->xcode ? n : 0);
+	vd->xcode[n < sizeof vd->xcode ? n : 0] = '\0';
+	vd->text[0] = '\0';
+	put_text(vd->text, sizeof vd->text, text);
+	if (domain) {
+		put_text(vd->text, sizeof vd->text, " ");
+		put_text(vd->text, sizeof vd->text, domain);
+	}
+	if (configured && configured[0])
+		apply_configured(vd, configured);
+	mv_buf_printf(&b, "%s %s %s", vd->code, vd->xcode, vd->text);
+	free(v->reply);
+	v->reply = mv_buf_steal(&b, NULL);
+	return v->reply ? MV_OK : MV_ENOMEM;
 }
 
 /* arc: the result, each seal of the chain reported, and the override if any. */
@@ -200,6 +275,42 @@ out:
 	return st;
 }
 
+/*
+ * After the DMARC result's own action: what the configuration and the
+ * direction make of it, with a note saying so. Outbound mail is never
+ * refused or quarantined for a Domain Owner's policy (a temporary failure
+ * still is: the answer is not known).
+ */
+static enum mv_status adjust(struct mv_verify *v, enum mv_verify_action *a)
+{
+	struct mv_verify_verdict *vd = &v->verdict;
+	const struct mv_dmarc_verdict *d = &v->dmarc;
+	enum mv_status st = MV_OK;
+
+	if (*a == MV_VERIFY_REJECT && d->result == MV_DMARC_FAIL &&
+	    v->cfg->dmarc_reject_action != MV_VERIFY_REJECT) {
+		*a = v->cfg->dmarc_reject_action == MV_VERIFY_QUARANTINE ? MV_VERIFY_QUARANTINE
+		                                                         : MV_VERIFY_ACCEPT;
+		snprintf(vd->note, sizeof vd->note, "dmarc_reject=%s",
+		         *a == MV_VERIFY_QUARANTINE ? "quarantine" : "header");
+		if (*a == MV_VERIFY_QUARANTINE)
+			st = set_reply(v, *a, code_for(*a),
+			               "Accepted for quarantine per DMARC policy for",
+			               d->author_domain);
+	}
+	if (v->env.outbound && (*a == MV_VERIFY_REJECT || *a == MV_VERIFY_QUARANTINE)) {
+		*a = MV_VERIFY_ACCEPT;
+		snprintf(vd->note, sizeof vd->note, "outbound: policy not applied");
+	}
+	if (d->result == MV_DMARC_TEMPERROR && *a == MV_VERIFY_ACCEPT && !vd->note[0] &&
+	    v->cfg->dmarc_temperror_action == MV_VERIFY_ACCEPT)
+		snprintf(vd->note, sizeof vd->note, "dmarc_temperror=accept");
+	if (v->arc_override && !vd->note[0])
+		snprintf(vd->note, sizeof vd->note,
+		         "dmarc policy overridden by trusted ARC sealer %s", v->arc_override);
+	return st;
+}
+
 enum mv_status mv_verify_decide(struct mv_verify *v)
 {
 	const struct mv_dmarc_verdict *d = &v->dmarc;
@@ -240,7 +351,14 @@ enum mv_status mv_verify_decide(struct mv_verify *v)
 	case MV_DMARC_PASS:
 		break;
 	}
-	v->action = a;
+	if (st == MV_OK)
+		st = adjust(v, &a);
+	v->action = v->verdict.action = a;
+	if (a == MV_VERIFY_ACCEPT) {
+		free(v->reply);
+		v->reply = NULL;
+		v->verdict.code[0] = v->verdict.xcode[0] = v->verdict.text[0] = '\0';
+	}
 	v->decided = 1;
 	return st;
 }

@@ -20,6 +20,7 @@ static const char *const dmarc_modes[] = {"rfc9989", "rfc7489", NULL};
 static const char *const temperror_actions[] = {"tempfail", "accept", NULL};
 static const char *const bad_from_modes[] = {"reject-if-protected", "accept", "reject", NULL};
 static const char *const alignments[] = {"strict", "relaxed", NULL};
+static const char *const reject_modes[] = {"reject", "quarantine", "header", NULL};
 
 static void store_budget(struct mv_verify_config *c, unsigned n, const char *t)
 {
@@ -91,6 +92,27 @@ static void store_temperror(struct mv_verify_config *c, unsigned n, const char *
 {
 	(void)t;
 	c->dmarc_temperror_action = n == 1 ? MV_VERIFY_ACCEPT : MV_VERIFY_TEMPFAIL;
+}
+
+static void store_reject(struct mv_verify_config *c, unsigned n, const char *t)
+{
+	static const enum mv_verify_action as[] = {MV_VERIFY_REJECT, MV_VERIFY_QUARANTINE,
+	                                           MV_VERIFY_ACCEPT};
+
+	(void)t;
+	c->dmarc_reject_action = as[n < 3 ? n : 0];
+}
+
+static void store_reject_text(struct mv_verify_config *c, unsigned n, const char *t)
+{
+	(void)n;
+	c->reject_text = *t ? t : NULL;
+}
+
+static void store_tempfail_text(struct mv_verify_config *c, unsigned n, const char *t)
+{
+	(void)n;
+	c->tempfail_text = *t ? t : NULL;
 }
 
 /* reject-if-protected, accept, reject (verify.h: from_permerror_*). */
@@ -171,6 +193,17 @@ static const struct mv_verify_setting table[] = {
         {"dmarc_temperror", ENUM("tempfail|accept", temperror_actions), "tempfail",
          "A DMARC temperror (the policy lookup failed): tempfail (451 4.4.3) or accept.",
          store_temperror},
+        {"dmarc_reject", ENUM("reject|quarantine|header", reject_modes), "reject",
+         "What a DMARC failure under p=reject becomes: reject (550 5.7.1), quarantine, or "
+         "header (accepted; only the Authentication-Results field reports it).",
+         store_reject},
+        {"reject_text", STRING("TEXT"), "",
+         "The reply of a refusal instead of ours: \"550 5.7.1 text\", \"5.7.1 text\" or "
+         "\"text\" (missing codes, or codes of another class, are ours).",
+         store_reject_text},
+        {"tempfail_text", STRING("TEXT"), "",
+         "The reply of a temporary failure instead of ours, written as reject_text.",
+         store_tempfail_text},
         {"bad_from", ENUM("reject-if-protected|accept|reject", bad_from_modes),
          "reject-if-protected",
          "A From that names no single author domain is dmarc=permerror, and then: "
@@ -271,6 +304,10 @@ enum mv_status mv_verify_setting_set(const struct mv_verify_setting *s, struct m
 		}
 		break;
 	case MV_VERIFY_SETTING_STRING:
+		if (strpbrk(text, "\r\n")) {
+			mv_errf(err, errlen, "expected one line");
+			return MV_EINVAL;
+		}
 		break;
 	}
 	s->store(c, n, text);

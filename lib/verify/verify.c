@@ -15,6 +15,7 @@ void mv_verify_config_default(struct mv_verify_config *c)
 	mv_dmarc_config_default(&c->dmarc);
 	c->dmarc_enforce = 1;
 	c->dmarc_temperror_action = MV_VERIFY_TEMPFAIL;
+	c->dmarc_reject_action = MV_VERIFY_REJECT;
 	c->from_permerror_action = MV_VERIFY_ACCEPT;
 	c->from_permerror_protect = 1; /* reject if protected */
 	c->iprev = 1;
@@ -90,6 +91,7 @@ static enum mv_status make(const struct mv_verify_config *c, struct mv_resolver 
 	v->env.mail_from = dup_or_null(env->mail_from, &fail);
 	v->env.auth_id = dup_or_null(env->auth_id, &fail);
 	v->env.queue_id = dup_or_null(env->queue_id, &fail);
+	v->env.outbound = env->outbound;
 	mv_dkim_verify_opts_default(&o);
 	o.max_signatures = c->dkim_max_sigs;
 	o.refuse_l = !c->dkim_allow_l;
@@ -345,6 +347,11 @@ enum mv_verify_action mv_verify_action(const struct mv_verify *v)
 const char *mv_verify_reply(const struct mv_verify *v)
 {
 	return v->reply;
+}
+
+const struct mv_verify_verdict *mv_verify_verdict(const struct mv_verify *v)
+{
+	return &v->verdict;
 }
 
 const struct mv_arc_validator *mv_verify_arc(const struct mv_verify *v)

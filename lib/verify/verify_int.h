@@ -98,6 +98,7 @@ struct mv_verify {
 	char *field; /* "Authentication-Results: ..." */
 	enum mv_verify_action action;
 	char *reply;
+	struct mv_verify_verdict verdict;
 	int decided;   /* mv_verify_decide() ran: action and reply are final */
 	int explained; /* explain is built (lazily, by mv_verify_explain()) */
 	struct mv_buf explain;

@@ -51,9 +51,10 @@ static void empty_file_gives_the_documented_defaults(void **state)
 	assert_int_equal(c.log_dest, MVD_LOG_SYSLOG);
 	assert_int_equal(c.log_format, MVD_LOG_KV);
 	assert_int_equal(c.verify.budget_ms, 20000);
-	assert_int_equal(c.dmarc_reject, MVD_REJECT_REJECT);
+	assert_int_equal(c.verify.dmarc_reject_action, MV_VERIFY_REJECT);
 	assert_int_equal(c.quarantine, MVD_QUARANTINE_MILTER);
-	assert_int_equal(c.temperror, MVD_FAIL_TEMPFAIL);
+	assert_int_equal(c.verify.dmarc_temperror_action, MV_VERIFY_TEMPFAIL);
+	assert_null(c.verify.reject_text);
 	assert_int_equal(c.on_error, MVD_FAIL_TEMPFAIL);
 	assert_int_equal(c.sign_hcanon, MV_CANON_RELAXED);
 	assert_int_equal(c.sign_bcanon, MV_CANON_RELAXED);
@@ -90,11 +91,12 @@ static void every_section_is_read(void **state)
 	assert_int_equal(c.verify.dmarc_reserve_pct, 40);
 	assert_int_equal(c.verify.from_permerror_action, MV_VERIFY_REJECT);
 	assert_int_equal(c.unreadable_header, MVD_REFUSE_TEMPFAIL);
-	assert_int_equal(c.dmarc_reject, MVD_REJECT_QUARANTINE);
+	/* [policy] dmarc_reject, temperror and reject_text are the table's, under their old names */
+	assert_int_equal(c.verify.dmarc_reject_action, MV_VERIFY_QUARANTINE);
 	assert_int_equal(c.quarantine, MVD_QUARANTINE_HEADER);
-	assert_int_equal(c.temperror, MVD_FAIL_ACCEPT);
+	assert_int_equal(c.verify.dmarc_temperror_action, MV_VERIFY_ACCEPT);
 	assert_int_equal(c.on_error, MVD_FAIL_ACCEPT);
-	assert_string_equal(c.reject_text, "5.7.1 No.");
+	assert_string_equal(c.verify.reject_text, "5.7.1 No.");
 	assert_string_equal(c.resolver, "192.0.2.53@5353");
 	assert_int_equal(c.dns_timeout_ms, 900);
 	assert_int_equal(c.sign_hcanon, MV_CANON_SIMPLE);

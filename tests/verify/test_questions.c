@@ -198,7 +198,7 @@ static void run(const struct dcase *c)
 static void signed_message_asks_only_what_was_published(void **state)
 {
 	const struct dcase c = {
-	        {"203.0.113.5", NULL, "mail.example.com", "b@example.com", NULL, NULL},
+	        {"203.0.113.5", NULL, "mail.example.com", "b@example.com", NULL, NULL, 0},
 	        signed_msg,
 	        {"mail.example.com A", NULL},
 	        "dkim",
@@ -211,7 +211,7 @@ static void signed_message_asks_only_what_was_published(void **state)
 /* A null sender (SPF of the HELO name), an 8-step DMARC walk that finds nothing, IPv6 without PTR. */
 static void long_walk_and_null_sender_ask_only_what_was_published(void **state)
 {
-	const struct dcase c = {{"2001:db8::5", NULL, "mx.example.net", "", NULL, NULL},
+	const struct dcase c = {{"2001:db8::5", NULL, "mx.example.net", "", NULL, NULL, 0},
 	                        "From: x@a.b.c.d.e.f.g.h.i.example\r\nSubject: hi\r\n\r\nhello\r\n",
 	                        {NULL},
 	                        "spf",
@@ -225,7 +225,7 @@ static void long_walk_and_null_sender_ask_only_what_was_published(void **state)
 static void relaxed_alignment_asks_only_what_was_published(void **state)
 {
 	const struct dcase c = {
-	        {"203.0.113.5", NULL, "mail.example.com", "b@example.com", NULL, NULL},
+	        {"203.0.113.5", NULL, "mail.example.com", "b@example.com", NULL, NULL, 0},
 	        "From: a@mail.example.com\r\nSubject: hi\r\n\r\nhello\r\n",
 	        {"mail.example.com A", NULL},
 	        "dmarc",
@@ -239,7 +239,7 @@ static void relaxed_alignment_asks_only_what_was_published(void **state)
 static void arc_sealed_message_asks_only_what_was_published(void **state)
 {
 	const struct dcase c = {
-	        {"192.0.2.7", NULL, "lists.example.org", "bounce@lists.example.org", NULL, NULL},
+	        {"192.0.2.7", NULL, "lists.example.org", "bounce@lists.example.org", NULL, NULL, 0},
 	        sealed_msg,
 	        {NULL},
 	        "arc",

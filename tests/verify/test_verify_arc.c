@@ -122,7 +122,8 @@ static struct mv_verify *stream(const struct mv_verify_config *cfg, struct mv_re
                                 const char *msg)
 {
 	struct mv_envelope env = {
-	        "203.0.113.5", NULL, "lists.example.org", "bounce@lists.example.org", NULL, NULL};
+	        "203.0.113.5", NULL, "lists.example.org", "bounce@lists.example.org", NULL,
+	        NULL,          0};
 	struct mv_verify *v = NULL;
 	struct mv_msg *m = NULL;
 	const char *body;
@@ -265,7 +266,7 @@ static void test_whole_message_same_as_streamed(void **state)
 	const struct arc_case *c = &cases[2];
 	struct mv_resolver *r = make_zone(c);
 	struct mv_envelope env = {"203.0.113.5", NULL, NULL, "bounce@lists.example.org",
-	                          NULL,          NULL};
+	                          NULL,          NULL, 0};
 	struct mv_verify_config cfg;
 	struct mv_verify *a, *b = NULL;
 	char *msg;

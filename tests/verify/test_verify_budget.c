@@ -44,8 +44,8 @@ static const unsigned char seed[32] = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
 static char *signed_msg; /* the message, DKIM-signed (setup) */
 static char *key_record; /* its key's TXT record */
 
-static const struct mv_envelope env = {"203.0.113.5",   NULL, "mail.example.com",
-                                       "b@example.com", NULL, NULL};
+static const struct mv_envelope env = {
+        "203.0.113.5", NULL, "mail.example.com", "b@example.com", NULL, NULL, 0};
 
 static long now_ms(void)
 {
@@ -576,7 +576,7 @@ static void forwarded_answers_keep_names_and_records(void **state)
 #define FAST_MS 1
 
 static const struct mv_envelope attack_env = {
-        "192.0.2.1", NULL, "mx.attacker.example", "bounce@attacker.example", NULL, NULL};
+        "192.0.2.1", NULL, "mx.attacker.example", "bounce@attacker.example", NULL, NULL, 0};
 static const char attack_msg[] = "From: ceo@victim.example\r\nTo: ap@example.net\r\n"
                                  "Subject: wire the money\r\n"
                                  "Message-ID: <1@attacker.example>\r\n\r\ntoday\r\n";
