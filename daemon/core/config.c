@@ -24,7 +24,7 @@ enum key_type {
 	KEY_OCTAL, /* unsigned, octal (umask) */
 	KEY_ENUM,  /* int-sized enum, one of names[] */
 	KEY_LIST,  /* struct mvd_strlist, words accumulate */
-	KEY_CIDR,  /* struct mvd_cidr_list, networks accumulate */
+	KEY_CIDR,  /* struct mv_cidr_list, networks accumulate */
 	KEY_CANON, /* "simple/relaxed" into sign_hcanon, sign_bcanon */
 };
 
@@ -211,7 +211,7 @@ static int set_key(struct parse_ctx *p, const struct key *k, const char *v)
 		if (k->type == KEY_LIST)
 			list_free((struct mvd_strlist *)(void *)field);
 		else if (k->type == KEY_CIDR)
-			mvd_cidr_free((struct mvd_cidr_list *)(void *)field);
+			mv_cidr_list_free((struct mv_cidr_list *)(void *)field);
 	}
 
 	switch (k->type) {
@@ -248,7 +248,7 @@ static int set_key(struct parse_ctx *p, const struct key *k, const char *v)
 		return list_add((struct mvd_strlist *)(void *)field, v) ? 1
 		                                                        : fail(p, "out of memory");
 	case KEY_CIDR:
-		if (mvd_cidr_add((struct mvd_cidr_list *)(void *)field, v) != MV_OK)
+		if (mv_cidr_list_add((struct mv_cidr_list *)(void *)field, v) != MV_OK)
 			return fail(p, "%s: bad address or network in \"%s\"", k->name, v);
 		return 1;
 	case KEY_CANON:
@@ -433,7 +433,7 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	ok &= set_str(&c->sign_headers, "");
 	if (!ok)
 		return MV_ENOMEM;
-	return mvd_cidr_add(&c->internal_hosts, "127.0.0.0/8 ::1");
+	return mv_cidr_list_add(&c->internal_hosts, "127.0.0.0/8 ::1");
 }
 
 void mvd_config_free(struct mvd_config *c)
@@ -447,7 +447,7 @@ void mvd_config_free(struct mvd_config *c)
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
-	mvd_cidr_free(&c->internal_hosts);
+	mv_cidr_list_free(&c->internal_hosts);
 	list_free(&c->trusted_arc_sealers);
 	list_free(&c->verify_texts);
 	for (size_t i = 0; i < c->ndomains; i++) {

@@ -9,7 +9,7 @@
 #include <mailvet/status.h>
 #include <mailvet/verify.h>
 
-#include "cidr.h"
+#include <mailvet/util.h>
 
 enum mvd_log_dest { MVD_LOG_SYSLOG, MVD_LOG_STDERR };
 enum mvd_log_format { MVD_LOG_KV, MVD_LOG_JSON };
@@ -65,7 +65,7 @@ struct mvd_config {
 	/* [verify] */
 	char *authserv_id;
 	int authserv_subdomains;
-	struct mvd_cidr_list internal_hosts;
+	struct mv_cidr_list internal_hosts;
 	int trust_versions;
 	int delete_foreign;
 	/*

@@ -21,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (mvd_config_parse(&c, text, err, sizeof err) == MV_OK) {
 			const struct mvd_domain_conf *d = mvd_config_domain(&c, "mail.example.com");
 			(void)d;
-			(void)mvd_cidr_match(&c.internal_hosts, "192.0.2.1");
-			(void)mvd_cidr_match(&c.internal_hosts, "2001:db8::1");
+			(void)mv_cidr_list_match(&c.internal_hosts, "192.0.2.1");
+			(void)mv_cidr_list_match(&c.internal_hosts, "2001:db8::1");
 		}
 	}
 	mvd_config_free(&c);

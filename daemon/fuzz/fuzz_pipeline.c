@@ -307,7 +307,7 @@ static int decode(const uint8_t *data, size_t size, struct input *in)
 		return 0;
 	snprintf(in->client.ip, sizeof in->client.ip, "%s", clients[data[0] & 7]);
 	in->client.helo = "mx.sender.example";
-	in->client.internal = mvd_cidr_match(&rt->cfg.internal_hosts, in->client.ip);
+	in->client.internal = mv_cidr_list_match(&rt->cfg.internal_hosts, in->client.ip);
 	in->env.auth_id = data[0] & 8 ? "alice" : NULL;
 	in->env.mail_from = mail_froms[data[1] % (sizeof mail_froms / sizeof mail_froms[0])];
 	in->seed = 0x9e3779b9u * (data[2] + 1u);

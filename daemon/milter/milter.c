@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cidr.h"
+#include <mailvet/util.h>
 #include "log.h"
 #include "session.h"
 
@@ -156,7 +156,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	/* Postfix and Sendmail write an unnamed client as "[addr]". */
 	if (hostname && hostname[0] && hostname[0] != '[')
 		s->client.name = s->client_name = strdup(hostname);
-	s->client.internal = mvd_cidr_match(&rt->cfg.internal_hosts, s->client.ip);
+	s->client.internal = mv_cidr_list_match(&rt->cfg.internal_hosts, s->client.ip);
 	return SMFIS_CONTINUE;
 }
 

@@ -12,19 +12,6 @@
 #include "dkim/dkim_int.h"
 #include "dkim/signkey.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) MV_PRINTF(3, 4);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Take ownership of pkey if it is a key DKIM can sign with. */
 static enum mv_status wrap(EVP_PKEY *pkey, struct mv_dkim_signkey **out, char *err, size_t errlen)
 {
@@ -32,12 +19,12 @@ static enum mv_status wrap(EVP_PKEY *pkey, struct mv_dkim_signkey **out, char *e
 	int id = EVP_PKEY_get_base_id(pkey);
 
 	if (id == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) < MV_DKIM_MIN_RSA_BITS) {
-		set_err(err, errlen, "RSA key of %d bits is under %d (RFC 8301)",
+		mv_errf(err, errlen, "RSA key of %d bits is under %d (RFC 8301)",
 		        EVP_PKEY_get_bits(pkey), MV_DKIM_MIN_RSA_BITS);
 		return MV_EUNSUPPORTED;
 	}
 	if (id != EVP_PKEY_RSA && id != EVP_PKEY_ED25519) {
-		set_err(err, errlen, "not an RSA or Ed25519 key");
+		mv_errf(err, errlen, "not an RSA or Ed25519 key");
 		return MV_EUNSUPPORTED;
 	}
 	if ((k = calloc(1, sizeof *k)) == NULL)
@@ -57,13 +44,13 @@ enum mv_status mv_dkim_signkey_pem(const char *pem, size_t len, struct mv_dkim_s
 
 	*out = NULL;
 	if (len > (1u << 20)) {
-		set_err(err, errlen, "key file too large");
+		mv_errf(err, errlen, "key file too large");
 		return MV_ETOOBIG;
 	}
 	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
 		goto out;
 	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
-		set_err(err, errlen, "not a PEM private key");
+		mv_errf(err, errlen, "not a PEM private key");
 		st = MV_ESYNTAX;
 		goto out;
 	}

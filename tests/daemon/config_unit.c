@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "cidr.h"
+#include <mailvet/util.h>
 #include "config.h"
 #include "runtime.h"
 
@@ -59,9 +59,9 @@ static void empty_file_gives_the_documented_defaults(void **state)
 	assert_int_equal(c.sign_hcanon, MV_CANON_RELAXED);
 	assert_int_equal(c.sign_bcanon, MV_CANON_RELAXED);
 	assert_true(c.authserv_id[0] != '\0'); /* the host name */
-	assert_true(mvd_cidr_match(&c.internal_hosts, "127.0.0.1"));
-	assert_true(mvd_cidr_match(&c.internal_hosts, "::1"));
-	assert_false(mvd_cidr_match(&c.internal_hosts, "192.0.2.1"));
+	assert_true(mv_cidr_list_match(&c.internal_hosts, "127.0.0.1"));
+	assert_true(mv_cidr_list_match(&c.internal_hosts, "::1"));
+	assert_false(mv_cidr_list_match(&c.internal_hosts, "192.0.2.1"));
 	mvd_config_free(&c);
 }
 
@@ -115,14 +115,14 @@ static void list_keys_accumulate_over_lines_and_continuations(void **state)
 	             "[policy]\ntrusted_arc_sealers = Lists.Example.org\n  forwarder.example\n");
 	/* the file's list replaces the default (127.0.0.0/8, ::1) */
 	assert_int_equal(c.internal_hosts.count, 4);
-	assert_false(mvd_cidr_match(&c.internal_hosts, "127.0.0.1"));
-	assert_true(mvd_cidr_match(&c.internal_hosts, "10.200.3.4"));
-	assert_true(mvd_cidr_match(&c.internal_hosts, "192.168.1.77"));
-	assert_false(mvd_cidr_match(&c.internal_hosts, "192.168.2.1"));
-	assert_true(mvd_cidr_match(&c.internal_hosts, "2001:db8:ffff::1"));
-	assert_false(mvd_cidr_match(&c.internal_hosts, "2001:db9::1"));
-	assert_true(mvd_cidr_match(&c.internal_hosts, "203.0.113.7"));
-	assert_false(mvd_cidr_match(&c.internal_hosts, "203.0.113.8"));
+	assert_false(mv_cidr_list_match(&c.internal_hosts, "127.0.0.1"));
+	assert_true(mv_cidr_list_match(&c.internal_hosts, "10.200.3.4"));
+	assert_true(mv_cidr_list_match(&c.internal_hosts, "192.168.1.77"));
+	assert_false(mv_cidr_list_match(&c.internal_hosts, "192.168.2.1"));
+	assert_true(mv_cidr_list_match(&c.internal_hosts, "2001:db8:ffff::1"));
+	assert_false(mv_cidr_list_match(&c.internal_hosts, "2001:db9::1"));
+	assert_true(mv_cidr_list_match(&c.internal_hosts, "203.0.113.7"));
+	assert_false(mv_cidr_list_match(&c.internal_hosts, "203.0.113.8"));
 	assert_int_equal(c.trusted_arc_sealers.count, 2);
 	assert_string_equal(c.trusted_arc_sealers.item[0], "lists.example.org");
 	mvd_config_free(&c);
@@ -313,18 +313,18 @@ static void runtime_applies_the_verify_settings(void **state)
 
 static void ipv4_mapped_addresses_match_ipv4_networks(void **state)
 {
-	struct mvd_cidr_list l = {0};
+	struct mv_cidr_list l = {0};
 
 	(void)state;
-	assert_int_equal(mvd_cidr_add(&l, "192.0.2.0/25"), MV_OK);
-	assert_true(mvd_cidr_match(&l, "::ffff:192.0.2.1"));
-	assert_false(mvd_cidr_match(&l, "::ffff:192.0.2.200"));
-	assert_false(mvd_cidr_match(&l, "garbage"));
-	assert_false(mvd_cidr_match(&l, NULL));
-	assert_int_equal(mvd_cidr_add(&l, "0.0.0.0/0"), MV_OK);
-	assert_true(mvd_cidr_match(&l, "198.51.100.1"));
-	assert_false(mvd_cidr_match(&l, "2001:db8::1"));
-	mvd_cidr_free(&l);
+	assert_int_equal(mv_cidr_list_add(&l, "192.0.2.0/25"), MV_OK);
+	assert_true(mv_cidr_list_match(&l, "::ffff:192.0.2.1"));
+	assert_false(mv_cidr_list_match(&l, "::ffff:192.0.2.200"));
+	assert_false(mv_cidr_list_match(&l, "garbage"));
+	assert_false(mv_cidr_list_match(&l, NULL));
+	assert_int_equal(mv_cidr_list_add(&l, "0.0.0.0/0"), MV_OK);
+	assert_true(mv_cidr_list_match(&l, "198.51.100.1"));
+	assert_false(mv_cidr_list_match(&l, "2001:db8::1"));
+	mv_cidr_list_free(&l);
 }
 
 int main(void)
