@@ -68,9 +68,15 @@ char *mv_strndup(const char *s, size_t n);
 void mv_errf(char *err, size_t errlen, const char *fmt, ...) MV_PRINTF(3, 4);
 
 /* 1 for WSP (RFC 5234: SP or HTAB), 0 for every other byte (char or unsigned char). */
-int mv_ascii_is_wsp(int c);
+static inline int mv_ascii_is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
 /* c with A-Z lowered to a-z; every other byte (>= 0x80 too) as it is. */
-char mv_ascii_tolower(char c);
+static inline char mv_ascii_tolower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
 /* ASCII lowercase in place (bytes >= 0x80 are left alone). */
 void mv_ascii_lower(char *s, size_t n);
 /* ASCII case-insensitive equality of a[0..alen) and the string b. */

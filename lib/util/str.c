@@ -29,16 +29,6 @@ void mv_errf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-int mv_ascii_is_wsp(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
-char mv_ascii_tolower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
 void mv_ascii_lower(char *s, size_t n)
 {
 	size_t i;
