@@ -81,10 +81,17 @@ static void send_xclient(struct smtp_session *s)
 	s->relay.state = RELAY_XCLIENT;
 }
 
+/*
+ * After XCLIENT the EHLO names the real client (its HELO), as content
+ * filters do: a second EHLO replaces the HELO that XCLIENT set.
+ */
 static void send_ehlo(struct smtp_session *s, enum relay_state next)
 {
 	const char *me = s->lc->hostname[0] ? s->lc->hostname : s->rt->cfg.authserv_id;
 
+	if (next == RELAY_XCLIENT_EHLO && s->helo && strlen(s->helo) < 255 &&
+	    !strpbrk(s->helo, " \t"))
+		me = s->helo;
 	relay_send(s, "%s %s", s->lc->next_hop_proto == MVD_NEXT_HOP_LMTP ? "LHLO" : "EHLO", me);
 	s->relay.state = next;
 }

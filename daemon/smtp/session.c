@@ -18,6 +18,7 @@
 
 static void session_free(struct smtp_session *s);
 static void process(struct smtp_session *s);
+static void close_when_flushed(evutil_socket_t fd, short what, void *arg);
 
 void smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
@@ -425,8 +426,29 @@ static void process(struct smtp_session *s)
 	if (s->state == SMTP_ST_CLOSING) {
 		bufferevent_disable(s->bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-			session_free(s);
+			close_when_flushed(-1, 0, s);
 	}
+}
+
+/*
+ * The last reply is out: free. Over TLS the filter hands its output to the
+ * socket's bufferevent at once, so wait (at most 5 s) until that one has
+ * written it too.
+ */
+static void close_when_flushed(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct bufferevent *under = s->tls ? bufferevent_get_underlying(s->bev) : NULL;
+
+	(void)fd;
+	(void)what;
+	if (under && evbuffer_get_length(bufferevent_get_output(under)) > 0 &&
+	    ++s->close_tries < 250) {
+		event_base_once(s->loop->base, -1, EV_TIMEOUT, close_when_flushed, s,
+		                &(struct timeval){0, 20 * 1000});
+		return;
+	}
+	session_free(s);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -439,8 +461,9 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session *s = arg;
 
-	if (s->state == SMTP_ST_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		session_free(s);
+	if (s->state == SMTP_ST_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
+	    !s->close_tries)
+		close_when_flushed(-1, 0, s);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)

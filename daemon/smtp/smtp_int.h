@@ -109,8 +109,9 @@ struct smtp_session {
 	struct bufferevent *bev;
 	enum smtp_state state;
 	int esmtp, tls, helo_seen;
-	int discarding; /* a command line past SMTP_CMD_MAX is being dropped */
-	int errors;     /* refused commands so far */
+	int discarding;  /* a command line past SMTP_CMD_MAX is being dropped */
+	int errors;      /* refused commands so far */
+	int close_tries; /* waits for the TLS output to leave before the close */
 	struct mvd_client client;
 	char *helo;
 	/* The transaction (MAIL to end of DATA, RSET). */
