@@ -81,6 +81,17 @@ static void send_xclient(struct smtp_session *s)
 	s->relay.state = RELAY_XCLIENT;
 }
 
+/* 1 when w is one word of printable ASCII, short enough for a domain. */
+static int printable_word(const char *w)
+{
+	size_t n = 0;
+
+	for (; w[n]; n++)
+		if ((unsigned char)w[n] <= ' ' || (unsigned char)w[n] >= 127 || n >= 255)
+			return 0;
+	return n > 0;
+}
+
 /*
  * After XCLIENT the EHLO names the real client (its HELO), as content
  * filters do: a second EHLO replaces the HELO that XCLIENT set.
@@ -89,8 +100,7 @@ static void send_ehlo(struct smtp_session *s, enum relay_state next)
 {
 	const char *me = s->lc->hostname[0] ? s->lc->hostname : s->rt->cfg.authserv_id;
 
-	if (next == RELAY_XCLIENT_EHLO && s->helo && strlen(s->helo) < 255 &&
-	    !strpbrk(s->helo, " \t"))
+	if (next == RELAY_XCLIENT_EHLO && s->helo && printable_word(s->helo))
 		me = s->helo;
 	relay_send(s, "%s %s", s->lc->next_hop_proto == MVD_NEXT_HOP_LMTP ? "LHLO" : "EHLO", me);
 	s->relay.state = next;
@@ -292,7 +302,9 @@ static void relay_event(struct bufferevent *bev, short what, void *arg)
 /* The next hop is gone: the pending command, if any, hears code 0. */
 static void relay_fail(struct smtp_session *s, const char *why)
 {
-	mvd_log(MVD_LOG_WARNING, "smtp", "id=%lu next hop %s: %s", s->id, s->lc->next_hop, why);
+	/* An idle next-hop connection closed by the next hop is no news. */
+	mvd_log(s->relay.cb || s->in_mail ? MVD_LOG_WARNING : MVD_LOG_DEBUG, "smtp",
+	        "id=%lu next hop %s: %s", s->id, s->lc->next_hop, why);
 	if (s->relay.bev)
 		bufferevent_free(s->relay.bev);
 	s->relay.bev = NULL;

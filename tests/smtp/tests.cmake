@@ -9,6 +9,11 @@ add_executable(smtp_listener_unit ${MVD_SMTP_TEST_DIR}/listener_unit.c)
 target_link_libraries(smtp_listener_unit PRIVATE mailvetd-core PkgConfig::CMOCKA)
 mv_add_test(smtp.listener_unit smtp_listener_unit)
 
+# The server's parsers: commands, paths, DATA lines and the smuggling rule.
+add_executable(smtp_parse_unit ${MVD_SMTP_TEST_DIR}/parse_unit.c)
+target_link_libraries(smtp_parse_unit PRIVATE mailvetd-smtp PkgConfig::CMOCKA)
+mv_add_test(smtp.parse_unit smtp_parse_unit)
+
 # End to end through a private Postfix as the next hop (root and postfix
 # needed, else they skip with exit 77): smtp.postfix runs the named cases
 # (delivery, reject, per-recipient replies, next hop dying, smuggling,
