@@ -11,6 +11,7 @@ Listeners of the mailvetd under test:
   mx       in front of Postfix, XCLIENT, the defaults
   small    in front of Postfix: max_message_size 20k, 2 s command timeout
   fragile  in front of a fake next hop (a thread here) that dies mid-DATA
+  lmtp     in front of a fake LMTP server (a thread here)
 """
 import os
 import re
@@ -81,6 +82,38 @@ class FakeNextHop(threading.Thread):
                 c.close()
                 return
             else:
+                c.sendall(b"250 ok\r\n")
+
+
+class FakeLmtp(FakeNextHop):
+    """An LMTP server: after the message one reply per recipient; full@ is over quota."""
+
+    def serve(self, c):
+        f = c.makefile("rb")
+        c.sendall(b"220 fake LMTP\r\n")
+        rcpts = []
+        for line in f:
+            verb = line[:4].upper()
+            if verb == b"LHLO":
+                c.sendall(b"250-fake\r\n250 8BITMIME\r\n")
+            elif verb == b"RCPT":
+                rcpts.append(line)
+                c.sendall(b"250 ok\r\n")
+            elif verb == b"DATA":
+                c.sendall(b"354 go ahead\r\n")
+                for body in f:
+                    if body == b".\r\n":
+                        break
+                c.sendall(b"".join(b"452 4.2.2 over quota\r\n" if b"full@" in r
+                                   else b"250 2.0.0 delivered\r\n" for r in rcpts))
+                rcpts = []
+            elif verb == b"QUIT":
+                c.sendall(b"221 bye\r\n")
+                c.close()
+                return
+            else:
+                if verb == b"RSET":
+                    rcpts = []
                 c.sendall(b"250 ok\r\n")
 
 
@@ -409,6 +442,69 @@ def idle_connections_memory(t):
     print("MEMORY: 500 idle connections: %d kB more RSS, %.1f kB each" % (used, used / 500.0))
 
 
+def reload_applies_listener_keys_to_new_connections(t):
+    """SIGHUP: a changed listener key applies to new connections; the listener keeps serving."""
+    conf = open(t.d.conf).read()
+    try:
+        with open(t.d.conf, "w") as f:
+            f.write(conf.replace("[listener mx]\n", "[listener mx]\nauthserv_advertise = bare\n"))
+        t.d.hup()
+        end = time.time() + 10
+        lines = []
+        while time.time() < end:
+            s = smtplib.SMTP("127.0.0.1", t.ports["mx"], timeout=30)
+            lines = s.ehlo("client.test")[1].decode().split("\n")
+            s.quit()
+            if "AUTHSERV" in lines:
+                break
+            time.sleep(0.2)
+        assert "AUTHSERV" in lines, lines
+    finally:
+        with open(t.d.conf, "w") as f:
+            f.write(conf)
+        t.d.hup()
+    time.sleep(1)
+    s = smtplib.SMTP("127.0.0.1", t.ports["mx"], timeout=30)
+    assert "AUTHSERV=" + AUTHSERV_ID in s.ehlo("client.test")[1].decode().split("\n")
+    s.quit()
+
+
+def smtp_listener_without_milter(t):
+    """[milter] socket empty: mailvetd runs with its SMTP listener only, and stops cleanly."""
+    work = harness.tempdir("mailvetd-smtp-only-")
+    port = harness.free_port()
+    d = harness.Mailvetd(work, port=port, extra="[milter]\nsocket =\n[listener only]\n"
+                         "listen = 127.0.0.1:%d\nnext_hop = inet:127.0.0.1:%d\n"
+                         % (port, t.pf.ports["smtpd_plain"]))
+    d.start()
+    try:
+        subject = "smtp only %f" % time.time()
+        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        assert "AUTHSERV=" + AUTHSERV_ID in s.ehlo("client.test")[1].decode().split("\n")
+        s.sendmail("alice@good.example", ["bob@dest.example"], msg(subject))
+        s.quit()
+        assert wait_subject(t.pf, subject) is not None
+        assert "listening on 1 SMTP listener(s)" in d.log_text(), d.log_text()[-2000:]
+    finally:
+        assert harness.stop_checked(d) == 0
+
+
+def lmtp_next_hop_one_reply_per_recipient(t):
+    """LMTP: the client hears the first refusal among the per-recipient replies, else 250."""
+    s = smtplib.SMTP("127.0.0.1", t.ports["lmtp"], timeout=30)
+    s.ehlo("client.test")
+    s.mail("alice@good.example")
+    assert s.rcpt("bob@dest.example")[0] == 250
+    assert s.rcpt("full@dest.example")[0] == 250
+    code, text = s.data(msg("smtp lmtp mixed"))
+    assert (code, text) == (452, b"4.2.2 over quota"), (code, text)
+    s.mail("alice@good.example")
+    assert s.rcpt("bob@dest.example")[0] == 250
+    code, text = s.data(msg("smtp lmtp ok"))
+    assert (code, text) == (250, b"2.0.0 delivered"), (code, text)
+    s.quit()
+
+
 CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_one,
          p_reject_is_refused_at_end_of_data_with_our_text,
          next_hop_refusing_one_rcpt_of_three_refuses_exactly_that_one,
@@ -417,7 +513,9 @@ CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_
          command_of_513_bytes_gets_500_and_the_session_goes_on,
          client_talking_before_the_greeting_is_served_in_order,
          size_exceeded_is_refused, thousand_recipients_are_taken_and_the_next_is_not,
-         idle_client_is_timed_out_with_421, starttls_with_a_test_ca]
+         idle_client_is_timed_out_with_421, starttls_with_a_test_ca,
+         reload_applies_listener_keys_to_new_connections, smtp_listener_without_milter,
+         lmtp_next_hop_one_reply_per_recipient]
 LOAD_CASES = [idle_connections_memory, load]
 
 
@@ -452,8 +550,10 @@ def main():
     t.ca, cert, key = make_ca(work)
     fake = FakeNextHop()
     fake.start()
+    lmtp = FakeLmtp()
+    lmtp.start()
     t.ports = {"mx": harness.free_port(), "small": harness.free_port(),
-               "fragile": harness.free_port()}
+               "fragile": harness.free_port(), "lmtp": harness.free_port()}
     # The milter port is only a placeholder for the Postfix class's milter smtpd.
     milter_port = harness.free_port()
     t.pf = NextHopPostfix(work, milter_port)
@@ -474,7 +574,11 @@ timeout_command = 2
 [listener fragile]
 listen = 127.0.0.1:{fragile}
 next_hop = inet:127.0.0.1:{fake}
-""".format(plain=t.pf.ports["smtpd_plain"], fake=fake.port, cert=cert, key=key, **t.ports)
+[listener lmtp]
+listen = 127.0.0.1:{lmtp}
+next_hop = inet:127.0.0.1:{fakelmtp}
+next_hop_protocol = lmtp
+""".format(plain=t.pf.ports["smtpd_plain"], fake=fake.port, fakelmtp=lmtp.port, cert=cert, key=key, **t.ports)
     t.d = harness.Mailvetd(work, port=milter_port, extra="[policy]\nreject_text = %s\n[log]\ndebug = no\n"
                            % REJECT_TEXT + listeners)
     failures = 0
