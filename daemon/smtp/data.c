@@ -21,7 +21,7 @@ void smtp_msg_start(struct smtp_session *s)
 	mv_buf_init(&m->head);
 	if (!(m->spool = tmpfile())) /* unlinked at once: nothing stays behind */
 		m->io_error = 1;
-	s->env.mail_from = s->mail.addr;
+	s->env.mail_from = s->mail->addr;
 	s->env.auth_id = NULL;
 	snprintf(s->qid, sizeof s->qid, "S%lu.%u", s->id, ++s->nmsg);
 	s->env.queue_id = s->qid;

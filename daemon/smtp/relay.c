@@ -36,7 +36,7 @@ static void relay_answer(struct smtp_session *s, int code)
 
 	s->relay.cb = NULL;
 	if (cb)
-		cb(s, code, s->relay.reply);
+		cb(s, code, s->relay.reply ? s->relay.reply : "");
 }
 
 static void relay_timeouts(struct smtp_session *s, unsigned secs)
@@ -131,7 +131,7 @@ static void ehlo_keywords(struct smtp_relay *r)
 
 static void send_mail(struct smtp_session *s)
 {
-	const struct smtp_path *m = &s->mail;
+	const struct smtp_path *m = s->mail;
 	const char *size = smtp_path_param(m, "SIZE"), *body = smtp_path_param(m, "BODY");
 	struct mv_buf b = MV_BUF_INIT;
 
@@ -189,7 +189,7 @@ static void data_end_reply(struct smtp_session *s, int code)
 	}
 	if (--r->lmtp_left > 0)
 		return;
-	memcpy(r->reply, r->lmtp_first, sizeof r->reply);
+	memcpy(r->reply, r->lmtp_first, SMTP_REPLY_MAX);
 	r->state = RELAY_READY;
 	relay_timeouts(s, s->lc->next_hop_timeout);
 	relay_answer(s, r->lmtp_first_code);
@@ -260,7 +260,7 @@ static void relay_read(struct bufferevent *bev, void *arg)
 			free(line);
 			return relay_fail(s, "malformed reply");
 		}
-		if (r->replylen + n + 3 < sizeof r->reply) {
+		if (r->replylen + n + 3 < SMTP_REPLY_MAX) {
 			memcpy(r->reply + r->replylen, line, n);
 			memcpy(r->reply + r->replylen + n, "\r\n", 3);
 			r->replylen += n + 2;
@@ -269,7 +269,8 @@ static void relay_read(struct bufferevent *bev, void *arg)
 		if (last) {
 			relay_reply(s, code);
 			r->replylen = 0;
-			r->reply[0] = '\0';
+			if (r->reply)
+				r->reply[0] = '\0';
 		}
 	}
 	if (r->bev && evbuffer_get_length(bufferevent_get_input(r->bev)) > SMTP_REPLY_MAX)
@@ -311,7 +312,8 @@ static void relay_fail(struct smtp_session *s, const char *why)
 	s->relay.state = RELAY_DEAD;
 	free(s->relay.head_out);
 	s->relay.head_out = NULL;
-	s->relay.reply[0] = '\0';
+	free(s->relay.reply);
+	s->relay.reply = s->relay.lmtp_first = NULL;
 	s->relay.replylen = 0;
 	if (s->in_mail)
 		s->relay_lost = 1;
@@ -355,6 +357,10 @@ static void relay_open(struct smtp_session *s)
 
 	if (next_hop_addr(s->lc->next_hop, &ss, &len) != 0)
 		return relay_fail(s, "cannot resolve the address");
+	/* The reply buffers live only while connected: an idle client costs less. */
+	if (!(r->reply = malloc(2 * SMTP_REPLY_MAX)))
+		return relay_fail(s, "out of memory");
+	r->lmtp_first = r->reply + SMTP_REPLY_MAX;
 	if (!(r->bev = bufferevent_socket_new(s->loop->base, -1, BEV_OPT_CLOSE_ON_FREE)))
 		return relay_fail(s, "out of memory");
 	bufferevent_setcb(r->bev, relay_read, relay_write, relay_event, s);
@@ -445,6 +451,8 @@ void smtp_relay_close(struct smtp_session *s)
 
 	free(r->head_out);
 	r->head_out = NULL;
+	free(r->reply);
+	r->reply = r->lmtp_first = NULL;
 	r->cb = NULL;
 	if (!r->bev)
 		return;

@@ -20,6 +20,21 @@ static void session_free(struct smtp_session *s);
 static void process(struct smtp_session *s);
 static void close_when_flushed(evutil_socket_t fd, short what, void *arg);
 
+/*
+ * Free the session from the loop, usec from now, never from the caller's
+ * stack (which may be a next-hop callback); session_free() cancels it.
+ */
+static void close_soon(struct smtp_session *s, long usec)
+{
+	struct timeval tv = {0, usec};
+
+	if (!s->close_ev && !(s->close_ev = evtimer_new(s->loop->base, close_when_flushed, s))) {
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE); /* the idle timeout is gone too */
+		return;
+	}
+	evtimer_add(s->close_ev, &tv);
+}
+
 void smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
@@ -53,7 +68,8 @@ void smtp_txn_reset(struct smtp_session *s)
 	mvd_pipeline_free(s->p);
 	s->p = NULL;
 	smtp_msg_free(&s->msg);
-	memset(&s->mail, 0, sizeof s->mail);
+	free(s->mail);
+	s->mail = NULL;
 	memset(&s->env, 0, sizeof s->env);
 	memset(&s->out, 0, sizeof s->out);
 	s->in_mail = s->relay_lost = 0;
@@ -183,8 +199,14 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		s->state = SMTP_ST_CLOSING;
 		return;
 	}
-	if (smtp_path_parse("FROM:", c->arg, c->arglen, &s->mail, &why) != 0 ||
-	    (why = mail_params_check(s, &s->mail))) {
+	if (!(s->mail = malloc(sizeof *s->mail))) {
+		smtp_reply(s, "451 4.3.0 Out of memory");
+		return;
+	}
+	if (smtp_path_parse("FROM:", c->arg, c->arglen, s->mail, &why) != 0 ||
+	    (why = mail_params_check(s, s->mail))) {
+		free(s->mail);
+		s->mail = NULL;
 		error_reply(s, why);
 		return;
 	}
@@ -425,8 +447,9 @@ static void process(struct smtp_session *s)
 	}
 	if (s->state == SMTP_ST_CLOSING) {
 		bufferevent_disable(s->bev, EV_READ);
+		/* Never freed from here: process() may run inside a next-hop callback. */
 		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-			close_when_flushed(-1, 0, s);
+			close_soon(s, 0);
 	}
 }
 
@@ -444,8 +467,7 @@ static void close_when_flushed(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (under && evbuffer_get_length(bufferevent_get_output(under)) > 0 &&
 	    ++s->close_tries < 250) {
-		event_base_once(s->loop->base, -1, EV_TIMEOUT, close_when_flushed, s,
-		                &(struct timeval){0, 20 * 1000});
+		close_soon(s, 20 * 1000);
 		return;
 	}
 	session_free(s);
@@ -461,9 +483,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session *s = arg;
 
-	if (s->state == SMTP_ST_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
-	    !s->close_tries)
-		close_when_flushed(-1, 0, s);
+	if (s->state == SMTP_ST_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		close_soon(s, 0);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -566,6 +587,8 @@ static void session_free(struct smtp_session *s)
 	s->loop->sessions--;
 	if (s->verdict_ev)
 		event_free(s->verdict_ev);
+	if (s->close_ev)
+		event_free(s->close_ev);
 	bufferevent_free(s->bev);
 	mvd_runtime_release(s->rt);
 	free(s->helo);

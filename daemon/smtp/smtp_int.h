@@ -89,13 +89,13 @@ struct smtp_relay {
 	enum relay_state state;
 	int xclient, size, eightbit, smtputf8, pipelining; /* what its EHLO offered */
 	relay_cb cb;                                       /* for the command in flight */
-	char reply[SMTP_REPLY_MAX];                        /* lines so far, CRLF each */
+	char *reply; /* lines so far, CRLF each (SMTP_REPLY_MAX bytes, while connected) */
 	size_t replylen;
 	unsigned lmtp_left; /* LMTP: replies still due after "." */
 	int lmtp_first_code;
-	char lmtp_first[SMTP_REPLY_MAX];
-	long spool_left; /* -1 before the body */
-	char *head_out;  /* the edited header, written first */
+	char *lmtp_first; /* the reply the client will hear (SMTP_REPLY_MAX, after reply) */
+	long spool_left;  /* -1 before the body */
+	char *head_out;   /* the edited header, written first */
 	size_t head_out_len;
 };
 
@@ -109,17 +109,18 @@ struct smtp_session {
 	struct bufferevent *bev;
 	enum smtp_state state;
 	int esmtp, tls, helo_seen;
-	int discarding;  /* a command line past SMTP_CMD_MAX is being dropped */
-	int errors;      /* refused commands so far */
-	int close_tries; /* waits for the TLS output to leave before the close */
+	int discarding;         /* a command line past SMTP_CMD_MAX is being dropped */
+	int errors;             /* refused commands so far */
+	int close_tries;        /* waits for the TLS output to leave before the close */
+	struct event *close_ev; /* the deferred free (session.c close_soon) */
 	struct mvd_client client;
 	char *helo;
 	/* The transaction (MAIL to end of DATA, RSET). */
 	int in_mail;
-	int relay_lost; /* the next hop went away during this transaction */
-	struct smtp_path mail;
-	unsigned nrcpt;       /* accepted by the next hop */
-	unsigned nrcpt_tried; /* RCPT commands in this transaction */
+	int relay_lost;         /* the next hop went away during this transaction */
+	struct smtp_path *mail; /* from MAIL until the transaction ends */
+	unsigned nrcpt;         /* accepted by the next hop */
+	unsigned nrcpt_tried;   /* RCPT commands in this transaction */
 	struct mvd_envelope env;
 	char qid[40]; /* our id of the message for the log: S<connection>.<message> */
 	unsigned nmsg;
