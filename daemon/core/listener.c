@@ -10,7 +10,7 @@
 
 #include "listener.h"
 
-enum lkey_type { LK_STR, LK_BOOL, LK_UINT, LK_SIZE, LK_ENUM };
+enum lkey_type { LK_STR, LK_BOOL, LK_UINT, LK_SIZE, LK_ENUM, LK_CIDR };
 
 struct lkey {
 	const char *name;
@@ -43,6 +43,7 @@ static const struct lkey lkeys[] = {
         {"tls_cert", LK_STR, O(tls_cert), 0, 0, NULL},
         {"tls_key", LK_STR, O(tls_key), 0, 0, NULL},
         {"hostname", LK_STR, O(hostname), 0, 0, NULL},
+        {"proxy_from", LK_CIDR, O(proxy_from), 0, 0, NULL},
 };
 #undef O
 
@@ -86,6 +87,7 @@ static void conf_free(struct mvd_listener_conf *c)
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->hostname);
+	mvd_cidr_free(&c->proxy_from);
 }
 
 static struct mvd_listener_conf *section_get(struct mvd_listeners *l, const char *name)
@@ -175,6 +177,12 @@ static int set_one(struct mvd_listener_conf *c, const struct lkey *k, const char
 			*(unsigned *)(void *)field = (unsigned)n;
 		else
 			*(size_t *)(void *)field = n;
+		return 0;
+	case LK_CIDR:
+		if (mvd_cidr_add((struct mvd_cidr_list *)(void *)field, v) != MV_OK)
+			return snprintf(why, whylen, "%s: bad address or network in \"%s\"",
+			                k->name, v),
+			       -1;
 		return 0;
 	case LK_ENUM:
 		for (int i = 0; k->names[i]; i++)

@@ -6,6 +6,8 @@
 
 #include <mailvet/status.h>
 
+#include "cidr.h"
+
 /* What a listener is for (only the inbound front end so far). */
 enum mvd_listener_role { MVD_ROLE_INBOUND };
 /* How the next hop is spoken to. */
@@ -24,17 +26,18 @@ struct mvd_listener_conf {
 	char *next_hop; /* "inet:HOST:PORT" or "unix:/path" */
 	enum mvd_next_hop_proto next_hop_proto;
 	enum mvd_authserv_adv authserv_adv;
-	size_t max_message_size;      /* SIZE (RFC 1870), octets */
-	size_t max_header_size;       /* the header block held until the verdict */
-	unsigned max_recipients;      /* RCPT per message (RFC 5321 §4.5.3.1.8: at least 100) */
-	unsigned max_connections;     /* open client connections of this listener */
-	unsigned timeout_command;     /* s; RFC 5321 §4.5.3.2.7 server timeout */
-	unsigned timeout_data;        /* s between two pieces of DATA (§4.5.3.2.5) */
-	unsigned next_hop_timeout;    /* s for each next-hop reply (§4.5.3.2.1-4) */
-	unsigned next_hop_data_final; /* s for the next hop's answer to "." (§4.5.3.2.6) */
-	int xclient;                  /* pass the client to the next hop (Postfix XCLIENT) */
-	char *tls_cert, *tls_key;     /* PEM files; both set = STARTTLS offered */
-	char *hostname;               /* greeting and EHLO; "" = the host name */
+	size_t max_message_size;         /* SIZE (RFC 1870), octets */
+	size_t max_header_size;          /* the header block held until the verdict */
+	unsigned max_recipients;         /* RCPT per message (RFC 5321 §4.5.3.1.8: at least 100) */
+	unsigned max_connections;        /* open client connections of this listener */
+	unsigned timeout_command;        /* s; RFC 5321 §4.5.3.2.7 server timeout */
+	unsigned timeout_data;           /* s between two pieces of DATA (§4.5.3.2.5) */
+	unsigned next_hop_timeout;       /* s for each next-hop reply (§4.5.3.2.1-4) */
+	unsigned next_hop_data_final;    /* s for the next hop's answer to "." (§4.5.3.2.6) */
+	int xclient;                     /* pass the client to the next hop (Postfix XCLIENT) */
+	char *tls_cert, *tls_key;        /* PEM files; both set = STARTTLS offered */
+	char *hostname;                  /* greeting and EHLO; "" = the host name */
+	struct mvd_cidr_list proxy_from; /* load balancers that send a PROXY header first */
 };
 
 struct mvd_listeners {

@@ -12,12 +12,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * SMTP_CMD_MAX), and after a DATA command, message lines (at most
  * SMTP_TEXT_MAX) until the end of data. Checks what the relay relies on:
  * the end of data is only <CRLF>.<CRLF>, unstuffing removes one dot at most,
- * a parsed path holds no space or control character.
+ * a parsed path holds no space or control character, a PROXY header ends
+ * inside the input.
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size;
 	int in_data = 0, after_crlf = 1;
+	char ip[64];
+	size_t used = 0;
+
+	/* A balancer's PROXY header first, as a proxy_from peer sends it. */
+	if (smtp_proxy_parse(data, size, ip, sizeof ip, &used) == SMTP_PROXY_DONE &&
+	    (used > size || strlen(ip) >= sizeof ip))
+		abort();
 
 	while (p < end) {
 		const char *lf = memchr(p, '\n', (size_t)(end - p));

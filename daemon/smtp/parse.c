@@ -1,4 +1,7 @@
 /* daemon/smtp/parse.c — the SMTP server's text: command lines, paths, DATA lines (no I/O). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -138,4 +141,91 @@ void smtp_data_line(const char *line, size_t len, int after_crlf, struct smtp_da
 		out->text++;
 		out->len--;
 	}
+}
+
+static const unsigned char proxy_v2_sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
+                                               0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+
+/* v1: "PROXY TCP4|TCP6|UNKNOWN src dst sport dport\r\n", addresses checked with inet_pton. */
+static enum smtp_proxy_result proxy_v1(const unsigned char *buf, size_t len, char *ip, size_t iplen,
+                                       size_t *used)
+{
+	const unsigned char *crlf = NULL;
+	char line[SMTP_PROXY_V1_MAX + 1], proto[8], src[64], dst[64];
+	unsigned sport, dport;
+	unsigned char addr[16];
+	int n = 0;
+
+	for (size_t i = 0; i + 1 < len && i + 2 <= SMTP_PROXY_V1_MAX; i++)
+		if (buf[i] == '\r' && buf[i + 1] == '\n') {
+			crlf = buf + i;
+			break;
+		}
+	if (!crlf)
+		return len >= SMTP_PROXY_V1_MAX ? SMTP_PROXY_BAD : SMTP_PROXY_MORE;
+	memcpy(line, buf, (size_t)(crlf - buf));
+	line[crlf - buf] = '\0';
+	*used = (size_t)(crlf - buf) + 2;
+	ip[0] = '\0';
+	if (strncmp(line, "PROXY UNKNOWN", 13) == 0)
+		return SMTP_PROXY_DONE;
+	if (sscanf(line, "PROXY %7s %63s %63s %u %u%n", proto, src, dst, &sport, &dport, &n) != 5 ||
+	    line[n] != '\0' || sport > 65535 || dport > 65535)
+		return SMTP_PROXY_BAD;
+	if (strcmp(proto, "TCP4") == 0
+	            ? inet_pton(AF_INET, src, addr) != 1 || inet_pton(AF_INET, dst, addr) != 1
+	    : strcmp(proto, "TCP6") == 0
+	            ? inet_pton(AF_INET6, src, addr) != 1 || inet_pton(AF_INET6, dst, addr) != 1
+	            : 1)
+		return SMTP_PROXY_BAD;
+	if (strlen(src) >= iplen)
+		return SMTP_PROXY_BAD;
+	memcpy(ip, src, strlen(src) + 1);
+	return SMTP_PROXY_DONE;
+}
+
+/* v2: the signature, version 2 with command LOCAL (0) or PROXY (1), family, length, addresses. */
+static enum smtp_proxy_result proxy_v2(const unsigned char *buf, size_t len, char *ip, size_t iplen,
+                                       size_t *used)
+{
+	size_t alen;
+	unsigned char ver_cmd, fam;
+
+	if (len < 16)
+		return SMTP_PROXY_MORE;
+	ver_cmd = buf[12];
+	fam = buf[13];
+	alen = (size_t)buf[14] << 8 | buf[15];
+	if ((ver_cmd >> 4) != 2 || (ver_cmd & 0x0F) > 1 || 16 + alen > SMTP_PROXY_V2_MAX)
+		return SMTP_PROXY_BAD;
+	if (len < 16 + alen)
+		return SMTP_PROXY_MORE;
+	*used = 16 + alen;
+	ip[0] = '\0';
+	if ((ver_cmd & 0x0F) == 0) /* LOCAL: the balancer's own health check */
+		return SMTP_PROXY_DONE;
+	if (fam == 0x11 && alen >= 12) /* TCP over IPv4 */
+		return inet_ntop(AF_INET, buf + 16, ip, (socklen_t)iplen) ? SMTP_PROXY_DONE
+		                                                          : SMTP_PROXY_BAD;
+	if (fam == 0x21 && alen >= 36) /* TCP over IPv6 */
+		return inet_ntop(AF_INET6, buf + 16, ip, (socklen_t)iplen) ? SMTP_PROXY_DONE
+		                                                           : SMTP_PROXY_BAD;
+	return fam == 0x00 ? SMTP_PROXY_DONE : SMTP_PROXY_BAD;
+}
+
+enum smtp_proxy_result smtp_proxy_parse(const unsigned char *buf, size_t len, char *ip,
+                                        size_t iplen, size_t *used)
+{
+	size_t n = len < 12 ? len : 12;
+
+	*used = 0;
+	if (len > 0 && buf[0] == proxy_v2_sig[0]) {
+		if (memcmp(buf, proxy_v2_sig, n) != 0)
+			return SMTP_PROXY_BAD;
+		return proxy_v2(buf, len, ip, iplen, used);
+	}
+	n = len < 6 ? len : 6;
+	if (memcmp(buf, "PROXY ", n) != 0)
+		return SMTP_PROXY_BAD;
+	return len < 6 ? SMTP_PROXY_MORE : proxy_v1(buf, len, ip, iplen, used);
 }

@@ -78,4 +78,20 @@ struct smtp_data_line {
  */
 void smtp_data_line(const char *line, size_t len, int after_crlf, struct smtp_data_line *out);
 
+/* The PROXY protocol header a load balancer sends first (haproxy's proxy-protocol.txt). */
+enum smtp_proxy_result { SMTP_PROXY_MORE, SMTP_PROXY_DONE, SMTP_PROXY_BAD };
+#define SMTP_PROXY_V1_MAX 107 /* "PROXY TCP6 ..." with CRLF */
+#define SMTP_PROXY_V2_MAX 536 /* 16-octet preamble + at most 520 octets of addresses and TLVs */
+
+/*
+ * Read a PROXY v1 ("PROXY TCP4 src dst sport dport\r\n") or v2 (binary)
+ * header at the start of buf. DONE: *used octets are the header, and ip
+ * holds the client's source address, or is "" when the header names none
+ * (v1 UNKNOWN, v2 LOCAL or an unsupported family: the connection's own
+ * address stands). MORE: not complete yet (and not yet too long). BAD:
+ * anything else; the connection is to be closed.
+ */
+enum smtp_proxy_result smtp_proxy_parse(const unsigned char *buf, size_t len, char *ip,
+                                        size_t iplen, size_t *used);
+
 #endif

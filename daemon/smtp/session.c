@@ -428,12 +428,51 @@ static int command_input(struct smtp_session *s, struct evbuffer *in)
 	return 1;
 }
 
+/*
+ * A load balancer's PROXY header (v1 or v2): the client it names becomes the
+ * session's client, then the greeting. 1 when done, 0 when more is needed;
+ * a bad header closes the connection without a word.
+ */
+static int proxy_input(struct smtp_session *s, struct evbuffer *in)
+{
+	size_t len = evbuffer_get_length(in), used = 0;
+	const unsigned char *p;
+	char ip[INET6_ADDRSTRLEN];
+	enum smtp_proxy_result r;
+
+	if (len > SMTP_PROXY_V2_MAX)
+		len = SMTP_PROXY_V2_MAX;
+	p = evbuffer_pullup(in, (ssize_t)len);
+	r = smtp_proxy_parse(p, len, ip, sizeof ip, &used);
+	if (r == SMTP_PROXY_MORE && len < SMTP_PROXY_V2_MAX)
+		return 0;
+	if (r != SMTP_PROXY_DONE) {
+		mvd_log(MVD_LOG_INFO, "smtp", "id=%lu balancer=%s bad PROXY header, closed", s->id,
+		        s->client.ip);
+		s->state = SMTP_ST_CLOSING;
+		return 0;
+	}
+	evbuffer_drain(in, used);
+	if (ip[0]) {
+		mvd_log(MVD_LOG_DEBUG, "smtp", "id=%lu balancer=%s client=%s", s->id, s->client.ip,
+		        ip);
+		memcpy(s->client.ip, ip, sizeof ip);
+		s->client.internal = mvd_cidr_match(&s->rt->cfg.internal_hosts, ip);
+	}
+	s->state = SMTP_ST_COMMAND;
+	smtp_reply(s, "220 %s ESMTP mailvetd", hostname(s));
+	return 1;
+}
+
 static void process(struct smtp_session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 
 	for (;;) {
-		if (s->state == SMTP_ST_DATA) {
+		if (s->state == SMTP_ST_PROXY) {
+			if (!proxy_input(s, in))
+				break;
+		} else if (s->state == SMTP_ST_DATA) {
 			if (!smtp_msg_input(s, in))
 				break;
 			wait_for(s);
@@ -543,6 +582,7 @@ void smtp_session_accept(struct smtp_listener *l, int fd, const struct sockaddr 
 	s->loop = l->loop;
 	s->lst = l;
 	s->id = ++l->loop->next_id;
+	s->state = SMTP_ST_COMMAND;
 	s->relay.state = RELAY_DEAD;
 	s->rt = mvd_runtime_acquire();
 	s->lc = s->rt ? mvd_listener_find(&s->rt->cfg.listeners, l->name) : NULL;
@@ -568,6 +608,11 @@ void smtp_session_accept(struct smtp_listener *l, int fd, const struct sockaddr 
 		smtp_reply(s, "%s", refuse);
 		s->state = SMTP_ST_CLOSING;
 		bufferevent_disable(s->bev, EV_READ);
+		return;
+	}
+	/* Behind a load balancer: its PROXY header names the client, then we greet. */
+	if (mvd_cidr_match(&s->lc->proxy_from, s->client.ip)) {
+		s->state = SMTP_ST_PROXY;
 		return;
 	}
 	smtp_reply(s, "220 %s ESMTP mailvetd", hostname(s));

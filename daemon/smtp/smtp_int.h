@@ -42,6 +42,7 @@ struct smtp_loop {
 /* What the server side is doing. */
 enum smtp_state {
 	SMTP_ST_COMMAND, /* reading commands */
+	SMTP_ST_PROXY,   /* from a [listener] proxy_from address: the PROXY header first */
 	SMTP_ST_DATA,    /* reading the message after 354 */
 	SMTP_ST_WAIT,    /* waiting for the next hop or the verdict; input paused */
 	SMTP_ST_CLOSING, /* the last reply is being written */

@@ -68,7 +68,7 @@ static void every_key_is_read(void **state)
 	             "max_recipients = 100\nmax_connections = 50\ntimeout_command = 60\n"
 	             "timeout_data = 30\nnext_hop_timeout = 20\nnext_hop_data_timeout = 90\n"
 	             "xclient = yes\ntls_cert = /etc/c.pem\ntls_key = /etc/k.pem\n"
-	             "hostname = mx.example\n");
+	             "hostname = mx.example\nproxy_from = 192.0.2.0/28, 2001:db8::1\n");
 	l = mvd_listener_find(&c.listeners, "v6");
 	assert_non_null(l);
 	assert_string_equal(c.socket, "");
@@ -86,6 +86,9 @@ static void every_key_is_read(void **state)
 	assert_true(l->xclient);
 	assert_string_equal(l->tls_key, "/etc/k.pem");
 	assert_string_equal(l->hostname, "mx.example");
+	assert_true(mvd_cidr_match(&l->proxy_from, "192.0.2.3"));
+	assert_true(mvd_cidr_match(&l->proxy_from, "2001:db8::1"));
+	assert_false(mvd_cidr_match(&l->proxy_from, "192.0.2.16"));
 	mvd_config_free(&c);
 }
 
@@ -120,6 +123,7 @@ static void mistakes_are_refused_with_the_line(void **state)
 	parse_fails("[listener a]\nmax_message_size = 5T\n", "max_message_size");
 	parse_fails("[listener a]\nxclient = perhaps\n", "xclient");
 	parse_fails("[listener a]\ncolour = blue\n", "unknown key \"colour\"");
+	parse_fails("[listener a]\nproxy_from = balancer\n", "proxy_from");
 	parse_fails("[listener a b]\nrole = inbound\n", "bad name");
 	parse_fails("[listener a]\nlisten = 127.0.0.1:25\nnext_hop = inet:h:25\n"
 	            "tls_cert = /c.pem\n",

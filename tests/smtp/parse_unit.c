@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
 #include "parse.h"
 
 static struct smtp_data_line line(const char *text, int after_crlf)
@@ -131,6 +133,70 @@ static void a_path_over_256_octets_is_refused(void **state)
 	assert_string_equal(why, "501 5.1.3 Path too long");
 }
 
+static enum smtp_proxy_result proxy(const void *buf, size_t len, char *ip, size_t *used)
+{
+	return smtp_proxy_parse(buf, len, ip, INET6_ADDRSTRLEN, used);
+}
+
+/* haproxy's proxy-protocol.txt §2.1, the human-readable header. */
+static void proxy_v1_names_the_client(void **state)
+{
+	static const char h[] = "PROXY TCP4 192.0.2.7 198.51.100.1 4242 25\r\nEHLO x\r\n";
+	char ip[INET6_ADDRSTRLEN];
+	size_t used;
+
+	(void)state;
+	assert_int_equal(proxy(h, strlen(h), ip, &used), SMTP_PROXY_DONE);
+	assert_string_equal(ip, "192.0.2.7");
+	assert_int_equal(used, strlen(h) - strlen("EHLO x\r\n"));
+	assert_int_equal(proxy("PROXY TCP6 2001:db8::7 2001:db8::1 1 25\r\n", 41, ip, &used),
+	                 SMTP_PROXY_DONE);
+	assert_string_equal(ip, "2001:db8::7");
+	assert_int_equal(proxy("PROXY UNKNOWN\r\n", 15, ip, &used), SMTP_PROXY_DONE);
+	assert_string_equal(ip, "");
+	assert_int_equal(proxy("PROXY TCP4 192.0.2.7", 20, ip, &used), SMTP_PROXY_MORE);
+	assert_int_equal(proxy("PROX", 4, ip, &used), SMTP_PROXY_MORE);
+	assert_int_equal(proxy("EHLO x\r\n", 8, ip, &used), SMTP_PROXY_BAD);
+	assert_int_equal(proxy("PROXY TCP4 2001:db8::7 192.0.2.1 1 25\r\n", 39, ip, &used),
+	                 SMTP_PROXY_BAD);
+	assert_int_equal(proxy("PROXY TCP4 192.0.2.7 192.0.2.1 1 99999\r\n", 40, ip, &used),
+	                 SMTP_PROXY_BAD);
+}
+
+/* §2.2, the binary header: version 2, PROXY or LOCAL, TCP over IPv4 or IPv6. */
+static void proxy_v2_names_the_client(void **state)
+{
+	unsigned char h[16 + 36] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51,
+	                            0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0x00, 12,
+	                            192,  0,    2,    9,    198,  51,   100,  1};
+	char ip[INET6_ADDRSTRLEN];
+	size_t used;
+
+	(void)state;
+	assert_int_equal(proxy(h, 28, ip, &used), SMTP_PROXY_DONE);
+	assert_string_equal(ip, "192.0.2.9");
+	assert_int_equal(used, 28);
+	assert_int_equal(proxy(h, 20, ip, &used), SMTP_PROXY_MORE);
+	h[12] = 0x20; /* LOCAL */
+	assert_int_equal(proxy(h, 28, ip, &used), SMTP_PROXY_DONE);
+	assert_string_equal(ip, "");
+	h[12] = 0x31; /* version 3 */
+	assert_int_equal(proxy(h, 28, ip, &used), SMTP_PROXY_BAD);
+	h[12] = 0x21;
+	h[13] = 0x21; /* TCP over IPv6 */
+	h[15] = 36;
+	memset(h + 16, 0, 36);
+	h[16] = 0x20;
+	h[17] = 0x01;
+	h[18] = 0x0d;
+	h[19] = 0xb8;
+	h[31] = 7;
+	assert_int_equal(proxy(h, sizeof h, ip, &used), SMTP_PROXY_DONE);
+	assert_string_equal(ip, "2001:db8::7");
+	h[7] = 0x00; /* a broken signature */
+	assert_int_equal(proxy(h, sizeof h, ip, &used), SMTP_PROXY_BAD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +207,8 @@ int main(void)
 	        cmocka_unit_test(paths_and_parameters),
 	        cmocka_unit_test(bad_paths_are_refused_with_a_reply),
 	        cmocka_unit_test(a_path_over_256_octets_is_refused),
+	        cmocka_unit_test(proxy_v1_names_the_client),
+	        cmocka_unit_test(proxy_v2_names_the_client),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

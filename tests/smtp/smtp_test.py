@@ -12,6 +12,7 @@ Listeners of the mailvetd under test:
   small    in front of Postfix: max_message_size 20k, 2 s command timeout
   fragile  in front of a fake next hop (a thread here) that dies mid-DATA
   lmtp     in front of a fake LMTP server (a thread here)
+  lb       behind a load balancer (127.0.0.1 sends a PROXY header), in front of Postfix
 """
 import os
 import re
@@ -505,6 +506,47 @@ def lmtp_next_hop_one_reply_per_recipient(t):
     s.quit()
 
 
+def proxy(t, header, client):
+    """A balancer's PROXY header: the checks, the log and the next hop see the real client."""
+    subject = "smtp proxy %s %f" % (client, time.time())
+    r = Raw(t.ports["lb"], greet=False)
+    r.send(header)
+    assert r.reply().startswith("220 "), "no greeting after the PROXY header"
+    r.cmd("EHLO client.test")
+    assert r.cmd("MAIL FROM:<someone@nodmarc.example>").startswith("250")
+    assert r.cmd("RCPT TO:<bob@dest.example>").startswith("250")
+    assert r.cmd("DATA").startswith("354")
+    r.send(msg(subject, frm="Someone <someone@nodmarc.example>") + ".\r\n")
+    rep = r.reply()
+    assert rep.startswith("250"), rep
+    r.cmd("QUIT")
+    m = wait_subject(t.pf, subject)
+    assert m is not None, "not delivered"
+    received = pft.header_fields(m)[0]
+    assert "[%s]" % client in received[1], received   # XCLIENT ADDR from the PROXY header
+    assert t.d.wait_log("client=%s " % client), "the log line names another client"
+
+
+def proxy_v1_from_a_balancer_names_the_client(t):
+    proxy(t, b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 25\r\n", "192.0.2.7")
+
+
+def proxy_v2_from_a_balancer_names_the_client(t):
+    # TCP over IPv4 (the test Postfix has inet_protocols = ipv4; IPv6: parse_unit)
+    src = socket.inet_pton(socket.AF_INET, "198.51.100.23")
+    dst = socket.inet_pton(socket.AF_INET, "127.0.0.1")
+    header = (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x11, 0, 12]) + src + dst
+              + (40000).to_bytes(2, "big") + (25).to_bytes(2, "big"))
+    proxy(t, header, "198.51.100.23")
+
+
+def proxy_header_malformed_closes_without_a_word(t):
+    r = Raw(t.ports["lb"], greet=False)
+    r.send(b"EHLO not-a-proxy-header\r\n")
+    assert r.s.recv(100) == b"", "answered without a PROXY header"
+    r.close()
+
+
 CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_one,
          p_reject_is_refused_at_end_of_data_with_our_text,
          next_hop_refusing_one_rcpt_of_three_refuses_exactly_that_one,
@@ -515,7 +557,8 @@ CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_
          size_exceeded_is_refused, thousand_recipients_are_taken_and_the_next_is_not,
          idle_client_is_timed_out_with_421, starttls_with_a_test_ca,
          reload_applies_listener_keys_to_new_connections, smtp_listener_without_milter,
-         lmtp_next_hop_one_reply_per_recipient]
+         lmtp_next_hop_one_reply_per_recipient, proxy_v1_from_a_balancer_names_the_client,
+         proxy_v2_from_a_balancer_names_the_client, proxy_header_malformed_closes_without_a_word]
 LOAD_CASES = [idle_connections_memory, load]
 
 
@@ -553,7 +596,8 @@ def main():
     lmtp = FakeLmtp()
     lmtp.start()
     t.ports = {"mx": harness.free_port(), "small": harness.free_port(),
-               "fragile": harness.free_port(), "lmtp": harness.free_port()}
+               "fragile": harness.free_port(), "lmtp": harness.free_port(),
+               "lb": harness.free_port()}
     # The milter port is only a placeholder for the Postfix class's milter smtpd.
     milter_port = harness.free_port()
     t.pf = NextHopPostfix(work, milter_port)
@@ -578,6 +622,11 @@ next_hop = inet:127.0.0.1:{fake}
 listen = 127.0.0.1:{lmtp}
 next_hop = inet:127.0.0.1:{fakelmtp}
 next_hop_protocol = lmtp
+[listener lb]
+listen = 127.0.0.1:{lb}
+next_hop = inet:127.0.0.1:{plain}
+xclient = yes
+proxy_from = 127.0.0.1
 """.format(plain=t.pf.ports["smtpd_plain"], fake=fake.port, fakelmtp=lmtp.port, cert=cert, key=key, **t.ports)
     t.d = harness.Mailvetd(work, port=milter_port, extra="[policy]\nreject_text = %s\n[log]\ndebug = no\n"
                            % REJECT_TEXT + listeners)
