@@ -547,6 +547,31 @@ def proxy_header_malformed_closes_without_a_word(t):
     r.close()
 
 
+def abandoned_connections(t):
+    """10,000 connections opened and abandoned (some mid-command, some mid-DATA): still serving."""
+    pid = t.d.worker_pid()
+    before = harness.vm_hwm_kb(pid)
+    t0 = time.time()
+    for i in range(10000):
+        c = socket.create_connection(("127.0.0.1", t.ports["mx"]), timeout=10)
+        if i % 10 == 1:
+            c.sendall(b"EHLO half")          # half a command
+        elif i % 100 == 2:
+            c.sendall(b"EHLO x\r\nMAIL FROM:<a@good.example>\r\nRCPT TO:<bob@dest.example>\r\n"
+                      b"DATA\r\nSubject: abandoned\r\n\r\nhalf a bo")
+        c.close()
+    dt = time.time() - t0
+    time.sleep(1)
+    s = smtplib.SMTP("127.0.0.1", t.ports["mx"], timeout=30)
+    assert s.ehlo("client.test")[0] == 250
+    s.quit()
+    after = harness.vm_hwm_kb(pid)
+    print("ABANDONED: 10,000 connections in %.1f s; worker VmHWM %.1f -> %.1f MB"
+          % (dt, before / 1024.0, after / 1024.0))
+    assert after - before < 64 * 1024, (before, after)
+    assert count_subject(t.pf, "abandoned") == 0
+
+
 CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_one,
          p_reject_is_refused_at_end_of_data_with_our_text,
          next_hop_refusing_one_rcpt_of_three_refuses_exactly_that_one,
@@ -559,7 +584,7 @@ CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_
          reload_applies_listener_keys_to_new_connections, smtp_listener_without_milter,
          lmtp_next_hop_one_reply_per_recipient, proxy_v1_from_a_balancer_names_the_client,
          proxy_v2_from_a_balancer_names_the_client, proxy_header_malformed_closes_without_a_word]
-LOAD_CASES = [idle_connections_memory, load]
+LOAD_CASES = [idle_connections_memory, abandoned_connections, load]
 
 
 class Test:
