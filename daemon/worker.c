@@ -85,8 +85,10 @@ told:
 				stop |= req[i] == MVD_CTL_STOP;
 			}
 		}
-		if (reloads && !stop)
+		if (reloads && !stop) {
 			mvd_runtime_reload(config);
+			mvd_smtp_reload();
+		}
 		if (!stop && front_end_died(milter)) {
 			rc = 1;
 			break;

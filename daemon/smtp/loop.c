@@ -141,6 +141,39 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	drain_tick(-1, 0, NULL);
 }
 
+/* On the loop: a new SSL_CTX per listener from the runtime now installed. */
+static void on_reload(evutil_socket_t fd, short what, void *arg)
+{
+	struct mvd_runtime *rt = mvd_runtime_acquire();
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (size_t i = 0; rt && i < loop.nlisteners; i++) {
+		struct smtp_listener *l = &loop.listeners[i];
+		const struct mvd_listener_conf *lc = mvd_listener_find(&rt->cfg.listeners, l->name);
+		char err[512];
+		SSL_CTX *ctx;
+
+		if (!lc || !lc->tls_cert[0] || !l->tls)
+			continue; /* STARTTLS on or off needs a restart, like the socket */
+		if (!(ctx = smtp_tls_ctx(lc, err, sizeof err))) {
+			mvd_log(MVD_LOG_WARNING, "reload",
+			        "%s: keeping the certificate loaded before", err);
+			continue;
+		}
+		SSL_CTX_free(l->tls); /* sessions in TLS hold their own reference */
+		l->tls = ctx;
+	}
+	mvd_runtime_release(rt);
+}
+
+void mvd_smtp_reload(void)
+{
+	if (loop.reload_ev && atomic_load(&loop_running))
+		event_active(loop.reload_ev, EV_READ, 0);
+}
+
 static void *loop_thread(void *arg)
 {
 	(void)arg;
@@ -154,7 +187,8 @@ int mvd_smtp_start(char *err, size_t errlen)
 	if (loop.nlisteners == 0)
 		return 0;
 	if (evthread_use_pthreads() != 0 || !(loop.base = event_base_new()) ||
-	    !(loop.stop_ev = event_new(loop.base, -1, 0, on_stop, NULL))) {
+	    !(loop.stop_ev = event_new(loop.base, -1, 0, on_stop, NULL)) ||
+	    !(loop.reload_ev = event_new(loop.base, -1, 0, on_reload, NULL))) {
 		snprintf(err, errlen, "cannot start the SMTP event loop");
 		return -1;
 	}

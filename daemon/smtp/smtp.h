@@ -23,6 +23,14 @@ size_t mvd_smtp_count(void);
  */
 int mvd_smtp_start(char *err, size_t errlen);
 
+/*
+ * After a configuration reload (any thread): the loop reads each
+ * listener's tls_cert and tls_key again for new STARTTLS sessions; a pair
+ * that cannot be read (the worker runs unprivileged) is logged and the
+ * running one kept.
+ */
+void mvd_smtp_reload(void);
+
 /* 1 while the loop runs (0 before the start and after it stopped). */
 int mvd_smtp_running(void);
 

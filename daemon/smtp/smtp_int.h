@@ -30,7 +30,7 @@ struct smtp_listener {
 /* The worker's event loop and every listener it serves. */
 struct smtp_loop {
 	struct event_base *base;
-	struct event *stop_ev;
+	struct event *stop_ev, *reload_ev;
 	struct smtp_listener *listeners;
 	size_t nlisteners;
 	unsigned long next_id;

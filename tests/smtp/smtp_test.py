@@ -572,6 +572,25 @@ def abandoned_connections(t):
     assert count_subject(t.pf, "abandoned") == 0
 
 
+def starttls_certificate_is_reloaded_on_sighup(t):
+    def peer_cn():
+        ctx = ssl.create_default_context(cafile=t.ca)
+        s = smtplib.SMTP("127.0.0.1", t.ports["mx"], timeout=30)
+        s.starttls(context=ctx)
+        cn = dict(x[0] for x in s.sock.getpeercert()["subject"])["commonName"]
+        s.quit()
+        return cn
+    assert peer_cn() == "first"
+    cert, key = make_server_cert(t.work, "srv2", "second")
+    os.replace(cert, os.path.join(t.work, "srv.pem"))
+    os.replace(key, os.path.join(t.work, "srv.key"))
+    t.d.hup()
+    end = time.time() + 10
+    while time.time() < end and peer_cn() != "second":
+        time.sleep(0.2)
+    assert peer_cn() == "second"
+
+
 CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_one,
          p_reject_is_refused_at_end_of_data_with_our_text,
          next_hop_refusing_one_rcpt_of_three_refuses_exactly_that_one,
@@ -581,6 +600,7 @@ CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_
          client_talking_before_the_greeting_is_served_in_order,
          size_exceeded_is_refused, thousand_recipients_are_taken_and_the_next_is_not,
          idle_client_is_timed_out_with_421, starttls_with_a_test_ca,
+         starttls_certificate_is_reloaded_on_sighup,
          reload_applies_listener_keys_to_new_connections, smtp_listener_without_milter,
          lmtp_next_hop_one_reply_per_recipient, proxy_v1_from_a_balancer_names_the_client,
          proxy_v2_from_a_balancer_names_the_client, proxy_header_malformed_closes_without_a_word]
@@ -591,19 +611,27 @@ class Test:
     pass
 
 
-def make_ca(work):
-    """A test CA and a server certificate for 127.0.0.1 signed by it."""
-    def run(*a):
-        subprocess.run(a, check=True, capture_output=True, cwd=work)
-    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
-        "-out", "ca.pem", "-days", "2", "-subj", "/CN=mailvet test CA")
-    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out",
-        "srv.csr", "-subj", "/CN=127.0.0.1")
+def openssl(work, *args):
+    subprocess.run(("openssl",) + args, check=True, capture_output=True, cwd=work)
+
+
+def make_server_cert(work, name, cn):
+    """NAME.pem and NAME.key for 127.0.0.1, signed by the test CA."""
+    openssl(work, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out",
+            name + ".csr", "-subj", "/CN=" + cn)
     with open(os.path.join(work, "ext.cnf"), "w") as f:
         f.write("subjectAltName=IP:127.0.0.1,DNS:mx.test.example\n")
-    run("openssl", "x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext.cnf")
-    return tuple(os.path.join(work, x) for x in ("ca.pem", "srv.pem", "srv.key"))
+    openssl(work, "x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", "ext.cnf")
+    return os.path.join(work, name + ".pem"), os.path.join(work, name + ".key")
+
+
+def make_ca(work):
+    """A test CA and a server certificate for 127.0.0.1 signed by it."""
+    openssl(work, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+            "-out", "ca.pem", "-days", "2", "-subj", "/CN=mailvet test CA")
+    cert, key = make_server_cert(work, "srv", "first")
+    return os.path.join(work, "ca.pem"), cert, key
 
 
 def main():
@@ -615,6 +643,7 @@ def main():
     work = harness.tempdir("mailvetd-smtp-")
     os.chmod(work, 0o755)
     t = Test()
+    t.work = work
     t.ca, cert, key = make_ca(work)
     fake = FakeNextHop()
     fake.start()
