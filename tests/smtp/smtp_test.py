@@ -603,8 +603,9 @@ CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_
          starttls_certificate_is_reloaded_on_sighup,
          reload_applies_listener_keys_to_new_connections, smtp_listener_without_milter,
          lmtp_next_hop_one_reply_per_recipient, proxy_v1_from_a_balancer_names_the_client,
-         proxy_v2_from_a_balancer_names_the_client, proxy_header_malformed_closes_without_a_word]
-LOAD_CASES = [idle_connections_memory, abandoned_connections, load]
+         proxy_v2_from_a_balancer_names_the_client, proxy_header_malformed_closes_without_a_word,
+         abandoned_connections]
+LOAD_CASES = [idle_connections_memory, load]
 
 
 class Test:
