@@ -226,14 +226,22 @@ static void relay_reply(struct smtp_session *s, int code)
 		return relay_answer(s, code);
 	case RELAY_DATA_354:
 		if (code != 354) {
-			r->state = RELAY_READY;
-			return relay_answer(s, code);
+			/* DATA refused: the next hop's transaction is still open; RSET it first. */
+			r->lmtp_first_code = code;
+			memcpy(r->lmtp_first, r->reply, r->replylen + 1);
+			relay_send(s, "RSET");
+			r->state = RELAY_DATA_RSET;
+			return;
 		}
 		r->state = RELAY_SENDING;
 		evbuffer_add(bufferevent_get_output(r->bev), r->head_out, r->head_out_len);
 		return fill(s);
 	case RELAY_DATA_END:
 		return data_end_reply(s, code);
+	case RELAY_DATA_RSET: /* the client hears the refusal of DATA */
+		memcpy(r->reply, r->lmtp_first, SMTP_REPLY_MAX);
+		r->state = RELAY_READY;
+		return relay_answer(s, r->lmtp_first_code);
 	default: /* a reply nobody asked for */
 		return relay_fail(s, "unexpected reply");
 	}

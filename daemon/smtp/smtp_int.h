@@ -79,8 +79,9 @@ enum relay_state {
 	RELAY_READY, /* idle, between commands */
 	RELAY_BUSY,  /* a command sent, its reply awaited */
 	RELAY_DATA_354,
-	RELAY_SENDING,  /* the message streams out */
-	RELAY_DATA_END, /* "." sent, the reply (LMTP: one per recipient) awaited */
+	RELAY_DATA_RSET, /* DATA was refused: RSET sent, its reply awaited */
+	RELAY_SENDING,   /* the message streams out */
+	RELAY_DATA_END,  /* "." sent, the reply (LMTP: one per recipient) awaited */
 	RELAY_DEAD,
 };
 struct smtp_session;

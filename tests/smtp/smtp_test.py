@@ -69,10 +69,19 @@ class FakeNextHop(threading.Thread):
     def serve(self, c):
         f = c.makefile("rb")
         c.sendall(b"220 fake ESMTP\r\n")
+        in_mail = nodata = False
         for line in f:
             verb = line[:4].upper()
             if verb in (b"EHLO", b"LHLO"):
                 c.sendall(b"250-fake\r\n250 8BITMIME\r\n")
+            elif verb == b"MAIL":
+                c.sendall(b"503 5.5.1 nested MAIL command\r\n" if in_mail else b"250 ok\r\n")
+                in_mail, nodata = True, b"nodata@" in line
+            elif verb == b"RSET":
+                in_mail = False
+                c.sendall(b"250 ok\r\n")
+            elif verb == b"DATA" and nodata:
+                c.sendall(b"554 5.5.1 no data for you\r\n")
             elif verb == b"DATA":
                 c.sendall(b"354 go ahead\r\n")
                 f.read(10)      # some of the message, then the next hop "dies"
@@ -268,6 +277,19 @@ def next_hop_dying_mid_data_gives_4xx_and_a_retry_is_delivered_once(t):
     assert wait_subject(t.pf, subject) is not None
     time.sleep(0.5)
     assert count_subject(t.pf, subject) == 1
+
+
+def next_hop_refusing_data_is_reset_for_the_next_transaction(t):
+    """The next hop refuses DATA: the client hears it, and its next MAIL is not "nested"."""
+    s = smtplib.SMTP("127.0.0.1", t.ports["fragile"], timeout=30)
+    s.ehlo("client.test")
+    try:
+        s.sendmail("nodata@good.example", ["bob@dest.example"], msg("smtp no data"))
+        raise AssertionError("accepted")
+    except smtplib.SMTPDataError as e:
+        assert (e.smtp_code, e.smtp_error) == (554, b"5.5.1 no data for you"), e
+    assert s.mail("alice@good.example")[0] == 250
+    s.quit()
 
 
 def smuggle(t, name, separator):
@@ -595,6 +617,7 @@ CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_
          p_reject_is_refused_at_end_of_data_with_our_text,
          next_hop_refusing_one_rcpt_of_three_refuses_exactly_that_one,
          next_hop_dying_mid_data_gives_4xx_and_a_retry_is_delivered_once,
+         next_hop_refusing_data_is_reset_for_the_next_transaction,
          smuggling_lf_dot_lf, smuggling_cr_dot_cr, smuggling_lf_dot_crlf,
          command_of_513_bytes_gets_500_and_the_session_goes_on,
          client_talking_before_the_greeting_is_served_in_order,
