@@ -140,6 +140,12 @@ struct smtp_session {
 /* session.c */
 void smtp_session_accept(struct smtp_listener *l, int fd, const struct sockaddr *sa);
 void smtp_reply(struct smtp_session *s, const char *fmt, ...) MV_PRINTF(2, 3);
+/* A refused command's reply, counted: too many and the connection is closed (421). */
+void smtp_error_reply(struct smtp_session *s, const char *text);
+/* The name in the greeting and the EHLO reply. */
+const char *smtp_hostname(const struct smtp_session *s);
+/* Pause reading until the next hop or the verdict answers (then smtp_resume). */
+void smtp_wait(struct smtp_session *s);
 /* Go on reading commands (after a wait for the next hop or the verdict). */
 void smtp_resume(struct smtp_session *s);
 void smtp_txn_reset(struct smtp_session *s);
@@ -151,6 +157,9 @@ void smtp_session_close(struct smtp_session *s);
 /* loop.c: the list of open sessions */
 void smtp_session_link(struct smtp_session *s);
 void smtp_session_unlink(struct smtp_session *s);
+
+/* command.c: one command line (CRLF cut), answered or handed to the next hop. */
+void smtp_command(struct smtp_session *s, const char *line, size_t len);
 
 /* data.c */
 void smtp_msg_start(struct smtp_session *s);

@@ -292,6 +292,29 @@ def next_hop_refusing_data_is_reset_for_the_next_transaction(t):
     s.quit()
 
 
+def commands_out_of_sequence_and_the_small_ones(t):
+    r = Raw(t.ports["mx"])
+    assert r.cmd("MAIL FROM:<a@good.example>").startswith("503 5.5.1")   # before EHLO
+    assert r.cmd("HELO client.test") == "250 mx.test.example"
+    assert r.cmd("RCPT TO:<bob@dest.example>").startswith("503 5.5.1")
+    assert r.cmd("DATA").startswith("503 5.5.1")
+    assert r.cmd("VRFY bob").startswith("252 2.5.0")
+    assert r.cmd("HELP").startswith("214 ")
+    assert r.cmd("NOOP").startswith("250 2.0.0")
+    assert r.cmd("MAIL FROM:<a@good.example> RET=FULL").startswith("555 5.5.4")
+    assert r.cmd("MAIL FROM:<a@good.example>").startswith("250")
+    assert r.cmd("MAIL FROM:<a@good.example>").startswith("503 5.5.1")  # nested
+    assert r.cmd("RCPT TO:<bob@dest.example> NOTIFY=NEVER").startswith("555 5.5.4")
+    assert r.cmd("DATA").startswith("554 5.5.1")                          # no recipient
+    assert r.cmd("RSET").startswith("250")
+    assert r.cmd("STARTTLS now").startswith("501")
+    # 8 refused so far; the 20th refused command closes the connection.
+    for i in range(12):
+        assert r.cmd("BOGUS %d" % i).startswith("500 5.5.2")
+    assert r.reply().startswith("421 4.7.0")
+    assert r.s.recv(10) == b""
+
+
 def smuggle(t, name, separator):
     """A message whose body holds separator + a second transaction: never two at the next hop."""
     tag = "%s %f" % (name, time.time())
@@ -620,6 +643,7 @@ CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_
          next_hop_refusing_data_is_reset_for_the_next_transaction,
          smuggling_lf_dot_lf, smuggling_cr_dot_cr, smuggling_lf_dot_crlf,
          command_of_513_bytes_gets_500_and_the_session_goes_on,
+         commands_out_of_sequence_and_the_small_ones,
          client_talking_before_the_greeting_is_served_in_order,
          size_exceeded_is_refused, thousand_recipients_are_taken_and_the_next_is_not,
          idle_client_is_timed_out_with_421, starttls_with_a_test_ca,
