@@ -12,7 +12,9 @@
 #include "process.h"
 #include "runtime.h"
 #include "listen.h"
+#include "smtp.h"
 #include "supervise.h"
+#include "worker.h"
 
 #define DEFAULT_CONFIG "/etc/mailvet/mailvet.conf"
 
@@ -26,7 +28,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: mailvetd [-c FILE] [-n] [-f]\n"
-	        "Email authentication milter (SPF, DKIM, DMARC, ARC) for Postfix and Sendmail.\n"
+	        "Email authentication (SPF, DKIM, DMARC, ARC): a milter for Postfix and Sendmail,\n"
+	        "and an SMTP front end that relays to the next hop.\n"
 	        "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
 	        "  -n, --check        check the configuration (keys, zone file included) and exit\n"
 	        "  -f, --foreground   stay in the foreground\n"
@@ -98,7 +101,9 @@ static int prepare(const struct mvd_config *c, const struct options *o)
 
 	if (path && mvd_process_socket_dir(path, c->user, c->socket_group, err, sizeof err) != 0)
 		goto fail;
-	if (mvd_milter_bind(c, err, sizeof err) != 0)
+	if (c->socket[0] && mvd_milter_bind(c, err, sizeof err) != 0)
+		goto fail;
+	if (mvd_smtp_bind(c, err, sizeof err) != 0)
 		goto fail;
 	if (mvd_process_pidfile(c->pid_file) != 0) {
 		snprintf(err, sizeof err, "pid file %s: %s", c->pid_file, strerror(errno));
@@ -106,8 +111,10 @@ static int prepare(const struct mvd_config *c, const struct options *o)
 	}
 	if (mvd_process_drop(c->user, c->group, path, c->socket_group, err, sizeof err) != 0)
 		goto fail;
-	mvd_log(MVD_LOG_INFO, "start", "mailvetd %s listening on %s as uid %ld%s", MV_VERSION,
-	        c->socket, (long)geteuid(), o->foreground ? " (foreground)" : "");
+	mvd_log(MVD_LOG_INFO, "start",
+	        "mailvetd %s listening on %s%s%zu SMTP listener(s) as uid %ld%s", MV_VERSION,
+	        c->socket[0] ? c->socket : "", c->socket[0] ? " and " : "", mvd_smtp_count(),
+	        (long)geteuid(), o->foreground ? " (foreground)" : "");
 	return 0;
 fail:
 	mvd_log(MVD_LOG_ERR, "start", "%s", err);
@@ -167,7 +174,7 @@ int main(int argc, char **argv)
 		mvd_config_free(&c);
 		return 1;
 	}
-	rc = mvd_supervise(mvd_milter_worker, (void *)o.config, c.drain_timeout);
+	rc = mvd_supervise(mvd_worker, (void *)o.config, c.drain_timeout);
 	if (c.pid_file[0])
 		unlink(c.pid_file);
 	mvd_log(MVD_LOG_INFO, "stop", "exiting");

@@ -14,6 +14,7 @@
 
 #define MAX_CONFIG_BYTES ((size_t)1 << 20)
 #define DOMAIN_PREFIX "domain "
+#define LISTENER_PREFIX "listener "
 
 /* How a key's value is read. */
 enum key_type {
@@ -386,6 +387,13 @@ static int handler(void *user, const char *section, const char *name, const char
 		}
 		return fail(p, "unknown key \"%s\" in [%s]", name, section);
 	}
+	if (strncmp(section, LISTENER_PREFIX, strlen(LISTENER_PREFIX)) == 0) {
+		char why[256];
+		if (mvd_listener_set(&p->c->listeners, section + strlen(LISTENER_PREFIX), name,
+		                     value, why, sizeof why) != 0)
+			return fail(p, "%s", why);
+		return 1;
+	}
 	if ((vs = verify_setting(section, name)) != NULL)
 		return verify_key(p, vs, name, value);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -461,6 +469,7 @@ void mvd_config_free(struct mvd_config *c)
 	free(c->domains);
 	c->domains = NULL;
 	c->ndomains = 0;
+	mvd_listeners_free(&c->listeners);
 }
 
 enum mv_status mvd_config_parse(struct mvd_config *c, const char *text, char *err, size_t errlen)
@@ -540,10 +549,13 @@ enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t er
 		snprintf(err, errlen, "[verify] authserv_id must be a domain name");
 		return MV_ESYNTAX;
 	}
-	if (c->socket[0] == '\0') {
-		snprintf(err, errlen, "[milter] socket must not be empty");
+	/* An empty [milter] socket turns the milter off: then an SMTP listener must serve. */
+	if (c->socket[0] == '\0' && c->listeners.count == 0) {
+		snprintf(err, errlen, "[milter] socket is empty and there is no [listener]");
 		return MV_ESYNTAX;
 	}
+	if (mvd_listeners_check(&c->listeners, err, errlen) != MV_OK)
+		return MV_ESYNTAX;
 	if (!field_name_ok(c->quarantine_header)) {
 		snprintf(err, errlen, "[policy] quarantine_header is not a header field name");
 		return MV_ESYNTAX;

@@ -11,6 +11,8 @@
 
 #include <mailvet/util.h>
 
+#include "listener.h"
+
 enum mvd_log_dest { MVD_LOG_SYSLOG, MVD_LOG_STDERR };
 enum mvd_log_format { MVD_LOG_KV, MVD_LOG_JSON };
 /* How a message is quarantined. */
@@ -97,6 +99,8 @@ struct mvd_config {
 	/* [domain NAME] ... */
 	struct mvd_domain_conf *domains;
 	size_t ndomains;
+	/* [listener NAME] ... (listener.c) */
+	struct mvd_listeners listeners;
 };
 
 /* Fill c with every default (needs the host name for authserv_id). MV_ENOMEM. */

@@ -1,6 +1,5 @@
 /* daemon/milter/listen.c — the milter's socket, and the worker process that serves it with libmilter. */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,9 +15,7 @@
 
 #include "listen.h"
 #include "log.h"
-#include "runtime.h"
 #include "session.h"
-#include "supervise.h"
 
 static atomic_int milter_done;
 static atomic_int milter_status;
@@ -95,67 +92,23 @@ static void drain(unsigned timeout)
 		nanosleep(&step, NULL);
 }
 
-/*
- * The worker: the milter itself, in a process the supervisor restarts when
- * it dies. It is steered through the control pipe only (reload, stop, or
- * end of file when the supervisor is gone): several reload requests that
- * arrive during one reload are served by one more reload, never lost and
- * never fatal.
- */
-int mvd_milter_worker(int ctl_fd, int ready_fd, void *arg)
+int mvd_milter_start(void)
 {
-	const char *config = arg;
-	struct mvd_runtime *rt;
-	char err[512] = "";
-	unsigned char status = 1;
 	pthread_t tid;
-	int stop = 0, rc = 0;
 
-	if (!(rt = mvd_runtime_load(config, err, sizeof err))) {
-		mvd_log(MVD_LOG_ERR, "start", "%s: %s", config, err);
-		goto told;
-	}
-	mvd_log_setup(&rt->cfg);
-	mvd_runtime_install(rt);
-	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0) {
-		mvd_log(MVD_LOG_ERR, "start", "cannot start the milter thread");
-		mvd_runtime_install(NULL);
-		goto told;
-	}
+	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0)
+		return -1;
 	pthread_detach(tid);
-	status = 0;
-told:
-	if (write(ready_fd, &status, 1) != 1 || status != 0) {
-		close(ready_fd);
-		return 1;
-	}
-	close(ready_fd);
-	while (!stop) {
-		struct pollfd pfd = {ctl_fd, POLLIN, 0};
-		char req[64];
-		int reloads = 0;
-		ssize_t n;
+	return 0;
+}
 
-		if (poll(&pfd, 1, 200) > 0) {
-			if ((n = read(ctl_fd, req, sizeof req)) <= 0)
-				stop = n == 0 || errno != EINTR;
-			for (ssize_t i = 0; i < n; i++) {
-				reloads |= req[i] == MVD_CTL_RELOAD;
-				stop |= req[i] == MVD_CTL_STOP;
-			}
-		}
-		if (reloads && !stop)
-			mvd_runtime_reload(config);
-		if (!stop && atomic_load(&milter_done)) {
-			mvd_log(MVD_LOG_ERR, "stop", "the milter listener stopped (status %d)",
-			        atomic_load(&milter_status));
-			rc = 1;
-			break;
-		}
-	}
-	rt = mvd_runtime_acquire();
-	drain(rt ? rt->cfg.drain_timeout : 30);
-	mvd_runtime_release(rt);
-	mvd_runtime_install(NULL);
-	return rc;
+int mvd_milter_stopped(int *status)
+{
+	*status = atomic_load(&milter_status);
+	return atomic_load(&milter_done);
+}
+
+void mvd_milter_finish(unsigned timeout)
+{
+	drain(timeout);
 }

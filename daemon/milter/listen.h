@@ -12,11 +12,16 @@
  */
 int mvd_milter_bind(const struct mvd_config *c, char *err, size_t errlen);
 
+/* Run libmilter on the bound socket in a thread of its own. 0, or -1. */
+int mvd_milter_start(void);
+
+/* 1 once libmilter stopped by itself (its status in *status). */
+int mvd_milter_stopped(int *status);
+
 /*
- * The worker process (an mvd_worker_fn; arg is the configuration's path):
- * load the configuration, run libmilter on the inherited socket, and obey
- * the supervisor's control pipe (reload, stop) until a stop, then drain.
+ * Stop: new connections and messages get the on_error answer, messages
+ * in flight have timeout seconds to finish, then libmilter stops.
  */
-int mvd_milter_worker(int ctl_fd, int ready_fd, void *arg);
+void mvd_milter_finish(unsigned timeout);
 
 #endif

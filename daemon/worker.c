@@ -1,0 +1,105 @@
+/* daemon/worker.c — the worker process: the front ends (milter, SMTP listeners) and the control pipe. */
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "listen.h"
+#include "log.h"
+#include "runtime.h"
+#include "smtp.h"
+#include "supervise.h"
+#include "worker.h"
+
+/* Start what the configuration asks for; 0 when everything serves. */
+static int start(const struct mvd_runtime *rt, int *milter)
+{
+	char err[512] = "";
+
+	*milter = rt->cfg.socket[0] != '\0';
+	if (*milter && mvd_milter_start() != 0) {
+		mvd_log(MVD_LOG_ERR, "start", "cannot start the milter thread");
+		return -1;
+	}
+	if (mvd_smtp_start(err, sizeof err) != 0) {
+		mvd_log(MVD_LOG_ERR, "start", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* A front end that stopped by itself ends the worker (the supervisor starts another). */
+static int front_end_died(int milter)
+{
+	int status;
+
+	if (milter && mvd_milter_stopped(&status)) {
+		mvd_log(MVD_LOG_ERR, "stop", "the milter listener stopped (status %d)", status);
+		return 1;
+	}
+	if (mvd_smtp_count() && !mvd_smtp_running()) {
+		mvd_log(MVD_LOG_ERR, "stop", "the SMTP event loop stopped");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Several reload requests that arrive during one reload are served by one
+ * more reload, never lost and never fatal.
+ */
+int mvd_worker(int ctl_fd, int ready_fd, void *arg)
+{
+	const char *config = arg;
+	struct mvd_runtime *rt;
+	char err[512] = "";
+	unsigned char status = 1;
+	int stop = 0, rc = 0, milter = 0;
+	unsigned timeout;
+
+	if (!(rt = mvd_runtime_load(config, err, sizeof err))) {
+		mvd_log(MVD_LOG_ERR, "start", "%s: %s", config, err);
+		goto told;
+	}
+	mvd_log_setup(&rt->cfg);
+	mvd_runtime_install(rt);
+	rt = mvd_runtime_acquire();
+	status = start(rt, &milter) == 0 ? 0 : 1;
+	mvd_runtime_release(rt);
+told:
+	if (write(ready_fd, &status, 1) != 1 || status != 0) {
+		close(ready_fd);
+		return 1;
+	}
+	close(ready_fd);
+	while (!stop) {
+		struct pollfd pfd = {ctl_fd, POLLIN, 0};
+		char req[64];
+		int reloads = 0;
+		ssize_t n;
+
+		if (poll(&pfd, 1, 200) > 0) {
+			if ((n = read(ctl_fd, req, sizeof req)) <= 0)
+				stop = n == 0 || errno != EINTR;
+			for (ssize_t i = 0; i < n; i++) {
+				reloads |= req[i] == MVD_CTL_RELOAD;
+				stop |= req[i] == MVD_CTL_STOP;
+			}
+		}
+		if (reloads && !stop) {
+			mvd_runtime_reload(config);
+			mvd_smtp_reload();
+		}
+		if (!stop && front_end_died(milter)) {
+			rc = 1;
+			break;
+		}
+	}
+	rt = mvd_runtime_acquire();
+	timeout = rt ? rt->cfg.drain_timeout : 30;
+	mvd_runtime_release(rt);
+	mvd_smtp_stop(timeout);
+	if (milter)
+		mvd_milter_finish(timeout);
+	mvd_runtime_install(NULL);
+	return rc;
+}
