@@ -123,7 +123,7 @@ static int check_only(const char *path)
 	struct mvd_runtime *rt = mvd_runtime_load(path, err, sizeof err);
 
 	if (!rt) {
-		fprintf(stderr, "mailvetd: %s: %s\n", path, err);
+		fprintf(stderr, "mailvetd: %s\n", err);
 		return 1;
 	}
 	printf("mailvetd: %s: configuration OK\n", path);
@@ -147,12 +147,12 @@ int main(int argc, char **argv)
 		return check_only(o.config);
 	/* Load everything once before the fork to fail early, on the terminal. */
 	if (!(rt = mvd_runtime_load(o.config, err, sizeof err))) {
-		fprintf(stderr, "mailvetd: %s: %s\n", o.config, err);
+		fprintf(stderr, "mailvetd: %s\n", err);
 		return 1;
 	}
 	mvd_runtime_release(rt); /* its resolver threads end here, before any fork */
 	if (mvd_config_load(&c, o.config, err, sizeof err) != MV_OK) {
-		fprintf(stderr, "mailvetd: %s: %s\n", o.config, err);
+		fprintf(stderr, "mailvetd: %s\n", err);
 		mvd_config_free(&c);
 		return 1;
 	}

@@ -14,7 +14,7 @@ static enum mvd_log_format format = MVD_LOG_KV;
 static int debug;
 static int syslog_open;
 
-static int facility_code(const char *name)
+int mvd_log_facility_code(const char *name)
 {
 	static const struct {
 		const char *name;
@@ -29,7 +29,7 @@ static int facility_code(const char *name)
 	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
 		if (strcmp(tab[i].name, name) == 0)
 			return tab[i].code;
-	return LOG_MAIL;
+	return -1;
 }
 
 void mvd_log_setup(const struct mvd_config *c)
@@ -41,7 +41,8 @@ void mvd_log_setup(const struct mvd_config *c)
 	if (dest == MVD_LOG_SYSLOG) {
 		if (syslog_open)
 			closelog();
-		openlog("mailvetd", LOG_PID | LOG_NDELAY, facility_code(c->log_facility));
+		int code = mvd_log_facility_code(c->log_facility);
+		openlog("mailvetd", LOG_PID | LOG_NDELAY, code < 0 ? LOG_MAIL : code);
 		syslog_open = 1;
 	}
 	pthread_mutex_unlock(&log_lock);

@@ -112,7 +112,7 @@ int mvd_milter_worker(int ctl_fd, int ready_fd, void *arg)
 	int stop = 0, rc = 0;
 
 	if (!(rt = mvd_runtime_load(config, err, sizeof err))) {
-		mvd_log(MVD_LOG_ERR, "start", "%s: %s", config, err);
+		mvd_log(MVD_LOG_ERR, "start", "%s", err);
 		goto told;
 	}
 	mvd_log_setup(&rt->cfg);

@@ -435,9 +435,9 @@ def config_check_cases(binary, work):
     cases = [
         ("unknown_key_is_refused", "[milter]\nsockt = x\n", 1, "unknown key"),
         ("bad_boolean_is_refused", "[outbound]\nsign = maybe\n", 1, "yes or no"),
-        ("missing_key_file_is_refused", "[domain x.example]\nkey = s1 /nonexistent.pem\n", 1, "nonexistent"),
+        ("missing_key_file_is_refused", "[milter]\nuser =\n[domain x.example]\nkey = s1 /nonexistent.pem\n", 1, "nonexistent"),
         ("bad_network_is_refused", "[verify]\ninternal_hosts = 10.0.0.0/33\n", 1, "bad address"),
-        ("minimal_configuration_passes", "[verify]\nauthserv_id = mx.example\n[dns]\nzone_file = %s\n"
+        ("minimal_configuration_passes", "[milter]\nuser =\n[verify]\nauthserv_id = mx.example\n[dns]\nzone_file = %s\n"
          % os.path.join(DATA, "zone.txt"), 0, "configuration OK"),
     ]
     for name, text, want_rc, want_out in cases:
