@@ -17,7 +17,7 @@
 #define DEFAULT_CONFIG "/etc/mailvet/mailvet.conf"
 
 struct options {
-	const char *config;
+	const char *config; /* absolute, or as given when realpath() failed */
 	int check;
 	int foreground;
 };
@@ -38,6 +38,7 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
+	static char *config_abs;
 	static const struct option longopts[] = {
 	        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
 	        {"foreground", no_argument, NULL, 'f'},   {"version", no_argument, NULL, 'V'},
@@ -71,6 +72,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return -1;
 	}
+	/* The worker reads it again after the move to / (and on every reload); kept till exit. */
+	if (o->config[0] != '/' && (config_abs = realpath(o->config, NULL)) != NULL)
+		o->config = config_abs;
 	return 0;
 }
 
@@ -110,9 +114,7 @@ static int prepare(const struct mvd_config *c, const struct options *o)
 	        c->socket, (long)geteuid(), o->foreground ? " (foreground)" : "");
 	return 0;
 fail:
-	mvd_log(MVD_LOG_ERR, "start", "%s", err);
-	if (!o->foreground || c->log_dest != MVD_LOG_STDERR)
-		fprintf(stderr, "mailvetd: %s\n", err);
+	mvd_log(MVD_LOG_ERR, "start", "%s", err); /* on the terminal too: mvd_log_start_terminal */
 	return -1;
 }
 
@@ -156,6 +158,8 @@ int main(int argc, char **argv)
 		mvd_config_free(&c);
 		return 1;
 	}
+	/* From here until the daemon runs, errors reach the terminal whatever the log's way. */
+	mvd_log_start_terminal(dup(2));
 	if (!o.foreground && mvd_process_background(c.log_dest == MVD_LOG_STDERR) != 0) {
 		fprintf(stderr, "mailvetd: cannot go to the background: %s\n", strerror(errno));
 		mvd_config_free(&c);

@@ -27,6 +27,16 @@ int mvd_log_json(void);
  */
 void mvd_log(enum mvd_log_level level, const char *event, const char *fmt, ...) MV_PRINTF(3, 4);
 
+/*
+ * Until mvd_log_start_over(), errors and warnings logged while the log
+ * goes to syslog are also written as "mailvetd: why" to fd (the terminal
+ * that started the daemon, kept open across the move to the background),
+ * so no start fails in silence. mvd_log_start_over() closes fd (when
+ * above 2); a worker forked before it holds a copy it must end as well.
+ */
+void mvd_log_start_terminal(int fd);
+void mvd_log_start_over(void);
+
 /* Log a line already formatted by the caller (a message's summary). */
 void mvd_log_raw(enum mvd_log_level level, const char *line);
 

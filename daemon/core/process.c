@@ -53,6 +53,7 @@ void mvd_process_ready(int status)
 {
 	unsigned char b = (unsigned char)status;
 
+	mvd_log_start_over();
 	if (ready_fd < 0)
 		return;
 	if (write(ready_fd, &b, 1) < 0) {

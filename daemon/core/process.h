@@ -12,7 +12,7 @@
  * fails the command). Returns 0 in the child, -1 when fork failed.
  */
 int mvd_process_background(int keep_stderr);
-/* Tell the waiting parent (if any) how the start went: 0 = running. */
+/* Tell the waiting parent (if any) how the start went: 0 = running; the start is over. */
 void mvd_process_ready(int status);
 
 /* Write our pid to path (nothing when path is ""). 0 on success, -1 (errno). */

@@ -125,6 +125,7 @@ int mvd_milter_worker(int ctl_fd, int ready_fd, void *arg)
 	pthread_detach(tid);
 	status = 0;
 told:
+	mvd_log_start_over();
 	if (write(ready_fd, &status, 1) != 1 || status != 0) {
 		close(ready_fd);
 		return 1;

@@ -8,8 +8,10 @@ the script exits non-zero if any fails.
 """
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -129,6 +131,50 @@ def key_the_daemon_user_cannot_read(binary, work):
         r.stderr
 
 
+def start_failure_in_the_background_is_printed(binary, work):
+    """Logging to syslog, in the background: a socket already taken is said on stderr."""
+    port = harness.free_port()
+    conf = os.path.join(work, "busy.conf")
+    with open(conf, "w") as f:
+        f.write(config(milter="user =\nsocket = inet:%d@127.0.0.1\n" % port)
+                .replace("destination = stderr\n", "destination = syslog\n"))
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(1)
+    try:
+        r = subprocess.run([binary, "-c", conf], capture_output=True, text=True, timeout=30)
+    finally:
+        s.close()
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert ("cannot listen on inet:%d@127.0.0.1" % port) in r.stderr, r.stderr
+
+
+def relative_config_path_survives_the_fork(binary, work):
+    """-c mailvet.conf from the configuration's directory: the worker still finds it."""
+    sub = os.path.join(work, "rel")
+    os.makedirs(sub)
+    port = harness.free_port()
+    with open(os.path.join(sub, "mailvet.conf"), "w") as f:
+        f.write(config(milter="user =\nsocket = inet:%d@127.0.0.1\npid_file = %s\n"
+                       % (port, os.path.join(sub, "pid"))))
+    # Logging to stderr, the daemon keeps it: a file, not a pipe we would wait on.
+    with open(os.path.join(sub, "log"), "wb") as log:
+        r = subprocess.run([binary, "-c", "mailvet.conf"], cwd=sub, stdout=log, stderr=log,
+                           timeout=30)
+    assert r.returncode == 0, r.returncode
+    with open(os.path.join(sub, "pid")) as f:
+        pid = int(f.read())
+    try:
+        harness.wait_port(port, timeout=10)
+    finally:
+        os.kill(pid, 15)
+        for _ in range(200):
+            if not os.path.exists("/proc/%d" % pid):
+                break
+            time.sleep(0.05)
+
+
 def run(case, *args):
     name = args[2] if case is broken_configuration_is_refused else case.__name__
     try:
@@ -147,7 +193,8 @@ def main():
     failures = 0
     for case in BROKEN:
         failures += run(broken_configuration_is_refused, binary, work, *case)
-    others = [working_configuration_passes, key_the_daemon_user_cannot_read]
+    others = [working_configuration_passes, key_the_daemon_user_cannot_read,
+              start_failure_in_the_background_is_printed, relative_config_path_survives_the_fork]
     for case in others:
         failures += run(case, binary, work)
     total = len(BROKEN) + len(others)
