@@ -19,7 +19,7 @@
 #define DEFAULT_CONFIG "/etc/mailvet/mailvet.conf"
 
 struct options {
-	const char *config;
+	const char *config; /* absolute, or as given when realpath() failed */
 	int check;
 	int foreground;
 };
@@ -41,6 +41,7 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
+	static char *config_abs;
 	static const struct option longopts[] = {
 	        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
 	        {"foreground", no_argument, NULL, 'f'},   {"version", no_argument, NULL, 'V'},
@@ -74,6 +75,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return -1;
 	}
+	/* The worker reads it again after the move to / (and on every reload); kept till exit. */
+	if (o->config[0] != '/' && (config_abs = realpath(o->config, NULL)) != NULL)
+		o->config = config_abs;
 	return 0;
 }
 
@@ -117,9 +121,7 @@ static int prepare(const struct mvd_config *c, const struct options *o)
 	        (long)geteuid(), o->foreground ? " (foreground)" : "");
 	return 0;
 fail:
-	mvd_log(MVD_LOG_ERR, "start", "%s", err);
-	if (!o->foreground || c->log_dest != MVD_LOG_STDERR)
-		fprintf(stderr, "mailvetd: %s\n", err);
+	mvd_log(MVD_LOG_ERR, "start", "%s", err); /* on the terminal too: mvd_log_start_terminal */
 	return -1;
 }
 
@@ -130,7 +132,7 @@ static int check_only(const char *path)
 	struct mvd_runtime *rt = mvd_runtime_load(path, err, sizeof err);
 
 	if (!rt) {
-		fprintf(stderr, "mailvetd: %s: %s\n", path, err);
+		fprintf(stderr, "mailvetd: %s\n", err);
 		return 1;
 	}
 	printf("mailvetd: %s: configuration OK\n", path);
@@ -154,15 +156,17 @@ int main(int argc, char **argv)
 		return check_only(o.config);
 	/* Load everything once before the fork to fail early, on the terminal. */
 	if (!(rt = mvd_runtime_load(o.config, err, sizeof err))) {
-		fprintf(stderr, "mailvetd: %s: %s\n", o.config, err);
+		fprintf(stderr, "mailvetd: %s\n", err);
 		return 1;
 	}
 	mvd_runtime_release(rt); /* its resolver threads end here, before any fork */
 	if (mvd_config_load(&c, o.config, err, sizeof err) != MV_OK) {
-		fprintf(stderr, "mailvetd: %s: %s\n", o.config, err);
+		fprintf(stderr, "mailvetd: %s\n", err);
 		mvd_config_free(&c);
 		return 1;
 	}
+	/* From here until the daemon runs, errors reach the terminal whatever the log's way. */
+	mvd_log_start_terminal(dup(2));
 	if (!o.foreground && mvd_process_background(c.log_dest == MVD_LOG_STDERR) != 0) {
 		fprintf(stderr, "mailvetd: cannot go to the background: %s\n", strerror(errno));
 		mvd_config_free(&c);

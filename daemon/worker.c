@@ -57,7 +57,7 @@ int mvd_worker(int ctl_fd, int ready_fd, void *arg)
 	unsigned timeout;
 
 	if (!(rt = mvd_runtime_load(config, err, sizeof err))) {
-		mvd_log(MVD_LOG_ERR, "start", "%s: %s", config, err);
+		mvd_log(MVD_LOG_ERR, "start", "%s", err);
 		goto told;
 	}
 	mvd_log_setup(&rt->cfg);
@@ -66,6 +66,7 @@ int mvd_worker(int ctl_fd, int ready_fd, void *arg)
 	status = start(rt, &milter) == 0 ? 0 : 1;
 	mvd_runtime_release(rt);
 told:
+	mvd_log_start_over();
 	if (write(ready_fd, &status, 1) != 1 || status != 0) {
 		close(ready_fd);
 		return 1;

@@ -11,6 +11,7 @@
 #include <mailvet/util.h>
 
 #include "config.h"
+#include "log.h"
 
 #define MAX_CONFIG_BYTES ((size_t)1 << 20)
 #define DOMAIN_PREFIX "domain "
@@ -85,13 +86,23 @@ static const struct key keys[] = {
 };
 #undef O
 
-/* Parser state handed to the inih callback. */
+/*
+ * Parser state handed to the inih callbacks. The reader hands inih one
+ * line at a time, so `line` is the line the handler is called for, and
+ * `cont` says whether it is a continuation line (it starts with a blank).
+ */
 struct parse_ctx {
 	struct mvd_config *c;
 	char *err;
 	size_t errlen;
 	int failed;
+	unsigned fail_line;
 	unsigned char seen[sizeof keys / sizeof keys[0]]; /* list keys met in the file */
+	const char *text;                                 /* the reader's position */
+	unsigned line;
+	int cont, at_line_start;
+	struct mvd_config_line *sections; /* the section lines met, to refuse a second */
+	size_t nsections;
 };
 
 static int fail(struct parse_ctx *p, const char *fmt, ...) MV_PRINTF(2, 3);
@@ -103,9 +114,54 @@ static int fail(struct parse_ctx *p, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(p->err, p->errlen, fmt, ap);
 		va_end(ap);
+		p->fail_line = p->line;
 	}
 	p->failed = 1;
 	return 0;
+}
+
+/* Append {section, name, line} to *v (n entries). 0 when out of memory. */
+static int line_add(struct mvd_config_line **v, size_t *n, const char *section, const char *name,
+                    unsigned line)
+{
+	struct mvd_config_line *grown = realloc(*v, (*n + 1) * sizeof *grown);
+
+	if (!grown)
+		return 0;
+	*v = grown;
+	grown[*n].section = strdup(section);
+	grown[*n].name = strdup(name);
+	grown[*n].line = line;
+	(*n)++;
+	return grown[*n - 1].section && grown[*n - 1].name;
+}
+
+static const struct mvd_config_line *line_find(const struct mvd_config_line *v, size_t n,
+                                               const char *section, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].section, section) == 0 && strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/*
+ * Note that section/name is set on this line. A key other than a list key
+ * (repeat = 1) met again on a line that does not continue it is refused:
+ * a second value would silently win or be lost.
+ */
+static int note_key(struct parse_ctx *p, const char *section, const char *name, int repeat)
+{
+	const struct mvd_config_line *l = line_find(p->c->lines, p->c->nlines, section, name);
+
+	if (!l)
+		return line_add(&p->c->lines, &p->c->nlines, section, name, p->line)
+		               ? 1
+		               : fail(p, "out of memory");
+	if (!repeat && !p->cont && l->line != p->line)
+		return fail(p, "\"%s\" is set twice in [%s] (first at line %u)", name, section,
+		            l->line);
+	return 1;
 }
 
 static int set_str(char **dst, const char *v)
@@ -261,8 +317,39 @@ static int set_key(struct parse_ctx *p, const struct key *k, const char *v)
 	return fail(p, "internal error");
 }
 
-/* The [domain NAME] section named `name`, created on first use. */
-static struct mvd_domain_conf *domain_section(struct parse_ctx *p, const char *name)
+/*
+ * 1 when name[0..n) can be a signing domain: dot-separated labels of
+ * letters, digits, '-' and '_' (or UTF-8 bytes), each 1 to 63 bytes, 253
+ * in all. A wildcard is none: outbound mail would never match it.
+ */
+static int domain_name_ok(const char *name, size_t n)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (ch == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!(ch >= 0x80 || ch == '-' || ch == '_' || (ch >= '0' && ch <= '9') ||
+		      ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z')) ||
+		    ++label > 63)
+			return 0;
+	}
+	return label > 0;
+}
+
+/*
+ * The [domain NAME] section named `name`, created on first use; `header`
+ * says the call is for the section's own line, where a name met before
+ * (in any case, with or without the trailing dot) is a second section.
+ */
+static struct mvd_domain_conf *domain_section(struct parse_ctx *p, const char *name, int header)
 {
 	struct mvd_config *c = p->c;
 	struct mvd_domain_conf *grown, *d;
@@ -270,10 +357,24 @@ static struct mvd_domain_conf *domain_section(struct parse_ctx *p, const char *n
 
 	while (n && name[n - 1] == '.')
 		n--;
-	for (size_t i = 0; i < c->ndomains; i++)
-		if (mv_ascii_ieq(name, n, c->domains[i].name))
-			return &c->domains[i];
-	if (n == 0 || strcspn(name, " \t") < n) {
+	for (size_t i = 0; i < c->ndomains; i++) {
+		if (!mv_ascii_ieq(name, n, c->domains[i].name))
+			continue;
+		if (header) {
+			fail(p, "[domain %s] appears twice (first at line %u)", c->domains[i].name,
+			     c->domains[i].line);
+			return NULL;
+		}
+		return &c->domains[i];
+	}
+	if (strchr(name, '*')) {
+		fail(p,
+		     "[domain %s]: a wildcard never matches; name the domain and set "
+		     "\"subdomains = yes\" for the names below it",
+		     name);
+		return NULL;
+	}
+	if (!domain_name_ok(name, n)) {
 		fail(p, "[domain NAME]: bad domain name \"%s\"", name);
 		return NULL;
 	}
@@ -290,6 +391,7 @@ static struct mvd_domain_conf *domain_section(struct parse_ctx *p, const char *n
 		return NULL;
 	}
 	mv_ascii_lower(d->name, n);
+	d->line = p->line;
 	c->ndomains++;
 	return d;
 }
@@ -311,6 +413,7 @@ static int domain_key(struct parse_ctx *p, struct mvd_domain_conf *d, const char
 	d->keys = grown;
 	d->keys[d->nkeys].selector = mv_strndup(v, sl);
 	d->keys[d->nkeys].path = strdup(path);
+	d->keys[d->nkeys].line = p->line;
 	d->nkeys++;
 	if (!d->keys[d->nkeys - 1].selector || !d->keys[d->nkeys - 1].path)
 		return fail(p, "out of memory");
@@ -372,10 +475,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (p->failed)
 		return 0;
 	if (strncmp(section, DOMAIN_PREFIX, strlen(DOMAIN_PREFIX)) == 0) {
-		struct mvd_domain_conf *d = domain_section(p, section + strlen(DOMAIN_PREFIX));
+		struct mvd_domain_conf *d = domain_section(p, section + strlen(DOMAIN_PREFIX), 0);
 		int b;
 
-		if (!d)
+		if (!d || !note_key(p, section, name, strcmp(name, "key") == 0))
 			return 0;
 		if (strcmp(name, "key") == 0)
 			return domain_key(p, d, value);
@@ -395,10 +498,12 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 1;
 	}
 	if ((vs = verify_setting(section, name)) != NULL)
-		return verify_key(p, vs, name, value);
+		return note_key(p, section, name, 0) && verify_key(p, vs, name, value);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
-			return set_key(p, &keys[i], value);
+			return note_key(p, section, name,
+			                keys[i].type == KEY_LIST || keys[i].type == KEY_CIDR) &&
+			       set_key(p, &keys[i], value);
 	return fail(p, "unknown key \"%s\" in [%s]", name, section);
 }
 
@@ -446,10 +551,19 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 
 void mvd_config_free(struct mvd_config *c)
 {
-	char **strs[] = {
-	        &c->socket,   &c->socket_group,      &c->user,        &c->group,
-	        &c->pid_file, &c->log_facility,      &c->authserv_id, &c->quarantine_header,
-	        &c->resolver, &c->trust_anchor_file, &c->zone_file,   &c->sign_headers};
+	char **strs[] = {&c->path,
+	                 &c->socket,
+	                 &c->socket_group,
+	                 &c->user,
+	                 &c->group,
+	                 &c->pid_file,
+	                 &c->log_facility,
+	                 &c->authserv_id,
+	                 &c->quarantine_header,
+	                 &c->resolver,
+	                 &c->trust_anchor_file,
+	                 &c->zone_file,
+	                 &c->sign_headers};
 
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
@@ -470,34 +584,102 @@ void mvd_config_free(struct mvd_config *c)
 	c->domains = NULL;
 	c->ndomains = 0;
 	mvd_listeners_free(&c->listeners);
+	for (size_t i = 0; i < c->nlines; i++) {
+		free(c->lines[i].section);
+		free(c->lines[i].name);
+	}
+	free(c->lines);
+	c->lines = NULL;
+	c->nlines = 0;
+}
+
+/*
+ * A [section] line, met by the reader before inih: a section seen before
+ * is refused, and a [domain NAME] is created here, so that one without a
+ * key line still exists for mvd_config_check() to refuse.
+ */
+static void section_line(struct parse_ctx *p, const char *s)
+{
+	const char *end;
+	char name[256];
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s != '[' || !(end = strchr(s, ']')) || (size_t)(end - s - 1) >= sizeof name)
+		return; /* not a section line, or one inih refuses */
+	memcpy(name, s + 1, (size_t)(end - s - 1));
+	name[end - s - 1] = '\0';
+	if (strncmp(name, DOMAIN_PREFIX, strlen(DOMAIN_PREFIX)) == 0) {
+		domain_section(p, name + strlen(DOMAIN_PREFIX), 1);
+		return;
+	}
+	const struct mvd_config_line *l = line_find(p->sections, p->nsections, name, "");
+	if (l)
+		fail(p, "[%s] appears twice (first at line %u)", name, l->line);
+	else if (!line_add(&p->sections, &p->nsections, name, "", p->line))
+		fail(p, "out of memory");
+}
+
+/*
+ * inih's reader over p->text, cut as ini_parse_string() cuts (at most
+ * num-1 bytes, up to and including a newline), so inih's line numbers and
+ * ours agree: it counts the lines, notes continuation lines (a leading
+ * blank) and shows each [section] line to section_line() first.
+ */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_ctx *p = stream;
+	int n = 0;
+
+	if (!p->text[0] || num < 2)
+		return NULL;
+	while (n < num - 1 && p->text[n])
+		if (p->text[n++] == '\n')
+			break;
+	memcpy(str, p->text, (size_t)n);
+	str[n] = '\0';
+	p->text += n;
+	p->line++;
+	if (p->at_line_start) {
+		p->cont = str[0] == ' ' || str[0] == '\t';
+		if (!p->failed)
+			section_line(p, str);
+	}
+	p->at_line_start = str[n - 1] == '\n';
+	return str;
 }
 
 enum mv_status mvd_config_parse(struct mvd_config *c, const char *text, char *err, size_t errlen)
 {
-	struct parse_ctx p = {c, err, errlen, 0, {0}};
+	struct parse_ctx p = {0};
+	char why[300] = "";
 	int line;
 
+	p.c = c;
+	p.err = why;
+	p.errlen = sizeof why;
+	p.text = text;
+	p.at_line_start = 1;
 	if (err && errlen)
 		err[0] = '\0';
-	/*
-	 * inih reports the first bad line; the handler stops at the first
-	 * failure (and keeps the first message), so the line is that one.
-	 */
-	line = ini_parse_string(text, handler, &p);
-	if (line != 0) {
-		char why[256];
-		snprintf(why, sizeof why, "%s", p.failed && err ? err : "");
-		if (err && errlen) {
-			if (line < 0)
-				snprintf(err, errlen, "cannot parse the configuration");
-			else if (why[0])
-				snprintf(err, errlen, "line %d: %s", line, why);
-			else
-				snprintf(err, errlen,
-				         "line %d: not \"key = value\" or [section] "
-				         "(or a line over 200 bytes)",
-				         line);
-		}
+	/* inih gives the first line it could not read; the handler's first failure has its own. */
+	line = ini_parse_stream(read_line, &p, handler, &p);
+	for (size_t i = 0; i < p.nsections; i++) {
+		free(p.sections[i].section);
+		free(p.sections[i].name);
+	}
+	free(p.sections);
+	if (line < 0) {
+		mvd_config_errf(c, 0, err, errlen, "cannot parse the configuration");
+		return MV_ESYNTAX;
+	}
+	if (line > 0 && (!p.failed || (unsigned)line < p.fail_line)) {
+		mvd_config_errf(c, (unsigned)line, err, errlen,
+		                "not \"key = value\" or [section] (or a line over 200 bytes)");
+		return MV_ESYNTAX;
+	}
+	if (p.failed) {
+		mvd_config_errf(c, p.fail_line, err, errlen, "%s", why);
 		return MV_ESYNTAX;
 	}
 	return mvd_config_check(c, err, errlen);
@@ -509,26 +691,54 @@ enum mv_status mvd_config_load(struct mvd_config *c, const char *path, char *err
 	size_t len = 0;
 	enum mv_status st;
 
-	if ((st = mvd_config_init(c)) != MV_OK) {
+	if ((st = mvd_config_init(c)) != MV_OK || !(c->path = strdup(path))) {
 		snprintf(err, errlen, "out of memory");
-		return st;
+		return st != MV_OK ? st : MV_ENOMEM;
 	}
 	st = mv_read_regular_file(path, MAX_CONFIG_BYTES, &text, &len, NULL);
 	if (st != MV_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-		         st == MV_EIO      ? strerror(errno)
-		         : st == MV_EINVAL ? "not a regular file"
-		                           : mv_status_str(st));
+		mvd_config_errf(c, 0, err, errlen, "%s",
+		                st == MV_EIO      ? strerror(errno)
+		                : st == MV_EINVAL ? "not a regular file"
+		                                  : mv_status_str(st));
 		return st;
 	}
 	if (strlen(text) != len) {
-		snprintf(err, errlen, "%s: holds a NUL byte", path);
+		mvd_config_errf(c, 0, err, errlen, "holds a NUL byte");
 		st = MV_ESYNTAX;
 	} else {
 		st = mvd_config_parse(c, text, err, errlen);
 	}
 	free(text);
 	return st;
+}
+
+unsigned mvd_config_line(const struct mvd_config *c, const char *section, const char *name)
+{
+	const struct mvd_config_line *l = line_find(c->lines, c->nlines, section, name);
+
+	return l ? l->line : 0;
+}
+
+void mvd_config_errf(const struct mvd_config *c, unsigned line, char *err, size_t errlen,
+                     const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	if (c->path && line)
+		snprintf(err, errlen, "%s:%u: %s", c->path, line, why);
+	else if (c->path)
+		snprintf(err, errlen, "%s: %s", c->path, why);
+	else if (line)
+		snprintf(err, errlen, "line %u: %s", line, why);
+	else
+		snprintf(err, errlen, "%s", why);
 }
 
 /* 1 when s is a plausible header field name (RFC 5322 ftext). */
@@ -542,27 +752,111 @@ static int field_name_ok(const char *s)
 	return 1;
 }
 
+/*
+ * NULL when spec is a socket libmilter listens on as written: unix:/path,
+ * local:/path, /path, inet:PORT[@HOST], inet6:PORT[@HOST]; else why not
+ * (libmilter itself takes "8891" as a unix socket in the working
+ * directory, and port 99999 as another port).
+ */
+static const char *socket_problem(const char *spec)
+{
+	const char *rest, *at;
+	char digits[8];
+	unsigned long port;
+	size_t n;
+
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+		rest = strchr(spec, ':') + 1;
+		return rest[0] == '/' ? NULL : "a unix socket needs an absolute path";
+	}
+	if (spec[0] == '/')
+		return NULL;
+	if (strncmp(spec, "inet:", 5) == 0)
+		rest = spec + 5;
+	else if (strncmp(spec, "inet6:", 6) == 0)
+		rest = spec + 6;
+	else
+		return "expected unix:/path, inet:PORT@HOST or inet6:PORT@HOST";
+	at = strchr(rest, '@');
+	n = at ? (size_t)(at - rest) : strlen(rest);
+	if (n == 0 || n >= sizeof digits)
+		return "the port must be a number from 1 to 65535";
+	memcpy(digits, rest, n);
+	digits[n] = '\0';
+	if (!parse_ulong(digits, 10, 1, 65535, &port))
+		return "the port must be a number from 1 to 65535";
+	if (at && at[1] == '\0')
+		return "no host after '@'";
+	return NULL;
+}
+
+/* The name of the first file key that is set to a relative path, or NULL. */
+static const char *relative_path(const struct mvd_config *c)
+{
+	if (c->pid_file[0] && c->pid_file[0] != '/')
+		return "pid_file";
+	if (c->zone_file[0] && c->zone_file[0] != '/')
+		return "zone_file";
+	if (c->trust_anchor_file[0] && c->trust_anchor_file[0] != '/')
+		return "trust_anchor_file";
+	return NULL;
+}
+
 enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t errlen)
 {
+	const char *why;
+
 	if (c->authserv_id[0] == '\0' ||
 	    strcspn(c->authserv_id, " \t;()\"\\") != strlen(c->authserv_id)) {
-		snprintf(err, errlen, "[verify] authserv_id must be a domain name");
+		mvd_config_errf(c, mvd_config_line(c, "verify", "authserv_id"), err, errlen,
+		                "[verify] authserv_id must be a domain name");
 		return MV_ESYNTAX;
 	}
 	/* An empty [milter] socket turns the milter off: then an SMTP listener must serve. */
 	if (c->socket[0] == '\0' && c->listeners.count == 0) {
-		snprintf(err, errlen, "[milter] socket is empty and there is no [listener]");
+		mvd_config_errf(c, mvd_config_line(c, "milter", "socket"), err, errlen,
+		                "[milter] socket is empty and there is no [listener]");
+		return MV_ESYNTAX;
+	}
+	if (c->socket[0] && (why = socket_problem(c->socket)) != NULL) {
+		mvd_config_errf(c, mvd_config_line(c, "milter", "socket"), err, errlen,
+		                "[milter] socket = \"%s\": %s", c->socket, why);
+		return MV_ESYNTAX;
+	}
+	if (mvd_log_facility_code(c->log_facility) < 0) {
+		mvd_config_errf(c, mvd_config_line(c, "log", "facility"), err, errlen,
+		                "[log] facility = \"%s\": not a syslog facility (mail, daemon, "
+		                "user, local0 ... local7)",
+		                c->log_facility);
 		return MV_ESYNTAX;
 	}
 	if (mvd_listeners_check(&c->listeners, err, errlen) != MV_OK)
 		return MV_ESYNTAX;
 	if (!field_name_ok(c->quarantine_header)) {
-		snprintf(err, errlen, "[policy] quarantine_header is not a header field name");
+		mvd_config_errf(c, mvd_config_line(c, "policy", "quarantine_header"), err, errlen,
+		                "[policy] quarantine_header is not a header field name");
+		return MV_ESYNTAX;
+	}
+	if ((why = relative_path(c)) != NULL) {
+		mvd_config_errf(c, mvd_config_line(c, why[0] == 'p' ? "milter" : "dns", why), err,
+		                errlen, "%s must be an absolute path (the daemon works from /)",
+		                why);
 		return MV_ESYNTAX;
 	}
 	for (size_t i = 0; i < c->ndomains; i++) {
+		for (size_t k = 0; k < c->domains[i].nkeys; k++)
+			if (c->domains[i].keys[k].path[0] != '/') {
+				mvd_config_errf(
+				        c, c->domains[i].keys[k].line, err, errlen,
+				        "key %s must be an absolute path (the daemon works from /)",
+				        c->domains[i].keys[k].path);
+				return MV_ESYNTAX;
+			}
 		if (c->domains[i].nkeys == 0) {
-			snprintf(err, errlen, "[domain %s] has no key", c->domains[i].name);
+			mvd_config_errf(
+			        c, c->domains[i].line, err, errlen,
+			        "[domain %s] has no key: add \"key = SELECTOR /path/to/key.pem\"",
+			        c->domains[i].name);
 			return MV_ESYNTAX;
 		}
 	}

@@ -35,6 +35,7 @@ struct mvd_strlist {
 struct mvd_key_conf {
 	char *selector;
 	char *path;
+	unsigned line; /* of its key line in the file */
 };
 
 /* A [domain NAME] section: what outbound mail from NAME is signed with. */
@@ -43,6 +44,13 @@ struct mvd_domain_conf {
 	int subdomains;
 	struct mvd_key_conf *keys;
 	size_t nkeys;
+	unsigned line; /* of its [domain NAME] line */
+};
+
+/* Where a key was set: section, name (both owned) and line (1-based). */
+struct mvd_config_line {
+	char *section, *name;
+	unsigned line;
 };
 
 /*
@@ -51,6 +59,9 @@ struct mvd_domain_conf {
  * by mvd_config_free().
  */
 struct mvd_config {
+	char *path; /* the file read (mvd_config_load), NULL for text; for messages */
+	struct mvd_config_line *lines; /* the first line of each key set in the file */
+	size_t nlines;
 	/* [milter] */
 	char *socket;            /* libmilter connection spec: inet:PORT@HOST, unix:/path */
 	char *socket_group;      /* unix socket: group of its directory ("" = the daemon's) */
@@ -112,17 +123,38 @@ void mvd_config_free(struct mvd_config *c);
  * overrides its default (a list key's first line replaces the default
  * list); list keys (internal_hosts, trusted_arc_sealers, key) accumulate
  * over repeated lines and continuation lines. An unknown section or
- * key, or a bad value, is MV_ESYNTAX with "line N: why" in err (at most
- * errlen-1 bytes); c then holds a partial configuration the caller frees.
- * The semantic checks of mvd_config_check() run at the end.
+ * key, a bad value, a key other than a list key set twice in a section, or
+ * a section that appears twice, is MV_ESYNTAX with "line N: why" in err
+ * ("PATH:N: why" when c->path is set; at most errlen-1 bytes); c then
+ * holds a partial configuration the caller frees. The semantic checks of
+ * mvd_config_check() run at the end.
  */
 enum mv_status mvd_config_parse(struct mvd_config *c, const char *text, char *err, size_t errlen);
 
-/* mvd_config_init + read `path` + mvd_config_parse. MV_EIO when unreadable. */
+/*
+ * mvd_config_init + read `path` + mvd_config_parse; c->path is set, so
+ * every error reads "PATH:LINE: why" (or "PATH: why"). MV_EIO when
+ * unreadable.
+ */
 enum mv_status mvd_config_load(struct mvd_config *c, const char *path, char *err, size_t errlen);
 
-/* Cross-key checks (authserv-id present, a key for every domain, ...). */
+/*
+ * Checks of the values that need no system call: authserv-id, the socket
+ * spec (unix:/abs/path, inet:PORT[@HOST], inet6:PORT[@HOST], PORT in
+ * 1..65535), the log facility, domain names, a key for every domain. Each
+ * error names the line of the key it is about (mvd_config_errf).
+ */
 enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t errlen);
+
+/* The line that set [section] name in the file, 0 when it kept its default. */
+unsigned mvd_config_line(const struct mvd_config *c, const char *section, const char *name);
+
+/*
+ * Write "PATH:LINE: " + the formatted reason into err: the place is
+ * "line LINE" without a path, and is left out when line is 0 ("PATH: ").
+ */
+void mvd_config_errf(const struct mvd_config *c, unsigned line, char *err, size_t errlen,
+                     const char *fmt, ...) MV_PRINTF(5, 6);
 
 /* The domain section that covers `domain` (ASCII, any case), or NULL. */
 const struct mvd_domain_conf *mvd_config_domain(const struct mvd_config *c, const char *domain);

@@ -27,8 +27,8 @@ void mvd_keys_free(struct mvd_keys *s)
 }
 
 /* Load one PEM key file. */
-static enum mv_status load_key(const struct mvd_key_conf *kc, struct mv_dkim_signkey **out,
-                               char *err, size_t errlen)
+static enum mv_status load_key(const struct mvd_config *c, const struct mvd_key_conf *kc,
+                               struct mv_dkim_signkey **out, char *err, size_t errlen)
 {
 	char *pem = NULL, why[128] = "";
 	size_t len = 0;
@@ -37,10 +37,10 @@ static enum mv_status load_key(const struct mvd_key_conf *kc, struct mv_dkim_sig
 
 	st = mv_read_regular_file(kc->path, MAX_KEY_FILE, &pem, &len, &mode);
 	if (st != MV_OK) {
-		snprintf(err, errlen, "key %s: %s", kc->path,
-		         st == MV_EIO      ? strerror(errno)
-		         : st == MV_EINVAL ? "not a regular file"
-		                           : mv_status_str(st));
+		mvd_config_errf(c, kc->line, err, errlen, "key %s: %s", kc->path,
+		                st == MV_EIO      ? strerror(errno)
+		                : st == MV_EINVAL ? "not a regular file"
+		                                  : mv_status_str(st));
 		return st;
 	}
 	if (mode & 0007)
@@ -49,7 +49,8 @@ static enum mv_status load_key(const struct mvd_key_conf *kc, struct mv_dkim_sig
 		        mode);
 	st = mv_dkim_signkey_pem(pem, len, out, why, sizeof why);
 	if (st != MV_OK)
-		snprintf(err, errlen, "key %s: %s", kc->path, why[0] ? why : mv_status_str(st));
+		mvd_config_errf(c, kc->line, err, errlen, "key %s: %s", kc->path,
+		                why[0] ? why : mv_status_str(st));
 	memset(pem, 0, len);
 	free(pem);
 	return st;
@@ -104,7 +105,7 @@ enum mv_status mvd_keys_load(const struct mvd_config *c, struct mvd_keys **out, 
 		}
 		for (size_t k = 0; k < dc->nkeys; k++) {
 			sd->selectors[k] = dc->keys[k].selector;
-			if ((st = load_key(&dc->keys[k], &sd->keys[k], err, errlen)) != MV_OK)
+			if ((st = load_key(c, &dc->keys[k], &sd->keys[k], err, errlen)) != MV_OK)
 				goto out;
 		}
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -13,8 +14,9 @@ static enum mvd_log_dest dest = MVD_LOG_STDERR;
 static enum mvd_log_format format = MVD_LOG_KV;
 static int debug;
 static int syslog_open;
+static int start_fd = -1; /* the terminal that started us, until the start is over */
 
-static int facility_code(const char *name)
+int mvd_log_facility_code(const char *name)
 {
 	static const struct {
 		const char *name;
@@ -29,7 +31,7 @@ static int facility_code(const char *name)
 	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
 		if (strcmp(tab[i].name, name) == 0)
 			return tab[i].code;
-	return LOG_MAIL;
+	return -1;
 }
 
 void mvd_log_setup(const struct mvd_config *c)
@@ -41,7 +43,8 @@ void mvd_log_setup(const struct mvd_config *c)
 	if (dest == MVD_LOG_SYSLOG) {
 		if (syslog_open)
 			closelog();
-		openlog("mailvetd", LOG_PID | LOG_NDELAY, facility_code(c->log_facility));
+		int code = mvd_log_facility_code(c->log_facility);
+		openlog("mailvetd", LOG_PID | LOG_NDELAY, code < 0 ? LOG_MAIL : code);
 		syslog_open = 1;
 	}
 	pthread_mutex_unlock(&log_lock);
@@ -101,6 +104,32 @@ void mvd_log_raw(enum mvd_log_level level, const char *line)
 	pthread_mutex_unlock(&log_lock);
 }
 
+void mvd_log_start_terminal(int fd)
+{
+	pthread_mutex_lock(&log_lock);
+	start_fd = fd;
+	pthread_mutex_unlock(&log_lock);
+}
+
+void mvd_log_start_over(void)
+{
+	pthread_mutex_lock(&log_lock);
+	if (start_fd > 2)
+		close(start_fd);
+	start_fd = -1;
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* An error or warning of the start, on the terminal too when the log goes elsewhere. */
+static void to_start_terminal(enum mvd_log_level level, const char *msg)
+{
+	pthread_mutex_lock(&log_lock);
+	if (start_fd >= 0 && level <= MVD_LOG_WARNING && dest != MVD_LOG_STDERR)
+		dprintf(start_fd, "mailvetd: %s%s\n", level == MVD_LOG_WARNING ? "warning: " : "",
+		        msg);
+	pthread_mutex_unlock(&log_lock);
+}
+
 void mvd_log_kv(struct mv_buf *b, const char *key, const char *value)
 {
 	int quote = value[0] == '\0';
@@ -147,6 +176,7 @@ void mvd_log(enum mvd_log_level level, const char *event, const char *fmt, ...)
 		mvd_log_kv(&line, "msg", msg.data ? msg.data : "");
 	}
 	mvd_log_raw(level, line.data ? line.data : "log: out of memory");
+	to_start_terminal(level, msg.data ? msg.data : "");
 	mv_buf_free(&msg);
 	mv_buf_free(&line);
 }

@@ -53,6 +53,7 @@ void mvd_process_ready(int status)
 {
 	unsigned char b = (unsigned char)status;
 
+	mvd_log_start_over();
 	if (ready_fd < 0)
 		return;
 	if (write(ready_fd, &b, 1) < 0) {
@@ -169,4 +170,69 @@ int mvd_process_drop(const char *user, const char *group, const char *chown_path
 		return -1;
 	}
 	return 0;
+}
+
+/* The child of mvd_process_unreadable_as(): drop, open each path, report {index, errno}. */
+static void try_paths_as(uid_t uid, gid_t gid, const char *const *paths, size_t n, int fd)
+{
+	long rep[2] = {(long)n, 0};
+
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+		rep[0] = -1;
+		rep[1] = errno;
+	}
+	for (size_t i = 0; rep[0] >= 0 && i < n; i++) {
+		int f = open(paths[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (f < 0) {
+			rep[0] = (long)i;
+			rep[1] = errno;
+			break;
+		}
+		close(f);
+	}
+	if (write(fd, rep, sizeof rep) != (ssize_t)sizeof rep)
+		_exit(1);
+	_exit(0);
+}
+
+long mvd_process_unreadable_as(const char *user, const char *group, const char *const *paths,
+                               size_t n, int *why, char *err, size_t errlen)
+{
+	long rep[2] = {-1, 0};
+	struct passwd *pw;
+	gid_t gid;
+	int fds[2];
+	pid_t pid;
+	ssize_t got;
+
+	*why = 0;
+	if (geteuid() != 0 || !user[0] || n == 0)
+		return (long)n;
+	if (!(pw = getpwnam(user))) {
+		snprintf(err, errlen, "user %s does not exist", user);
+		return -1;
+	}
+	if (lookup_gid(user, group, &gid, err, errlen) != 0)
+		return -1;
+	if (pipe(fds) != 0 || (pid = fork()) < 0) {
+		snprintf(err, errlen, "cannot test the files as %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		try_paths_as(pw->pw_uid, gid, paths, n, fds[1]);
+	}
+	close(fds[1]);
+	while ((got = read(fds[0], rep, sizeof rep)) < 0 && errno == EINTR)
+		;
+	close(fds[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (got != (ssize_t)sizeof rep || rep[0] < 0) {
+		snprintf(err, errlen, "cannot test the files as %s: %s", user,
+		         got == (ssize_t)sizeof rep ? strerror((int)rep[1]) : "no answer");
+		return -1;
+	}
+	*why = (int)rep[1];
+	return rep[0];
 }

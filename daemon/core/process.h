@@ -12,7 +12,7 @@
  * fails the command). Returns 0 in the child, -1 when fork failed.
  */
 int mvd_process_background(int keep_stderr);
-/* Tell the waiting parent (if any) how the start went: 0 = running. */
+/* Tell the waiting parent (if any) how the start went: 0 = running; the start is over. */
 void mvd_process_ready(int status);
 
 /* Write our pid to path (nothing when path is ""). 0 on success, -1 (errno). */
@@ -37,5 +37,17 @@ int mvd_process_socket_dir(const char *socket, const char *user, const char *soc
  */
 int mvd_process_drop(const char *user, const char *group, const char *chown_path,
                      const char *socket_group, char *err, size_t errlen);
+
+/*
+ * Which of paths[0..n) user could not open for reading once dropped to as
+ * mvd_process_drop() drops (group, or the user's primary group, and no
+ * supplementary group): tried for real, in a child process that drops and
+ * opens each path (non-blocking, so a FIFO cannot hang it). Returns n when
+ * every path opens (and at once when not root or user is ""), else the
+ * index of the first that does not, with its errno in *why; -1 with a
+ * reason in err when the test itself could not run.
+ */
+long mvd_process_unreadable_as(const char *user, const char *group, const char *const *paths,
+                               size_t n, int *why, char *err, size_t errlen);
 
 #endif

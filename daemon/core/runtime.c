@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confcheck.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -30,8 +31,9 @@ static enum mv_status open_resolver(const struct mvd_config *c, struct mv_resolv
 	if (c->zone_file[0]) {
 		st = mv_dns_zone_open(c->zone_file, out, why, sizeof why);
 		if (st != MV_OK)
-			snprintf(err, errlen, "zone_file %s: %s", c->zone_file,
-			         why[0] ? why : mv_status_str(st));
+			mvd_config_errf(c, mvd_config_line(c, "dns", "zone_file"), err, errlen,
+			                "[dns] zone_file %s: %s", c->zone_file,
+			                why[0] ? why : mv_status_str(st));
 		return st;
 	}
 	struct mv_dns_unbound_opts o = {
@@ -41,8 +43,9 @@ static enum mv_status open_resolver(const struct mvd_config *c, struct mv_resolv
 	};
 	st = mv_dns_unbound_open(&o, out, why, sizeof why);
 	if (st != MV_OK)
-		snprintf(err, errlen, "resolver %s: %s", c->resolver,
-		         why[0] ? why : mv_status_str(st));
+		mvd_config_errf(c, mvd_config_line(c, "dns", "resolver"), err, errlen,
+		                "[dns] resolver %s: %s", c->resolver,
+		                why[0] ? why : mv_status_str(st));
 	return st;
 }
 
@@ -66,7 +69,8 @@ static enum mv_status verify_config(struct mvd_runtime *rt, char *err, size_t er
 	rt->vcfg.trusted_arc_sealers = (const char *const *)c->trusted_arc_sealers.item;
 	rt->vcfg.ntrusted_arc_sealers = c->trusted_arc_sealers.count;
 	if ((st = mv_verify_config_open_psl(&rt->vcfg, &rt->psl, why, sizeof why)) != MV_OK)
-		snprintf(err, errlen, "[verify] dmarc_mode = rfc7489: %s", why);
+		mvd_config_errf(c, mvd_config_line(c, "verify", "dmarc_mode"), err, errlen,
+		                "[verify] dmarc_mode = rfc7489: %s", why);
 	return st;
 }
 
@@ -92,7 +96,9 @@ static enum mv_status outbound_config(struct mvd_runtime *rt, char *err, size_t 
 	o->expire = c->sign_expire;
 	o->authserv_id = c->authserv_id;
 	if (mv_outbound_config_check(o, why, sizeof why) != MV_OK) {
-		snprintf(err, errlen, "[outbound]: %s", why);
+		unsigned line = mvd_config_line(c, "outbound", "headers");
+		mvd_config_errf(c, line ? line : mvd_config_line(c, "outbound", "canonicalization"),
+		                err, errlen, "[outbound] %s%s", line ? "headers: " : "", why);
 		return MV_ESYNTAX;
 	}
 	return MV_OK;
@@ -180,7 +186,8 @@ struct mvd_runtime *mvd_runtime_load(const char *path, char *err, size_t errlen)
 	struct mvd_config c;
 	struct mvd_runtime *rt = NULL;
 
-	if (mvd_config_load(&c, path, err, errlen) != MV_OK) {
+	if (mvd_config_load(&c, path, err, errlen) != MV_OK ||
+	    mvd_config_check_system(&c, err, errlen) != MV_OK) {
 		mvd_config_free(&c);
 		return NULL;
 	}

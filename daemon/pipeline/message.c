@@ -107,6 +107,8 @@ void mvd_pipeline_header(struct mvd_pipeline *p, const char *name, const char *v
 		if (st == MV_ENOMEM) {
 			mvd_pipeline_failed(p, st, "header");
 		} else if (st != MV_OK) { /* cannot be signed as received: do not sign */
+			snprintf(p->not_signed, sizeof p->not_signed, "header cannot be signed: %s",
+			         mv_outbound_why(p->ob));
 			mvd_log(MVD_LOG_INFO, "sign", "queue_id=%s: not signed: %s",
 			        mvd_pipeline_queue_id(p), mv_outbound_why(p->ob));
 			mv_outbound_free(p->ob);

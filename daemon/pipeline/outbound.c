@@ -1,4 +1,5 @@
 /* daemon/pipeline/outbound.c — outbound mail: DKIM-sign, and ARC-seal what we forward (lib/outbound). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,16 +61,32 @@ int mvd_pipeline_outbound(struct mvd_pipeline *p, struct mvd_outcome *out, int *
 	const struct mv_outbound_result *r = NULL;
 	enum mv_status st;
 
-	if (!p->ob)
+	out->not_signed = p->not_signed;
+	if (!p->ob) {
+		if (!p->not_signed[0]) /* else the header could not be signed (message.c) */
+			snprintf(p->not_signed, sizeof p->not_signed, "%s",
+			         !p->rt->cfg.sign && !p->rt->cfg.arc_seal
+			                 ? "[outbound] sign = no"
+			                 : "no [domain] key configured");
 		return 1;
+	}
 	if ((st = ask_seal(p)) == MV_OK)
 		st = mv_outbound_end(p->ob, (int64_t)time(NULL), &r);
 	if (st != MV_OK) {
+		snprintf(p->not_signed, sizeof p->not_signed, "%s",
+		         mv_outbound_why(p->ob) ? mv_outbound_why(p->ob) : mv_status_str(st));
 		mvd_log(MVD_LOG_WARNING, "sign", "queue_id=%s: %s", mvd_pipeline_queue_id(p),
-		        mv_outbound_why(p->ob) ? mv_outbound_why(p->ob) : mv_status_str(st));
+		        p->not_signed);
 		out->note = "not signed: signing failed";
 		return st != MV_ENOMEM;
 	}
+	if (r->dkim != MV_OUTBOUND_DONE)
+		snprintf(p->not_signed, sizeof p->not_signed, "%s",
+		         !p->rt->cfg.sign    ? "[outbound] sign = no"
+		         : r->dkim_reason[0] ? r->dkim_reason
+		                             : mv_outbound_outcome_str(r->dkim));
+	else
+		out->not_signed = NULL;
 	out->signed_by = r->dkim_domain;
 	out->sealed_by = r->arc_domain;
 	if (r->dkim == MV_OUTBOUND_FAILED) {

@@ -75,6 +75,8 @@ struct mvd_outcome {
 	const char *note;      /* why, for the log, or NULL */
 	const char *signed_by; /* DKIM d=, or NULL */
 	const char *sealed_by; /* ARC d=, or NULL */
+	const char
+	        *not_signed; /* outbound and accepted but not DKIM-signed: why (LogWhy), or NULL */
 };
 
 struct mvd_pipeline; /* one message in flight */

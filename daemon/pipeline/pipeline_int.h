@@ -36,6 +36,7 @@ struct mvd_pipeline {
 	char *owned[MVD_MAX_EDITS]; /* names and values of inserted fields, each owned */
 	size_t nowned;
 	char note[300];
+	char not_signed[200]; /* outbound: why the message leaves without a DKIM signature */
 };
 
 /* Record an internal error (the first one wins). */

@@ -64,6 +64,8 @@ static void report_kv(struct mv_buf *b, const struct mvd_pipeline *m, const stru
 	mvd_log_kv(b, "action", action_name(m, o));
 	if (o->signed_by)
 		mvd_log_kv(b, "signed", o->signed_by);
+	if (o->not_signed)
+		mvd_log_kv(b, "not_signed", o->not_signed);
 	if (o->sealed_by)
 		mvd_log_kv(b, "sealed", o->sealed_by);
 	if (o->note)
@@ -109,6 +111,7 @@ static void report_json(struct mv_buf *b, const struct mvd_pipeline *m, const st
 	json_field(b, "direction", m->outbound ? "outbound" : "inbound");
 	json_field(b, "action", action_name(m, o));
 	json_field(b, "signed", o->signed_by);
+	json_field(b, "not_signed", o->not_signed);
 	json_field(b, "sealed", o->sealed_by);
 	json_field(b, "note", o->note);
 	mv_buf_printf(b, ",\"body_bytes\":%llu,\"ms\":%ld}", m->body_bytes, elapsed_ms(&m->start));

@@ -236,7 +236,52 @@ static void every_settings_table_key_is_a_verify_key(void **state)
 	mvd_config_free(&def);
 }
 
-/* [policy] bad_from, the key before the table, still works; the last line wins. */
+/* [policy] bad_from, the key before the table, still works; [verify]'s wins. */
+/*
+ * Issue 16: a second value for a key, or a second section, would silently
+ * win or be lost: refused, naming both lines. List keys and continuation
+ * lines add to their key.
+ */
+static void keys_and_sections_set_twice_are_refused(void **state)
+{
+	struct mvd_config c;
+
+	(void)state;
+	parse_fails("[milter]\ntimeout = 60\n\ntimeout = 30\n",
+	            "line 4: \"timeout\" is set twice in [milter] (first at line 2)");
+	parse_fails("[verify]\npsl = /a\npsl = /b\n", "line 3: \"psl\" is set twice");
+	parse_fails("[log]\ndebug = yes\n[milter]\n[log]\n",
+	            "line 4: [log] appears twice (first at line 1)");
+	parse_fails("[domain a.example]\nkey = s /k\n[domain A.EXAMPLE.]\nkey = t /k\n",
+	            "line 3: [domain a.example] appears twice");
+	parse_fails("[domain a.example]\nsubdomains = yes\nsubdomains = no\n", "line 3");
+	parse_ok(&c, "[verify]\ninternal_hosts = 10.0.0.0/8\ninternal_hosts = 192.0.2.1\n"
+	             "reject_text = 5.7.1 No.\n  Really not.\n"
+	             "[domain a.example]\nkey = s /k\nkey = t /k2\n");
+	assert_int_equal(c.domains[0].nkeys, 2);
+	mvd_config_free(&c);
+}
+
+/* Issue 16: checks after parsing name the line of the key they are about. */
+static void later_checks_name_the_line(void **state)
+{
+	(void)state;
+	parse_fails("[verify]\nauthserv_id = mx.example\n[domain a.example]\n\n",
+	            "line 3: [domain a.example] has no key");
+	parse_fails("[milter]\nuser =\nsocket = 8891\n", "line 3: [milter] socket = \"8891\"");
+	parse_fails("[milter]\nsocket = inet:99999@127.0.0.1\n", "line 2: [milter] socket");
+	parse_fails("[milter]\nsocket = inet:@127.0.0.1\n", "1 to 65535");
+	parse_fails("[milter]\nsocket = inet:25@\n", "no host");
+	parse_fails("[milter]\nsocket = unix:rel.sock\n", "absolute path");
+	parse_fails("[log]\nfacility = mial\n", "line 2: [log] facility = \"mial\"");
+	parse_fails("[domain *]\nkey = s /k\n", "line 1: [domain *]: a wildcard never matches");
+	parse_fails("[domain *.a.example]\nkey = s /k\n", "wildcard");
+	parse_fails("[domain a..example]\nkey = s /k\n", "bad domain name");
+	parse_fails("[domain a.example]\nkey = s keys/k.pem\n",
+	            "line 2: key keys/k.pem must be an absolute");
+	parse_fails("[dns]\nzone_file = z.txt\n", "line 2: zone_file must be an absolute");
+}
+
 static void policy_bad_from_is_an_alias(void **state)
 {
 	struct mvd_config c;
@@ -250,7 +295,7 @@ static void policy_bad_from_is_an_alias(void **state)
 	assert_int_equal(c.verify.from_permerror_action, MV_VERIFY_REJECT);
 	mvd_config_free(&c);
 	parse_ok(&c, "[verify]\ndkim_max_signatures = 7\nvirtual_alignment = relaxed\n"
-	             "psl = /a\npsl = /b\nreceiver = mx.example.org\n");
+	             "psl = /b\nreceiver = mx.example.org\n");
 	assert_int_equal(c.verify.dkim_max_sigs, 7);
 	assert_int_equal(c.verify.dmarc.virtual_aspf, MV_DMARC_RELAXED);
 	assert_string_equal(c.verify.psl_file, "/b");
@@ -335,6 +380,8 @@ int main(void)
 	        cmocka_unit_test(list_keys_accumulate_over_lines_and_continuations),
 	        cmocka_unit_test(domain_sections_hold_several_keys),
 	        cmocka_unit_test(mistakes_are_refused_with_the_line),
+	        cmocka_unit_test(keys_and_sections_set_twice_are_refused),
+	        cmocka_unit_test(later_checks_name_the_line),
 	        cmocka_unit_test(every_settings_table_key_is_a_verify_key),
 	        cmocka_unit_test(policy_bad_from_is_an_alias),
 	        cmocka_unit_test(runtime_applies_the_verify_settings),

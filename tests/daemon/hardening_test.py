@@ -250,7 +250,7 @@ def fifo_key_file_is_refused_at_once(binary, work):
     os.mkfifo(fifo)
     conf = os.path.join(work, "fifo.conf")
     with open(conf, "w") as f:
-        f.write("[verify]\nauthserv_id = mx.example\n[dns]\nzone_file = %s\n"
+        f.write("[milter]\nuser =\n[verify]\nauthserv_id = mx.example\n[dns]\nzone_file = %s\n"
                 "[domain x.example]\nkey = s1 %s\n" % (os.path.join(DATA, "zone.txt"), fifo))
     r = subprocess.run([binary, "-n", "-c", conf], capture_output=True, text=True, timeout=20)
     assert r.returncode == 1 and "not a regular file" in r.stderr, (r.returncode, r.stderr)
@@ -269,7 +269,7 @@ def private_key_readable_by_others_is_warned_about(binary, work):
     os.chmod(key, 0o644)
     conf = os.path.join(work, "openkey.conf")
     with open(conf, "w") as f:
-        f.write("[verify]\nauthserv_id = mx.example\n[dns]\nzone_file = %s\n"
+        f.write("[milter]\nuser =\n[verify]\nauthserv_id = mx.example\n[dns]\nzone_file = %s\n"
                 "[domain x.example]\nkey = s1 %s\n" % (os.path.join(DATA, "zone.txt"), key))
     r = subprocess.run([binary, "-n", "-c", conf], capture_output=True, text=True, timeout=20)
     assert r.returncode == 0 and "readable by others" in r.stderr, (r.returncode, r.stderr)

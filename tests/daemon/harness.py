@@ -92,6 +92,28 @@ def vm_hwm_kb(pid):
     return -1
 
 
+def merge_ini(base, extra):
+    """base with extra's sections merged in: mailvetd refuses a section or a
+    key (other than a list key) set twice, so a key of extra replaces the
+    base's value and a new section or key is added."""
+    sections, order = {}, []
+    for text in (base, extra):
+        current = None
+        for line in text.splitlines():
+            if line.startswith("["):
+                current = line.strip()
+                if current not in sections:
+                    sections[current] = []
+                    order.append(current)
+                continue
+            name = line.split("=", 1)[0].strip()
+            lines = sections[current]
+            if text is extra and name not in ("key",):
+                lines[:] = [l for l in lines if l.split("=", 1)[0].strip() != name]
+            lines.append(line)
+    return "".join(s + "\n" + "".join(l + "\n" for l in sections[s]) for s in order)
+
+
 class Mailvetd:
     """A mailvetd in the foreground on a picked port, logging to a file."""
 
@@ -124,9 +146,9 @@ key = rsa1 %s
 key = ed1 %s
 """ % (self.port, AUTHSERV_ID, self.internal, os.path.join(DATA, "zone.txt"),
             os.path.join(DATA, "rsa1.pem"), os.path.join(DATA, "ed1.pem"))
-        # extra: "[section]\nkey = value" blocks appended; a later key wins.
+        # extra: "[section]\nkey = value" blocks; a key of extra replaces the base's.
         with open(self.conf, "w") as f:
-            f.write(text + extra)
+            f.write(merge_ini(text, extra))
 
     def start(self):
         self.logf = open(self.log, "ab")

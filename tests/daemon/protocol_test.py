@@ -226,6 +226,20 @@ def outbound_mail_is_signed_with_every_key_and_verifies(d):
     assert "direction=outbound" in line and "signed=sign.example" in line and "auth=carol" in line, line
 
 
+def outbound_mail_left_unsigned_says_why(d):
+    """Issue 16 (OpenDKIM's LogWhy): no key for the author domain, no single author domain."""
+    for qid, frm, why in (("WHYQ1", " Carol <carol@nokey.example>", "no DKIM key for nokey.example"),
+                          ("WHYQ2", " a@sign.example, b@other.example", "no author domain")):
+        headers = [("From", frm), ("To", " dave@far.example"), ("Subject", " unsigned")]
+        c = session(d, ip="203.0.113.5", name="laptop.example.net", helo="laptop")
+        a = c.message("carol@sign.example", headers, BODY, queue_id=qid, auth="carol")
+        c.quit()
+        assert not a.inserted("DKIM-Signature"), a
+        line = last_message_line(d, qid)
+        assert "direction=outbound" in line and " signed=" not in line, line
+        assert ('not_signed="%s' % why) in line, line
+
+
 def sealed_headers(headers, body, domain, extra_args=()):
     """The header list with an ARC set sealed now by `domain` (key ed1) on top."""
     raw = b"".join((n + ":" + v.replace("\n", "\r\n") + "\r\n").encode() for n, v in headers) + b"\r\n" + body
@@ -418,6 +432,7 @@ CASES = [
     quarantine_policy_uses_the_mta_quarantine,
     large_body_is_streamed,
     outbound_mail_is_signed_with_every_key_and_verifies,
+    outbound_mail_left_unsigned_says_why,
     outbound_200mb_message_is_signed_with_flat_memory,
     trusted_arc_sealer_overrides_a_dmarc_reject,
     forwarded_outbound_mail_with_our_results_is_arc_sealed,
@@ -435,9 +450,9 @@ def config_check_cases(binary, work):
     cases = [
         ("unknown_key_is_refused", "[milter]\nsockt = x\n", 1, "unknown key"),
         ("bad_boolean_is_refused", "[outbound]\nsign = maybe\n", 1, "yes or no"),
-        ("missing_key_file_is_refused", "[domain x.example]\nkey = s1 /nonexistent.pem\n", 1, "nonexistent"),
+        ("missing_key_file_is_refused", "[milter]\nuser =\n[domain x.example]\nkey = s1 /nonexistent.pem\n", 1, "nonexistent"),
         ("bad_network_is_refused", "[verify]\ninternal_hosts = 10.0.0.0/33\n", 1, "bad address"),
-        ("minimal_configuration_passes", "[verify]\nauthserv_id = mx.example\n[dns]\nzone_file = %s\n"
+        ("minimal_configuration_passes", "[milter]\nuser =\n[verify]\nauthserv_id = mx.example\n[dns]\nzone_file = %s\n"
          % os.path.join(DATA, "zone.txt"), 0, "configuration OK"),
     ]
     for name, text, want_rc, want_out in cases:

@@ -28,3 +28,10 @@ mv_add_test(daemon.hardening /usr/bin/python3 ${MVD_TEST_DIR}/hardening_test.py
 	$<TARGET_FILE:mailvetd>)
 set_tests_properties(daemon.hardening PROPERTIES
 	WORKING_DIRECTORY ${MVD_TEST_DIR} TIMEOUT 240)
+
+# Issue 16's first hour: `mailvetd -n` refuses each broken configuration with
+# file:line and the reason; a start never fails in silence.
+mv_add_test(daemon.first_hour /usr/bin/python3 ${MVD_TEST_DIR}/firsthour_test.py
+	$<TARGET_FILE:mailvetd>)
+set_tests_properties(daemon.first_hour PROPERTIES
+	WORKING_DIRECTORY ${MVD_TEST_DIR} TIMEOUT 120)

@@ -1,0 +1,119 @@
+/* daemon/core/confcheck.c — the configuration against this system: users, groups, files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "confcheck.h"
+#include "process.h"
+
+/* [milter] user, group, socket_group: each that is set names an entry of the system. */
+static enum mv_status accounts(const struct mvd_config *c, char *err, size_t errlen)
+{
+	static const char *const what[] = {"user", "group", "socket_group"};
+	const char *names[] = {c->user, c->group, c->socket_group};
+
+	for (size_t i = 0; i < 3; i++) {
+		unsigned line = mvd_config_line(c, "milter", what[i]);
+		int known = i == 0 ? getpwnam(names[i]) != NULL : getgrnam(names[i]) != NULL;
+
+		if (!names[i][0] || known)
+			continue;
+		mvd_config_errf(c, line, err, errlen,
+		                "[milter] %s = %s: no such %s on this system%s", what[i], names[i],
+		                i == 0 ? "user" : "group",
+		                line ? ""
+		                     : " (the default: create it as mailvetd(8) says, or set "
+		                       "[milter] user)");
+		return MV_EINVAL;
+	}
+	return MV_OK;
+}
+
+/* [dns] trust_anchor_file, when set: a regular file that opens (unbound reads it per query). */
+static enum mv_status trust_anchor(const struct mvd_config *c, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd;
+
+	if (!c->trust_anchor_file[0])
+		return MV_OK;
+	fd = open(c->trust_anchor_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		close(fd);
+		return MV_OK;
+	}
+	mvd_config_errf(c, mvd_config_line(c, "dns", "trust_anchor_file"), err, errlen,
+	                "[dns] trust_anchor_file %s: %s", c->trust_anchor_file,
+	                fd < 0 ? strerror(errno) : "not a regular file");
+	if (fd >= 0)
+		close(fd);
+	return MV_EINVAL;
+}
+
+/* Every file the worker reads after the drop, opened as the user it drops to. */
+static enum mv_status readable_after_drop(const struct mvd_config *c, char *err, size_t errlen)
+{
+	const char **paths;
+	unsigned *lines;
+	size_t n = 0, total = 3;
+	enum mv_status st = MV_OK;
+	long bad;
+	int why;
+
+	for (size_t i = 0; i < c->ndomains; i++)
+		total += c->domains[i].nkeys;
+	paths = calloc(total, sizeof *paths);
+	lines = calloc(total, sizeof *lines);
+	if (!paths || !lines) {
+		mvd_config_errf(c, 0, err, errlen, "out of memory");
+		st = MV_ENOMEM;
+		goto out;
+	}
+	if (c->path) {
+		lines[n] = 0;
+		paths[n++] = c->path;
+	}
+	for (size_t i = 0; i < c->ndomains; i++)
+		for (size_t k = 0; k < c->domains[i].nkeys; k++) {
+			lines[n] = c->domains[i].keys[k].line;
+			paths[n++] = c->domains[i].keys[k].path;
+		}
+	if (c->zone_file[0]) {
+		lines[n] = mvd_config_line(c, "dns", "zone_file");
+		paths[n++] = c->zone_file;
+	}
+	if (c->trust_anchor_file[0]) {
+		lines[n] = mvd_config_line(c, "dns", "trust_anchor_file");
+		paths[n++] = c->trust_anchor_file;
+	}
+	bad = mvd_process_unreadable_as(c->user, c->group, paths, n, &why, err, errlen);
+	if (bad < 0) {
+		st = MV_EINVAL;
+	} else if ((size_t)bad < n) {
+		mvd_config_errf(
+		        c, lines[bad], err, errlen,
+		        "%s: %s for user %s, which the daemon runs as (a reload would fail)",
+		        paths[bad], strerror(why), c->user);
+		st = MV_EINVAL;
+	}
+out:
+	free(paths);
+	free(lines);
+	return st;
+}
+
+enum mv_status mvd_config_check_system(const struct mvd_config *c, char *err, size_t errlen)
+{
+	enum mv_status st;
+
+	if ((st = accounts(c, err, errlen)) != MV_OK)
+		return st;
+	if ((st = trust_anchor(c, err, errlen)) != MV_OK)
+		return st;
+	return readable_after_drop(c, err, errlen);
+}
