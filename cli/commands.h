@@ -17,6 +17,9 @@ int mv_cli_sign(int argc, char **argv);   /* cli/cmd_sign.c */
 int mv_cli_keygen(int argc, char **argv); /* cli/cmd_keygen.c */
 int mv_cli_seal(int argc, char **argv);   /* cli/cmd_seal.c */
 
+/* AUTHSERV for mail readers (issue 14): cli/cmd_discover.c, cli/cmd_trust.c */
+int mv_cli_discover(int argc, char **argv);
+
 /*
  * The DNS options every command that queries DNS takes (cli/dns_opts.c):
  * --zone FILE | --resolver ADDR[@PORT], --record-dns FILE, --dns-timeout MS.

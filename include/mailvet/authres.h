@@ -307,4 +307,69 @@ int mv_authres_servid_match(const struct mv_authres_policy *p, const char *id);
 enum mv_authres_verdict mv_authres_judge(const struct mv_authres_policy *p, const char *value,
                                          size_t len, int trusted, const char **why);
 
+/* ---- AUTHSERV capability (draft-kucherawy-sender-auth-caps-00), lib/authres/caps.c ---- */
+
+/* Which protocol's capability reply is being read. */
+enum mv_authres_caps_proto {
+	MV_AUTHRES_CAPS_SMTP, /* an EHLO reply: "250-AUTHSERV=<id>" (the id is optional) */
+	MV_AUTHRES_CAPS_IMAP, /* a CAPABILITY response: "AUTHSERV" before login, "AUTHSERV=<id>" after */
+	MV_AUTHRES_CAPS_POP3, /* a CAPA response: "AUTHSERV" in AUTHORIZATION, "AUTHSERV <id>" after */
+};
+
+/* What the reply says about AUTHSERV. */
+enum mv_authres_caps_state {
+	MV_AUTHRES_CAPS_ABSENT,  /* no AUTHSERV: no claim of conformance */
+	MV_AUTHRES_CAPS_CLAIMED, /* AUTHSERV without a value: conformance claimed, id not revealed */
+	MV_AUTHRES_CAPS_ID,      /* AUTHSERV with an authserv-id */
+};
+
+/* Deviations from the draft that the parser accepted (bits of struct mv_authres_caps.notes). */
+enum mv_authres_caps_note {
+	MV_AUTHRES_CAPS_VALUE_BEFORE_LOGIN =
+	        1 << 0, /* IMAP/POP3: a value before login (draft: none) */
+	MV_AUTHRES_CAPS_NO_VALUE_AFTER_LOGIN =
+	        1 << 1,                        /* IMAP/POP3: no value after login (draft: one) */
+	MV_AUTHRES_CAPS_SPACE_PARAM = 1 << 2,  /* SMTP "AUTHSERV <id>" (RFC 5321 ehlo-param form) */
+	MV_AUTHRES_CAPS_EQUALS_PARAM = 1 << 3, /* POP3 "AUTHSERV=<id>" (the IMAP/SMTP form) */
+	MV_AUTHRES_CAPS_REPEATED = 1 << 4,     /* AUTHSERV listed more than once, same value */
+};
+
+struct mv_authres_caps {
+	enum mv_authres_caps_state state;
+	char *serv_id;  /* MV_AUTHRES_CAPS_ID: the authserv-id (owned; mv_authres_caps_clear) */
+	unsigned notes; /* enum mv_authres_caps_note bits */
+	size_t ncaps;   /* capabilities (EHLO keywords, IMAP atoms, CAPA tags) seen */
+};
+
+#define MV_AUTHRES_CAPS_MAX ((size_t)64 * 1024) /* longest reply accepted */
+
+/*
+ * Read AUTHSERV out of one capability reply, as received (CRLF or LF line
+ * ends; the final line break may be absent):
+ *   SMTP: the whole EHLO reply, "250-<domain> ..." first (skipped), then one
+ *         extension a line, every line "250-" but the last "250 ";
+ *   IMAP: one response line holding capabilities: "* CAPABILITY a b c", or
+ *         any status response with a "[CAPABILITY a b c]" response code
+ *         (the greeting, a tagged OK after LOGIN);
+ *   POP3: the whole CAPA reply: "+OK ...", one tag a line, "." (dot-stuffing
+ *         undone).
+ * authenticated: 1 when the reply was read after login (IMAP and POP3: the
+ * draft wants a value then and none before; a departure is noted, not an
+ * error). Capability names compare case-insensitively; the id is kept as
+ * written and must be a MIME token (RFC 8601 authserv-id = value, and no
+ * quoted-string fits in an EHLO parameter, an IMAP atom or a CAPA parameter).
+ * On MV_OK *out is filled (clear it with mv_authres_caps_clear()). Otherwise
+ * *out is empty and err holds the reason: MV_ESYNTAX when the reply is not of
+ * its protocol's form, AUTHSERV has an empty or non-token value or more than
+ * one parameter, or appears twice with different values; MV_ETOOBIG past
+ * MV_AUTHRES_CAPS_MAX; MV_ENOMEM.
+ */
+enum mv_status mv_authres_caps_parse(enum mv_authres_caps_proto proto, int authenticated,
+                                     const char *text, size_t len, struct mv_authres_caps *out,
+                                     char *err, size_t errlen);
+/* Free the id and zero *c (which may then be reused). */
+void mv_authres_caps_clear(struct mv_authres_caps *c);
+/* A short static English text for one note bit ("a value before login"), "" for others. */
+const char *mv_authres_caps_note_str(unsigned note);
+
 #endif
