@@ -18,6 +18,7 @@ static const struct command commands[] = {
         {"sign", mv_cli_sign, "DKIM-sign a message (rsa-sha256, ed25519-sha256)"},
         {"keygen", mv_cli_keygen, "generate a DKIM key and the TXT record to publish"},
         {"seal", mv_cli_seal, "add ARC sets to a message (RFC 8617), or validate its chain"},
+        {"report", mv_cli_report, "DMARC aggregate reports: store, send, import, show"},
 };
 
 static void usage(FILE *f)
