@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <mailvet/authres.h>
+#include <mailvet/store.h>
 #include <mailvet/verify.h>
 
 #include "commands.h"
@@ -24,7 +25,9 @@ struct verify_cli {
 	const char *trusted[MAX_TRUSTED]; /* --trusted-arc-sealer */
 	time_t now;
 	int json, explain, progress;
-	const char *file; /* the file being read */
+	const char *file;      /* the file being read */
+	const char *record_to; /* --record-to STORE */
+	struct mv_store *store;
 	/* the summary */
 	size_t messages, unreadable, action[4], dmarc[5];
 	struct mv_buf out;
@@ -118,13 +121,14 @@ static void usage(FILE *f)
 	        "         [--authserv-id ID] [--zone FILE | --resolver ADDR[@PORT]] [--record-dns "
 	        "FILE]\n"
 	        "         [--dns-timeout MS] [--now T] [--json] [--explain] [SETTINGS]\n"
-	        "         [--trusted-arc-sealer D ...] [FILE|DIR ...]\n"
+	        "         [--trusted-arc-sealer D ...] [--record-to STORE] [FILE|DIR ...]\n"
 	        "Checks SPF (MAIL FROM), every DKIM signature, the ARC chain, DMARC (RFC 9989 "
 	        "tree\n"
 	        "walk, or RFC 7489 with the Public Suffix List), iprev and SMTP AUTH of each\n"
 	        "message and prints the Authentication-Results field to prepend.\n"
 	        "--trusted-arc-sealer D: when DMARC fails, the ARC chain passes and its newest\n"
 	        "seal is D's, the DMARC policy is not applied (draft-ietf-dmarc-arc-usage).\n"
+	        "--record-to STORE (sqlite:PATH): add each DMARC record to the report store.\n"
 	        "FILE is a message, an mbox file or \"-\"\n"
 	        "(standard input, the default); DIR a Maildir (cur/ and new/) or a directory of\n"
 	        "messages. --json: one object per message and line: {\"file\", \"header\", "
@@ -218,6 +222,10 @@ static int verify_one(void *arg, size_t index, int is_mbox, char *data, size_t l
 	vc->action[mv_verify_action(v)]++;
 	if ((d = mv_verify_dmarc(v)) != NULL)
 		vc->dmarc[d->result]++;
+	if (vc->store && mv_cli_record(vc->store, v, vc->now) != 0) {
+		mv_verify_free(v);
+		return 2;
+	}
 	if (vc->json)
 		print_json(vc, label, v);
 	else
@@ -313,6 +321,7 @@ enum {
 	OPT_MAILFROM,
 	OPT_AUTH,
 	OPT_TRUSTED,
+	OPT_RECORD_TO,
 	OPT_HELP,
 	OPT_SETTING = 0x1000, /* + index in the settings table */
 	OPT_NEGATE = 0x2000,  /* --no-NAME: + index in the settings table */
@@ -333,6 +342,7 @@ static const struct option fixed_opts[] = {
         {"mail-from", required_argument, NULL, OPT_MAILFROM},
         {"auth", required_argument, NULL, OPT_AUTH},
         {"trusted-arc-sealer", required_argument, NULL, OPT_TRUSTED},
+        {"record-to", required_argument, NULL, OPT_RECORD_TO},
         {"help", no_argument, NULL, OPT_HELP},
 };
 #define NFIXED (sizeof fixed_opts / sizeof fixed_opts[0])
@@ -478,6 +488,9 @@ static int fixed_option(struct verify_cli *vc, struct mv_cli_dns_opts *dns, int 
 		vc->trusted[vc->cfg.ntrusted_arc_sealers++] = optarg;
 		vc->cfg.trusted_arc_sealers = vc->trusted;
 		break;
+	case OPT_RECORD_TO:
+		vc->record_to = optarg;
+		break;
 	}
 	return 0;
 }
@@ -545,11 +558,13 @@ int mv_cli_verify(int argc, char **argv)
 			goto out;
 		}
 	if (mv_dkim_keycache_new(64, &vc.cfg.dkim_keycache) != MV_OK ||
-	    mv_cli_dns_open(&dns, &vc.res) != 0)
+	    mv_cli_dns_open(&dns, &vc.res) != 0 ||
+	    (vc.record_to && mv_cli_record_open(vc.record_to, &vc.store) != 0))
 		goto out;
 	vc.progress = files.n > 1 && isatty(STDERR_FILENO);
 	rc = run_files(&vc, &files);
 out:
+	mv_store_close(vc.store);
 	mv_dns_free(vc.res);
 	mv_dkim_keycache_free(vc.cfg.dkim_keycache);
 	mv_dmarc_psl_free(vc.psl);

@@ -2,6 +2,8 @@
 #ifndef MAILVET_CLI_COMMANDS_H
 #define MAILVET_CLI_COMMANDS_H
 
+#include <time.h>
+
 #include <mailvet/dkim.h>
 #include <mailvet/dns.h>
 
@@ -16,6 +18,17 @@ int mv_cli_verify(int argc, char **argv); /* cli/cmd_verify.c */
 int mv_cli_sign(int argc, char **argv);   /* cli/cmd_sign.c */
 int mv_cli_keygen(int argc, char **argv); /* cli/cmd_keygen.c */
 int mv_cli_seal(int argc, char **argv);   /* cli/cmd_seal.c */
+int mv_cli_report(int argc, char **argv); /* cli/cmd_report.c */
+
+/*
+ * `mailvet verify --record-to STORE` (cli/record_to.c): open the store
+ * (0, or 2 after printing why), and add the DMARC record of one verified
+ * message when it has one (0, or 2 after printing the store's error).
+ */
+struct mv_store;
+struct mv_verify;
+int mv_cli_record_open(const char *location, struct mv_store **out);
+int mv_cli_record(struct mv_store *s, const struct mv_verify *v, time_t now);
 
 /* AUTHSERV for mail readers (issue 14): cli/cmd_discover.c, cli/cmd_trust.c */
 int mv_cli_discover(int argc, char **argv);

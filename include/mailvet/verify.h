@@ -288,6 +288,25 @@ struct mv_verify_dns_stats {
 };
 void mv_verify_dns_stats(const struct mv_verify *v, struct mv_verify_dns_stats *out);
 
+/* ---- For DMARC reports (lib/verify/report.c) --------------------------------- */
+
+/* The envelope as copied by mv_verify_new(). Borrowed until mv_verify_free(). */
+const struct mv_envelope *mv_verify_envelope(const struct mv_verify *v);
+
+/* The configuration the verification runs with (borrowed from the caller of mv_verify_new()). */
+const struct mv_verify_config *mv_verify_get_config(const struct mv_verify *v);
+
+/*
+ * The SPF verdict after mv_verify_end(), or NULL when SPF was not run (no
+ * MAIL FROM or no client address). Borrowed until mv_verify_free().
+ */
+struct mv_spf_verdict;
+const struct mv_spf_verdict *mv_verify_spf(const struct mv_verify *v);
+
+/* The DKIM results after mv_verify_end(), one per signature; 0 / NULL before. Borrowed. */
+size_t mv_verify_dkim_count(const struct mv_verify *v);
+const struct mv_dkim_result *mv_verify_dkim_result(const struct mv_verify *v, size_t i);
+
 void mv_verify_free(struct mv_verify *v); /* NULL is fine */
 
 #endif

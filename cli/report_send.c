@@ -1,0 +1,248 @@
+/* cli/report_send.c — `mailvet report send`: one aggregate report per period and DMARC Policy Domain. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mailvet/report.h>
+#include <mailvet/store.h>
+
+#include "commands.h"
+#include "report_cmd.h"
+
+#define LOOKBACK (30 * 86400) /* periods older than this are not reported any more */
+
+struct send {
+	struct mv_store *store;
+	struct mv_report_info info;
+	const char *dir;
+	int64_t period;
+	struct mv_report_record *rows; /* the rows of one (period, domain) */
+	size_t n, cap;
+	size_t written;
+	int rc;
+};
+
+/* "24h", "1h", "7d", "3600" (seconds): a whole number of hours, or -1. */
+static int64_t parse_period(const char *s)
+{
+	long long n;
+	char unit = 's';
+	size_t len = strlen(s);
+	char num[24];
+
+	if (len == 0 || len >= sizeof num)
+		return -1;
+	memcpy(num, s, len + 1);
+	if (num[len - 1] == 'h' || num[len - 1] == 'd' || num[len - 1] == 's') {
+		unit = num[len - 1];
+		num[len - 1] = '\0';
+	}
+	if (mv_cli_number(num, 1, 1000000000, &n) != 0)
+		return -1;
+	n *= unit == 'h' ? 3600 : unit == 'd' ? 86400 : 1;
+	return n % 3600 == 0 && n <= 31 * 86400 ? n : -1;
+}
+
+/* Write bytes to dir/name. */
+static int write_file(const char *dir, const char *name, const void *p, size_t n)
+{
+	char path[4096];
+	FILE *f;
+	int rc = 0;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((f = fopen(path, "wb")) == NULL)
+		return -1;
+	if (fwrite(p, 1, n, f) != n)
+		rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* The mailto: destinations of rua, comma-separated, without a "!size" suffix, one per call. */
+static const char *next_destination(const char **p, char *dst, size_t n)
+{
+	const char *s = *p, *end;
+	size_t len;
+
+	while (*s) {
+		s += strspn(s, " \t,");
+		end = s + strcspn(s, ",");
+		*p = end;
+		len = strcspn(s, "!, \t");
+		if (len > 7 && mv_ascii_ieq(s, 7, "mailto:") && len < n) {
+			memcpy(dst, s, len);
+			dst[len] = '\0';
+			return dst;
+		}
+		s = end;
+	}
+	*p = s;
+	return NULL;
+}
+
+/* The report of the rows gathered for one (period, domain): built, gzipped, written. */
+static void flush(struct send *sd)
+{
+	struct mv_buf xml = MV_BUF_INIT, gz = MV_BUF_INIT, name = MV_BUF_INIT, subj = MV_BUF_INIT;
+	const struct mv_report_record *last;
+	char id[MV_REPORT_ID_LEN + 1], dest[MV_REPORT_URI_MAX];
+	const char *p;
+	int sent, any = 0;
+
+	if (sd->n == 0)
+		return;
+	last = &sd->rows[sd->n - 1];
+	sd->info.begin = sd->rows[0].time;
+	sd->info.end = sd->rows[0].time + sd->period - 1;
+	mv_report_id(sd->info.receiver, last->policy_domain, sd->info.begin, sd->info.end, id);
+	for (p = last->rua; next_destination(&p, dest, sizeof dest);) {
+		if (mv_store_is_sent(sd->store, id, dest, &sent) != MV_OK) {
+			fprintf(stderr, "mailvet report send: %s\n", mv_store_error(sd->store));
+			sd->rc = 2;
+			goto out;
+		}
+		if (!sent) {
+			any = 1;
+			break;
+		}
+	}
+	if (!any)
+		goto out; /* no rua= mailto destination, or sent to each already */
+	mv_report_filename(&sd->info, last->policy_domain, id, 1, &name);
+	mv_report_subject(&sd->info, last->policy_domain, id, &subj);
+	if (mv_report_build(&sd->info, sd->rows, sd->n, &xml) != MV_OK ||
+	    mv_report_gzip(xml.data, xml.len, &gz) != MV_OK || mv_buf_status(&name) != MV_OK ||
+	    mv_buf_status(&subj) != MV_OK) {
+		fprintf(stderr, "mailvet report send: %s: cannot build the report\n",
+		        last->policy_domain);
+		sd->rc = 2;
+		goto out;
+	}
+	if (write_file(sd->dir, name.data, gz.data, gz.len) != 0) {
+		fprintf(stderr, "mailvet report send: %s/%s: %s\n", sd->dir, name.data,
+		        strerror(errno));
+		sd->rc = 2;
+		goto out;
+	}
+	sd->written++;
+	for (p = last->rua; next_destination(&p, dest, sizeof dest);)
+		printf("%s/%s -> %s (Subject: %s)\n", sd->dir, name.data, dest, subj.data);
+out:
+	sd->n = 0;
+	mv_buf_free(&xml);
+	mv_buf_free(&gz);
+	mv_buf_free(&name);
+	mv_buf_free(&subj);
+}
+
+static int gather(void *arg, const struct mv_report_meta *meta, const struct mv_report_record *r)
+{
+	struct send *sd = arg;
+	struct mv_report_record *grown;
+
+	(void)meta;
+	if (sd->n && (sd->rows[0].time != r->time ||
+	              strcmp(sd->rows[0].policy_domain, r->policy_domain) != 0))
+		flush(sd);
+	if (sd->n == sd->cap) {
+		size_t cap = sd->cap ? 2 * sd->cap : 64;
+		if (cap > MV_REPORT_ROWS_MAX ||
+		    (grown = realloc(sd->rows, cap * sizeof *grown)) == NULL) {
+			fprintf(stderr, "mailvet report send: %s: too many rows\n",
+			        r->policy_domain);
+			sd->rc = 2;
+			return 1;
+		}
+		sd->rows = grown;
+		sd->cap = cap;
+	}
+	sd->rows[sd->n++] = *r;
+	return sd->rc == 2;
+}
+
+enum { OPT_DRY = 256, OPT_PERIOD, OPT_NOW, OPT_RECEIVER, OPT_ORG, OPT_EMAIL };
+
+static const struct option opts[] = {
+        {"dry-run", required_argument, NULL, OPT_DRY},
+        {"period", required_argument, NULL, OPT_PERIOD},
+        {"now", required_argument, NULL, OPT_NOW},
+        {"receiver", required_argument, NULL, OPT_RECEIVER},
+        {"org-name", required_argument, NULL, OPT_ORG},
+        {"email", required_argument, NULL, OPT_EMAIL},
+        {NULL, 0, NULL, 0},
+};
+
+int mv_cli_report_send(int argc, char **argv)
+{
+	struct send sd;
+	struct mv_store_query q = {MV_STORE_RECORDED, 0, 0, 0, NULL};
+	char host[256], email[300], err[400];
+	long long now = (long long)time(NULL);
+	int c;
+
+	memset(&sd, 0, sizeof sd);
+	sd.period = 86400;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == OPT_DRY)
+			sd.dir = optarg;
+		else if (c == OPT_PERIOD && (sd.period = parse_period(optarg)) < 0) {
+			fprintf(stderr, "mailvet report send: --period: whole hours up to 31d\n");
+			return 2;
+		} else if (c == OPT_NOW &&
+		           mv_cli_number(optarg, 0, (long long)1 << 40, &now) != 0) {
+			fprintf(stderr, "mailvet report send: --now: bad time %s\n", optarg);
+			return 2;
+		} else if (c == OPT_RECEIVER)
+			sd.info.receiver = optarg;
+		else if (c == OPT_ORG)
+			sd.info.org_name = optarg;
+		else if (c == OPT_EMAIL)
+			sd.info.email = optarg;
+		else if (c == '?')
+			return 2;
+	}
+	if (optind + 1 != argc || sd.dir == NULL) {
+		fprintf(stderr, "usage: mailvet report send STORE --dry-run DIR [--period 24h] "
+		                "[--now T]\n(sending by SMTP is not implemented yet: --dry-run "
+		                "is required)\n");
+		return 2;
+	}
+	if (sd.info.receiver == NULL) {
+		if (gethostname(host, sizeof host) != 0)
+			snprintf(host, sizeof host, "localhost");
+		host[sizeof host - 1] = '\0';
+		sd.info.receiver = host;
+	}
+	if (sd.info.org_name == NULL)
+		sd.info.org_name = sd.info.receiver;
+	if (sd.info.email == NULL) {
+		snprintf(email, sizeof email, "postmaster@%s", sd.info.receiver);
+		sd.info.email = email;
+	}
+	if (mv_store_open(argv[optind], 0, &sd.store, err, sizeof err) != MV_OK) {
+		fprintf(stderr, "mailvet report send: %s\n", err);
+		return 2;
+	}
+	/* Complete periods only, aligned to UTC: [end - LOOKBACK, end). */
+	q.end = now - now % sd.period;
+	q.begin = q.end - LOOKBACK - (q.end - LOOKBACK) % sd.period;
+	q.bucket = sd.period;
+	if (mv_store_query(sd.store, &q, gather, &sd) != MV_OK) {
+		fprintf(stderr, "mailvet report send: %s\n", mv_store_error(sd.store));
+		sd.rc = 2;
+	}
+	if (sd.rc == 0)
+		flush(&sd);
+	fprintf(stderr, "mailvet report send: %zu reports written to %s\n", sd.written, sd.dir);
+	free(sd.rows);
+	mv_store_close(sd.store);
+	return sd.rc;
+}

@@ -1,0 +1,19 @@
+# DMARC reports: end to end through the CLI, and hostile received reports.
+mv_add_test(reports.e2e sh ${CMAKE_CURRENT_LIST_DIR}/e2e.sh)
+set_tests_properties(reports.e2e PROPERTIES TIMEOUT 120)
+
+# Each hostile input a test of its own: the case and the error it must give.
+foreach(case
+		"billion_laughs|DTD or entity declaration: refused"
+		"external_entity|DTD or entity declaration: refused"
+		"gzip_bomb|more than 33554432 bytes uncompressed"
+		"truncated_zip|zip: "
+		"oversized_xml|more than 33554432 bytes uncompressed"
+		"deep_nesting|not XML"
+		"not_xml|not XML")
+	string(REPLACE "|" ";" parts "${case}")
+	list(GET parts 0 name)
+	list(GET parts 1 expect)
+	mv_add_test(reports.hostile.${name} sh ${CMAKE_CURRENT_LIST_DIR}/hostile.sh ${name} "${expect}")
+	set_tests_properties(reports.hostile.${name} PROPERTIES TIMEOUT 60)
+endforeach()
