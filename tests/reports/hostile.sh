@@ -42,7 +42,11 @@ elif case == "not_xml":
     data = b"<feedback><unclosed></feedback>"
 open(path, "wb").write(data)
 PY
-ulimit -v 1000000 2>/dev/null || true # 1 GB of address space (ASan builds cannot run under it)
+# 1 GB of address space bounds the memory; a sanitizer build reserves terabytes
+# of shadow address space and is bounded by ASan's own checks instead.
+if ! ldd "$MAILVET" 2>/dev/null | grep -q libasan; then
+	ulimit -v 1000000 2>/dev/null || true
+fi
 set +e
 "$MAILVET" report import "sqlite:$t/s.db" "$t/input" >"$t/out" 2>"$t/err"
 rc=$?
