@@ -15,7 +15,7 @@ Listeners of the mailvetd under test:
   lb       behind a load balancer (127.0.0.1 sends a PROXY header), in front of Postfix
 """
 import os
-import re
+import signal
 import socket
 import smtplib
 import ssl
@@ -636,6 +636,39 @@ def starttls_certificate_is_reloaded_on_sighup(t):
     assert peer_cn() == "second"
 
 
+def sigterm_lets_the_message_in_flight_finish(t):
+    """SIGTERM drains: a message in DATA is finished and relayed, then mailvetd exits 0."""
+    work = harness.tempdir("mailvetd-smtp-drain-")
+    port = harness.free_port()
+    d = harness.Mailvetd(work, port=port, extra="[milter]\nsocket =\n[listener only]\n"
+                         "listen = 127.0.0.1:%d\nnext_hop = inet:127.0.0.1:%d\n"
+                         % (port, t.pf.ports["smtpd_plain"]))
+    d.start()
+    subject = "smtp drain %f" % time.time()
+    r = Raw(port)
+    r.cmd("EHLO client.test")
+    assert r.cmd("MAIL FROM:<alice@good.example>").startswith("250")
+    assert r.cmd("RCPT TO:<bob@dest.example>").startswith("250")
+    assert r.cmd("DATA").startswith("354")
+    text = msg(subject)
+    r.send(text[:20])
+    d.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    r.send(text[20:] + ".\r\n")
+    rep = r.reply()
+    assert rep.startswith("250"), rep
+    try:
+        rep = r.cmd("MAIL FROM:<alice@good.example>")
+        assert rep.startswith("421 4.3.2"), rep
+    except (EOFError, OSError):
+        pass                    # or the loop had already closed it
+    assert d.proc.wait(timeout=30) == 0
+    harness.untrack(d.proc)
+    d.proc = None
+    d.logf.close()
+    assert wait_subject(t.pf, subject) is not None
+
+
 CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_one,
          p_reject_is_refused_at_end_of_data_with_our_text,
          next_hop_refusing_one_rcpt_of_three_refuses_exactly_that_one,
@@ -649,6 +682,7 @@ CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_
          idle_client_is_timed_out_with_421, starttls_with_a_test_ca,
          starttls_certificate_is_reloaded_on_sighup,
          reload_applies_listener_keys_to_new_connections, smtp_listener_without_milter,
+         sigterm_lets_the_message_in_flight_finish,
          lmtp_next_hop_one_reply_per_recipient, proxy_v1_from_a_balancer_names_the_client,
          proxy_v2_from_a_balancer_names_the_client, proxy_header_malformed_closes_without_a_word,
          abandoned_connections]
