@@ -19,6 +19,7 @@ int mv_cli_seal(int argc, char **argv);   /* cli/cmd_seal.c */
 
 /* AUTHSERV for mail readers (issue 14): cli/cmd_discover.c, cli/cmd_trust.c */
 int mv_cli_discover(int argc, char **argv);
+int mv_cli_trust(int argc, char **argv);
 
 /*
  * The DNS options every command that queries DNS takes (cli/dns_opts.c):

@@ -19,6 +19,7 @@ static const struct command commands[] = {
         {"keygen", mv_cli_keygen, "generate a DKIM key and the TXT record to publish"},
         {"seal", mv_cli_seal, "add ARC sets to a message (RFC 8617), or validate its chain"},
         {"discover", mv_cli_discover, "ask a server for its AUTHSERV capability (authserv-id)"},
+        {"trust", mv_cli_trust, "the Authentication-Results results a mail reader may act on"},
 };
 
 static void usage(FILE *f)
