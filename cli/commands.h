@@ -32,6 +32,7 @@ int mv_cli_record(struct mv_store *s, const struct mv_verify *v, time_t now);
 
 /* AUTHSERV for mail readers (issue 14): cli/cmd_discover.c, cli/cmd_trust.c */
 int mv_cli_discover(int argc, char **argv);
+int mv_cli_trust(int argc, char **argv);
 
 /*
  * The DNS options every command that queries DNS takes (cli/dns_opts.c):

@@ -203,6 +203,14 @@ enum mv_status mv_authres_format(const struct mv_authres *ar, struct mv_buf *out
 /* The same, value only (starting with the space after the colon), for milters. */
 enum mv_status mv_authres_format_value(const struct mv_authres *ar, struct mv_buf *out);
 
+/*
+ * Append one result on one line, as `mailvet parse` and `mailvet trust` print
+ * it: "method[/v]=result [reason="..."] ptype.property=value ...", a value
+ * bare when it is plain (letters, digits, -._@+/:=!#$%&'*^`{|}~), else as a
+ * JSON string. Returns the status of out.
+ */
+enum mv_status mv_result_summary(const struct mv_result *r, struct mv_buf *out);
+
 /* ---- JSON (lib/authres/json.c) ------------------------------------------- */
 
 /*
@@ -263,6 +271,13 @@ struct mv_authres_filter_opts {
 enum mv_status mv_authres_filter(struct mv_authres *ar, const struct mv_authres_filter_opts *o,
                                  size_t *dropped);
 
+/*
+ * Why §4.1 or §2.7.6 makes a consumer ignore r (a short static text naming
+ * the rule), or NULL when it may use it; the test mv_authres_filter applies
+ * to each result.
+ */
+const char *mv_authres_unusable(const struct mv_authres_filter_opts *o, const struct mv_result *r);
+
 /* ---- Removing forged fields, §5 (lib/authres/forged.c) ------------------- */
 
 /* One authserv-id of ours. */
@@ -306,6 +321,66 @@ int mv_authres_servid_match(const struct mv_authres_policy *p, const char *id);
  */
 enum mv_authres_verdict mv_authres_judge(const struct mv_authres_policy *p, const char *value,
                                          size_t len, int trusted, const char **why);
+
+/* ---- What a mail reader may act on, RFC 8601 §4.1, §5, §7 (lib/authres/trust.c) ---- */
+
+struct mv_msg;
+
+/*
+ * 1 when id names the same authserv-id as ours, for a reader deciding what
+ * to trust: ASCII case and one trailing dot are ignored, and a U-label equals
+ * its A-label (§5) — but only a U-label already in its one IDNA2008 form: no
+ * Unicode case folding, width or compatibility mapping (UTS #46), so
+ * "ＥＸＡＭＰＬＥ.com" (full width) or a Cyrillic look-alike is another id.
+ * Stricter than mv_authres_servid_match, which a border uses to delete.
+ */
+int mv_authres_servid_same(const char *ours, const char *id);
+
+/* Why a field is or is not trusted. */
+enum mv_authres_trust {
+	MV_AUTHRES_TRUSTED,           /* ours, in the block our ADMD added: act on its results */
+	MV_AUTHRES_UNTRUSTED_NO_ID,   /* no authserv-id can be read */
+	MV_AUTHRES_UNTRUSTED_FOREIGN, /* another authserv-id (look-alikes included) */
+	MV_AUTHRES_UNTRUSTED_BELOW,   /* ours, but below the Received field that closes our block */
+	MV_AUTHRES_UNTRUSTED_VERSION, /* ours, a field version other than 1 (§2.6) */
+	MV_AUTHRES_UNTRUSTED_MALFORMED, /* ours, but unreadable even leniently */
+};
+
+/* One Authentication-Results field of a message, judged. */
+struct mv_authres_trust_field {
+	size_t index; /* the field's index in the message (0 = first field) */
+	enum mv_authres_trust trust;
+	const char *why;       /* a short static explanation */
+	char *serv_id;         /* the authserv-id as written (NULL: none could be read) */
+	struct mv_authres *ar; /* trusted fields: the field as read leniently; else NULL */
+	char *deviation;       /* trusted fields read only leniently: the strict complaint */
+	const char **ignored;  /* per result of ar: why §4.1 makes a reader ignore it, or NULL */
+	char *error;           /* MV_AUTHRES_UNTRUSTED_MALFORMED: the parser's complaint */
+};
+
+struct mv_authres_trust_report {
+	struct mv_authres_trust_field *field; /* every A-R field, top to bottom */
+	size_t count;
+	size_t block_start,
+	        block_end; /* our block: field indexes [start, end); start == end: none */
+};
+
+/*
+ * Judge every Authentication-Results field of m's header for a reader whose
+ * ADMD uses the authserv-id `ours` (docs/internals/authres.md, "Trust"): our
+ * block starts at the topmost field carrying our id and ends at the first
+ * Received field below it (the one our ADMD's entry MTA wrote, RFC 5321
+ * §4.4); fields of ours inside it are trusted, read as MV_AUTHRES_LENIENT
+ * reads them, and their results pass through mv_authres_unusable (o may be
+ * NULL: every active registered method). Everything else is untrusted with
+ * its reason. Only the top-level header is read (§4.1: never fields inside
+ * message/rfc822 parts). On MV_OK free *out with mv_authres_trust_free();
+ * MV_ENOMEM otherwise (and *out is empty).
+ */
+enum mv_status mv_authres_trust(const struct mv_msg *m, const char *ours,
+                                const struct mv_authres_filter_opts *o,
+                                struct mv_authres_trust_report *out);
+void mv_authres_trust_free(struct mv_authres_trust_report *r);
 
 /* ---- AUTHSERV capability (draft-kucherawy-sender-auth-caps-00), lib/authres/caps.c ---- */
 

@@ -216,3 +216,37 @@ enum mv_status mv_authres_format(const struct mv_authres *ar, struct mv_buf *out
 	mv_buf_puts(out, FIELD_NAME);
 	return mv_authres_format_value(ar, out);
 }
+
+/* A value on a summary line: as is when it is plain, else as a JSON string. */
+static void summary_value(struct mv_buf *b, const char *s)
+{
+	const char *p;
+	int plain = *s != '\0';
+
+	for (p = s; *p && plain; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		        (*p >= '0' && *p <= '9') || strchr("-._@+/:=!#$%&'*^`{|}~", *p) != NULL;
+	if (plain)
+		mv_buf_puts(b, s);
+	else
+		mv_json_cstr(b, s);
+}
+
+enum mv_status mv_result_summary(const struct mv_result *r, struct mv_buf *out)
+{
+	size_t j;
+
+	mv_buf_puts(out, r->method);
+	if (r->version)
+		mv_buf_printf(out, "/%u", r->version);
+	mv_buf_printf(out, "=%s", r->result);
+	if (r->reason) {
+		mv_buf_puts(out, " reason=");
+		mv_json_cstr(out, r->reason);
+	}
+	for (j = 0; j < r->nprops; j++) {
+		mv_buf_printf(out, " %s.%s=", r->props[j].ptype, r->props[j].property);
+		summary_value(out, r->props[j].value);
+	}
+	return mv_buf_status(out);
+}

@@ -206,20 +206,24 @@ static int supported(const struct mv_authres_filter_opts *o, const char *method)
 	return 0;
 }
 
-/* §4.1: may a consumer use this result at all? */
-static int usable(const struct mv_authres_filter_opts *o, const struct mv_result *r)
+const char *mv_authres_unusable(const struct mv_authres_filter_opts *o, const struct mv_result *r)
 {
 	size_t i;
 
 	if (mv_authres_known_method(r->method) == MV_AUTHRES_EXPERIMENTAL)
-		return o && (o->experimental || (o->methods && supported(o, r->method)));
-	if (!supported(o, r->method) || (r->version != 0 && r->version != 1) ||
-	    !mv_authres_known_result(r->method, r->result))
-		return 0;
+		return o && (o->experimental || (o->methods && supported(o, r->method)))
+		               ? NULL
+		               : "experimental method not asked for (RFC 8601 §2.7.6)";
+	if (!supported(o, r->method))
+		return "method not supported (RFC 8601 §4.1)";
+	if (r->version != 0 && r->version != 1)
+		return "method version not supported (RFC 8601 §4.1)";
+	if (!mv_authres_known_result(r->method, r->result))
+		return "result not registered for the method (RFC 8601 §4.1)";
 	for (i = 0; i < r->nprops; i++)
 		if (!mv_authres_known_ptype(r->props[i].ptype))
-			return 0;
-	return 1;
+			return "property type not registered (RFC 8601 §4.1)";
+	return NULL;
 }
 
 enum mv_status mv_authres_filter(struct mv_authres *ar, const struct mv_authres_filter_opts *o,
@@ -229,7 +233,7 @@ enum mv_status mv_authres_filter(struct mv_authres *ar, const struct mv_authres_
 	int whole = ar->version != 0 && ar->version != 1;
 
 	while (i < ar->results.count) {
-		if (whole || !usable(o, ar->results.item[i]))
+		if (whole || mv_authres_unusable(o, ar->results.item[i]))
 			mv_result_list_remove(&ar->results, i);
 		else
 			i++;

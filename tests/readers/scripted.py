@@ -241,6 +241,27 @@ def case(name):
         expect(r[0] == 0, "--insecure skips verification", r)
         r = mailvet("--ca", crt, url("smtps", smtp_plain))
         expect(r[0] == 5 and "TLS handshake failed" in r[2], "TLS to a plain server", r)
+    elif name == "trust_discover_imap":
+        maildir = os.path.join(d, "Maildir")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(maildir, sub))
+        for sub, fid in (("cur", "authserv.example.com"), ("new", "AUTHSERV.example.com.")):
+            with open(os.path.join(maildir, sub, "1.host:2,"), "w") as f:
+                f.write("Authentication-Results: %s; spf=pass smtp.mailfrom=a.example\n"
+                        "Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\n"
+                        "Authentication-Results: authserv.example.com; dkim=pass header.d=a.example\n"
+                        "From: x@a.example\n\nbody\n" % fid)
+        r = subprocess.run([MAILVET, "trust", "--discover", url("imap", imap_b2)] + login + [maildir],
+                           capture_output=True)
+        r = (r.returncode, r.stdout.decode(), r.stderr.decode())
+        print(r[1], end="")
+        expect(r[0] == 0 and r[1].count("trusted: field 1 ") == 2 and
+               r[1].count("untrusted: field 3 (authserv.example.com): our authserv-id, but below") == 2,
+               "--discover takes the id from IMAP after login; both Maildir messages judged", r)
+        r = subprocess.run([MAILVET, "trust", "--discover", url("imap", imap_b2), maildir],
+                           capture_output=True)
+        expect(r.returncode == 8 and b"no authserv-id revealed" in r.stderr,
+               "without --user IMAP reveals no id: exit 8", (r.returncode, "", r.stderr.decode()))
     else:
         sys.exit("unknown case " + name)
 
