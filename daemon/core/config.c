@@ -78,6 +78,7 @@ static const struct key keys[] = {
         {"dns", "zone_file", KEY_STR, O(zone_file), 0, 0, NULL},
         {"outbound", "sign", KEY_BOOL, O(sign), 0, 0, NULL},
         {"outbound", "arc_seal", KEY_BOOL, O(arc_seal), 0, 0, NULL},
+        {"outbound", "authentication_results", KEY_BOOL, O(outbound_results), 0, 0, NULL},
         {"outbound", "max_message_bytes", KEY_SIZE, O(sign_max_bytes), 1024, (unsigned long)1 << 30,
          NULL},
         {"outbound", "canonicalization", KEY_CANON, 0, 0, 0, NULL},

@@ -103,6 +103,7 @@ struct mvd_config {
 	/* [outbound] */
 	int sign;
 	int arc_seal;
+	int outbound_results; /* our Authentication-Results field on outbound mail too */
 	size_t sign_max_bytes;
 	enum mv_canon sign_hcanon, sign_bcanon;
 	char *sign_headers; /* "" = the library's default list */

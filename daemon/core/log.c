@@ -94,7 +94,10 @@ void mvd_log_raw(enum mvd_log_level level, const char *line)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-		if (format == MVD_LOG_JSON)
+		if (format == MVD_LOG_JSON && line[0] == '{') /* the time first, as in kv lines */
+			fprintf(stderr, "{\"time\":\"%s.%03ldZ\",%s\n", when, ts.tv_nsec / 1000000,
+			        line + 1);
+		else if (format == MVD_LOG_JSON)
 			fprintf(stderr, "%s\n", line);
 		else
 			fprintf(stderr, "%s.%03ldZ mailvetd: %s\n", when, ts.tv_nsec / 1000000,

@@ -95,13 +95,20 @@ static int quarantine(struct mvd_pipeline *p, struct mvd_outcome *out)
 	return mvd_pipeline_edit(p, MVD_EDIT_INSERT, c->quarantine_header, 0, value, strlen(value));
 }
 
-/* The steps of an accepted message: deletions, our field, quarantine, outbound. */
+/*
+ * The steps of an accepted message: deletions, our field, quarantine,
+ * outbound. Outbound mail leaves without our field unless [outbound]
+ * authentication_results says otherwise: its results (auth, an internal
+ * client's SPF) concern our own submission, not the receiving domain.
+ */
 static void accepted(struct mvd_pipeline *p, struct mvd_outcome *out)
 {
 	const char *field = mv_verify_header_field(p->v);
+	int ours = !p->outbound || p->rt->cfg.outbound_results;
 	int seal_tempfail = 0;
 
-	if (!delete_forged(p) || !field || !mvd_pipeline_insert_fields(p, field, strlen(field))) {
+	if (!delete_forged(p) || !field ||
+	    (ours && !mvd_pipeline_insert_fields(p, field, strlen(field)))) {
 		mvd_pipeline_fail(p, "header changes", out);
 		return;
 	}

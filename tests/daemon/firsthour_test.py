@@ -6,7 +6,9 @@ and the reason, and no start fails in silence.
 Usage: firsthour_test.py MAILVETD. Each case is named for what it checks;
 the script exits non-zero if any fails.
 """
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -175,6 +177,28 @@ def relative_config_path_survives_the_fork(binary, work):
             time.sleep(0.05)
 
 
+def json_log_lines_on_stderr_have_a_timestamp(binary, work):
+    port = harness.free_port()
+    conf = os.path.join(work, "json.conf")
+    with open(conf, "w") as f:
+        f.write(config(milter="user =\nsocket = inet:%d@127.0.0.1\n" % port)
+                .replace("destination = stderr\n", "destination = stderr\nformat = json\n"))
+    log = os.path.join(work, "json.log")
+    with open(log, "wb") as out:
+        p = harness.track(subprocess.Popen([binary, "-f", "-c", conf], stdout=out, stderr=out))
+        try:
+            harness.wait_port(port, p)
+        finally:
+            p.terminate()
+            p.wait(timeout=60)
+            harness.untrack(p)
+    with open(log) as f:
+        lines = [json.loads(l) for l in f if l.startswith("{")]
+    assert lines, "no JSON line"
+    for line in lines:
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", line.get("time", "")), line
+
+
 def run(case, *args):
     name = args[2] if case is broken_configuration_is_refused else case.__name__
     try:
@@ -194,7 +218,8 @@ def main():
     for case in BROKEN:
         failures += run(broken_configuration_is_refused, binary, work, *case)
     others = [working_configuration_passes, key_the_daemon_user_cannot_read,
-              start_failure_in_the_background_is_printed, relative_config_path_survives_the_fork]
+              start_failure_in_the_background_is_printed, relative_config_path_survives_the_fork,
+              json_log_lines_on_stderr_have_a_timestamp]
     for case in others:
         failures += run(case, binary, work)
     total = len(BROKEN) + len(others)

@@ -213,7 +213,8 @@ def outbound_mail_is_signed_with_every_key_and_verifies(d):
     assert all(m[1] == 0 for m in sigs)
     assert "s=rsa1" in "".join(m[3] for m in sigs) and "s=ed1" in "".join(m[3] for m in sigs)
     final = apply_mods(headers, a.mods)
-    assert final[0][0] == "DKIM-Signature" and final[2][0] == "Authentication-Results", final
+    assert final[0][0] == "DKIM-Signature" and final[2][0] == "From", final
+    assert not a.inserted("Authentication-Results"), "our field went out of the domain: %r" % a
     msg = b"".join((n + ":" + v.replace("\n", "\r\n") + "\r\n").encode() for n, v in final) + b"\r\n" + BODY
     path = os.path.join(d.dir, "signed.eml")
     with open(path, "wb") as f:
@@ -224,6 +225,24 @@ def outbound_mail_is_signed_with_every_key_and_verifies(d):
     assert out.stdout.count("dkim=pass") == 2, out.stdout
     line = last_message_line(d, "SIGNQ")
     assert "direction=outbound" in line and "signed=sign.example" in line and "auth=carol" in line, line
+
+
+def outbound_mail_gets_our_results_field_only_when_asked(d):
+    """Issue 16: by default no Authentication-Results of ours (dkim=none, the internal IP) leaves."""
+    headers = [("From", " Carol <carol@sign.example>"), ("To", " dave@far.example"), ("Subject", " ar")]
+    reload_with(d, "[outbound]\nauthentication_results = yes\n")
+    try:
+        c = session(d, ip="203.0.113.5", name="laptop.example.net", helo="laptop")
+        a = c.message("carol@sign.example", headers, BODY, queue_id="ARKEEPQ", auth="carol")
+        c.quit()
+        ins = a.inserted("Authentication-Results")
+        assert len(ins) == 1 and "auth=pass" in ins[0][3], a
+    finally:
+        reload_with(d)
+    c = session(d, ip="203.0.113.5", name="laptop.example.net", helo="laptop")
+    a = c.message("carol@sign.example", headers, BODY, queue_id="AROFFQ", auth="carol")
+    c.quit()
+    assert not a.inserted("Authentication-Results") and len(a.inserted("DKIM-Signature")) == 2, a
 
 
 def outbound_mail_left_unsigned_says_why(d):
@@ -433,6 +452,7 @@ CASES = [
     large_body_is_streamed,
     outbound_mail_is_signed_with_every_key_and_verifies,
     outbound_mail_left_unsigned_says_why,
+    outbound_mail_gets_our_results_field_only_when_asked,
     outbound_200mb_message_is_signed_with_flat_memory,
     trusted_arc_sealer_overrides_a_dmarc_reject,
     forwarded_outbound_mail_with_our_results_is_arc_sealed,
