@@ -462,9 +462,13 @@ static void check_library(const struct mvd_pipeline *p, const struct mvd_outcome
 	}
 	if (want == MVD_ACTION_ACCEPT || want == MVD_ACTION_QUARANTINE) {
 		ours = our_field(out);
-		if (ours && strcmp(ours, mv_verify_header_field(v)) != 0) {
+		/* Outbound mail carries no field of ours unless [outbound] authentication_results. */
+		if (p->outbound && !rt->cfg.outbound_results) {
+			if (ours && ours[0])
+				die("outbound mail got our Authentication-Results", in, ours);
+		} else if (!ours || strcmp(ours, mv_verify_header_field(v)) != 0) {
 			snprintf(detail, sizeof detail, "  library:  %s\n  pipeline: %s",
-			         mv_verify_header_field(v), ours);
+			         mv_verify_header_field(v), ours ? ours : "(none)");
 			die("the pipeline's Authentication-Results is not the library's", in,
 			    detail);
 		}
