@@ -9,14 +9,14 @@ cannot be opened changes no verdict and is logged, with the dropped count.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 import harness  # noqa: E402
+import cases  # noqa: E402
 from milterproto import MilterClient  # noqa: E402
 
 GOOD_IP, BAD_IP, INTERNAL_IP = "192.0.2.10", "198.51.100.7", "127.0.0.2"
@@ -127,22 +127,7 @@ CASES = [records_equal_the_messages_sent, a_store_that_cannot_open_changes_no_ve
 
 def main():
     harness.mailvetd_path()
-    if len(sys.argv) < 3:
-        print("usage: daemon_record_test.py MAILVETD MAILVET")
-        return 2
-    mailvet = sys.argv[2]
-    failures = 0
-    for case in CASES:
-        work = harness.tempdir("mailvetd-rec-")
-        try:
-            case(work, mailvet)
-            print("ok   %s" % case.__name__)
-            shutil.rmtree(work, ignore_errors=True)
-        except Exception:
-            failures += 1
-            print("FAIL %s (in %s)" % (case.__name__, work))
-            traceback.print_exc(file=sys.stdout)
-    return 1 if failures else 0
+    return cases.main(CASES, "mailvetd-rec-", "daemon_record_test.py MAILVETD MAILVET")
 
 
 if __name__ == "__main__":

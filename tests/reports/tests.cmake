@@ -27,3 +27,9 @@ if(TARGET mailvetd)
 	set_tests_properties(reports.daemon_record PROPERTIES
 		SKIP_RETURN_CODE 77 WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR} TIMEOUT 180)
 endif()
+
+# `report send --relay`: delivered by SMTP to a relay the test runs, marked sent
+# after its 250, never twice; a refusing or absent relay leaves them for the next run.
+mv_add_test(reports.send_relay /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/send_test.py
+	$<TARGET_FILE:mailvet-cli>)
+set_tests_properties(reports.send_relay PROPERTIES TIMEOUT 120)
