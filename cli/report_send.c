@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "report_cmd.h"
+#include "report_dest.h"
 #include "smtp_client.h"
 
 #define LOOKBACK (30 * 86400) /* periods older than this are not reported any more */
@@ -21,14 +22,16 @@
 struct send {
 	struct mv_store *store;
 	struct mv_report_info info;
-	const char *dir;   /* --dry-run: write the reports here, send nothing */
-	const char *relay; /* --relay HOST:PORT */
-	const char *from;  /* --from: the reports' sender (default: the contact email) */
+	const char *dir;              /* --dry-run: write the reports here, send nothing */
+	const char *relay;            /* --relay HOST:PORT */
+	const char *from;             /* --from: the reports' sender (default: the contact email) */
+	struct mv_cli_dns_opts dns;   /* --zone, --resolver, --dns-timeout */
+	struct mv_resolver *resolver; /* external destinations' authorization */
 	int64_t now;
 	int64_t period;
 	struct mv_report_record *rows; /* the rows of one (period, domain) */
 	size_t n, cap;
-	size_t written, sent, refused;
+	size_t written, sent, refused, unauthorized;
 	int rc;
 };
 
@@ -93,6 +96,35 @@ static const char *next_destination(const char **p, char *dst, size_t n)
 }
 
 /*
+ * RFC 9990 "Verifying External Destinations": a destination outside the
+ * policy domain's Organizational Domain only when it authorized it. Not
+ * authorized: skipped (and asked again next run, so a record published
+ * later is honoured); a DNS failure leaves it for the next run (exit 1).
+ */
+static int authorized(struct send *sd, const char *domain, const char *dest)
+{
+	char why[600];
+
+	switch (mv_cli_report_dest_check(sd->resolver, domain, dest, why, sizeof why)) {
+	case MV_REPORT_DEST_OK:
+		return 1;
+	case MV_REPORT_DEST_REFUSED:
+		sd->unauthorized++;
+		fprintf(stderr, "mailvet report send: %s -> %s skipped: %s\n", domain, dest + 7,
+		        why);
+		return 0;
+	case MV_REPORT_DEST_TEMP:
+		break;
+	}
+	sd->refused++;
+	fprintf(stderr, "mailvet report send: %s -> %s not sent (next run retries): %s\n", domain,
+	        dest + 7, why);
+	if (sd->rc == 0)
+		sd->rc = 1;
+	return 0;
+}
+
+/*
  * One report to one destination (a mailto: URI) through the relay, unless
  * it was sent there before; marked sent only after the relay answered 250
  * to the end of DATA. A crash between that 250 and the mark sends it again
@@ -113,7 +145,7 @@ static void deliver(struct send *sd, const char *domain, const char *id, const c
 		sd->rc = 2;
 		goto out;
 	}
-	if (sent)
+	if (sent || !authorized(sd, domain, dest))
 		goto out;
 	if (mv_report_email(&sd->info, domain, id, sd->from, to, gz->data, gz->len, sd->now,
 	                    &msg) != MV_OK) {
@@ -196,7 +228,9 @@ static void flush(struct send *sd)
 		}
 		sd->written++;
 		for (p = last->rua; next_destination(&p, dest, sizeof dest);)
-			printf("%s/%s -> %s (Subject: %s)\n", sd->dir, name.data, dest, subj.data);
+			if (authorized(sd, last->policy_domain, dest))
+				printf("%s/%s -> %s (Subject: %s)\n", sd->dir, name.data, dest,
+				       subj.data);
 		goto out;
 	}
 	for (p = last->rua; next_destination(&p, dest, sizeof dest);)
@@ -234,7 +268,19 @@ static int gather(void *arg, const struct mv_report_meta *meta, const struct mv_
 	return sd->rc == 2;
 }
 
-enum { OPT_DRY = 256, OPT_PERIOD, OPT_NOW, OPT_RECEIVER, OPT_ORG, OPT_EMAIL, OPT_RELAY, OPT_FROM };
+enum {
+	OPT_DRY = 256,
+	OPT_PERIOD,
+	OPT_NOW,
+	OPT_RECEIVER,
+	OPT_ORG,
+	OPT_EMAIL,
+	OPT_RELAY,
+	OPT_FROM,
+	OPT_ZONE,
+	OPT_RESOLVER,
+	OPT_DNS_TIMEOUT
+};
 
 static const struct option opts[] = {
         {"dry-run", required_argument, NULL, OPT_DRY},
@@ -245,6 +291,9 @@ static const struct option opts[] = {
         {"email", required_argument, NULL, OPT_EMAIL},
         {"relay", required_argument, NULL, OPT_RELAY},
         {"from", required_argument, NULL, OPT_FROM},
+        {"zone", required_argument, NULL, OPT_ZONE},
+        {"resolver", required_argument, NULL, OPT_RESOLVER},
+        {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
         {NULL, 0, NULL, 0},
 };
 
@@ -253,7 +302,7 @@ int mv_cli_report_send(int argc, char **argv)
 	struct send sd;
 	struct mv_store_query q = {MV_STORE_RECORDED, 0, 0, 0, NULL};
 	char host[256], email[300], err[400];
-	long long now = (long long)time(NULL);
+	long long now = (long long)time(NULL), n;
 	int c;
 
 	memset(&sd, 0, sizeof sd);
@@ -279,12 +328,25 @@ int mv_cli_report_send(int argc, char **argv)
 			sd.relay = optarg;
 		else if (c == OPT_FROM)
 			sd.from = optarg;
-		else if (c == '?')
+		else if (c == OPT_ZONE)
+			sd.dns.zone = optarg;
+		else if (c == OPT_RESOLVER)
+			sd.dns.resolver = optarg;
+		else if (c == OPT_DNS_TIMEOUT) {
+			if (mv_cli_number(optarg, 1, 600000, &n) != 0) {
+				fprintf(stderr,
+				        "mailvet report send: --dns-timeout: 1 to 600000 ms\n");
+				return 2;
+			}
+			sd.dns.timeout_ms = (unsigned)n;
+		} else if (c == '?')
 			return 2;
 	}
 	if (optind + 1 != argc || (sd.dir == NULL) == (sd.relay == NULL)) {
-		fprintf(stderr, "usage: mailvet report send STORE (--relay HOST:PORT [--from ADDR] "
-		                "| --dry-run DIR) [--period 24h] [--now T]\n");
+		fprintf(stderr,
+		        "usage: mailvet report send STORE (--relay HOST:PORT [--from ADDR] "
+		        "| --dry-run DIR) [--period 24h] [--now T]\n"
+		        "       [--zone FILE | --resolver ADDR[@PORT]] [--dns-timeout MS]\n");
 		return 2;
 	}
 	if (sd.info.receiver == NULL) {
@@ -302,8 +364,11 @@ int mv_cli_report_send(int argc, char **argv)
 	if (sd.from == NULL)
 		sd.from = sd.info.email;
 	sd.now = now;
+	if (mv_cli_dns_open(&sd.dns, &sd.resolver) != 0)
+		return 2;
 	if (mv_store_open(argv[optind], 0, &sd.store, err, sizeof err) != MV_OK) {
 		fprintf(stderr, "mailvet report send: %s\n", err);
+		mv_dns_free(sd.resolver);
 		return 2;
 	}
 	/* Complete periods only, aligned to UTC: [end - LOOKBACK, end). */
@@ -320,9 +385,12 @@ int mv_cli_report_send(int argc, char **argv)
 		fprintf(stderr, "mailvet report send: %zu reports written to %s\n", sd.written,
 		        sd.dir);
 	else
-		fprintf(stderr, "mailvet report send: %zu sent, %zu not sent (relay %s)\n", sd.sent,
-		        sd.refused, sd.relay);
+		fprintf(stderr,
+		        "mailvet report send: %zu sent, %zu not sent (relay %s), %zu external "
+		        "destination(s) not authorized\n",
+		        sd.sent, sd.refused, sd.relay, sd.unauthorized);
 	free(sd.rows);
 	mv_store_close(sd.store);
+	mv_dns_free(sd.resolver);
 	return sd.rc;
 }

@@ -112,7 +112,8 @@ def make_store(mailvet, work, extra=()):
 
 
 def send(mailvet, store, relay_port, *more):
-    return subprocess.run([mailvet, "report", "send", store, "--relay", "127.0.0.1:%d" % relay_port,
+    return subprocess.run([mailvet, "report", "send", store, "--zone", ZONE,
+                           "--relay", "127.0.0.1:%d" % relay_port,
                            "--from", "dmarc-reports@receiver.example", "--now", str(NOW),
                            "--receiver", RECEIVER, "--org-name", "Receiver",
                            "--email", "postmaster@receiver.example"] + list(more),
@@ -204,7 +205,33 @@ def a_report_id_is_the_same_when_resent(work, mailvet):
     assert ids[0] == ids[1], ids
 
 
-CASES = [reports_arrive_and_a_second_run_sends_nothing,
+def external_destinations_only_when_authorized(work, mailvet):
+    """RFC 9990 "Verifying External Destinations", through --zone."""
+    store = make_store(mailvet, work, [("d", "192.0.2.10", "ext-ok.example"),
+                                       ("e", "192.0.2.10", "ext-no.example"),
+                                       ("f", "192.0.2.10", "ext-temp.example"),
+                                       ("g", "192.0.2.10", "sub.example.com")])
+    relay = Relay()
+    try:
+        out = send(mailvet, store, relay.port)
+        # ext-temp: the authorization lookup timed out, left for the next run.
+        assert out.returncode == 1, out
+        got = {check_message(*m)[:2] for m in relay.messages}
+        assert got == EXPECTED | {("ext-ok.example", "agg@reports.example"),
+                                  ("sub.example.com", "dmarc@example.com")}, got
+        assert re.search(r"ext-no\.example -> agg@reports\.example skipped: "
+                         r"ext-no\.example\._report\._dmarc\.reports\.example TXT: no v=DMARC1", out.stderr), out.stderr
+        assert re.search(r"ext-temp\.example -> agg@reports\.example not sent \(next run retries\): "
+                         r".*temporary DNS failure", out.stderr), out.stderr
+        assert "5 sent, 1 not sent" in out.stderr and "1 external destination(s) not authorized" in out.stderr, out.stderr
+        # The next run: nothing new is sent; the unauthorized one is still skipped.
+        again = send(mailvet, store, relay.port)
+        assert len(relay.messages) == 5 and "0 sent, 1 not sent" in again.stderr, again
+    finally:
+        relay.close()
+
+
+CASES = [external_destinations_only_when_authorized, reports_arrive_and_a_second_run_sends_nothing,
          a_refusing_relay_leaves_the_reports_for_the_next_run,
          a_report_id_is_the_same_when_resent]
 
