@@ -13,17 +13,25 @@
 
 #include "commands.h"
 #include "report_cmd.h"
+#include "report_dest.h"
+#include "smtp_client.h"
 
 #define LOOKBACK (30 * 86400) /* periods older than this are not reported any more */
+#define SMTP_TIMEOUT 60       /* seconds for each reply of the relay */
 
 struct send {
 	struct mv_store *store;
 	struct mv_report_info info;
-	const char *dir;
+	const char *dir;              /* --dry-run: write the reports here, send nothing */
+	const char *relay;            /* --relay HOST:PORT */
+	const char *from;             /* --from: the reports' sender (default: the contact email) */
+	struct mv_cli_dns_opts dns;   /* --zone, --resolver, --dns-timeout */
+	struct mv_resolver *resolver; /* external destinations' authorization */
+	int64_t now;
 	int64_t period;
 	struct mv_report_record *rows; /* the rows of one (period, domain) */
 	size_t n, cap;
-	size_t written;
+	size_t written, sent, refused, unauthorized;
 	int rc;
 };
 
@@ -87,6 +95,92 @@ static const char *next_destination(const char **p, char *dst, size_t n)
 	return NULL;
 }
 
+/*
+ * RFC 9990 "Verifying External Destinations": a destination outside the
+ * policy domain's Organizational Domain only when it authorized it. Not
+ * authorized: skipped (and asked again next run, so a record published
+ * later is honoured); a DNS failure leaves it for the next run (exit 1).
+ */
+static int authorized(struct send *sd, const char *domain, const char *dest)
+{
+	char why[600];
+
+	switch (mv_cli_report_dest_check(sd->resolver, domain, dest, why, sizeof why)) {
+	case MV_REPORT_DEST_OK:
+		return 1;
+	case MV_REPORT_DEST_REFUSED:
+		sd->unauthorized++;
+		fprintf(stderr, "mailvet report send: %s -> %s skipped: %s\n", domain, dest + 7,
+		        why);
+		return 0;
+	case MV_REPORT_DEST_TEMP:
+		break;
+	}
+	sd->refused++;
+	fprintf(stderr, "mailvet report send: %s -> %s not sent (next run retries): %s\n", domain,
+	        dest + 7, why);
+	if (sd->rc == 0)
+		sd->rc = 1;
+	return 0;
+}
+
+/*
+ * One report to one destination (a mailto: URI) through the relay, unless
+ * it was sent there before; marked sent only after the relay answered 250
+ * to the end of DATA. A crash between that 250 and the mark sends it again
+ * on the next run (at least once): the resend has the same report_id, file
+ * name and Message-ID, which RFC 9990 "Handling of Duplicates" lets the
+ * receiver recognise, whereas marking first would lose the report for good.
+ */
+static void deliver(struct send *sd, const char *domain, const char *id, const char *dest,
+                    const struct mv_buf *gz, const char *subject)
+{
+	struct mv_buf msg = MV_BUF_INIT;
+	const char *to = dest + 7; /* after "mailto:" */
+	char why[600];
+	int sent = 0, already;
+
+	if (mv_store_is_sent(sd->store, id, dest, &sent) != MV_OK) {
+		fprintf(stderr, "mailvet report send: %s\n", mv_store_error(sd->store));
+		sd->rc = 2;
+		goto out;
+	}
+	if (sent || !authorized(sd, domain, dest))
+		goto out;
+	if (mv_report_email(&sd->info, domain, id, sd->from, to, gz->data, gz->len, sd->now,
+	                    &msg) != MV_OK) {
+		fprintf(stderr, "mailvet report send: %s: cannot build the message to %s\n", domain,
+		        to);
+		sd->rc = 2;
+		goto out;
+	}
+	switch (mv_cli_smtp_send(sd->relay, sd->info.receiver, sd->from, to, msg.data, msg.len,
+	                         SMTP_TIMEOUT, why, sizeof why)) {
+	case MV_SMTP_ACCEPTED:
+		if (mv_store_mark_sent(sd->store, id, dest, sd->now, &already) != MV_OK) {
+			fprintf(stderr,
+			        "mailvet report send: %s to %s sent but not marked (it will be "
+			        "sent again): %s\n",
+			        id, to, mv_store_error(sd->store));
+			sd->rc = 2;
+			goto out;
+		}
+		sd->sent++;
+		printf("sent %s -> %s (Subject: %s) [%s]\n", domain, to, subject, why);
+		break;
+	case MV_SMTP_REFUSED:
+	case MV_SMTP_FAILED:
+		sd->refused++;
+		fprintf(stderr, "mailvet report send: %s -> %s not sent (next run retries): %s\n",
+		        domain, to, why);
+		if (sd->rc == 0)
+			sd->rc = 1;
+		break;
+	}
+out:
+	mv_buf_free(&msg);
+}
+
 /* The report of the rows gathered for one (period, domain): built, gzipped, written. */
 static void flush(struct send *sd)
 {
@@ -125,15 +219,22 @@ static void flush(struct send *sd)
 		sd->rc = 2;
 		goto out;
 	}
-	if (write_file(sd->dir, name.data, gz.data, gz.len) != 0) {
-		fprintf(stderr, "mailvet report send: %s/%s: %s\n", sd->dir, name.data,
-		        strerror(errno));
-		sd->rc = 2;
+	if (sd->dir) {
+		if (write_file(sd->dir, name.data, gz.data, gz.len) != 0) {
+			fprintf(stderr, "mailvet report send: %s/%s: %s\n", sd->dir, name.data,
+			        strerror(errno));
+			sd->rc = 2;
+			goto out;
+		}
+		sd->written++;
+		for (p = last->rua; next_destination(&p, dest, sizeof dest);)
+			if (authorized(sd, last->policy_domain, dest))
+				printf("%s/%s -> %s (Subject: %s)\n", sd->dir, name.data, dest,
+				       subj.data);
 		goto out;
 	}
-	sd->written++;
 	for (p = last->rua; next_destination(&p, dest, sizeof dest);)
-		printf("%s/%s -> %s (Subject: %s)\n", sd->dir, name.data, dest, subj.data);
+		deliver(sd, last->policy_domain, id, dest, &gz, subj.data);
 out:
 	sd->n = 0;
 	mv_buf_free(&xml);
@@ -167,7 +268,19 @@ static int gather(void *arg, const struct mv_report_meta *meta, const struct mv_
 	return sd->rc == 2;
 }
 
-enum { OPT_DRY = 256, OPT_PERIOD, OPT_NOW, OPT_RECEIVER, OPT_ORG, OPT_EMAIL };
+enum {
+	OPT_DRY = 256,
+	OPT_PERIOD,
+	OPT_NOW,
+	OPT_RECEIVER,
+	OPT_ORG,
+	OPT_EMAIL,
+	OPT_RELAY,
+	OPT_FROM,
+	OPT_ZONE,
+	OPT_RESOLVER,
+	OPT_DNS_TIMEOUT
+};
 
 static const struct option opts[] = {
         {"dry-run", required_argument, NULL, OPT_DRY},
@@ -176,6 +289,11 @@ static const struct option opts[] = {
         {"receiver", required_argument, NULL, OPT_RECEIVER},
         {"org-name", required_argument, NULL, OPT_ORG},
         {"email", required_argument, NULL, OPT_EMAIL},
+        {"relay", required_argument, NULL, OPT_RELAY},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"zone", required_argument, NULL, OPT_ZONE},
+        {"resolver", required_argument, NULL, OPT_RESOLVER},
+        {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
         {NULL, 0, NULL, 0},
 };
 
@@ -184,7 +302,7 @@ int mv_cli_report_send(int argc, char **argv)
 	struct send sd;
 	struct mv_store_query q = {MV_STORE_RECORDED, 0, 0, 0, NULL};
 	char host[256], email[300], err[400];
-	long long now = (long long)time(NULL);
+	long long now = (long long)time(NULL), n;
 	int c;
 
 	memset(&sd, 0, sizeof sd);
@@ -206,13 +324,29 @@ int mv_cli_report_send(int argc, char **argv)
 			sd.info.org_name = optarg;
 		else if (c == OPT_EMAIL)
 			sd.info.email = optarg;
-		else if (c == '?')
+		else if (c == OPT_RELAY)
+			sd.relay = optarg;
+		else if (c == OPT_FROM)
+			sd.from = optarg;
+		else if (c == OPT_ZONE)
+			sd.dns.zone = optarg;
+		else if (c == OPT_RESOLVER)
+			sd.dns.resolver = optarg;
+		else if (c == OPT_DNS_TIMEOUT) {
+			if (mv_cli_number(optarg, 1, 600000, &n) != 0) {
+				fprintf(stderr,
+				        "mailvet report send: --dns-timeout: 1 to 600000 ms\n");
+				return 2;
+			}
+			sd.dns.timeout_ms = (unsigned)n;
+		} else if (c == '?')
 			return 2;
 	}
-	if (optind + 1 != argc || sd.dir == NULL) {
-		fprintf(stderr, "usage: mailvet report send STORE --dry-run DIR [--period 24h] "
-		                "[--now T]\n(sending by SMTP is not implemented yet: --dry-run "
-		                "is required)\n");
+	if (optind + 1 != argc || (sd.dir == NULL) == (sd.relay == NULL)) {
+		fprintf(stderr,
+		        "usage: mailvet report send STORE (--relay HOST:PORT [--from ADDR] "
+		        "| --dry-run DIR) [--period 24h] [--now T]\n"
+		        "       [--zone FILE | --resolver ADDR[@PORT]] [--dns-timeout MS]\n");
 		return 2;
 	}
 	if (sd.info.receiver == NULL) {
@@ -227,8 +361,14 @@ int mv_cli_report_send(int argc, char **argv)
 		snprintf(email, sizeof email, "postmaster@%s", sd.info.receiver);
 		sd.info.email = email;
 	}
+	if (sd.from == NULL)
+		sd.from = sd.info.email;
+	sd.now = now;
+	if (mv_cli_dns_open(&sd.dns, &sd.resolver) != 0)
+		return 2;
 	if (mv_store_open(argv[optind], 0, &sd.store, err, sizeof err) != MV_OK) {
 		fprintf(stderr, "mailvet report send: %s\n", err);
+		mv_dns_free(sd.resolver);
 		return 2;
 	}
 	/* Complete periods only, aligned to UTC: [end - LOOKBACK, end). */
@@ -239,10 +379,18 @@ int mv_cli_report_send(int argc, char **argv)
 		fprintf(stderr, "mailvet report send: %s\n", mv_store_error(sd.store));
 		sd.rc = 2;
 	}
-	if (sd.rc == 0)
-		flush(&sd);
-	fprintf(stderr, "mailvet report send: %zu reports written to %s\n", sd.written, sd.dir);
+	if (sd.rc != 2)
+		flush(&sd); /* the last (period, domain) */
+	if (sd.dir)
+		fprintf(stderr, "mailvet report send: %zu reports written to %s\n", sd.written,
+		        sd.dir);
+	else
+		fprintf(stderr,
+		        "mailvet report send: %zu sent, %zu not sent (relay %s), %zu external "
+		        "destination(s) not authorized\n",
+		        sd.sent, sd.refused, sd.relay, sd.unauthorized);
 	free(sd.rows);
 	mv_store_close(sd.store);
+	mv_dns_free(sd.resolver);
 	return sd.rc;
 }

@@ -5,6 +5,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "recorder.h"
 #include "runtime.h"
 #include "smtp.h"
 #include "supervise.h"
@@ -101,6 +102,7 @@ told:
 	mvd_smtp_stop(timeout);
 	if (milter)
 		mvd_milter_finish(timeout);
+	mvd_recorder_stop(); /* what is queued goes to the store */
 	mvd_runtime_install(NULL);
 	return rc;
 }

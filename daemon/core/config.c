@@ -498,6 +498,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			return fail(p, "%s", why);
 		return 1;
 	}
+	if (strcmp(section, "reports") == 0) {
+		char why[256];
+		if (!note_key(p, section, name, 0) ||
+		    mvd_reports_conf_set(&p->c->reports, name, value, why, sizeof why) != 0)
+			return p->failed ? 0 : fail(p, "%s", why);
+		return 1;
+	}
 	if ((vs = verify_setting(section, name)) != NULL)
 		return note_key(p, section, name, 0) && verify_key(p, vs, name, value);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -514,6 +521,7 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	int ok = 1;
 
 	memset(c, 0, sizeof *c);
+	mvd_reports_conf_init(&c->reports);
 	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
@@ -585,6 +593,7 @@ void mvd_config_free(struct mvd_config *c)
 	c->domains = NULL;
 	c->ndomains = 0;
 	mvd_listeners_free(&c->listeners);
+	mvd_reports_conf_free(&c->reports);
 	for (size_t i = 0; i < c->nlines; i++) {
 		free(c->lines[i].section);
 		free(c->lines[i].name);

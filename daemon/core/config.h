@@ -12,6 +12,7 @@
 #include <mailvet/util.h>
 
 #include "listener.h"
+#include "reports_config.h"
 
 enum mvd_log_dest { MVD_LOG_SYSLOG, MVD_LOG_STDERR };
 enum mvd_log_format { MVD_LOG_KV, MVD_LOG_JSON };
@@ -113,6 +114,8 @@ struct mvd_config {
 	size_t ndomains;
 	/* [listener NAME] ... (listener.c) */
 	struct mvd_listeners listeners;
+	/* [reports] (reports_config.c) */
+	struct mvd_reports_conf reports;
 };
 
 /* Fill c with every default (needs the host name for authserv_id). MV_ENOMEM. */

@@ -156,6 +156,7 @@ void mvd_pipeline_end(struct mvd_pipeline *p, struct mvd_outcome *out)
 		accepted(p, out);
 	out->edits = p->edits;
 	out->nedits = p->nedits;
+	p->record = !p->failed && !p->outbound && out->verdict.action != MVD_ACTION_TEMPFAIL;
 }
 
 void mvd_pipeline_fail(struct mvd_pipeline *p, const char *what, struct mvd_outcome *out)
@@ -164,6 +165,7 @@ void mvd_pipeline_fail(struct mvd_pipeline *p, const char *what, struct mvd_outc
 
 	if (!p->failed)
 		mvd_pipeline_failed(p, MV_EIO, what);
+	p->record = 0; /* on_error's answer, not DMARC's verdict */
 	snprintf(p->note, sizeof p->note, "internal error in %s: %s", what,
 	         mv_status_str(p->fail_st));
 	memset(out, 0, sizeof *out);

@@ -141,6 +141,7 @@ void mvd_pipeline_free(struct mvd_pipeline *p)
 {
 	if (!p)
 		return;
+	mvd_pipeline_record(p);
 	mv_verify_free(p->v);
 	mv_outbound_free(p->ob);
 	for (size_t i = 0; i < p->nowned; i++)

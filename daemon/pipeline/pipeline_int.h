@@ -37,6 +37,7 @@ struct mvd_pipeline {
 	size_t nowned;
 	char note[300];
 	char not_signed[200]; /* outbound: why the message leaves without a DKIM signature */
+	int record; /* inbound, DMARC's verdict given: recorded when freed ([reports] store) */
 };
 
 /* Record an internal error (the first one wins). */
@@ -61,5 +62,8 @@ int mvd_pipeline_insert_fields(struct mvd_pipeline *p, const char *text, size_t 
 
 /* Outbound: DKIM-sign, then ARC-seal (outbound.c). *tempfail set when sealing must wait. */
 int mvd_pipeline_outbound(struct mvd_pipeline *p, struct mvd_outcome *out, int *tempfail);
+
+/* The message's DMARC record to the recorder, when p->record (record.c). */
+void mvd_pipeline_record(struct mvd_pipeline *p);
 
 #endif

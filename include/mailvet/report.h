@@ -62,6 +62,19 @@ void mv_report_subject(const struct mv_report_info *info, const char *domain, co
                        struct mv_buf *out);
 
 /*
+ * The report as a message (RFC 9990 "Email"): an RFC 5322 / MIME message
+ * from `from` to `to` (bare addresses), Date `now`, Subject as
+ * mv_report_subject(), Message-ID from the report_id (a resend is the same
+ * message), multipart/mixed with a text/plain note and the gzipped report
+ * (gz, gzlen) as an application/gzip attachment named as
+ * mv_report_filename(). CRLF line ends (base64 lines of 76 characters).
+ * Appended to out; MV_EINVAL when from or to holds CR, LF or NUL; MV_ENOMEM.
+ */
+enum mv_status mv_report_email(const struct mv_report_info *info, const char *domain,
+                               const char *id, const char *from, const char *to, const void *gz,
+                               size_t gzlen, int64_t now, struct mv_buf *out);
+
+/*
  * The aggregate report XML (RFC 9990, namespace urn:ietf:params:xml:ns:dmarc-2.0)
  * of rows, all of one DMARC Policy Domain, as the store groups them (count
  * each): policy_published is the last row's (the newest configuration),

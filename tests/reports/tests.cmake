@@ -17,3 +17,19 @@ foreach(case
 	mv_add_test(reports.hostile.${name} sh ${CMAKE_CURRENT_LIST_DIR}/hostile.sh ${name} "${expect}")
 	set_tests_properties(reports.hostile.${name} PROPERTIES TIMEOUT 60)
 endforeach()
+
+# mailvetd's [reports] store: messages through the milter -> records -> `report show`;
+# a store that cannot be opened changes no verdict and is logged.
+if(TARGET mailvetd)
+	mv_add_test(reports.daemon_record /usr/bin/python3
+		${CMAKE_CURRENT_LIST_DIR}/daemon_record_test.py
+		$<TARGET_FILE:mailvetd> $<TARGET_FILE:mailvet-cli>)
+	set_tests_properties(reports.daemon_record PROPERTIES
+		SKIP_RETURN_CODE 77 WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR} TIMEOUT 180)
+endif()
+
+# `report send --relay`: delivered by SMTP to a relay the test runs, marked sent
+# after its 250, never twice; a refusing or absent relay leaves them for the next run.
+mv_add_test(reports.send_relay /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/send_test.py
+	$<TARGET_FILE:mailvet-cli>)
+set_tests_properties(reports.send_relay PROPERTIES TIMEOUT 120)
