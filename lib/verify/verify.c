@@ -257,9 +257,7 @@ static enum mv_status build_results(struct mv_verify *v)
 		st = add(v->ar, st, &r);
 	}
 	if (st == MV_OK) {
-		st = mv_dmarc_authres_result(&v->dmarc, &r);
-		if (st == MV_OK && v->arc_override)
-			st = mv_verify_arc_policy_note(v, r);
+		st = mv_verify_dmarc_authres(v, &r);
 		st = add(v->ar, st, &r);
 	}
 	if (st == MV_OK && v->iprev_done) {
@@ -292,13 +290,15 @@ enum mv_status mv_verify_end(struct mv_verify *v)
 			return st;
 		v->iprev_done = st == MV_OK;
 	}
-	if ((st = build_results(v)) != MV_OK || (st = mv_authres_format(v->ar, &b)) != MV_OK) {
+	/* The decision first: the dmarc result says what was done (policy.dmarc). */
+	if ((st = mv_verify_decide(v)) != MV_OK || (st = build_results(v)) != MV_OK ||
+	    (st = mv_authres_format(v->ar, &b)) != MV_OK) {
 		mv_buf_free(&b);
 		return st;
 	}
 	if ((v->field = mv_buf_steal(&b, NULL)) == NULL)
 		return MV_ENOMEM;
-	return mv_verify_decide(v);
+	return MV_OK;
 }
 
 enum mv_status mv_verify_message(const struct mv_verify_config *c, struct mv_resolver *r,
