@@ -1,6 +1,7 @@
 # Thin wrapper around CMake. The two commands a newcomer needs:
-#   make demo    install what is missing, build, run mailvet on examples/
-#   make check   install, build twice (plain and sanitized), run every test
+#   make demo    install what the build needs, build, run mailvet on examples/
+#   make check   install that and the tests' peers, build twice (plain and
+#                sanitized), run every test
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD    ?= build
 ASAN     ?= build-asan
@@ -8,12 +9,15 @@ FUZZB    ?= build-fuzz
 FUZZ_SECONDS ?= 20
 PREFIX   ?= /usr/local
 
-.PHONY: all deps build demo check check-style check-plain check-asan check-fuzz fuzz install clean
+.PHONY: all deps deps-test build demo check check-style check-plain check-asan check-fuzz fuzz install clean
 
 all: build
 
 deps:
 	@scripts/install-deps
+
+deps-test:
+	@scripts/install-deps --test
 
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -25,7 +29,7 @@ demo: deps
 	@cmake --build $(BUILD) -j$(JOBS) >/dev/null
 	@scripts/demo $(BUILD)/mailvet
 
-check: deps check-style check-plain check-asan check-fuzz
+check: deps-test check-style check-plain check-asan check-fuzz
 	@echo "make check: all passed"
 
 check-style:

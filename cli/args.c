@@ -1,8 +1,11 @@
 /* cli/args.c — option-argument helpers shared by the subcommands. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <mailvet/util.h>
 
@@ -44,7 +47,7 @@ int mv_cli_load_signkey(const char *cmd, const char *path, struct mv_dkim_signke
 	enum mv_status st;
 
 	if ((st = mv_read_file(path, 1 << 20, &pem, &len)) != MV_OK) {
-		fprintf(stderr, "mailvet %s: %s: %s\n", cmd, path, mv_status_str(st));
+		fprintf(stderr, "mailvet %s: %s: %s\n", cmd, path, mv_cli_read_error(st));
 		return 2;
 	}
 	warn_open_mode(cmd, path);
@@ -55,4 +58,26 @@ int mv_cli_load_signkey(const char *cmd, const char *path, struct mv_dkim_signke
 		return 2;
 	}
 	return 0;
+}
+
+const char *mv_cli_read_error(enum mv_status st)
+{
+	return st == MV_EIO && errno ? strerror(errno) : mv_status_str(st);
+}
+
+int mv_cli_ip_valid(const char *s)
+{
+	unsigned char addr[16];
+
+	return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
+}
+
+const char *mv_cli_authserv_id(void)
+{
+	static char host[256];
+
+	if (gethostname(host, sizeof host) != 0 || !host[0])
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	return host;
 }

@@ -208,7 +208,7 @@ int mv_cli_parse(int argc, char **argv)
 	}
 	if ((st = mv_read_file(path ? path : "-", INPUT_MAX, &data, &len)) != MV_OK) {
 		fprintf(stderr, "mailvet parse: %s: %s\n", path ? path : "standard input",
-		        mv_status_str(st));
+		        mv_cli_read_error(st));
 		return 2;
 	}
 	status = run(data, len, flags, out);

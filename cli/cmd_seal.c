@@ -53,7 +53,8 @@ static void usage(FILE *f)
 	        "client --ip on the message as received (--received, else FILE) and prepends\n"
 	        "their Authentication-Results, which the new AAR then carries.\n"
 	        "--validate only prints \"Authentication-Results: ID; arc=...\" (ID defaults to\n"
-	        "the local host name \"localhost\") and exits 0 for pass, 1 for fail or none.\n"
+	        "this host's name, as in mailvet verify) and exits 0 for pass, 1 for fail or\n"
+	        "none.\n"
 	        "A chain left undetermined by a temporary DNS failure (a key lookup that timed\n"
 	        "out or got SERVFAIL) is not sealed: sealing it with cv=fail would end it for\n"
 	        "good. Then nothing is written to standard output, and the exit status is 75\n"
@@ -71,8 +72,8 @@ static int print_result(const struct seal_cli *c, const struct mv_arc_validator 
 	enum mv_status st;
 	int rc = 2;
 
-	if ((st = mv_authres_new(c->o.authserv_id ? c->o.authserv_id : "localhost", 0, &ar)) !=
-	            MV_OK ||
+	if ((st = mv_authres_new(c->o.authserv_id ? c->o.authserv_id : mv_cli_authserv_id(), 0,
+	                         &ar)) != MV_OK ||
 	    (st = mv_arc_result_authres(v, c->ip, &res)) != MV_OK ||
 	    (st = mv_result_list_add(&ar->results, res)) != MV_OK ||
 	    (st = mv_authres_format(ar, &out)) != MV_OK) {
@@ -389,6 +390,11 @@ static int option(struct seal_cli *c, int ch)
 		c->validate = 1;
 		return 0;
 	case 'i':
+		if (!mv_cli_ip_valid(optarg)) {
+			fprintf(stderr, "mailvet seal: --ip %s: not an IPv4 or IPv6 address\n",
+			        optarg);
+			return 2;
+		}
 		c->ip = optarg;
 		return 0;
 	case 'P':

@@ -259,7 +259,7 @@ static void run(struct trust_ctx *t, const struct mv_cli_files *files)
 	for (i = 0; i < files->n; i++) {
 		t->path = files->path[i];
 		if ((st = mv_read_file(t->path, INPUT_MAX, &data, &len)) != MV_OK) {
-			fprintf(stderr, "mailvet trust: %s: %s\n", t->path, mv_status_str(st));
+			fprintf(stderr, "mailvet trust: %s: %s\n", t->path, mv_cli_read_error(st));
 			t->status = 2;
 			continue;
 		}

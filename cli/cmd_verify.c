@@ -135,7 +135,9 @@ static void usage(FILE *f)
 	        "\"action\",\n"
 	        "\"reply\", \"results\"}. --explain: why each result (records, alignment, names "
 	        "walked).\n"
-	        "Without --ip there is no SPF and no iprev. Exit status 0 when every message is\n"
+	        "Without --ip (or --mail-from) SPF is not checked: spf=none reason=\"not checked:\n"
+	        "...\"; without --ip there is no iprev. --authserv-id defaults to this host's\n"
+	        "name. Exit status 0 when every message is\n"
 	        "accepted, 1 when one is not (or cannot be read as a message), 2 on usage or\n"
 	        "system errors. A summary goes to stderr when more than one message is read.\n");
 	usage_settings(f);
@@ -276,7 +278,7 @@ static int run_files(struct verify_cli *vc, const struct mv_cli_files *files)
 		vc->file = files->path[k];
 		if ((st = mv_read_file(vc->file, MAX_MESSAGE, &data, &len)) != MV_OK) {
 			fprintf(stderr, "mailvet verify: %s: %s\n", vc->file,
-			        st == MV_EIO ? strerror(errno) : mv_status_str(st));
+			        mv_cli_read_error(st));
 			rc = 2;
 			break;
 		}
@@ -468,6 +470,11 @@ static int fixed_option(struct verify_cli *vc, struct mv_cli_dns_opts *dns, int 
 		vc->cfg.authserv_id = optarg;
 		break;
 	case OPT_IP:
+		if (!mv_cli_ip_valid(optarg)) {
+			fprintf(stderr, "mailvet verify: --ip %s: not an IPv4 or IPv6 address\n",
+			        optarg);
+			return -1;
+		}
 		vc->env.client_ip = optarg;
 		break;
 	case OPT_HELO:
@@ -530,7 +537,7 @@ int mv_cli_verify(int argc, char **argv)
 	struct mv_cli_dns_opts dns = {NULL, NULL, NULL, 0};
 	struct mv_cli_files files = {NULL, 0, 0};
 	struct verify_cli vc;
-	char host[256], err[300];
+	char err[300];
 	int rc = 2;
 
 	memset(&vc, 0, sizeof vc);
@@ -540,12 +547,8 @@ int mv_cli_verify(int argc, char **argv)
 	if ((rc = parse_opts(argc, argv, &vc, &dns)) != 0)
 		return rc < 0 ? 2 : 0;
 	rc = 2;
-	if (vc.cfg.authserv_id == NULL) {
-		if (gethostname(host, sizeof host) != 0)
-			snprintf(host, sizeof host, "localhost");
-		host[sizeof host - 1] = '\0';
-		vc.cfg.authserv_id = host;
-	}
+	if (vc.cfg.authserv_id == NULL)
+		vc.cfg.authserv_id = mv_cli_authserv_id();
 	if (mv_verify_config_open_psl(&vc.cfg, &vc.psl, err, sizeof err) != MV_OK) {
 		fprintf(stderr, "mailvet verify: %s\n", err);
 		return 2;

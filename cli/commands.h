@@ -65,4 +65,16 @@ int mv_cli_number(const char *s, long long min, long long max, long long *v);
  */
 int mv_cli_load_signkey(const char *cmd, const char *path, struct mv_dkim_signkey **key);
 
+/* Why mv_read_file() failed: errno's text for MV_EIO ("No such file or directory"), else st's. */
+const char *mv_cli_read_error(enum mv_status st);
+
+/* 1 when s is an IPv4 or IPv6 address as --ip takes it, else 0. */
+int mv_cli_ip_valid(const char *s);
+
+/*
+ * The authserv-id when --authserv-id is not given, the same for every
+ * command: this host's name ("localhost" when it has none). Static storage.
+ */
+const char *mv_cli_authserv_id(void);
+
 #endif

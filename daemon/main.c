@@ -109,10 +109,8 @@ static int prepare(const struct mvd_config *c, const struct options *o)
 		goto fail;
 	if (mvd_smtp_bind(c, err, sizeof err) != 0)
 		goto fail;
-	if (mvd_process_pidfile(c->pid_file) != 0) {
-		snprintf(err, sizeof err, "pid file %s: %s", c->pid_file, strerror(errno));
+	if (mvd_process_pidfile(c->pid_file, c->user, c->group, err, sizeof err) != 0)
 		goto fail;
-	}
 	if (mvd_process_drop(c->user, c->group, path, c->socket_group, err, sizeof err) != 0)
 		goto fail;
 	mvd_log(MVD_LOG_INFO, "start",
@@ -179,8 +177,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = mvd_supervise(mvd_worker, (void *)o.config, c.drain_timeout);
-	if (c.pid_file[0])
-		unlink(c.pid_file);
+	mvd_process_pidfile_remove();
 	mvd_log(MVD_LOG_INFO, "stop", "exiting");
 	mvd_config_free(&c);
 	return rc;

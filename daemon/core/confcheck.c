@@ -107,6 +107,18 @@ out:
 	return st;
 }
 
+/* [milter] pid_file: removable at exit by the user the daemon drops to. */
+static enum mv_status pid_file(const struct mvd_config *c, char *err, size_t errlen)
+{
+	char why[512] = "";
+
+	if (mvd_process_pidfile_removable_as(c->pid_file, c->user, c->group, why, sizeof why) == 0)
+		return MV_OK;
+	mvd_config_errf(c, mvd_config_line(c, "milter", "pid_file"), err, errlen,
+	                "[milter] pid_file = %s: %s", c->pid_file, why);
+	return MV_EINVAL;
+}
+
 enum mv_status mvd_config_check_system(const struct mvd_config *c, char *err, size_t errlen)
 {
 	enum mv_status st;
@@ -114,6 +126,8 @@ enum mv_status mvd_config_check_system(const struct mvd_config *c, char *err, si
 	if ((st = accounts(c, err, errlen)) != MV_OK)
 		return st;
 	if ((st = trust_anchor(c, err, errlen)) != MV_OK)
+		return st;
+	if ((st = pid_file(c, err, errlen)) != MV_OK)
 		return st;
 	return readable_after_drop(c, err, errlen);
 }

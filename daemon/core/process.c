@@ -63,20 +63,6 @@ void mvd_process_ready(int status)
 	ready_fd = -1;
 }
 
-int mvd_process_pidfile(const char *path)
-{
-	FILE *f;
-	int ok;
-
-	if (!path[0])
-		return 0;
-	if (!(f = fopen(path, "w")))
-		return -1;
-	ok = fprintf(f, "%ld\n", (long)getpid()) > 0;
-	ok &= fclose(f) == 0;
-	return ok ? 0 : -1;
-}
-
 /* The gid of group name g, or of user u's primary group when g is "". -1 if unknown. */
 static int lookup_gid(const char *u, const char *g, gid_t *gid, char *err, size_t errlen)
 {
@@ -99,15 +85,184 @@ static int lookup_gid(const char *u, const char *g, gid_t *gid, char *err, size_
 	return 0;
 }
 
+/* user's uid, and the gid lookup_gid() gives for group. -1 with a reason in err. */
+static int lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,
+                      size_t errlen)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		snprintf(err, errlen, "user %s does not exist", user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	return lookup_gid(user, group, gid, err, errlen);
+}
+
+/* As root with a user: hand the directory just made to user and group (its group when ""). */
+static int give_dir(const char *dir, const char *user, const char *group, char *err, size_t errlen)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0 || !user[0])
+		return 0;
+	if (lookup_ids(user, group, &uid, &gid, err, errlen) != 0)
+		return -1;
+	if (chown(dir, uid, gid) != 0) {
+		snprintf(err, errlen, "chown %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The pid file written by mvd_process_pidfile(), to be removed at exit if it is still ours. */
+static struct {
+	int dir_fd; /* its directory, opened before the drop; -1: none written */
+	char name[256];
+	dev_t dev;
+	ino_t ino;
+	pid_t pid;
+} pidfile = {-1, "", 0, 0, 0};
+
+/* Split path (absolute) into dir (at least "/") and its last component. -1 if too long. */
+static int split_path(const char *path, char *dir, size_t dirlen, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash || n + 2 > dirlen || !slash[1]) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, n ? n : 1);
+	dir[n ? n : 1] = '\0';
+	*base = slash + 1;
+	return 0;
+}
+
+/* Create dir (one level) for user and its group, mode 0755, when it does not exist. */
+static int pid_dir(const char *dir, const char *user, const char *group, char *err, size_t errlen)
+{
+	if (mkdir(dir, 0755) != 0) {
+		if (errno == EEXIST)
+			return 0;
+		snprintf(err, errlen, "pid file directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return give_dir(dir, user, group, err, errlen);
+}
+
+int mvd_process_pidfile(const char *path, const char *user, const char *group, char *err,
+                        size_t errlen)
+{
+	char dir[4096], line[32];
+	const char *base;
+	struct stat sb;
+	int fd = -1, len, rc = -1;
+
+	if (!path[0])
+		return 0;
+	if (split_path(path, dir, sizeof dir, &base) != 0 || strlen(base) >= sizeof pidfile.name) {
+		snprintf(err, errlen, "pid file %s: %s", path, strerror(ENAMETOOLONG));
+		return -1;
+	}
+	if (pid_dir(dir, user, group, err, errlen) != 0)
+		return -1;
+	pidfile.dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pidfile.dir_fd < 0)
+		goto fail;
+	fd = openat(pidfile.dir_fd, base, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	            0644);
+	len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+	if (fd < 0 || write(fd, line, (size_t)len) != len || fstat(fd, &sb) != 0)
+		goto fail;
+	memcpy(pidfile.name, base, strlen(base) + 1);
+	pidfile.dev = sb.st_dev;
+	pidfile.ino = sb.st_ino;
+	pidfile.pid = getpid();
+	rc = 0;
+fail:
+	if (rc != 0) {
+		snprintf(err, errlen, "pid file %s: %s", path, strerror(errno));
+		if (pidfile.dir_fd >= 0)
+			close(pidfile.dir_fd);
+		pidfile.dir_fd = -1;
+	}
+	if (fd >= 0 && close(fd) != 0 && rc == 0) {
+		snprintf(err, errlen, "pid file %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+void mvd_process_pidfile_remove(void)
+{
+	char line[32], want[32];
+	struct stat sb;
+	ssize_t got = -1;
+	int fd;
+
+	if (pidfile.dir_fd < 0 || getpid() != pidfile.pid)
+		return;
+	snprintf(want, sizeof want, "%ld\n", (long)pidfile.pid);
+	fd = openat(pidfile.dir_fd, pidfile.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_dev == pidfile.dev && sb.st_ino == pidfile.ino)
+		got = read(fd, line, sizeof line - 1);
+	if (fd >= 0)
+		close(fd);
+	/* Another start's file (or none): not ours to remove. */
+	if (got == (ssize_t)strlen(want) && memcmp(line, want, (size_t)got) == 0 &&
+	    unlinkat(pidfile.dir_fd, pidfile.name, 0) != 0)
+		mvd_log(MVD_LOG_WARNING, "stop", "pid file %s left behind: %s", pidfile.name,
+		        strerror(errno));
+	close(pidfile.dir_fd);
+	pidfile.dir_fd = -1;
+}
+
+int mvd_process_pidfile_removable_as(const char *path, const char *user, const char *group,
+                                     char *err, size_t errlen)
+{
+	char dir[4096];
+	const char *base;
+	uid_t uid;
+	struct stat sb;
+	gid_t gid;
+	mode_t bits;
+
+	if (!path[0] || geteuid() != 0 || !user[0])
+		return 0;
+	if (split_path(path, dir, sizeof dir, &base) != 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (lookup_ids(user, group, &uid, &gid, err, errlen) != 0)
+		return -1;
+	if (stat(dir, &sb) != 0) {
+		if (errno == ENOENT)
+			return 0; /* created for the user at the start */
+		snprintf(err, errlen, "directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* Supplementary groups are dropped: owner, else the one group, else others. */
+	bits = sb.st_uid == uid ? sb.st_mode >> 6 : sb.st_gid == gid ? sb.st_mode >> 3 : sb.st_mode;
+	if ((bits & 03) == 03 && (!(sb.st_mode & S_ISVTX) || sb.st_uid == uid))
+		return 0;
+	snprintf(err, errlen,
+	         "user %s, which the daemon runs as, cannot remove a file from %s, so the pid file "
+	         "would be left behind at exit: use a directory of its own (created for the user "
+	         "when missing), such as /run/mailvetd/mailvetd.pid",
+	         user, dir);
+	return -1;
+}
+
 int mvd_process_socket_dir(const char *socket, const char *user, const char *socket_group,
                            char *err, size_t errlen)
 {
 	char dir[4096];
 	const char *slash = strrchr(socket, '/');
 	size_t n = slash ? (size_t)(slash - socket) : 0;
-	struct passwd *pw;
 	struct stat sb;
-	gid_t gid;
 
 	if (n == 0 || n >= sizeof dir)
 		return 0; /* "/x.sock" or a relative name: nothing of ours to make */
@@ -125,43 +280,27 @@ int mvd_process_socket_dir(const char *socket, const char *user, const char *soc
 		snprintf(err, errlen, "socket directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (geteuid() != 0 || !user[0])
-		return 0;
-	if (!(pw = getpwnam(user))) {
-		snprintf(err, errlen, "user %s does not exist", user);
-		return -1;
-	}
-	if (lookup_gid(user, socket_group, &gid, err, errlen) != 0)
-		return -1;
-	if (chown(dir, pw->pw_uid, gid) != 0) {
-		snprintf(err, errlen, "chown %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return give_dir(dir, user, socket_group, err, errlen);
 }
 
 int mvd_process_drop(const char *user, const char *group, const char *chown_path,
                      const char *socket_group, char *err, size_t errlen)
 {
-	struct passwd *pw;
+	uid_t uid;
 	gid_t gid, sgid;
 
 	if (geteuid() != 0 || !user[0])
 		return 0;
-	if (!(pw = getpwnam(user))) {
-		snprintf(err, errlen, "user %s does not exist", user);
-		return -1;
-	}
-	if (lookup_gid(user, group, &gid, err, errlen) != 0)
+	if (lookup_ids(user, group, &uid, &gid, err, errlen) != 0)
 		return -1;
 	sgid = gid;
 	if (socket_group[0] && lookup_gid(user, socket_group, &sgid, err, errlen) != 0)
 		return -1;
-	if (chown_path && chown(chown_path, pw->pw_uid, sgid) != 0) {
+	if (chown_path && chown(chown_path, uid, sgid) != 0) {
 		snprintf(err, errlen, "chown %s: %s", chown_path, strerror(errno));
 		return -1;
 	}
-	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
 		snprintf(err, errlen, "cannot become %s: %s", user, strerror(errno));
 		return -1;
 	}
@@ -199,7 +338,7 @@ long mvd_process_unreadable_as(const char *user, const char *group, const char *
                                size_t n, int *why, char *err, size_t errlen)
 {
 	long rep[2] = {-1, 0};
-	struct passwd *pw;
+	uid_t uid;
 	gid_t gid;
 	int fds[2];
 	pid_t pid;
@@ -208,11 +347,7 @@ long mvd_process_unreadable_as(const char *user, const char *group, const char *
 	*why = 0;
 	if (geteuid() != 0 || !user[0] || n == 0)
 		return (long)n;
-	if (!(pw = getpwnam(user))) {
-		snprintf(err, errlen, "user %s does not exist", user);
-		return -1;
-	}
-	if (lookup_gid(user, group, &gid, err, errlen) != 0)
+	if (lookup_ids(user, group, &uid, &gid, err, errlen) != 0)
 		return -1;
 	if (pipe(fds) != 0 || (pid = fork()) < 0) {
 		snprintf(err, errlen, "cannot test the files as %s: %s", user, strerror(errno));
@@ -220,7 +355,7 @@ long mvd_process_unreadable_as(const char *user, const char *group, const char *
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		try_paths_as(pw->pw_uid, gid, paths, n, fds[1]);
+		try_paths_as(uid, gid, paths, n, fds[1]);
 	}
 	close(fds[1]);
 	while ((got = read(fds[0], rep, sizeof rep)) < 0 && errno == EINTR)

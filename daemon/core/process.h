@@ -15,8 +15,30 @@ int mvd_process_background(int keep_stderr);
 /* Tell the waiting parent (if any) how the start went: 0 = running; the start is over. */
 void mvd_process_ready(int status);
 
-/* Write our pid to path (nothing when path is ""). 0 on success, -1 (errno). */
-int mvd_process_pidfile(const char *path);
+/*
+ * Write our pid to path (nothing when path is ""), creating its directory
+ * (one level, mode 0755, handed to user and group as root) when missing, so
+ * that the daemon can still remove the file once it has dropped to user.
+ * The directory stays open for mvd_process_pidfile_remove(). 0 on success,
+ * -1 with a reason in err.
+ */
+int mvd_process_pidfile(const char *path, const char *user, const char *group, char *err,
+                        size_t errlen);
+/*
+ * At exit, in the process that wrote it: remove the pid file through the
+ * directory opened before the drop, only if it is still the file written
+ * (same inode, our pid in it); a failure is logged.
+ */
+void mvd_process_pidfile_remove(void);
+/*
+ * Whether user (with group, or the user's primary group, and no
+ * supplementary group) will be able to remove a file from path's directory
+ * after the drop (its permission bits; a sticky directory must be the
+ * user's). A missing directory is fine: mvd_process_pidfile() creates it.
+ * 0 when it can (or when not root or user is ""), -1 with a reason in err.
+ */
+int mvd_process_pidfile_removable_as(const char *path, const char *user, const char *group,
+                                     char *err, size_t errlen);
 
 /*
  * The directory of a unix socket (path without "unix:"): when it does not

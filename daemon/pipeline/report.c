@@ -1,6 +1,10 @@
 /* daemon/pipeline/report.c — the one log line per message: who, what each method said, what was done. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+
+#include <mailvet/dmarc.h>
+#include <mailvet/spf.h>
 
 #include "log.h"
 #include "pipeline_int.h"
@@ -17,6 +21,32 @@ static const struct mv_authres *results(const struct mvd_pipeline *m)
 {
 	/* A header not read whole was not judged: its partial results would mislead. */
 	return m->v && !m->failed && !m->nbad_headers ? mv_verify_results(m->v) : NULL;
+}
+
+/* The domains the results are about, and the DMARC policy found; NULL when unknown. */
+struct domains {
+	const char *from;   /* the header From domain (DMARC's author domain) */
+	const char *spf;    /* the domain SPF checked (MAIL FROM, else HELO) */
+	const char *policy; /* the DMARC policy that applies (p=, sp= or np=) */
+};
+
+static void domains(const struct mvd_pipeline *m, const struct mv_authres *ar, struct domains *d)
+{
+	const struct mv_dmarc_verdict *dv = ar ? mv_verify_dmarc(m->v) : NULL;
+	const struct mv_spf_verdict *sv = ar ? mv_verify_spf(m->v) : NULL;
+
+	d->from = dv ? dv->author_domain : NULL;
+	d->spf = sv ? sv->domain : NULL;
+	d->policy = dv && (dv->have_record || dv->virtual_record) ? mv_dmarc_policy_str(dv->policy)
+	                                                          : NULL;
+}
+
+/* The DKIM record i's d=, or NULL when it is not a DKIM result. */
+static const char *dkim_domain(const struct mv_result *r)
+{
+	if (strcmp(r->method, "dkim") != 0)
+		return NULL;
+	return mv_result_prop_value(r, "header", "d");
 }
 
 /* What the client was told, as the log says it. */
@@ -43,7 +73,8 @@ static void report_kv(struct mv_buf *b, const struct mvd_pipeline *m, const stru
 {
 	const struct mvd_client *s = m->client;
 	const struct mv_authres *ar = results(m);
-	struct mv_buf res = MV_BUF_INIT;
+	struct mv_buf res = MV_BUF_INIT, dkim = MV_BUF_INIT;
+	struct domains d;
 	char num[32];
 
 	mvd_log_kv(b, "event", "message");
@@ -58,6 +89,19 @@ static void report_kv(struct mv_buf *b, const struct mvd_pipeline *m, const stru
 		mv_buf_printf(&res, "%s%s=%s", i ? " " : "", ar->results.item[i]->method,
 		              ar->results.item[i]->result);
 	mvd_log_kv(b, "results", res.data ? res.data : "");
+	domains(m, ar, &d);
+	mvd_log_kv(b, "from_domain", d.from ? d.from : "-");
+	for (size_t i = 0; ar && i < ar->results.count; i++) {
+		const char *dom = dkim_domain(ar->results.item[i]);
+		if (dom)
+			mv_buf_printf(&dkim, "%s%s:%s", dkim.len ? " " : "", dom,
+			              ar->results.item[i]->result);
+	}
+	if (dkim.len)
+		mvd_log_kv(b, "dkim", dkim.data);
+	mvd_log_kv(b, "spf_domain", d.spf ? d.spf : "-");
+	if (d.policy)
+		mvd_log_kv(b, "dmarc_policy", d.policy);
 	snprintf(num, sizeof num, "%zu", m->ndelete);
 	mvd_log_kv(b, "removed", num);
 	mvd_log_kv(b, "direction", m->outbound ? "outbound" : "inbound");
@@ -75,6 +119,7 @@ static void report_kv(struct mv_buf *b, const struct mvd_pipeline *m, const stru
 	snprintf(num, sizeof num, "%ld", elapsed_ms(&m->start));
 	mvd_log_kv(b, "ms", num);
 	mv_buf_free(&res);
+	mv_buf_free(&dkim);
 }
 
 static void json_field(struct mv_buf *b, const char *key, const char *value)
@@ -87,6 +132,8 @@ static void report_json(struct mv_buf *b, const struct mvd_pipeline *m, const st
 {
 	const struct mvd_client *s = m->client;
 	const struct mv_authres *ar = results(m);
+	struct domains d;
+	int first = 1;
 
 	mv_buf_puts(b, "{\"event\":\"message\"");
 	json_field(b, "queue_id", m->queue_id ? m->queue_id : m->env.queue_id);
@@ -107,7 +154,25 @@ static void report_json(struct mv_buf *b, const struct mvd_pipeline *m, const st
 		}
 		mv_buf_putc(b, '}');
 	}
-	mv_buf_printf(b, "],\"removed\":%zu", m->ndelete);
+	mv_buf_putc(b, ']');
+	domains(m, ar, &d);
+	json_field(b, "from_domain", d.from);
+	mv_buf_puts(b, ",\"dkim\":[");
+	for (size_t i = 0; ar && i < ar->results.count; i++) {
+		const char *dom = dkim_domain(ar->results.item[i]);
+		if (!dom)
+			continue;
+		mv_buf_puts(b, first ? "{\"d\":" : ",{\"d\":");
+		mv_json_cstr(b, dom);
+		mv_buf_puts(b, ",\"result\":");
+		mv_json_cstr(b, ar->results.item[i]->result);
+		mv_buf_putc(b, '}');
+		first = 0;
+	}
+	mv_buf_putc(b, ']');
+	json_field(b, "spf_domain", d.spf);
+	json_field(b, "dmarc_policy", d.policy);
+	mv_buf_printf(b, ",\"removed\":%zu", m->ndelete);
 	json_field(b, "direction", m->outbound ? "outbound" : "inbound");
 	json_field(b, "action", action_name(m, o));
 	json_field(b, "signed", o->signed_by);

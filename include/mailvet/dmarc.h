@@ -275,12 +275,24 @@ enum mv_status mv_dmarc_domain_policy(struct mv_resolver *r, const struct mv_dma
 
 /*
  * The verdict as a result record: dmarc=<result> (or bestguesspass) with a
- * comment naming the record's policy, the tag applied and "virtual" for the
- * virtual record; header.from=<author domain>; policy.dmarc=<disposition>
- * when a real record applies (RFC 9989 §10 registers policy.dmarc). The
- * problem is the reason for temperror and permerror. MV_OK and *out new
- * (mv_result_free()), or MV_ENOMEM / MV_EINVAL.
+ * comment naming the record's policy ("p=reject"), for a failure what was
+ * done ("sp applied"), and "virtual" for the virtual record;
+ * header.from=<author domain>; policy.dmarc=<disposition> (none for a
+ * pass) when a real record applies (RFC 9989 §10 registers policy.dmarc),
+ * except for temperror. The problem is the reason for temperror and
+ * permerror. MV_OK and *out new (mv_result_free()), or MV_ENOMEM /
+ * MV_EINVAL.
  */
 enum mv_status mv_dmarc_authres_result(const struct mv_dmarc_verdict *v, struct mv_result **out);
+/*
+ * The same for a receiver whose local policy did otherwise than the Domain
+ * Owner asks: policy.dmarc=<applied> (none, quarantine or reject: what was
+ * actually done), and a failure's comment says "p applied as quarantine:
+ * why" or "p not applied: why" (why may be NULL) when applied is not what
+ * the record asks (the policy, or one level below it with t=y).
+ */
+enum mv_status mv_dmarc_authres_result_applied(const struct mv_dmarc_verdict *v,
+                                               enum mv_dmarc_policy applied, const char *why,
+                                               struct mv_result **out);
 
 #endif

@@ -65,17 +65,3 @@ enum mv_status mv_verify_arc_policy(struct mv_verify *v)
 	d->disposition = MV_DMARC_P_NONE;
 	return MV_OK;
 }
-
-enum mv_status mv_verify_arc_policy_note(const struct mv_verify *v, struct mv_result *dmarc)
-{
-	struct mv_buf b = MV_BUF_INIT;
-	enum mv_status st;
-
-	if (dmarc->comment && *dmarc->comment)
-		mv_buf_printf(&b, "%s; ", dmarc->comment);
-	mv_buf_printf(&b, "overridden by trusted ARC sealer %s", v->arc_override);
-	if ((st = mv_buf_status(&b)) == MV_OK)
-		st = mv_result_set_comment(dmarc, b.data);
-	mv_buf_free(&b);
-	return st;
-}

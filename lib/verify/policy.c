@@ -382,3 +382,28 @@ const char *mv_verify_explain(const struct mv_verify *v)
 		return "";
 	return v->explain.data ? v->explain.data : "";
 }
+
+enum mv_status mv_verify_dmarc_authres(const struct mv_verify *v, struct mv_result **out)
+{
+	const struct mv_dmarc_verdict *d = &v->dmarc;
+	enum mv_dmarc_policy applied = MV_DMARC_P_NONE;
+	const char *why = v->verdict.note[0] ? v->verdict.note : NULL;
+	char sealer[300];
+
+	if (!d->have_record || d->result != MV_DMARC_FAIL)
+		return mv_dmarc_authres_result(d, out);
+	if (v->action == MV_VERIFY_REJECT)
+		applied = MV_DMARC_P_REJECT;
+	else if (v->action == MV_VERIFY_QUARANTINE)
+		applied = MV_DMARC_P_QUARANTINE;
+	if (v->arc_override) {
+		snprintf(sealer, sizeof sealer, "overridden by trusted ARC sealer %s",
+		         v->arc_override);
+		why = sealer;
+	} else if (v->env.outbound) {
+		why = "outbound mail";
+	} else if (!v->cfg->dmarc_enforce) {
+		why = "report only";
+	}
+	return mv_dmarc_authres_result_applied(d, applied, why, out);
+}

@@ -234,6 +234,26 @@ static enum mv_status add(struct mv_authres *ar, enum mv_status st, struct mv_re
 	return mv_result_list_add(&ar->results, res);
 }
 
+/*
+ * spf=none when SPF was not run, with the reason why it was not checked (RFC
+ * 7208 §2.6.1: none when no identity could be taken from the SMTP session;
+ * RFC 8601 §2.3: a reasonspec may go with any result), so that it does not
+ * read as a domain without an SPF record.
+ */
+static enum mv_status spf_not_checked(const struct mv_verify *v, struct mv_result **out)
+{
+	const char *why = !v->env.client_ip   ? "not checked: no client IP address"
+	                  : !v->env.mail_from ? "not checked: no MAIL FROM"
+	                                      : "not checked: the client IP address is not valid";
+	enum mv_status st = mv_result_new("spf", "none", out);
+
+	if (st == MV_OK && (st = mv_result_set_reason(*out, why)) != MV_OK) {
+		mv_result_free(*out);
+		*out = NULL;
+	}
+	return st;
+}
+
 /* The result list in a fixed order: spf, dkim..., arc, dmarc, iprev, auth. */
 static enum mv_status build_results(struct mv_verify *v)
 {
@@ -246,7 +266,7 @@ static enum mv_status build_results(struct mv_verify *v)
 	if (v->spf_done)
 		st = mv_spf_authres_result(&v->spf, &r);
 	else
-		st = mv_result_new("spf", "none", &r);
+		st = spf_not_checked(v, &r);
 	st = add(v->ar, st, &r);
 	for (k = 0; st == MV_OK && k < mv_dkim_verifier_count(v->dkim); k++) {
 		st = mv_dkim_result_authres(mv_dkim_verifier_result(v->dkim, k), &r);
@@ -257,9 +277,7 @@ static enum mv_status build_results(struct mv_verify *v)
 		st = add(v->ar, st, &r);
 	}
 	if (st == MV_OK) {
-		st = mv_dmarc_authres_result(&v->dmarc, &r);
-		if (st == MV_OK && v->arc_override)
-			st = mv_verify_arc_policy_note(v, r);
+		st = mv_verify_dmarc_authres(v, &r);
 		st = add(v->ar, st, &r);
 	}
 	if (st == MV_OK && v->iprev_done) {
@@ -292,13 +310,15 @@ enum mv_status mv_verify_end(struct mv_verify *v)
 			return st;
 		v->iprev_done = st == MV_OK;
 	}
-	if ((st = build_results(v)) != MV_OK || (st = mv_authres_format(v->ar, &b)) != MV_OK) {
+	/* The decision first: the dmarc result says what was done (policy.dmarc). */
+	if ((st = mv_verify_decide(v)) != MV_OK || (st = build_results(v)) != MV_OK ||
+	    (st = mv_authres_format(v->ar, &b)) != MV_OK) {
 		mv_buf_free(&b);
 		return st;
 	}
 	if ((v->field = mv_buf_steal(&b, NULL)) == NULL)
 		return MV_ENOMEM;
-	return mv_verify_decide(v);
+	return MV_OK;
 }
 
 enum mv_status mv_verify_message(const struct mv_verify_config *c, struct mv_resolver *r,

@@ -128,13 +128,19 @@ int mv_verify_spf_request(const struct mv_verify *v, struct mv_spf_request *req)
  * it applies. MV_ENOMEM only.
  */
 enum mv_status mv_verify_arc_policy(struct mv_verify *v);
-/* Append "; overridden by trusted ARC sealer D" to the dmarc record's comment. */
-enum mv_status mv_verify_arc_policy_note(const struct mv_verify *v, struct mv_result *dmarc);
 
 /*
  * Decide the action and the SMTP reply from the DMARC verdict (lib/verify/policy.c).
  * The --explain text is built later, when mv_verify_explain() is first called.
  */
 enum mv_status mv_verify_decide(struct mv_verify *v);
+/*
+ * After mv_verify_decide(): the dmarc result record as mv_dmarc_authres_result()
+ * makes it, but saying what was done: for a failure under a real record,
+ * policy.dmarc is the action taken (reject, quarantine, else none) and the
+ * comment gives the verdict's note (or report-only) when that is not what
+ * the record asks. On MV_OK *out is new (mv_result_free()).
+ */
+enum mv_status mv_verify_dmarc_authres(const struct mv_verify *v, struct mv_result **out);
 
 #endif

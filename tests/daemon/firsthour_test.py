@@ -8,6 +8,7 @@ the script exits non-zero if any fails.
 """
 import json
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -177,6 +178,75 @@ def relative_config_path_survives_the_fork(binary, work):
             time.sleep(0.05)
 
 
+def start_and_stop(binary, conf, port, pid_file, before_stop=None):
+    """Run mailvetd -f on conf until it listens; check the pid file names it; SIGTERM it."""
+    p = harness.track(subprocess.Popen([binary, "-f", "-c", conf], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True))
+    try:
+        harness.wait_port(port, p)
+        with open(pid_file) as f:
+            assert int(f.read()) == p.pid
+        if before_stop:
+            before_stop()
+    finally:
+        p.terminate()
+        _, err = p.communicate(timeout=60)
+        harness.untrack(p)
+    assert p.returncode == 0, (p.returncode, err)
+    return err
+
+
+def pid_file_is_removed_after_the_privilege_drop(binary, work):
+    """As root with user = nobody: the pid file's missing directory is made the user's, so the
+    supervisor (now nobody) removes the file at exit; a root-owned directory is refused by -n."""
+    d = os.path.join(work, "pid")
+    os.makedirs(d)
+    os.chmod(work, 0o755)
+    os.chmod(d, 0o755)
+    user = "nobody" if os.geteuid() == 0 else ""
+    port = harness.free_port()
+    pid_file = os.path.join(d, "run", "mailvetd.pid")
+    conf = os.path.join(d, "pid.conf")
+    with open(conf, "w") as f:
+        f.write(config(milter="user = %s\nsocket = inet:%d@127.0.0.1\npid_file = %s\n"
+                       % (user, port, pid_file)))
+    os.chmod(conf, 0o644)
+    start_and_stop(binary, conf, port, pid_file)
+    assert not os.path.exists(pid_file), "pid file left behind"
+    if os.geteuid() != 0:
+        print("    (not root: the drop and the refused directory skipped)")
+        return
+    assert os.stat(os.path.dirname(pid_file)).st_uid == pwd.getpwnam("nobody").pw_uid
+    text = config(milter="user = nobody\npid_file = %s\n" % os.path.join(d, "mailvetd.pid"))
+    with open(conf, "w") as f:
+        f.write(text)
+    r = check(binary, conf)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "%s:%d: " % (conf, line_of(text, "pid_file")) in r.stderr, r.stderr
+    assert "cannot remove a file from %s" % d in r.stderr, r.stderr
+
+
+def pid_file_of_another_start_is_left_alone(binary, work):
+    """A pid file rewritten by someone else while we ran is not ours to remove at exit."""
+    d = os.path.join(work, "pid-other")
+    os.makedirs(d)
+    port = harness.free_port()
+    pid_file = os.path.join(d, "mailvetd.pid")
+    conf = os.path.join(d, "other.conf")
+    with open(conf, "w") as f:
+        f.write(config(milter="user =\nsocket = inet:%d@127.0.0.1\npid_file = %s\n"
+                       % (port, pid_file)))
+
+    def replace():
+        with open(pid_file + ".new", "w") as f:
+            f.write("1\n")
+        os.rename(pid_file + ".new", pid_file)
+
+    start_and_stop(binary, conf, port, pid_file, replace)
+    with open(pid_file) as f:
+        assert f.read() == "1\n", "another start's pid file was changed or removed"
+
+
 def json_log_lines_on_stderr_have_a_timestamp(binary, work):
     port = harness.free_port()
     conf = os.path.join(work, "json.conf")
@@ -219,7 +289,9 @@ def main():
         failures += run(broken_configuration_is_refused, binary, work, *case)
     others = [working_configuration_passes, key_the_daemon_user_cannot_read,
               start_failure_in_the_background_is_printed, relative_config_path_survives_the_fork,
-              json_log_lines_on_stderr_have_a_timestamp]
+              json_log_lines_on_stderr_have_a_timestamp,
+              pid_file_is_removed_after_the_privilege_drop,
+              pid_file_of_another_start_is_left_alone]
     for case in others:
         failures += run(case, binary, work)
     total = len(BROKEN) + len(others)

@@ -4,6 +4,7 @@
 Usage: protocol_test.py MAILVETD. DNS comes from data/zone.txt. Each case is
 named for what it checks; the script exits non-zero if any fails.
 """
+import json
 import os
 import re
 import shutil
@@ -64,7 +65,8 @@ def each_callback_reaches_the_log_line(d):
     line = last_message_line(d, "CBQ1")
     for want in ("client=192.0.2.10", "client_name=mx.good.example", "helo=mx.good.example",
                  "mail_from=alice@good.example", "direction=inbound", "action=accept",
-                 "body_bytes=%d" % len(BODY)):
+                 "body_bytes=%d" % len(BODY), "from_domain=good.example",
+                 "spf_domain=good.example", "dmarc_policy=reject"):
         assert want in line, (want, line)
     assert re.search(r" ms=\d+", line), line
 
@@ -227,6 +229,43 @@ def outbound_mail_is_signed_with_every_key_and_verifies(d):
     assert "direction=outbound" in line and "signed=sign.example" in line and "auth=carol" in line, line
 
 
+def log_line_names_each_dkim_domain_with_its_result_in_both_forms(d):
+    """Issue 16: the From domain, each DKIM d= with its result, the SPF domain and the DMARC
+    policy, as key=value and as JSON."""
+    headers = [("From", " Carol <carol@sign.example>"), ("To", " dave@far.example"),
+               ("Subject", " signed"), ("Message-ID", " <s2@sign.example>")]
+    c = session(d, ip="203.0.113.5", name="laptop.example.net", helo="laptop")
+    a = c.message("carol@sign.example", headers, BODY, queue_id="DOMQ0", auth="carol")
+    c.quit()
+    signed = apply_mods(headers, a.mods)
+    tampered = [(n, " changed" if n == "Subject" else v) for n, v in signed]
+    forged = [("DKIM-Signature", v) for n, v in signed if n == "DKIM-Signature"][:1]
+    c = session(d)
+    c.message("alice@good.example", signed, BODY, queue_id="DOMQ1")
+    c.message("alice@good.example", forged + BASIC_HEADERS, BODY, queue_id="DOMQ2")
+    c.quit()
+    line = last_message_line(d, "DOMQ1")
+    for want in ('dkim="sign.example:pass sign.example:pass"', "from_domain=sign.example",
+                 "spf_domain=good.example"):
+        assert want in line, (want, line)
+    line = last_message_line(d, "DOMQ2")
+    assert "dkim=sign.example:fail " in line, line
+    assert "from_domain=good.example" in line and "dmarc_policy=reject" in line, line
+    reload_with(d, "[log]\nformat = json\n")
+    try:
+        c = session(d)
+        c.message("alice@good.example", tampered, BODY, queue_id="DOMQ3")
+        c.quit()
+        assert d.wait_log('"queue_id":"DOMQ3"'), "no JSON line"
+        line = [json.loads(l[l.index("{"):]) for l in d.message_lines() if "DOMQ3" in l][0]
+    finally:
+        reload_with(d)
+    assert line["from_domain"] == "sign.example", line
+    assert line["dkim"] == [{"d": "sign.example", "result": "fail"}] * 2, line
+    assert line["spf_domain"] == "good.example", line
+    assert "dmarc_policy" in line, line
+
+
 def outbound_mail_gets_our_results_field_only_when_asked(d):
     """Issue 16: by default no Authentication-Results of ours (dkim=none, the internal IP) leaves."""
     headers = [("From", " Carol <carol@sign.example>"), ("To", " dave@far.example"), ("Subject", " ar")]
@@ -274,11 +313,14 @@ def sealed_headers(headers, body, domain, extra_args=()):
 
 def reload_with(d, extra=""):
     """Rewrite the configuration, SIGHUP, and wait for this reload's log line."""
-    before = d.log_text().count("event=reload")
+    def reloads():  # in either log format
+        text = d.log_text()
+        return text.count("event=reload") + text.count('"event":"reload"')
+    before = reloads()
     d.write_config(extra)
     d.hup()
     end = time.time() + 10
-    while d.log_text().count("event=reload") <= before:
+    while reloads() <= before:
         assert time.time() < end, "no reload logged"
         time.sleep(0.05)
 
@@ -453,6 +495,7 @@ CASES = [
     outbound_mail_is_signed_with_every_key_and_verifies,
     outbound_mail_left_unsigned_says_why,
     outbound_mail_gets_our_results_field_only_when_asked,
+    log_line_names_each_dkim_domain_with_its_result_in_both_forms,
     outbound_200mb_message_is_signed_with_flat_memory,
     trusted_arc_sealer_overrides_a_dmarc_reject,
     forwarded_outbound_mail_with_our_results_is_arc_sealed,

@@ -204,5 +204,40 @@ check settings_bad_value_message "mailvet verify: --budget-ms: expected a number
 $V --dns-budget x "$tmp/good.eml" >"$tmp/out" 2>&1 || true
 check settings_alias_message "mailvet verify: --dns-budget: expected a number" "$tmp/out"
 
+# Issue 16, the CLI's rough edges. A missing file says the errno text in every command.
+for cmd in "parse" "verify" "trust --authserv-id x" "sign --domain a.example --selector s --key" \
+	"seal --validate"; do
+	rc=0; $MAILVET $cmd "$tmp/missing.eml" >"$tmp/out" 2>&1 || rc=$?
+	[ $rc -eq 2 ] || { echo "FAIL missing_file_exit ($cmd): $rc"; fails=$((fails + 1)); }
+	check "missing_file_says_no_such_file ($cmd)" "missing.eml: No such file or directory" "$tmp/out"
+done
+# An --ip that is not an address is a usage error, not a value written into the result.
+for cmd in "verify" "seal --validate"; do
+	rc=0; $MAILVET $cmd --ip 300.1.1.1 "$tmp/good.eml" >"$tmp/out" 2>&1 || rc=$?
+	[ $rc -eq 2 ] || { echo "FAIL bad_ip_is_a_usage_error ($cmd): $rc"; fails=$((fails + 1)); }
+	check "bad_ip_is_named ($cmd)" "--ip 300.1.1.1: not an IPv4 or IPv6 address" "$tmp/out"
+done
+# Without --ip SPF was not checked, and the field says so rather than "no record".
+$V "$tmp/good.eml" >"$tmp/out" 2>&1 || true
+check spf_not_checked_without_ip 'spf=none reason="not checked: no client IP address"' "$tmp/out"
+$V --ip 192.0.2.1 "$tmp/good.eml" >"$tmp/out" 2>&1 || true
+check spf_not_checked_without_mail_from 'spf=none reason="not checked: no MAIL FROM"' "$tmp/out"
+# One default authserv-id: this host's name, in verify and in seal --validate.
+host=$(/usr/bin/python3 -c 'import socket; print(socket.gethostname() or "localhost")')
+$MAILVET verify --zone "$zone" "$tmp/good.eml" >"$tmp/out" 2>&1 || true
+check default_authserv_id_verify "Authentication-Results: $host;" "$tmp/out"
+$MAILVET seal --validate --zone "$zone" "$tmp/good.eml" >"$tmp/out" 2>&1 || true
+check default_authserv_id_seal "Authentication-Results: $host;" "$tmp/out"
+
+# The README's tour names only example files that exist.
+for f in $(grep -o 'examples/[A-Za-z0-9._/-]*' "$here/../../README.md" | sort -u); do
+	[ -e "$here/../../$f" ] || { echo "FAIL readme_tour_files_exist: $f"; fails=$((fails + 1)); }
+done
+# Every man page carries the version `mailvet --version` prints, and one date.
+version=$($MAILVET --version | sed 's/^mailvet //')
+dates=$(sed -s -n '1s/^\.TH [^ ]* [0-9] "\([^"]*\)" "mailvet \([^"]*\)".*/\1|\2/p' "$here"/../../man/*.[1-8] | sort -u)
+[ "$(echo "$dates" | wc -l)" -eq 1 ] && [ "${dates#*|}" = "$version" ] ||
+	{ echo "FAIL man_pages_have_one_version_and_date: $dates (mailvet $version)"; fails=$((fails + 1)); }
+
 [ $fails -eq 0 ] && echo "cli-test: all passed"
 exit $fails

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include <mailvet/authres.h>
 #include <mailvet/dns.h>
 #include <mailvet/verify.h>
 
@@ -126,6 +127,66 @@ static void outbound_mail_is_never_refused_for_dmarc(void **state)
 	mv_verify_free(v);
 }
 
+/* The dmarc result record of v's field: its comment and policy.dmarc. */
+static const struct mv_result *dmarc_of(const struct mv_verify *v)
+{
+	const struct mv_authres *ar = mv_verify_results(v);
+
+	for (size_t i = 0; i < ar->results.count; i++)
+		if (strcmp(ar->results.item[i]->method, "dmarc") == 0)
+			return ar->results.item[i];
+	fail_msg("no dmarc result");
+	return NULL;
+}
+
+static void results_field_says_what_was_done_with_the_dmarc_policy(void **state)
+{
+	static const char pass[] = "From: ceo@bank.example\r\nSubject: hi\r\n\r\nhi\r\n";
+	struct mv_envelope env = {"198.51.100.7", NULL, "bad.example", "x@bank.example", NULL,
+	                          NULL,           0};
+	struct mv_verify_config c;
+	struct mv_resolver *r = NULL;
+	struct mv_verify *v;
+	const struct mv_result *d;
+	char err[200];
+	static const char passzone[] = "bank.example TXT \"v=spf1 ip4:198.51.100.7 -all\"\n"
+	                               "_dmarc.bank.example TXT \"v=DMARC1; p=reject\"\n";
+	static const struct {
+		enum mv_verify_action reject_action;
+		int outbound, enforce;
+		const char *comment, *policy;
+	} fails[] = {
+	        {MV_VERIFY_REJECT, 0, 1, "p=reject; p applied", "reject"},
+	        {MV_VERIFY_QUARANTINE, 0, 1,
+	         "p=reject; p applied as quarantine: dmarc_reject=quarantine", "quarantine"},
+	        {MV_VERIFY_ACCEPT, 0, 1, "p=reject; p not applied: dmarc_reject=header", "none"},
+	        {MV_VERIFY_REJECT, 1, 1, "p=reject; p not applied: outbound mail", "none"},
+	        {MV_VERIFY_REJECT, 0, 0, "p=reject; p not applied: report only", "none"},
+	};
+
+	(void)state;
+	config(&c);
+	/* A pass: the record's policy, nothing "applied", policy.dmarc=none. */
+	assert_int_equal(mv_dns_zone_parse(passzone, strlen(passzone), &r, err, sizeof err), MV_OK);
+	assert_int_equal(mv_verify_message(&c, r, NOW, &env, pass, strlen(pass), &v), MV_OK);
+	d = dmarc_of(v);
+	assert_string_equal(d->result, "pass");
+	assert_string_equal(d->comment, "p=reject");
+	assert_string_equal(mv_result_prop_value(d, "policy", "dmarc"), "none");
+	mv_verify_free(v);
+	mv_dns_free(r);
+	/* Failures: policy.dmarc is what was done; the comment says why when not as asked. */
+	for (size_t i = 0; i < sizeof fails / sizeof fails[0]; i++) {
+		c.dmarc_reject_action = fails[i].reject_action;
+		c.dmarc_enforce = fails[i].enforce;
+		v = run(&c, spoof, fails[i].outbound);
+		d = dmarc_of(v);
+		assert_string_equal(d->comment, fails[i].comment);
+		assert_string_equal(mv_result_prop_value(d, "policy", "dmarc"), fails[i].policy);
+		mv_verify_free(v);
+	}
+}
+
 static void temperror_is_451_4_4_3_or_accepted_with_a_note(void **state)
 {
 	struct mv_verify_config c;
@@ -157,6 +218,7 @@ int main(void)
 	        cmocka_unit_test(dmarc_reject_action_quarantine_and_header),
 	        cmocka_unit_test(outbound_mail_is_never_refused_for_dmarc),
 	        cmocka_unit_test(temperror_is_451_4_4_3_or_accepted_with_a_note),
+	        cmocka_unit_test(results_field_says_what_was_done_with_the_dmarc_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
