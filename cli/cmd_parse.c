@@ -46,28 +46,13 @@ static void usage(FILE *f)
 	           "2 usage or input/output error.\n");
 }
 
-/* A value on the summary line: as is when it is plain, else as a JSON string. */
-static void put_value(struct mv_buf *b, const char *s)
-{
-	const char *p;
-	int plain = *s != '\0';
-
-	for (p = s; *p && plain; p++)
-		plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		        (*p >= '0' && *p <= '9') || strchr("-._@+/:=!#$%&'*^`{|}~", *p) != NULL;
-	if (plain)
-		mv_buf_puts(b, s);
-	else
-		mv_json_cstr(b, s);
-}
-
 /* "<authserv-id>[ (version N)]: method[/v]=result [reason=...] ptype.property=value ..." */
 static void summary(struct mv_buf *b, const struct mv_authres *ar)
 {
-	size_t i, j;
+	size_t i;
 
 	if (ar->results.count == 0) {
-		put_value(b, ar->serv_id ? ar->serv_id : "(no authserv-id)");
+		mv_authres_summary_value(b, ar->serv_id ? ar->serv_id : "(no authserv-id)");
 		if (ar->version)
 			mv_buf_printf(b, " (version %u)", ar->version);
 		mv_buf_puts(b, ": none\n");
@@ -75,23 +60,13 @@ static void summary(struct mv_buf *b, const struct mv_authres *ar)
 	for (i = 0; i < ar->results.count; i++) {
 		const struct mv_result *r = ar->results.item[i];
 		if (ar->serv_id)
-			put_value(b, ar->serv_id);
+			mv_authres_summary_value(b, ar->serv_id);
 		else
 			mv_buf_puts(b, "(no authserv-id)");
 		if (ar->version)
 			mv_buf_printf(b, " (version %u)", ar->version);
-		mv_buf_printf(b, ": %s", r->method);
-		if (r->version)
-			mv_buf_printf(b, "/%u", r->version);
-		mv_buf_printf(b, "=%s", r->result);
-		if (r->reason) {
-			mv_buf_puts(b, " reason=");
-			mv_json_cstr(b, r->reason);
-		}
-		for (j = 0; j < r->nprops; j++) {
-			mv_buf_printf(b, " %s.%s=", r->props[j].ptype, r->props[j].property);
-			put_value(b, r->props[j].value);
-		}
+		mv_buf_puts(b, ": ");
+		mv_result_summary(r, b);
 		mv_buf_putc(b, '\n');
 	}
 }

@@ -203,6 +203,9 @@ enum mv_status mv_authres_format(const struct mv_authres *ar, struct mv_buf *out
 /* The same, value only (starting with the space after the colon), for milters. */
 enum mv_status mv_authres_format_value(const struct mv_authres *ar, struct mv_buf *out);
 
+/* Append a value as a summary line writes it: as is when it is plain, else as a JSON string. */
+void mv_authres_summary_value(struct mv_buf *b, const char *s);
+
 /*
  * Append one result on one line, as `mailvet parse` and `mailvet trust` print
  * it: "method[/v]=result [reason="..."] ptype.property=value ...", a value

@@ -217,8 +217,7 @@ enum mv_status mv_authres_format(const struct mv_authres *ar, struct mv_buf *out
 	return mv_authres_format_value(ar, out);
 }
 
-/* A value on a summary line: as is when it is plain, else as a JSON string. */
-static void summary_value(struct mv_buf *b, const char *s)
+void mv_authres_summary_value(struct mv_buf *b, const char *s)
 {
 	const char *p;
 	int plain = *s != '\0';
@@ -246,7 +245,7 @@ enum mv_status mv_result_summary(const struct mv_result *r, struct mv_buf *out)
 	}
 	for (j = 0; j < r->nprops; j++) {
 		mv_buf_printf(out, " %s.%s=", r->props[j].ptype, r->props[j].property);
-		summary_value(out, r->props[j].value);
+		mv_authres_summary_value(out, r->props[j].value);
 	}
 	return mv_buf_status(out);
 }
