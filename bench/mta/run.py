@@ -179,8 +179,10 @@ def make_messages(work, mv):
         v = sh([mv, "verify", "--zone", "zone"] + env + ["--authserv-id", AUTHSERV,
                                                          "msg%d.eml" % kib])
         assert "dmarc=pass" in v and "arc=pass" in v and v.count("dkim=pass") == 2, v
+        # smtplib sends bytes as they are: every line must end in CRLF (mailvetd's front end
+        # refuses bare LF, as Postfix's smtpd_forbid_bare_newline = reject does).
         with open("msg%d.eml" % kib, "rb") as f:
-            msgs[kib] = f.read()
+            msgs[kib] = f.read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     return msgs
 
 

@@ -230,21 +230,33 @@ static void *verdict_thread(void *arg)
 	return NULL;
 }
 
+/* Refused before the checks ran: no verdict to log, so the reason is logged here. */
+static void refuse_unchecked(struct smtp_session *s, const char *why, const char *reply)
+{
+	mvd_log(MVD_LOG_INFO, "smtp", "id=%lu queue_id=%s client=%s mail_from=%s refused: %s",
+	        s->id, s->qid, s->client.ip, s->env.mail_from ? s->env.mail_from : "", why);
+	refuse(s, "%s", reply);
+}
+
 void smtp_msg_end(struct smtp_session *s)
 {
 	struct smtp_msg *m = &s->msg;
 	pthread_t tid;
 
 	if (m->bad_newline)
-		return refuse(s, "550 5.6.0 Message refused: bare CR or LF in the message "
-		                 "(lines must end in CRLF)");
+		return refuse_unchecked(s, "bare CR or LF",
+		                        "550 5.6.0 Message refused: bare CR or LF in the message "
+		                        "(lines must end in CRLF)");
 	if (m->too_long_line)
-		return refuse(s, "500 5.5.2 Message refused: line too long (RFC 5321 limit "
-		                 "is 1000 octets)");
+		return refuse_unchecked(s, "line too long",
+		                        "500 5.5.2 Message refused: line too long (RFC 5321 limit "
+		                        "is 1000 octets)");
 	if (m->too_big || m->header_too_big)
-		return refuse(s, "552 5.3.4 Message size exceeds fixed limit");
+		return refuse_unchecked(s, m->too_big ? "message too big" : "header too big",
+		                        "552 5.3.4 Message size exceeds fixed limit");
 	if (m->io_error || fflush(m->spool) != 0)
-		return refuse(s, "451 4.3.0 Local error, try again later");
+		return refuse_unchecked(s, "local I/O error",
+		                        "451 4.3.0 Local error, try again later");
 	if (m->in_header)
 		header_end(s);
 	s->verdict_busy = 1;

@@ -337,6 +337,8 @@ def smuggle(t, name, separator):
     time.sleep(1.0)
     assert count_subject(t.pf, "smuggled " + tag) == 0, "smuggled message delivered"
     assert count_subject(t.pf, "outer " + tag) == 0
+    # The refusal came before the checks, so there is no verdict line: the reason is logged.
+    assert t.d.wait_log("refused: bare CR or LF"), t.d.log_text()[-2000:]
 
 
 def smuggling_lf_dot_lf(t):
