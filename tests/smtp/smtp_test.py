@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
@@ -130,8 +129,9 @@ class FakeLmtp(FakeNextHop):
 class Raw:
     """A plain socket client, for what smtplib will not send."""
 
-    def __init__(self, port, greet=True):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    def __init__(self, port, greet=True, source=None):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=30,
+                                          source_address=(source, 0) if source else None)
         self.buf = b""
         if greet:
             assert self.reply().startswith("220 "), "no greeting"
@@ -768,35 +768,16 @@ proxy_from = 127.0.0.1
 """.format(plain=t.pf.ports["smtpd_plain"], fake=fake.port, fakelmtp=lmtp.port, cert=cert, key=key, **t.ports)
     t.d = harness.Mailvetd(work, port=milter_port, extra="[policy]\nreject_text = %s\n[log]\ndebug = no\n"
                            % REJECT_TEXT + listeners)
-    failures = 0
     try:
         t.d.start()
         for p in t.ports.values():
             harness.wait_port(p, t.d.proc)
         t.pf.start()
-        for case in cases:
-            if only and only != ["load"] and case.__name__ not in only:
-                continue
-            try:
-                case(t)
-                print("ok   %s" % case.__name__)
-            except Exception:
-                failures += 1
-                print("FAIL %s" % case.__name__)
-                traceback.print_exc(file=sys.stdout)
+        failures = harness.run_cases(cases, t, [] if only == ["load"] else only)
     finally:
         t.pf.stop()
         rc = t.d.stop()
-    if rc != 0:
-        failures += 1
-        print("FAIL mailvetd exit status %d" % rc)
-        print(t.d.log_text()[-6000:])
-    if failures:
-        print("%d failure(s); logs in %s (mailvetd.log, postfix.log, sink/)" % (failures, work))
-        return 1
-    import shutil
-    shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return harness.finish(work, failures, rc, t.d, "mailvetd.log, postfix.log, sink/")
 
 
 if __name__ == "__main__":
