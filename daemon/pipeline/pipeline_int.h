@@ -44,6 +44,7 @@ struct mvd_pipeline {
 	char *submit_fields[MVD_SUBMIT_FIELDS];
 	size_t nsubmit_fields;
 	int submit_unreadable;
+	char *submit_msgid; /* the Message-ID, for the trace record */
 };
 
 /* submit.c: keep From/Sender of authenticated mail; refuse a sender the login may not use (1). */

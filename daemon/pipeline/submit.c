@@ -15,7 +15,15 @@ void mvd_pipeline_submit_header(struct mvd_pipeline *p, const char *name, const 
 	size_t nlen = strlen(name), vlen = strlen(value), n = 0;
 	char *copy;
 
-	if (!p->env.auth_id || !p->rt->submit.senders ||
+	if (!p->env.auth_id)
+		return;
+	if (mv_ascii_ieq(name, nlen, "Message-ID") && !p->submit_msgid) {
+		while (*value == ' ' || *value == '\t')
+			value++;
+		p->submit_msgid = mv_strndup(value, strcspn(value, "\r\n"));
+		return;
+	}
+	if (!p->rt->submit.senders ||
 	    !(mv_ascii_ieq(name, nlen, "From") || mv_ascii_ieq(name, nlen, "Sender")))
 		return;
 	if (p->nsubmit_fields == MVD_SUBMIT_FIELDS || vlen > SUBMIT_FIELD_MAX) {
@@ -111,6 +119,8 @@ int mvd_pipeline_submit_refused(struct mvd_pipeline *p, struct mvd_outcome *out)
 
 void mvd_pipeline_submit_free(struct mvd_pipeline *p)
 {
+	free(p->submit_msgid);
+	p->submit_msgid = NULL;
 	for (size_t i = 0; i < p->nsubmit_fields; i++)
 		free(p->submit_fields[i]);
 	p->nsubmit_fields = 0;

@@ -24,6 +24,7 @@ void smtp_msg_start(struct smtp_session *s)
 	s->env.mail_from = s->mail->addr;
 	s->env.auth_id = s->login;
 	s->env.limits_counted = 1; /* messages_per_hour at MAIL, recipients at RCPT */
+	s->env.nrcpt = s->nrcpt;
 	s->env.trace_id = NULL;
 	if (s->login && smtp_trace_id(s->trace_id, sizeof s->trace_id) == 0)
 		s->env.trace_id = s->trace_id;
