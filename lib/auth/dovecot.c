@@ -369,7 +369,9 @@ static enum mv_status auth_line(const struct mv_auth_request *req, unsigned id, 
 	msg[al + 1 + ll] = '\0';
 	memcpy(msg + al + ll + 2, req->password, req->password_len);
 	EVP_EncodeBlock(b64, msg, (int)ml);
-	mv_buf_printf(b, "AUTH\t%u\tPLAIN\tservice=smtp\tnologin", id);
+	/* no-penalty: mailvet's own limiter delays and blocks failing clients; Dovecot's
+	 * penalty on top would turn a wrong password into a timeout (454) */
+	mv_buf_printf(b, "AUTH\t%u\tPLAIN\tservice=smtp\tnologin\tno-penalty", id);
 	if (req->secured)
 		mv_buf_puts(b, "\tsecured");
 	if (req->client_ip && mv_cidr_ip_parse(req->client_ip, &ip) == MV_OK)
