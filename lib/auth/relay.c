@@ -34,6 +34,16 @@ static const char *quoted_end(const char *p, const char *end, int *routing)
 	return NULL;
 }
 
+/* Whether [p, end) holds only atext (RFC 5322 §3.2.3), '.' and UTF-8 bytes (RFC 6531). */
+static int dot_atom_bytes(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      (unsigned char)*p >= 0x80 || (*p != '\0' && strchr(".!#$%&'*+-/=?^_`{|}~", *p))))
+			return 0;
+	return 1;
+}
+
 /* Whether [p, end) holds a space or an angle bracket (outside quotes they end a path). */
 static int has_space_or_bracket(const char *p, const char *end)
 {
@@ -101,6 +111,8 @@ enum mv_auth_rcpt mv_auth_rcpt_classify(const char *path, size_t len, const char
 			return bad(reason, "bang path in local part");
 		if (memchr(p, '"', (size_t)(lend - p)))
 			return bad(reason, "stray quote in local part");
+		if (!dot_atom_bytes(p, lend))
+			return bad(reason, "invalid character in local part");
 	}
 	if (p[0] != '"' && has_space_or_bracket(p, lend))
 		return bad(reason, "space or bracket in local part");

@@ -113,6 +113,8 @@ static void malformed_paths_are_not_local(void **state)
 	assert_int_equal(mv_auth_rcpt_classify("<user\0@ourdomain.example>", 25, ours, 2, NULL),
 	                 MV_AUTH_RCPT_BAD); /* a NUL is a control byte */
 	assert_bad("<user@bad_domain!>", "malformed domain");
+	assert_bad("<us[er@ourdomain.example>", "invalid character in local part");
+	assert_bad("<us,er@ourdomain.example>", "invalid character in local part");
 	memset(big, 'a', sizeof big);
 	assert_int_equal(mv_auth_rcpt_classify(big, sizeof big, ours, 2, NULL), MV_AUTH_RCPT_BAD);
 	assert_int_equal(mv_auth_rcpt_classify("user@ourdomain.example", 22, NULL, 0, NULL),
