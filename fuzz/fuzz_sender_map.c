@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)mv_auth_senders_allowed(m, "alice", "alice@example.org");
 	(void)mv_auth_senders_allowed(m, "*", "x@y.example");
 	if (mv_auth_senders_check_header(m, "alice", from, lens, 1, &bad, err, sizeof err) ==
-	        MV_OK &&
+	            MV_OK &&
 	    bad != NULL && strchr(bad, '@') == NULL)
 		abort();
 	free(bad);

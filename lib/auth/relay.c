@@ -38,8 +38,9 @@ static const char *quoted_end(const char *p, const char *end, int *routing)
 static int dot_atom_bytes(const char *p, const char *end)
 {
 	for (; p < end; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      (unsigned char)*p >= 0x80 || (*p != '\0' && strchr(".!#$%&'*+-/=?^_`{|}~", *p))))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || (unsigned char)*p >= 0x80 ||
+		      (*p != '\0' && strchr(".!#$%&'*+-/=?^_`{|}~", *p))))
 			return 0;
 	return 1;
 }
@@ -114,8 +115,6 @@ enum mv_auth_rcpt mv_auth_rcpt_classify(const char *path, size_t len, const char
 		if (!dot_atom_bytes(p, lend))
 			return bad(reason, "invalid character in local part");
 	}
-	if (p[0] != '"' && has_space_or_bracket(p, lend))
-		return bad(reason, "space or bracket in local part");
 	if (lend == p || lend >= end || *lend != '@')
 		return bad(reason, lend == p ? "empty local part" : "no domain");
 	at = lend + 1;
