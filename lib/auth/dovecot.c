@@ -286,7 +286,9 @@ static const char *dc_handshake(struct dc_conn *c)
 
 	for (i = 0; i < DC_HANDSHAKE_LINES; i++) {
 		if ((line = dc_line(c)) == NULL)
-			return errno == ETIMEDOUT ? "timeout in handshake" : "handshake cut short";
+			return errno == ETIMEDOUT  ? "timeout in handshake"
+			       : errno == EMSGSIZE ? "line too long in handshake"
+			                           : "handshake cut short";
 		if (is_cmd(line, "VERSION")) {
 			if (!field(line, 1, &p, &n) || n != 1 || p[0] != '1')
 				return "unsupported protocol version";

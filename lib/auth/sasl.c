@@ -192,7 +192,7 @@ enum mv_sasl_step mv_sasl_start(struct mv_sasl *s, const char *args, size_t len)
 
 	if (s->state != SASL_NEW)
 		return fail(s, R_SEQUENCE);
-	if (len + 5 > MV_SASL_LINE_MAX) /* "AUTH " + args */
+	if (len > MV_SASL_LINE_MAX - 5) /* "AUTH " + args */
 		return fail(s, R_TOO_LONG);
 	sp = memchr(args, ' ', len);
 	mlen = sp ? (size_t)(sp - args) : len;
