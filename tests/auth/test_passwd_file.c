@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -188,6 +189,49 @@ static void reload_swaps_the_table_and_keeps_it_on_error(void **state)
 	free(h2);
 }
 
+static struct mv_auth_backend *shared;
+static const char *shared_pw;
+
+static void *checker(void *arg)
+{
+	struct mv_auth_request rq = {NULL, "alice", NULL, 0, NULL, 0};
+	long i, *bad = arg;
+
+	rq.password = shared_pw;
+	rq.password_len = strlen(shared_pw);
+	for (i = 0; i < 40; i++)
+		if (mv_auth_check(shared, &rq, 1000, NULL, NULL, 0) != MV_AUTH_OK)
+			(*bad)++;
+	return NULL;
+}
+
+/* Checks running while the file is reloaded always see a whole table (and ASan no
+ * use after free): every reload keeps alice's password. */
+static void reload_while_checking(void **state)
+{
+	char *h = hash(MV_PASSWD_SHA512, "same"), text[512], err[200];
+	pthread_t th[2];
+	long bad[2] = {0, 0};
+	int i;
+
+	(void)state;
+	snprintf(text, sizeof text, "alice:%s\n", h);
+	shared = open_file(text);
+	shared_pw = "same";
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, checker, &bad[i]), 0);
+	for (i = 0; i < 20; i++) {
+		snprintf(text, sizeof text, "# reload %d\nbob%d:%s\nalice:%s\n", i, i, h, h);
+		write_file("passwd", text);
+		assert_int_equal(mv_auth_backend_reload(shared, err, sizeof err), MV_OK);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(bad[0] + bad[1], 0);
+	mv_auth_backend_free(shared);
+	free(h);
+}
+
 static void backend_spec_picks_the_back_end(void **state)
 {
 	struct mv_auth_backend *b = NULL;
@@ -231,6 +275,7 @@ int main(void)
 	        cmocka_unit_test(weak_hashes_are_refused_at_load),
 	        cmocka_unit_test(duplicate_login_is_refused),
 	        cmocka_unit_test(reload_swaps_the_table_and_keeps_it_on_error),
+	        cmocka_unit_test(reload_while_checking),
 	        cmocka_unit_test(backend_spec_picks_the_back_end),
 	        cmocka_unit_test(hash_refuses_what_it_cannot_keep),
 	};

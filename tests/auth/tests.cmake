@@ -7,3 +7,5 @@ mv_add_test(submission.dovecot_auth auth_dovecot_auth)
 set_tests_properties(submission.dovecot_auth PROPERTIES TIMEOUT 90)
 # `mailvet passwd`, its hashes checked by Dovecot's doveadm (dovecot-core).
 mv_add_test(auth.passwd_cli sh ${CMAKE_CURRENT_LIST_DIR}/passwd_cli.sh)
+# `mailvet passwd` on a terminal (a pty): asked twice, never echoed.
+mv_add_test(auth.passwd_tty /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/passwd_tty.py)
