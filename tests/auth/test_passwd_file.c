@@ -254,6 +254,24 @@ static void backend_spec_picks_the_back_end(void **state)
 	mv_auth_backend_free(b);
 }
 
+static void overlong_credentials_fail_without_a_lookup(void **state)
+{
+	static char big[MV_SASL_FIELD_MAX + 2];
+	struct mv_auth_backend *b = open_file("# empty\n");
+	struct mv_auth_request rq = {NULL, "alice", big, sizeof big - 1, NULL, 0};
+	char err[100];
+
+	(void)state;
+	memset(big, 'x', sizeof big - 1);
+	assert_int_equal(mv_auth_check(b, &rq, 1000, NULL, err, sizeof err), MV_AUTH_FAIL);
+	assert_string_equal(err, "login or password too long");
+	rq.login = big;
+	rq.password = "pw";
+	rq.password_len = 2;
+	assert_int_equal(mv_auth_check(b, &rq, 1000, NULL, err, sizeof err), MV_AUTH_FAIL);
+	mv_auth_backend_free(b);
+}
+
 static void hash_refuses_what_it_cannot_keep(void **state)
 {
 	char *h = NULL, long_pw[80];
@@ -277,6 +295,7 @@ int main(void)
 	        cmocka_unit_test(reload_swaps_the_table_and_keeps_it_on_error),
 	        cmocka_unit_test(reload_while_checking),
 	        cmocka_unit_test(backend_spec_picks_the_back_end),
+	        cmocka_unit_test(overlong_credentials_fail_without_a_lookup),
 	        cmocka_unit_test(hash_refuses_what_it_cannot_keep),
 	};
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);

@@ -300,6 +300,10 @@ static void auth_repeated_is_503(void **state)
 	(void)state;
 	assert_int_equal(mv_sasl_start(s, "PLAIN", 5), MV_SASL_ERROR);
 	assert_string_equal(mv_sasl_reply(s), "503 5.5.1 Bad sequence of commands");
+	assert_non_null(mv_sasl_cred(s)); /* the finished exchange keeps its credentials */
+	assert_string_equal(mv_sasl_cred(s)->login, "alice");
+	assert_int_equal(mv_sasl_feed(s, "AAAA", 4), MV_SASL_ERROR);
+	assert_non_null(mv_sasl_cred(s));
 	mv_sasl_free(s);
 	s = start(0, "PLAIN", MV_SASL_CHALLENGE);
 	assert_int_equal(mv_sasl_start(s, "PLAIN", 5), MV_SASL_ERROR);
