@@ -178,6 +178,20 @@ static void fail_is_a_failure_and_temp_a_tempfail(void **state)
 	assert_string_equal(err, "dovecot: db down");
 }
 
+static void hostile_reply_texts_are_contained(void **state)
+{
+	struct script fail = {HELLO, "FAIL\t%s\treason=bad\001nLOG forged\n", "", -1};
+	struct script user = {HELLO, "OK\t%s\tuser=alice\001r\001nX-Injected: 1\n", "", -1};
+	char err[200] = "", *who = NULL;
+
+	(void)state;
+	assert_int_equal(run(&fail, NULL, err, sizeof err, NULL), MV_AUTH_FAIL);
+	assert_string_equal(err, "dovecot: bad?LOG forged"); /* no line break for the log */
+	assert_int_equal(run(&user, NULL, err, sizeof err, &who), MV_AUTH_TEMPFAIL);
+	assert_null(who); /* a login with CR LF never reaches a header field */
+	assert_string_equal(err, "dovecot: unprintable user= in OK");
+}
+
 static void replies_to_other_ids_are_skipped(void **state)
 {
 	struct script sc = {HELLO, "FAIL\t999999\nOK\t%s\n", "", -1};
@@ -242,6 +256,7 @@ int main(void)
 	        cmocka_unit_test(ok_without_user_keeps_our_login),
 	        cmocka_unit_test(hostile_ip_is_not_sent),
 	        cmocka_unit_test(fail_is_a_failure_and_temp_a_tempfail),
+	        cmocka_unit_test(hostile_reply_texts_are_contained),
 	        cmocka_unit_test(replies_to_other_ids_are_skipped),
 	        cmocka_unit_test(odd_answers_are_tempfail),
 	        cmocka_unit_test(endless_line_is_refused),
