@@ -191,7 +191,8 @@ void mv_auth_backend_free(struct mv_auth_backend *b); /* NULL is fine */
  * delay_max_s; a success resets that delay, not the window's count (one
  * good account must not launder a password-guessing run from the same IP).
  * The table holds at most max_entries keys; a new key then evicts the one
- * touched least recently. All calls are thread-safe.
+ * touched least recently (an entry takes about 300 bytes, allocated up
+ * front). All calls are thread-safe.
  */
 #define MV_AUTH_KEY_MAX 255
 struct mv_auth_limits {
