@@ -43,7 +43,12 @@ struct mv_sasl_cred {
 	size_t password_len;
 };
 
-struct mv_sasl; /* one exchange; opaque; not shared between threads */
+/*
+ * One exchange per AUTH command; opaque; not shared between threads. Whether
+ * the session is already authenticated (AUTH after success: 503 5.5.1) is
+ * the caller's state, not the exchange's.
+ */
+struct mv_sasl;
 
 /* A new exchange (*out, free with mv_sasl_free()). MV_ENOMEM only. */
 enum mv_status mv_sasl_new(unsigned flags, struct mv_sasl **out);
@@ -78,6 +83,7 @@ enum mv_sasl_step mv_sasl_feed(struct mv_sasl *s, const char *line, size_t len);
  * "" after DONE (the caller replies 235 or 535 after checking).
  */
 const char *mv_sasl_reply(const struct mv_sasl *s);
+/* (A start or feed after DONE answers 503 and leaves the credentials in place.) */
 
 /* The credentials after MV_SASL_DONE, else NULL. Borrowed until mv_sasl_free(). */
 const struct mv_sasl_cred *mv_sasl_cred(const struct mv_sasl *s);
@@ -151,7 +157,8 @@ enum mv_status mv_auth_backend_open(const char *spec, struct mv_auth_backend **o
                                     size_t errlen);
 
 /*
- * Check one login and password; blocking, at most timeout_ms for the network
+ * Check one login and password (each at most MV_SASL_FIELD_MAX bytes, else
+ * MV_AUTH_FAIL without asking the back end); blocking, at most timeout_ms for the network
  * part (the caller runs it off its event loop). A password file costs one
  * hash computation for an unknown login too (the same method and cost as
  * the file's first entry), so timing does not tell logins apart. Dovecot:
@@ -184,7 +191,8 @@ void mv_auth_backend_free(struct mv_auth_backend *b); /* NULL is fine */
  * delay_max_s; a success resets that delay, not the window's count (one
  * good account must not launder a password-guessing run from the same IP).
  * The table holds at most max_entries keys; a new key then evicts the one
- * touched least recently. All calls are thread-safe.
+ * touched least recently (an entry takes about 300 bytes, allocated up
+ * front). All calls are thread-safe.
  */
 #define MV_AUTH_KEY_MAX 255
 struct mv_auth_limits {

@@ -54,6 +54,11 @@ enum mv_auth_verdict mv_auth_check(struct mv_auth_backend *b, const struct mv_au
 		mv_errf(err, errlen, "empty login");
 		return MV_AUTH_FAIL;
 	}
+	if (strlen(req->login) > MV_SASL_FIELD_MAX || req->password_len > MV_SASL_FIELD_MAX ||
+	    (req->authzid && strlen(req->authzid) > MV_SASL_FIELD_MAX)) {
+		mv_errf(err, errlen, "login or password too long");
+		return MV_AUTH_FAIL;
+	}
 	return b->ops->check(b->self, req, timeout_ms, ok_login, err, errlen);
 }
 

@@ -286,7 +286,9 @@ static const char *dc_handshake(struct dc_conn *c)
 
 	for (i = 0; i < DC_HANDSHAKE_LINES; i++) {
 		if ((line = dc_line(c)) == NULL)
-			return errno == ETIMEDOUT ? "timeout in handshake" : "handshake cut short";
+			return errno == ETIMEDOUT  ? "timeout in handshake"
+			       : errno == EMSGSIZE ? "line too long in handshake"
+			                           : "handshake cut short";
 		if (is_cmd(line, "VERSION")) {
 			if (!field(line, 1, &p, &n) || n != 1 || p[0] != '1')
 				return "unsupported protocol version";
@@ -325,6 +327,14 @@ static void tab_unescape(char *s)
 	*w = '\0';
 }
 
+/* Controls in a text bound for a log line become '?' (no forged log lines). */
+static void log_safe(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /* The value of the optional parameter name= of a reply line (a new string), or NULL. */
 static char *param(const char *line, const char *name)
 {
@@ -352,34 +362,46 @@ static int has_flag(const char *line, const char *flag)
 	return 0;
 }
 
-/* The AUTH line: PLAIN message (authzid NUL login NUL password) as base64. */
-static enum mv_status auth_line(const struct mv_auth_request *req, unsigned id, struct mv_buf *b)
+/*
+ * The AUTH line, PLAIN message (authzid NUL login NUL password) as base64, in
+ * one allocation of exactly the size it needs (so no copy of the password is
+ * left behind by a growing buffer); *line is freed with mv_auth_free_secret.
+ */
+static enum mv_status auth_line(const struct mv_auth_request *req, unsigned id, char **line,
+                                size_t *linelen)
 {
 	const char *az = req->authzid ? req->authzid : "";
 	size_t al = strlen(az), ll = strlen(req->login), ml = al + ll + 2 + req->password_len;
-	unsigned char *msg = malloc(ml), *b64 = malloc((ml + 2) / 3 * 4 + 1);
+	size_t bl = (ml + 2) / 3 * 4, cap = bl + 160;
+	unsigned char *msg = malloc(ml);
+	char *out = malloc(cap), rip[80] = "";
 	struct mv_ip ip;
-	enum mv_status st = MV_ENOMEM;
+	int n;
 
-	if (msg == NULL || b64 == NULL)
-		goto out;
+	*line = NULL;
+	if (msg == NULL || out == NULL) {
+		free(msg);
+		free(out);
+		return MV_ENOMEM;
+	}
 	memcpy(msg, az, al);
 	msg[al] = '\0';
 	memcpy(msg + al + 1, req->login, ll);
 	msg[al + 1 + ll] = '\0';
 	memcpy(msg + al + ll + 2, req->password, req->password_len);
-	EVP_EncodeBlock(b64, msg, (int)ml);
-	mv_buf_printf(b, "AUTH\t%u\tPLAIN\tservice=smtp\tnologin", id);
-	if (req->secured)
-		mv_buf_puts(b, "\tsecured");
-	if (req->client_ip && mv_cidr_ip_parse(req->client_ip, &ip) == MV_OK)
-		mv_buf_printf(b, "\trip=%s", req->client_ip);
-	mv_buf_printf(b, "\tresp=%s\n", (const char *)b64);
-	st = mv_buf_status(b);
-out:
+	if (req->client_ip && strlen(req->client_ip) < 64 &&
+	    mv_cidr_ip_parse(req->client_ip, &ip) == MV_OK)
+		snprintf(rip, sizeof rip, "\trip=%s", req->client_ip);
+	/* no-penalty: mailvet's own limiter delays and blocks failing clients; Dovecot's
+	 * penalty on top would turn a wrong password into a timeout (454) */
+	n = snprintf(out, cap, "AUTH\t%u\tPLAIN\tservice=smtp\tnologin\tno-penalty%s%s\tresp=", id,
+	             req->secured ? "\tsecured" : "", rip);
+	EVP_EncodeBlock((unsigned char *)out + n, msg, (int)ml);
+	out[(size_t)n + bl] = '\n';
+	*linelen = (size_t)n + bl + 1;
+	*line = out;
 	mv_auth_free_secret(msg, ml);
-	mv_auth_free_secret(b64, (ml + 2) / 3 * 4 + 1);
-	return st;
+	return MV_OK;
 }
 
 /* Wait for the reply to request id; the verdict, with the reason in err. */
@@ -402,18 +424,27 @@ static enum mv_auth_verdict dc_reply(struct dc_conn *c, unsigned id, char **ok_l
 		if (!field(line, 1, &p, &n) || !mv_ascii_ieq(p, n, want))
 			continue; /* not about our request */
 		if (is_cmd(line, "OK")) {
-			if (ok_login) /* NULL without user=: the login we sent stands */
-				*ok_login = param(line, "user");
+			v = param(line, "user"); /* NULL without user=: the login we sent stands */
+			if (v && !mv_auth_text_valid(v, strlen(v))) {
+				free(v); /* it would go into Received and A-R fields */
+				mv_errf(err, errlen, "dovecot: unprintable user= in OK");
+				return MV_AUTH_TEMPFAIL;
+			}
+			if (ok_login)
+				*ok_login = v;
+			else
+				free(v);
 			return MV_AUTH_OK;
 		}
 		if (is_cmd(line, "FAIL")) {
 			v = param(line, "reason");
+			log_safe(v);
 			mv_errf(err, errlen, "dovecot: %s", v ? v : "authentication failed");
 			free(v);
 			return has_flag(line, "temp") ? MV_AUTH_TEMPFAIL : MV_AUTH_FAIL;
 		}
-		mv_errf(err, errlen, "dovecot: unexpected %s reply",
-		        is_cmd(line, "CONT") ? "CONT" : "");
+		mv_errf(err, errlen, "dovecot: unexpected %s",
+		        is_cmd(line, "CONT") ? "CONT reply" : "reply");
 		return MV_AUTH_TEMPFAIL;
 	}
 	mv_errf(err, errlen, "dovecot: no answer for our request");
@@ -425,7 +456,8 @@ static enum mv_auth_verdict dc_check(void *self, const struct mv_auth_request *r
 {
 	struct dovecot *d = self;
 	struct dc_conn *c = calloc(1, sizeof *c);
-	struct mv_buf b = MV_BUF_INIT;
+	char *line = NULL;
+	size_t linelen = 0;
 	enum mv_auth_verdict v = MV_AUTH_TEMPFAIL;
 	unsigned id = atomic_fetch_add(&d->next_id, 1);
 	const char *why;
@@ -455,7 +487,7 @@ static enum mv_auth_verdict dc_check(void *self, const struct mv_auth_request *r
 		mv_errf(err, errlen, "dovecot: %s", why);
 		goto out;
 	}
-	if (auth_line(req, id, &b) != MV_OK || dc_send(c, b.data, b.len) != 0) {
+	if (auth_line(req, id, &line, &linelen) != MV_OK || dc_send(c, line, linelen) != 0) {
 		mv_errf(err, errlen, "dovecot: cannot send the request");
 		goto out;
 	}
@@ -463,9 +495,8 @@ static enum mv_auth_verdict dc_check(void *self, const struct mv_auth_request *r
 out:
 	if (c->fd >= 0)
 		close(c->fd);
-	if (b.data)
-		OPENSSL_cleanse(b.data, b.len);
-	mv_buf_free(&b);
+	if (line)
+		mv_auth_free_secret(line, linelen);
 	OPENSSL_cleanse(c->buf, sizeof c->buf);
 	free(c);
 	if (v == MV_AUTH_OK && ok_login && *ok_login == NULL &&

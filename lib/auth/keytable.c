@@ -21,7 +21,6 @@ struct kt_entry {
 	struct kt_val val;
 	size_t hnext;      /* next in the hash chain */
 	size_t prev, next; /* touch order: head is the newest */
-	int used;
 };
 
 struct kt {
@@ -145,7 +144,6 @@ struct kt_val *mv_kt_get(struct kt *t, const char *key, int create)
 		memcpy(t->e[i].key, k, sizeof k);
 		t->e[i].hnext = t->bucket[b];
 		t->bucket[b] = i;
-		t->e[i].used = 1;
 	} else {
 		list_unlink(t, i);
 	}

@@ -34,6 +34,26 @@ static const char *quoted_end(const char *p, const char *end, int *routing)
 	return NULL;
 }
 
+/* Whether [p, end) holds only atext (RFC 5322 §3.2.3), '.' and UTF-8 bytes (RFC 6531). */
+static int dot_atom_bytes(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || (unsigned char)*p >= 0x80 ||
+		      (*p != '\0' && strchr(".!#$%&'*+-/=?^_`{|}~", *p))))
+			return 0;
+	return 1;
+}
+
+/* Whether [p, end) holds a space or an angle bracket (outside quotes they end a path). */
+static int has_space_or_bracket(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (*p == ' ' || *p == '<' || *p == '>')
+			return 1;
+	return 0;
+}
+
 /* Whether domain[0..n) (A-label after conversion) is one of ours. */
 static int ours(const char *domain, size_t n, const char *const *domains, size_t nd)
 {
@@ -70,8 +90,8 @@ enum mv_auth_rcpt mv_auth_rcpt_classify(const char *path, size_t len, const char
 		end--;
 	}
 	for (i = 0; i < (size_t)(end - p); i++)
-		if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f || p[i] == '<' || p[i] == '>')
-			return bad(reason, "control byte, space or bracket in path");
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return bad(reason, "control byte in path");
 	if (p == end)
 		return bad(reason, "empty path");
 	if (p[0] == '@')
@@ -92,6 +112,8 @@ enum mv_auth_rcpt mv_auth_rcpt_classify(const char *path, size_t len, const char
 			return bad(reason, "bang path in local part");
 		if (memchr(p, '"', (size_t)(lend - p)))
 			return bad(reason, "stray quote in local part");
+		if (!dot_atom_bytes(p, lend))
+			return bad(reason, "invalid character in local part");
 	}
 	if (lend == p || lend >= end || *lend != '@')
 		return bad(reason, lend == p ? "empty local part" : "no domain");
@@ -102,6 +124,8 @@ enum mv_auth_rcpt mv_auth_rcpt_classify(const char *path, size_t len, const char
 		return bad(reason, "more than one '@'");
 	if (at[0] == '[')
 		return bad(reason, "address literal");
+	if (has_space_or_bracket(at, end))
+		return bad(reason, "space or bracket in domain");
 	if (ours(at, (size_t)(end - at), domains, ndomains))
 		return MV_AUTH_RCPT_LOCAL;
 	if (mv_addr_domain_valid(at, (size_t)(end - at), 1) != MV_OK)

@@ -85,6 +85,19 @@ static enum mv_sasl_step fail(struct mv_sasl *s, const char *reply)
 	return MV_SASL_ERROR;
 }
 
+/*
+ * AUTH again, or a line with no challenge pending: 503. A finished exchange
+ * keeps its credentials (the caller may still be checking them).
+ */
+static enum mv_sasl_step out_of_sequence(struct mv_sasl *s)
+{
+	if (s->state == SASL_DONE) {
+		s->reply = R_SEQUENCE;
+		return MV_SASL_ERROR;
+	}
+	return fail(s, R_SEQUENCE);
+}
+
 static enum mv_sasl_step challenge(struct mv_sasl *s, enum sasl_state next, const char *reply)
 {
 	s->state = next;
@@ -191,8 +204,8 @@ enum mv_sasl_step mv_sasl_start(struct mv_sasl *s, const char *args, size_t len)
 	size_t mlen, irlen;
 
 	if (s->state != SASL_NEW)
-		return fail(s, R_SEQUENCE);
-	if (len + 5 > MV_SASL_LINE_MAX) /* "AUTH " + args */
+		return out_of_sequence(s);
+	if (len > MV_SASL_LINE_MAX - 5) /* "AUTH " + args */
 		return fail(s, R_TOO_LONG);
 	sp = memchr(args, ' ', len);
 	mlen = sp ? (size_t)(sp - args) : len;
@@ -219,7 +232,7 @@ enum mv_sasl_step mv_sasl_feed(struct mv_sasl *s, const char *line, size_t len)
 {
 	if (s->state != SASL_PLAIN_WAIT && s->state != SASL_LOGIN_USER &&
 	    s->state != SASL_LOGIN_PASS)
-		return fail(s, R_SEQUENCE);
+		return out_of_sequence(s);
 	if (len > MV_SASL_LINE_MAX)
 		return fail(s, R_TOO_LONG);
 	if (len == 1 && line[0] == '*') {

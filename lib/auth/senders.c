@@ -101,6 +101,7 @@ static const char *parse_line(struct mv_auth_senders *m, const char *p, size_t n
 	const char *end = p + n, *ls = p, *ps, *why;
 	size_t llen, npat = 0;
 	struct rule *r;
+	int quoted;
 
 	while (p < end && !mv_ascii_is_wsp(*p))
 		p++;
@@ -114,8 +115,13 @@ static const char *parse_line(struct mv_auth_senders *m, const char *p, size_t n
 			p++;
 		if (p == end)
 			break;
-		for (ps = p; p < end && !is_sep(*p); p++)
-			;
+		for (ps = p, quoted = 0; p < end && (quoted || !is_sep(*p)); p++) {
+			if (*p == '\\' && quoted && p + 1 < end)
+				p++;
+			else if (*p == '"')
+				quoted =
+				        !quoted; /* a quoted local part may hold spaces and commas */
+		}
 		if ((r = new_rule(m, ls, llen)) == NULL)
 			return "out of memory";
 		if ((why = parse_pattern(ps, (size_t)(p - ps), r)) != NULL)
