@@ -6,14 +6,19 @@
 # The configuration lives in /etc/mailvet whatever the prefix (MV_CONFDIR):
 # it is where mailvetd looks by default and where the man pages say it is.
 # An existing mailvet.conf is never overwritten; the example is always
-# installed under <prefix>/share/doc/mailvet/examples as well.
+# installed under <prefix>/share/doc/mailvet/examples as well, with the
+# rsyslog and logrotate snippets (the Debian package puts those in /etc).
 
 set(MV_CONFDIR "/etc/mailvet" CACHE PATH "Directory of mailvet.conf")
 set(MV_SYSTEMD_UNITDIR "" CACHE PATH
 	"Directory of the systemd unit (empty: <prefix>/lib/systemd/system)")
 
-install(FILES ${CMAKE_CURRENT_LIST_DIR}/mailvet.conf
-	DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/mailvet/examples)
+set(MV_EXAMPLES ${CMAKE_INSTALL_DATAROOTDIR}/doc/mailvet/examples)
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/mailvet.conf DESTINATION ${MV_EXAMPLES})
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/rsyslog.d/49-mailvet.conf DESTINATION ${MV_EXAMPLES}
+	RENAME rsyslog-49-mailvet.conf)
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/logrotate.d/mailvet DESTINATION ${MV_EXAMPLES}
+	RENAME logrotate-mailvet)
 
 install(CODE "
 	set(MV_SBINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}\")
