@@ -51,7 +51,8 @@ failures = []
 
 
 def check(ok, name, detail=""):
-    print("%s %s%s" % ("ok  " if ok else "FAIL", name, (": " + detail) if detail and not ok else ""))
+    why = ": " + detail if detail and not ok else ""
+    print("%s %s%s" % ("ok  " if ok else "FAIL", name, why))
     if not ok:
         failures.append(name)
     return ok
@@ -104,14 +105,22 @@ def read_unit(path):
     return dict(cp["Service"])
 
 
+def tree_status():
+    """What git sees in the source tree (ignored files included), or None outside git."""
+    r = run(["git", "-C", SRC, "status", "--porcelain", "--ignored", "--untracked-files=all",
+             "--", ".", ":!build", ":!build-*"])
+    return r.stdout if r.returncode == 0 else None
+
+
 def build(out):
+    before = tree_status()
     r = run([os.path.join(SRC, "contrib", "build-deb"), out], timeout=900)
     debs = [f for f in os.listdir(out) if f.startswith("mailvet_") and f.endswith(".deb")]
     if not check(r.returncode == 0 and len(debs) == 1, "package_builds", r.stdout[-3000:]):
         return None
-    # The copy is where dpkg-buildpackage wrote (debian/mailvet, obj-*), not the tree.
-    st = run(["git", "-C", SRC, "status", "--porcelain", "--ignored", "debian"])
-    check(st.stdout.strip() == "", "source_tree_untouched_by_the_build", st.stdout)
+    # dpkg-buildpackage wrote in the copy (debian/mailvet, obj-*, ../*.deb), not in the tree.
+    after = tree_status()
+    check(before == after, "source_tree_untouched_by_the_build", "%s\n->\n%s" % (before, after))
     return os.path.join(out, debs[0])
 
 
@@ -147,6 +156,7 @@ def check_user():
         pw = pwd.getpwnam("mailvet")
     except KeyError:
         return check(False, "user_mailvet_exists")
+    check(True, "user_mailvet_exists")
     check(pw.pw_uid < 1000 and pw.pw_shell.endswith("nologin"), "user_mailvet_is_a_system_user",
           "%r" % (pw,))
     check(grp.getgrgid(pw.pw_gid).gr_name == "mailvet", "user_mailvet_has_its_group")
