@@ -74,5 +74,14 @@ for cmd in "sbin/mailvetd --help" "sbin/mailvetd --version" "bin/mailvet --help"
 	fi
 done
 
+# deb_list_is_apart: `make deb` installs debhelper (--deb), `make check` too (--test), `make
+# demo` not (the build list)
+deps=$MV_SOURCE_DIR/scripts/install-deps
+"$deps" --list --deb | grep -qx debhelper || fail deb_list_has_debhelper
+"$deps" --list --test | grep -qx debhelper || fail test_list_has_the_deb_list
+"$deps" --list | grep -qx debhelper && fail build_list_has_no_debhelper
+grep -q '^deb:' "$MV_SOURCE_DIR/Makefile" && grep -q 'install-deps --deb' "$MV_SOURCE_DIR/Makefile" ||
+	fail make_deb_installs_the_deb_list
+
 [ $fails -eq 0 ] && echo "package.install: all passed"
 exit $fails
