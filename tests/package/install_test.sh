@@ -46,7 +46,7 @@ pre=$(sed -n 's/^ExecStartPre=//p' "$unit")
 	fail "unit_ExecStart_is_the_installed_mailvetd: $start"
 [ "$pre" = "$prefix/sbin/mailvetd -n -c /etc/mailvet/mailvet.conf" ] ||
 	fail "unit_ExecStartPre_is_the_installed_mailvetd: $pre"
-grep -q '@' "$unit" && fail "unit_has_no_placeholder_left: $(grep '@' "$unit")"
+grep -q '@[A-Z_]*@' "$unit" && fail "unit_has_no_placeholder_left: $(grep '@[A-Z_]*@' "$unit")"
 bin=${start%% *}
 out=$("$root$bin" --version 2>&1) && [ "${out#mailvetd }" != "$out" ] ||
 	fail "unit_ExecStart_binary_runs: $out"
