@@ -31,7 +31,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: mailvet COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'mailvet COMMAND --help' describes a command; see also mailvet(1).\n");
+	fprintf(f, "\noptions:\n  -h, --help     print this help and exit\n"
+	           "  -V, --version  print the version and exit\n"
+	           "\n'mailvet COMMAND --help' describes a command; see also mailvet(1).\n");
 }
 
 int main(int argc, char **argv)
@@ -47,7 +49,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
 		printf("mailvet %s\n", MV_VERSION);
 		return 0;
 	}
