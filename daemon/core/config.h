@@ -11,6 +11,7 @@
 
 #include <mailvet/util.h>
 
+#include "http_config.h"
 #include "listener.h"
 #include "reports_config.h"
 
@@ -116,6 +117,8 @@ struct mvd_config {
 	struct mvd_listeners listeners;
 	/* [reports] (reports_config.c) */
 	struct mvd_reports_conf reports;
+	/* [http] (http_config.c) */
+	struct mvd_http_conf http;
 };
 
 /* Fill c with every default (needs the host name for authserv_id). MV_ENOMEM. */
