@@ -8,6 +8,7 @@
 
 #include <mailvet/util.h>
 
+#include "metrics.h"
 #include "runtime.h"
 
 /*
@@ -29,9 +30,10 @@ struct mvd_client {
 
 /* One message's envelope; strings borrowed until mvd_pipeline_free(). */
 struct mvd_envelope {
-	const char *mail_from; /* without <>; "" = null sender */
-	const char *auth_id;   /* SMTP AUTH identity, or NULL */
-	const char *queue_id;  /* the MTA's id for the log, or NULL */
+	const char *mail_from;        /* without <>; "" = null sender */
+	const char *auth_id;          /* SMTP AUTH identity, or NULL */
+	const char *queue_id;         /* the MTA's id for the log, or NULL */
+	enum mvd_front_end front_end; /* who fed the message, for the metrics (0: the milter) */
 };
 
 /* What the front end tells its client at the end of DATA. */

@@ -23,6 +23,7 @@ void smtp_msg_start(struct smtp_session *s)
 		m->io_error = 1;
 	s->env.mail_from = s->mail->addr;
 	s->env.auth_id = NULL;
+	s->env.front_end = MVD_FRONT_SMTP;
 	snprintf(s->qid, sizeof s->qid, "S%lu.%u", s->id, ++s->nmsg);
 	s->env.queue_id = s->qid;
 	if (mvd_pipeline_new(s->rt, &s->client, &s->env, &s->p) != MV_OK)
