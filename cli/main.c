@@ -21,6 +21,7 @@ static const struct command commands[] = {
         {"discover", mv_cli_discover, "ask a server for its AUTHSERV capability (authserv-id)"},
         {"report", mv_cli_report, "DMARC aggregate reports: store, send, import, show"},
         {"trust", mv_cli_trust, "the Authentication-Results results a mail reader may act on"},
+        {"stats", mv_cli_stats, "mailvetd's counters (its /metrics) as a table"},
 };
 
 static void usage(FILE *f)
