@@ -58,6 +58,15 @@ static char *take_quoted(struct cursor *c)
 	return out;
 }
 
+/* 1 when each of the n bytes at s is one of set (the input is not NUL-terminated). */
+static int all_of(const char *s, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!s[i] || !strchr(set, s[i]))
+			return 0;
+	return 1;
+}
+
 /* A float as the format writes it (Go's ParseFloat, plus +Inf, -Inf, NaN); 1 when it is one. */
 static int is_value(const char *s, size_t n)
 {
@@ -66,7 +75,7 @@ static int is_value(const char *s, size_t n)
 	if ((n == 4 && (strncmp(s, "+Inf", 4) == 0 || strncmp(s, "-Inf", 4) == 0)) ||
 	    (n == 3 && strncmp(s, "NaN", 3) == 0))
 		return 1;
-	if (n == 0 || n >= sizeof buf || strspn(s, "0123456789+-.eE") < n)
+	if (n == 0 || n >= sizeof buf || !all_of(s, n, "0123456789+-.eE"))
 		return 0;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
@@ -123,7 +132,7 @@ static const char *sample_line(struct cursor *c, struct mv_prom_sample *s)
 		return "out of memory";
 	if (c->p < c->end) { /* a timestamp: an integer in milliseconds */
 		const char *t = ++c->p;
-		if (t == c->end || strspn(t, "-0123456789") < (size_t)(c->end - t))
+		if (t == c->end || !all_of(t, (size_t)(c->end - t), "-0123456789"))
 			return "a timestamp must be an integer";
 	}
 	return "";
@@ -137,11 +146,34 @@ static struct mv_prom_family *family_find(struct mv_prom *p, const char *name)
 	return NULL;
 }
 
-static struct mv_prom_family *family_add(struct mv_prom *p, const char *name, size_t cap)
+/*
+ * Room for one more element in *v (n used, *cap allocated, each size
+ * bytes, zeroed), at most MV_PROM_SAMPLES_MAX; 0 when past it or out of memory.
+ */
+static int grow(void **v, size_t n, size_t *cap, size_t size)
+{
+	size_t want = *cap ? *cap * 2 : 64;
+	void *bigger;
+
+	if (n < *cap)
+		return 1;
+	if (n >= MV_PROM_SAMPLES_MAX)
+		return 0;
+	if (want > MV_PROM_SAMPLES_MAX)
+		want = MV_PROM_SAMPLES_MAX;
+	if (!(bigger = realloc(*v, want * size)))
+		return 0;
+	memset((char *)bigger + *cap * size, 0, (want - *cap) * size);
+	*v = bigger;
+	*cap = want;
+	return 1;
+}
+
+static struct mv_prom_family *family_add(struct mv_prom *p, const char *name)
 {
 	struct mv_prom_family *f;
 
-	if (p->nf == cap)
+	if (!grow((void **)&p->f, p->nf, &p->fcap, sizeof *p->f))
 		return NULL;
 	f = &p->f[p->nf++];
 	f->name = strdup(name);
@@ -153,7 +185,7 @@ static struct mv_prom_family *family_add(struct mv_prom *p, const char *name, si
 }
 
 /* # HELP name text / # TYPE name type; other comments are skipped. "" or why. */
-static const char *comment_line(struct mv_prom *p, struct cursor *c, size_t cap)
+static const char *comment_line(struct mv_prom *p, struct cursor *c)
 {
 	int help = c->end - c->p > 7 && strncmp(c->p, "# HELP ", 7) == 0;
 	int type = c->end - c->p > 7 && strncmp(c->p, "# TYPE ", 7) == 0;
@@ -166,7 +198,7 @@ static const char *comment_line(struct mv_prom *p, struct cursor *c, size_t cap)
 	if (!(name = take_name(c)))
 		return "a metric name expected";
 	f = family_find(p, name);
-	if (!f && !(f = family_add(p, name, cap))) {
+	if (!f && !(f = family_add(p, name))) {
 		free(name);
 		return "too many families, or out of memory";
 	}
@@ -210,15 +242,15 @@ static const char *one_line(struct mv_prom *p, struct cursor *c)
 	if (c->p == c->end)
 		return "";
 	if (*c->p == '#')
-		return comment_line(p, c, MV_PROM_SAMPLES_MAX);
-	if (p->ns == MV_PROM_SAMPLES_MAX)
-		return "too many samples";
+		return comment_line(p, c);
+	if (!grow((void **)&p->s, p->ns, &p->scap, sizeof *p->s))
+		return "too many samples, or out of memory";
 	why = sample_line(c, &p->s[p->ns]);
 	p->ns++;
 	if (*why)
 		return why;
 	if (!(f = owner(p, p->s[p->ns - 1].name))) {
-		if (!(f = family_add(p, p->s[p->ns - 1].name, MV_PROM_SAMPLES_MAX)))
+		if (!(f = family_add(p, p->s[p->ns - 1].name)))
 			return "out of memory";
 		f->first = p->ns - 1;
 	}
@@ -236,13 +268,6 @@ int mv_prom_parse(const char *text, size_t len, struct mv_prom *out, char *err, 
 	unsigned line = 0;
 
 	memset(out, 0, sizeof *out);
-	out->s = calloc(MV_PROM_SAMPLES_MAX, sizeof *out->s);
-	out->f = calloc(MV_PROM_SAMPLES_MAX, sizeof *out->f);
-	if (!out->s || !out->f) {
-		snprintf(err, errlen, "out of memory");
-		mv_prom_free(out);
-		return -1;
-	}
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		struct cursor c = {p, nl ? nl : end};

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#define MV_PROM_LABELS_MAX 16     /* labels of one sample */
-#define MV_PROM_SAMPLES_MAX 10000 /* samples of one answer */
+#define MV_PROM_LABELS_MAX 16      /* labels of one sample */
+#define MV_PROM_SAMPLES_MAX 100000 /* samples (and families) of one answer */
 
 struct mv_prom_label {
 	char *name, *value; /* value unescaped */
@@ -26,9 +26,9 @@ struct mv_prom_family {
 
 struct mv_prom {
 	struct mv_prom_sample *s;
-	size_t ns;
+	size_t ns, scap;
 	struct mv_prom_family *f;
-	size_t nf;
+	size_t nf, fcap;
 };
 
 /*
