@@ -287,9 +287,29 @@ def case_status_page(workdir):
                        "quarantine.example": (0, 1)}, top
         print("status page numbers equal the counters: %s" % json.dumps(
             {k: v for k, v in page.ids.items() if k.startswith(("total-", "hour-", "day-", "sessions-"))}))
+        reload_rechecks_the_keys(d, page.ids["config-loaded"])
     finally:
         rc = harness.stop_checked(d)
     return rc
+
+
+def reload_rechecks_the_keys(d, loaded_before):
+    """A SIGHUP that adds a key: the page shows it, checked, and a new load time."""
+    time.sleep(1.1)  # the load time has a one-second resolution
+    with open(d.conf, "a") as f:
+        f.write("[domain new.example]\nkey = ed1 %s\n" % os.path.join(DATA, "ed1.pem"))
+    d.hup()
+    end = time.time() + 20
+    while True:
+        page = Page()
+        page.feed(get(d.http + "/")[1])
+        rows = [tuple(r) for r in page.tables["keys"][1:]]
+        if ("new.example", "ed1", "ed25519-sha256", "missing") in rows or time.time() > end:
+            break
+        time.sleep(0.2)
+    assert ("new.example", "ed1", "ed25519-sha256", "missing") in rows, rows
+    assert page.ids["config-loaded"] != loaded_before, (page.ids["config-loaded"], loaded_before)
+    print("after SIGHUP: loaded %s, %d keys checked" % (page.ids["config-loaded"], len(rows)))
 
 
 # ---------------------------------------------------------------- auth
