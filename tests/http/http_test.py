@@ -11,6 +11,7 @@ import html.parser
 import json
 import os
 import re
+import smtplib
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ import harness  # noqa: E402
 from harness import DATA  # noqa: E402
 from milterproto import MilterClient  # noqa: E402
 import promparse  # noqa: E402
+from fakehop import FakeHop  # noqa: E402
 
 CASE, MAILVETD, MAILVET = sys.argv[1], sys.argv[2], sys.argv[3]
 os.environ["MAILVETD"] = MAILVETD
@@ -115,23 +117,44 @@ EXPECTED = {
     ("mailvet_messages_total", (("front_end", "milter"), ("verdict", "reject"))): 2,
     ("mailvet_messages_total", (("front_end", "milter"), ("verdict", "quarantine"))): 1,
     ("mailvet_messages_total", (("front_end", "milter"), ("verdict", "tempfail"))): 1,
-    ("mailvet_results_total", (("method", "spf"), ("result", "pass"))): 4,
-    ("mailvet_results_total", (("method", "spf"), ("result", "fail"))): 3,
+    # through the SMTP front end: one passes (relayed), one fails DMARC p=reject
+    ("mailvet_messages_total", (("front_end", "smtp"), ("verdict", "accept"))): 1,
+    ("mailvet_messages_total", (("front_end", "smtp"), ("verdict", "reject"))): 1,
+    ("mailvet_results_total", (("method", "spf"), ("result", "pass"))): 4 + 1,
+    ("mailvet_results_total", (("method", "spf"), ("result", "fail"))): 3 + 1,
     ("mailvet_results_total", (("method", "spf"), ("result", "temperror"))): 1,
-    ("mailvet_results_total", (("method", "dkim"), ("result", "none"))): 8,
-    ("mailvet_results_total", (("method", "arc"), ("result", "none"))): 8,
-    ("mailvet_results_total", (("method", "dmarc"), ("result", "pass"))): 4,
-    ("mailvet_results_total", (("method", "dmarc"), ("result", "fail"))): 3,
+    ("mailvet_results_total", (("method", "dkim"), ("result", "none"))): 8 + 2,
+    ("mailvet_results_total", (("method", "arc"), ("result", "none"))): 8 + 2,
+    ("mailvet_results_total", (("method", "dmarc"), ("result", "pass"))): 4 + 1,
+    ("mailvet_results_total", (("method", "dmarc"), ("result", "fail"))): 3 + 1,
     ("mailvet_results_total", (("method", "dmarc"), ("result", "temperror"))): 1,
-    ("mailvet_results_total", (("method", "iprev"), ("result", "pass"))): 7,
+    ("mailvet_results_total", (("method", "iprev"), ("result", "pass"))): 7 + 2,
     ("mailvet_results_total", (("method", "iprev"), ("result", "permerror"))): 1,
-    ("mailvet_dmarc_policy_applied_total", (("policy", "reject"),)): 2,
+    ("mailvet_dmarc_policy_applied_total", (("policy", "reject"),)): 2 + 1,
     ("mailvet_dmarc_policy_applied_total", (("policy", "quarantine"),)): 1,
-    ("mailvet_verify_duration_seconds_count", ()): 8,
+    ("mailvet_verify_duration_seconds_count", ()): 8 + 2,
     ("mailvet_dns_timeouts_total", ()): 2,  # temp.example: its SPF and DMARC records
     ("mailvet_sessions_open", (("front_end", "milter"),)): 1,
-    ("mailvet_sessions_open", (("front_end", "smtp"),)): 0,
+    ("mailvet_sessions_open", (("front_end", "smtp"),)): 1,
 }
+
+
+def send_smtp(d, port):
+    """Two messages through the SMTP front end; returns the session, still open."""
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    s.ehlo("localhost.test")
+    s.sendmail("someone@good.example", ["rcpt@dest.example"],
+               b"From: someone@good.example\r\nSubject: S1\r\n\r\nHello.\r\n")
+    try:
+        s.sendmail("someone@reject.example", ["rcpt@dest.example"],
+                   b"From: someone@reject.example\r\nSubject: S2\r\n\r\nHello.\r\n")
+        raise AssertionError("a DMARC p=reject failure was accepted over SMTP")
+    except smtplib.SMTPDataError as e:
+        assert e.smtp_code == 550, e
+    end = time.time() + 10
+    while len(d.message_lines()) < len(INBOUND) + len(OUTBOUND) + 2 and time.time() < end:
+        time.sleep(0.05)
+    return s
 
 
 def check_labels(fams):
@@ -150,9 +173,12 @@ def check_labels(fams):
 
 def case_metrics(workdir):
     t0 = int(time.time())
-    d = start(workdir)
+    hop, smtp_port = FakeHop(), harness.free_port()
+    d = start(workdir, "[listener mx]\nlisten = 127.0.0.1:%d\nnext_hop = inet:127.0.0.1:%d\n"
+              % (smtp_port, hop.port))
     try:
         out = send_known_set(d)
+        smtp = send_smtp(d, smtp_port)
         _, fams = metrics(d)
         checked = set()
         for (name, labels), want in EXPECTED.items():
@@ -183,7 +209,9 @@ def case_metrics(workdir):
         checked |= {"mailvet_build_info", "process_start_time_seconds"}
         check_labels(fams)
         out.quit()
+        smtp.quit()
         assert wait_sessions(d, "milter", 0) == 0, "the milter session gauge did not drop to 0"
+        assert wait_sessions(d, "smtp", 0) == 0, "the SMTP session gauge did not drop to 0"
         assert set(fams) == checked, "families not checked: %r" % (set(fams) ^ checked)
         print("metrics checked: " + " ".join(sorted(checked)))
     finally:
