@@ -204,7 +204,7 @@ static void render_messages(struct mv_buf *b)
 			        b, "mailvet_messages_total{front_end=\"%s\",verdict=\"%s\"} %llu\n",
 			        front_ends[f], verdicts[v], atomic_load(&m.messages[f][v]));
 	head(b, "mailvet_results_total", "counter",
-	     "Authentication results of inbound messages, by method and result.");
+	     "Authentication results of messages, by method and result.");
 	for (size_t i = 0; i < NMETHODS; i++)
 		for (size_t r = 0; r < NRESULTS; r++)
 			mv_buf_printf(b,
