@@ -30,9 +30,11 @@ struct mvd_client {
 
 /* One message's envelope; strings borrowed until mvd_pipeline_free(). */
 struct mvd_envelope {
-	const char *mail_from;        /* without <>; "" = null sender */
-	const char *auth_id;          /* SMTP AUTH identity, or NULL */
-	const char *queue_id;         /* the MTA's id for the log, or NULL */
+	const char *mail_from; /* without <>; "" = null sender */
+	const char *auth_id;   /* SMTP AUTH identity, or NULL */
+	const char *queue_id;  /* the MTA's id for the log, or NULL */
+	const char *trace_id;  /* authenticated mail: our trace id (Received field), or NULL */
+	int limits_counted;    /* the front end applied [submission]'s per-login limits itself */
 	enum mvd_front_end front_end; /* who fed the message, for the metrics (0: the milter) */
 };
 
