@@ -22,6 +22,7 @@ static const struct command commands[] = {
         {"report", mv_cli_report, "DMARC aggregate reports: store, send, import, show"},
         {"trust", mv_cli_trust, "the Authentication-Results results a mail reader may act on"},
         {"passwd", mv_cli_passwd, "hash a password for the submission password file"},
+        {"stats", mv_cli_stats, "mailvetd's counters (its /metrics) as a table"},
 };
 
 static void usage(FILE *f)

@@ -60,7 +60,7 @@ static enum mv_status readable_after_drop(const struct mvd_config *c, char *err,
 {
 	const char **paths;
 	unsigned *lines;
-	size_t n = 0, total = 3;
+	size_t n = 0, total = 4;
 	enum mv_status st = MV_OK;
 	long bad;
 	int why;
@@ -90,6 +90,11 @@ static enum mv_status readable_after_drop(const struct mvd_config *c, char *err,
 	if (c->trust_anchor_file[0]) {
 		lines[n] = mvd_config_line(c, "dns", "trust_anchor_file");
 		paths[n++] = c->trust_anchor_file;
+	}
+	if (c->http.listen && c->http.listen[0] && c->http.password_file &&
+	    c->http.password_file[0]) { /* read by the worker when its listener starts */
+		lines[n] = mvd_config_line(c, "http", "password_file");
+		paths[n++] = c->http.password_file;
 	}
 	bad = mvd_process_unreadable_as(c->user, c->group, paths, n, &why, err, errlen);
 	if (bad < 0) {

@@ -11,6 +11,7 @@
 
 #include <mailvet/util.h>
 
+#include "http_config.h"
 #include "listener.h"
 #include "reports_config.h"
 #include "submission_config.h"
@@ -117,6 +118,8 @@ struct mvd_config {
 	struct mvd_listeners listeners;
 	/* [reports] (reports_config.c) */
 	struct mvd_reports_conf reports;
+	/* [http] (http_config.c) */
+	struct mvd_http_conf http;
 	/* [submission] (submission_config.c) */
 	struct mvd_submission_conf submission;
 };

@@ -6,6 +6,7 @@
 
 #include "confcheck.h"
 #include "log.h"
+#include "metrics.h"
 #include "runtime.h"
 
 static pthread_mutex_t holder_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -122,6 +123,7 @@ enum mv_status mvd_runtime_open(struct mvd_config *cfg, struct mvd_runtime **out
 	rt->refs = 1;
 	if ((st = open_resolver(&rt->cfg, &rt->resolver, err, errlen)) != MV_OK)
 		goto out;
+	mv_dns_stats_attach(rt->resolver, mvd_metrics_dns()); /* one count across reloads */
 	if ((st = mvd_keys_load(&rt->cfg, &rt->keys, err, errlen)) != MV_OK)
 		goto out;
 	if ((st = mvd_submit_open(&rt->cfg.submission, &rt->submit, err, errlen)) != MV_OK)

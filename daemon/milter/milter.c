@@ -33,12 +33,14 @@ static struct mvd_session *session_new(SMFICTX *ctx)
 		sessions->prev = s;
 	sessions = s;
 	pthread_mutex_unlock(&sessions_lock);
+	mvd_metrics_session(MVD_FRONT_MILTER, 1);
 	smfi_setpriv(ctx, s);
 	return s;
 }
 
 static void session_free(struct mvd_session *s)
 {
+	mvd_metrics_session(MVD_FRONT_MILTER, -1);
 	pthread_mutex_lock(&sessions_lock);
 	if (s->prev)
 		s->prev->next = s->next;

@@ -8,6 +8,7 @@
 
 #include <mailvet/util.h>
 
+#include "metrics.h"
 #include "runtime.h"
 
 /*
@@ -35,6 +36,7 @@ struct mvd_envelope {
 	const char *trace_id;  /* authenticated mail: our trace id (Received field), or NULL */
 	int limits_counted;    /* the front end applied [submission]'s per-login limits itself */
 	unsigned nrcpt;        /* recipients accepted, 0 when the front end does not know */
+	enum mvd_front_end front_end; /* who fed the message, for the metrics (0: the milter) */
 };
 
 /* What the front end tells its client at the end of DATA. */

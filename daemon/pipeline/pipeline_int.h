@@ -78,4 +78,10 @@ int mvd_pipeline_outbound(struct mvd_pipeline *p, struct mvd_outcome *out, int *
 /* The message's DMARC record to the recorder, when p->record (record.c). */
 void mvd_pipeline_record(struct mvd_pipeline *p);
 
+/* What the client was told, as the log line says it: "accept", "reject", ... (report.c). */
+const char *mvd_pipeline_action_name(const struct mvd_pipeline *m, const struct mvd_outcome *o);
+
+/* Count the message into the metrics, as its log line says it (count.c). */
+void mvd_pipeline_count(const struct mvd_pipeline *p, const struct mvd_outcome *out);
+
 #endif

@@ -50,7 +50,7 @@ static const char *dkim_domain(const struct mv_result *r)
 }
 
 /* What the client was told, as the log says it. */
-static const char *action_name(const struct mvd_pipeline *m, const struct mvd_outcome *o)
+const char *mvd_pipeline_action_name(const struct mvd_pipeline *m, const struct mvd_outcome *o)
 {
 	switch (o->verdict.action) {
 	case MVD_ACTION_REJECT:
@@ -107,7 +107,7 @@ static void report_kv(struct mv_buf *b, const struct mvd_pipeline *m, const stru
 	snprintf(num, sizeof num, "%zu", m->ndelete);
 	mvd_log_kv(b, "removed", num);
 	mvd_log_kv(b, "direction", m->outbound ? "outbound" : "inbound");
-	mvd_log_kv(b, "action", action_name(m, o));
+	mvd_log_kv(b, "action", mvd_pipeline_action_name(m, o));
 	if (o->signed_by)
 		mvd_log_kv(b, "signed", o->signed_by);
 	if (o->not_signed)
@@ -178,7 +178,7 @@ static void report_json(struct mv_buf *b, const struct mvd_pipeline *m, const st
 	json_field(b, "dmarc_policy", d.policy);
 	mv_buf_printf(b, ",\"removed\":%zu", m->ndelete);
 	json_field(b, "direction", m->outbound ? "outbound" : "inbound");
-	json_field(b, "action", action_name(m, o));
+	json_field(b, "action", mvd_pipeline_action_name(m, o));
 	json_field(b, "signed", o->signed_by);
 	json_field(b, "not_signed", o->not_signed);
 	json_field(b, "sealed", o->sealed_by);
@@ -196,4 +196,5 @@ void mvd_pipeline_log(const struct mvd_pipeline *p, const struct mvd_outcome *ou
 		report_kv(&b, p, out);
 	mvd_log_raw(MVD_LOG_INFO, b.data ? b.data : "event=message error=\"out of memory\"");
 	mv_buf_free(&b);
+	mvd_pipeline_count(p, out);
 }

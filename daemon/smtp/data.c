@@ -28,6 +28,7 @@ void smtp_msg_start(struct smtp_session *s)
 	s->env.trace_id = NULL;
 	if (s->login && smtp_trace_id(s->trace_id, sizeof s->trace_id) == 0)
 		s->env.trace_id = s->trace_id;
+	s->env.front_end = MVD_FRONT_SMTP;
 	snprintf(s->qid, sizeof s->qid, "S%lu.%u", s->id, ++s->nmsg);
 	s->env.queue_id = s->qid;
 	if (mvd_pipeline_new(s->rt, &s->client, &s->env, &s->p) != MV_OK)

@@ -358,6 +358,7 @@ void smtp_session_accept(struct smtp_listener *l, int fd, const struct sockaddr 
 		refuse = "421 4.7.0 Too many connections, try again later";
 	l->nconn++;
 	l->loop->sessions++;
+	mvd_metrics_session(MVD_FRONT_SMTP, 1);
 	smtp_session_link(s);
 	if (refuse && !s->lc) {
 		evbuffer_add_printf(bufferevent_get_output(s->bev), "%s\r\n", refuse);
@@ -397,6 +398,7 @@ static void session_free(struct smtp_session *s)
 	smtp_session_unlink(s);
 	s->lst->nconn--;
 	s->loop->sessions--;
+	mvd_metrics_session(MVD_FRONT_SMTP, -1);
 	if (s->verdict_ev)
 		event_free(s->verdict_ev);
 	if (s->close_ev)
