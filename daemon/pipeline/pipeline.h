@@ -32,7 +32,15 @@ struct mvd_envelope {
 	const char *mail_from; /* without <>; "" = null sender */
 	const char *auth_id;   /* SMTP AUTH identity, or NULL */
 	const char *queue_id;  /* the MTA's id for the log, or NULL */
+	char rcpt_domain[256]; /* the first RCPT's domain, "" = unknown (mvd_envelope_rcpt) */
 };
+
+/*
+ * A RCPT TO address (without <>) seen by the front end: the first one's
+ * domain becomes env->rcpt_domain (a DMARC record's envelope_to). first:
+ * the transaction's first RCPT (forgets the previous transaction's).
+ */
+void mvd_envelope_rcpt(struct mvd_envelope *env, const char *addr, int first);
 
 /* What the front end tells its client at the end of DATA. */
 enum mvd_action {
