@@ -33,3 +33,12 @@ endif()
 mv_add_test(reports.send_relay /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/send_test.py
 	$<TARGET_FILE:mailvet-cli>)
 set_tests_properties(reports.send_relay PROPERTIES TIMEOUT 120)
+
+# Failure reports (ruf=, fo=): mailvetd spools them (redacted, rate-limited per
+# destination), `report send --failure-spool` delivers ARF to authorized destinations, once.
+if(TARGET mailvetd)
+	mv_add_test(reports.failure /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/failure_test.py
+		$<TARGET_FILE:mailvetd> $<TARGET_FILE:mailvet-cli>)
+	set_tests_properties(reports.failure PROPERTIES
+		WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR} TIMEOUT 180)
+endif()
