@@ -42,3 +42,9 @@ if(TARGET mailvetd)
 	set_tests_properties(reports.failure PROPERTIES
 		WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR} TIMEOUT 180)
 endif()
+
+# `report send --sendmail [PATH]`: a fake sendmail records its arguments and input; one that
+# exits 1 leaves everything unsent for the next run.
+mv_add_test(reports.sendmail /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/sendmail_test.py
+	$<TARGET_FILE:mailvet-cli>)
+set_tests_properties(reports.sendmail PROPERTIES TIMEOUT 120)
