@@ -9,6 +9,7 @@ reports go to the SMTP relay of send_test.py, run in this process.
 import glob
 import os
 import re
+import smtplib
 import sqlite3
 import subprocess
 import sys
@@ -184,8 +185,35 @@ def bad_failure_settings_are_refused(work, mailvetd, mailvet):
         assert out.returncode != 0 and why in out.stderr, (key, out)
 
 
+def the_smtp_front_end_records_the_recipient_domain(work, mailvetd, mailvet):
+    """The SMTP front end ([listener], no milter) fills envelope_to from the first RCPT."""
+    hop = Relay()
+    port = harness.free_port()
+    store = os.path.join(work, "fe.db")
+    d = harness.Mailvetd(work, port=port, extra=(
+        "[milter]\nsocket =\n[listener only]\nlisten = 127.0.0.1:%d\n"
+        "next_hop = inet:127.0.0.1:%d\nxclient = no\n[dns]\nzone_file = %s\n"
+        "[reports]\nstore = sqlite:%s\nbatch = 1\n" % (port, hop.port, ZONE, store)))
+    d.start()
+    try:
+        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        s.ehlo("client.example")
+        s.sendmail("alice@fe.example", ["carol@first.example", "dave@second.example"],
+                   b"From: alice@fe.example\r\nTo: carol@first.example\r\nSubject: fe\r\n"
+                   b"Message-ID: <fe1@fe.example>\r\n\r\nhello\r\n")
+        s.quit()
+    finally:
+        assert harness.stop_checked(d) == 0, "mailvetd exit status"
+    assert len(hop.messages) == 1, d.log_text()[-3000:]
+    db = sqlite3.connect(store)
+    got = list(db.execute("SELECT header_from, envelope_to FROM dmarc_record"))
+    db.close()
+    assert got == [("fe.example", "first.example")], got
+
+
 CASES = [failing_messages_are_spooled_redacted_and_rate_limited, off_by_default,
-         a_refusing_relay_keeps_the_report, bad_failure_settings_are_refused]
+         a_refusing_relay_keeps_the_report, bad_failure_settings_are_refused,
+         the_smtp_front_end_records_the_recipient_domain]
 
 
 def main():
