@@ -27,6 +27,14 @@ static int to_destination(struct mv_cli_failure_send *fs, const struct mv_report
 	}
 	if (sent)
 		return 1;
+	if (!mv_cli_rate_allow(&fs->rate, dest, fs->now)) {
+		fs->dropped++;
+		fprintf(stderr,
+		        "mailvet report send: failure report %s -> %s dropped: over --failure-rate "
+		        "%u per %us\n",
+		        id, to, fs->rate.limit, fs->rate.window);
+		return 1;
+	}
 	switch (mv_cli_report_dest_check(fs->resolver, f->policy_domain, dest, why, sizeof why)) {
 	case MV_REPORT_DEST_OK:
 		break;
@@ -70,6 +78,8 @@ static int to_destination(struct mv_cli_failure_send *fs, const struct mv_report
 		}
 		fs->sent++;
 		done = 1;
+		if (mv_cli_rate_note(&fs->rate, dest, fs->now) != 0)
+			fs->rc = 2;
 		printf("sent failure report %s (%s) -> %s [%s]\n", id, f->reported_domain, to, why);
 		break;
 	case MV_SMTP_REFUSED:
@@ -137,9 +147,11 @@ void mv_cli_report_send_failures(struct mv_cli_failure_send *fs, const char *dir
 	char **names = NULL, **grown;
 	size_t n = 0, cap = 0;
 
-	if (!d) {
+	if (!d || mv_cli_rate_load(&fs->rate, dir, fs->now) != 0) {
 		fprintf(stderr, "mailvet report send: %s: %s\n", dir, strerror(errno));
 		fs->rc = 2;
+		if (d)
+			closedir(d);
 		return;
 	}
 	while ((e = readdir(d)) != NULL && n < FILES_MAX) {
@@ -166,4 +178,9 @@ void mv_cli_report_send_failures(struct mv_cli_failure_send *fs, const char *dir
 		free(names[i]);
 	}
 	free(names);
+	if (!fs->dry_dir && mv_cli_rate_save(&fs->rate) != 0) {
+		fprintf(stderr, "mailvet report send: %s: %s\n", fs->rate.path, strerror(errno));
+		fs->rc = 2;
+	}
+	mv_cli_rate_free(&fs->rate);
 }

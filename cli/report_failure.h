@@ -10,6 +10,7 @@
 #include <mailvet/store.h>
 
 #include "report_outlet.h"
+#include "report_rate.h"
 
 /* What one run needs and what it counts. Pointers borrowed for the run. */
 struct mv_cli_failure_send {
@@ -20,7 +21,8 @@ struct mv_cli_failure_send {
 	const char *from;
 	const char *dry_dir; /* --dry-run: the messages written here, nothing sent or removed */
 	int64_t now;
-	size_t sent, refused, unauthorized, bad;
+	struct mv_cli_rate rate; /* --failure-rate: limit and window set by the caller */
+	size_t sent, refused, unauthorized, bad, dropped;
 	int rc; /* 0, 1 (something left for the next run), 2 (a system error) */
 };
 
@@ -30,7 +32,10 @@ struct mv_cli_failure_send {
  * External Destinations", with ruf for rua) and not marked sent; marked
  * after the relay's 250 or sendmail's exit 0. A file is removed once every
  * destination has it or refused it; one that cannot be read is renamed
- * *.bad. The rate limit was applied when mailvetd spooled the report.
+ * *.bad. mailvetd's failure_rate was applied when it spooled the report;
+ * fs->rate (--failure-rate) adds a limit per destination over every run
+ * and node: a report past it is dropped for that destination (counted,
+ * printed), not kept.
  */
 void mv_cli_report_send_failures(struct mv_cli_failure_send *fs, const char *dir);
 

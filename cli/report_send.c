@@ -26,6 +26,7 @@ struct send {
 	const char *dir;              /* --dry-run: write the reports here, send nothing */
 	struct mv_cli_outlet outlet;  /* --relay HOST:PORT or --sendmail [PATH] */
 	const char *failure_spool;    /* --failure-spool DIR: mailvetd's failure reports */
+	const char *failure_rate;     /* --failure-rate N/h: per destination, over every run */
 	const char *from;             /* --from: the reports' sender (default: the contact email) */
 	struct mv_cli_dns_opts dns;   /* --zone, --resolver, --dns-timeout */
 	struct mv_resolver *resolver; /* external destinations' authorization */
@@ -297,11 +298,13 @@ static void send_failures(struct send *sd)
 	fs.from = sd->from;
 	fs.dry_dir = sd->dir;
 	fs.now = sd->now;
+	if (sd->failure_rate)
+		mv_cli_rate_parse(sd->failure_rate, &fs.rate); /* checked with the options */
 	mv_cli_report_send_failures(&fs, sd->failure_spool);
 	fprintf(stderr,
 	        "mailvet report send: failure reports: %zu sent, %zu not sent, %zu external "
-	        "destination(s) not authorized, %zu unreadable\n",
-	        fs.sent, fs.refused, fs.unauthorized, fs.bad);
+	        "destination(s) not authorized, %zu over --failure-rate, %zu unreadable\n",
+	        fs.sent, fs.refused, fs.unauthorized, fs.dropped, fs.bad);
 	if (fs.rc > sd->rc)
 		sd->rc = fs.rc;
 }
@@ -319,7 +322,8 @@ enum {
 	OPT_RESOLVER,
 	OPT_DNS_TIMEOUT,
 	OPT_SENDMAIL,
-	OPT_FAILURE_SPOOL
+	OPT_FAILURE_SPOOL,
+	OPT_FAILURE_RATE
 };
 
 static const struct option opts[] = {
@@ -336,6 +340,7 @@ static const struct option opts[] = {
         {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
         {"sendmail", optional_argument, NULL, OPT_SENDMAIL},
         {"failure-spool", required_argument, NULL, OPT_FAILURE_SPOOL},
+        {"failure-rate", required_argument, NULL, OPT_FAILURE_RATE},
         {NULL, 0, NULL, 0},
 };
 
@@ -372,7 +377,15 @@ int mv_cli_report_send(int argc, char **argv)
 			sd.outlet.sendmail = sendmail_path(argc, argv);
 		else if (c == OPT_FAILURE_SPOOL)
 			sd.failure_spool = optarg;
-		else if (c == OPT_FROM)
+		else if (c == OPT_FAILURE_RATE) {
+			struct mv_cli_rate check = {0};
+			if (mv_cli_rate_parse(optarg, &check) != 0) {
+				fprintf(stderr,
+				        "mailvet report send: --failure-rate: N/m, N/h or N/d\n");
+				return 2;
+			}
+			sd.failure_rate = optarg;
+		} else if (c == OPT_FROM)
 			sd.from = optarg;
 		else if (c == OPT_ZONE)
 			sd.dns.zone = optarg;
@@ -393,7 +406,9 @@ int mv_cli_report_send(int argc, char **argv)
 		fprintf(stderr,
 		        "usage: mailvet report send STORE (--relay HOST:PORT | --sendmail [PATH] "
 		        "| --dry-run DIR)\n"
-		        "       [--from ADDR] [--failure-spool DIR] [--period 24h] [--now T]\n"
+		        "       [--from ADDR] [--failure-spool DIR [--failure-rate N/h]] [--period "
+		        "24h] "
+		        "[--now T]\n"
 		        "       [--zone FILE | --resolver ADDR[@PORT]] [--dns-timeout MS]\n");
 		return 2;
 	}

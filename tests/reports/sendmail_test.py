@@ -120,8 +120,33 @@ def failure_reports_go_to_sendmail(work, mailvet):
     assert os.listdir(spool) == [], os.listdir(spool)
 
 
+def failure_rate_holds_across_runs(work, mailvet):
+    """--failure-rate 2/h: the third report to one destination is dropped, and so is
+    one spooled later (the ledger in the spool remembers what was sent)."""
+    store = "sqlite:%s/empty.db" % work
+    spool = os.path.join(work, "spool")
+    os.mkdir(spool)
+
+    def spool_one(name):
+        with open(os.path.join(spool, name), "wb") as f:
+            f.write(SPOOLED % (NOW - 60, len(HEADER), HEADER))
+    for i in range(3):
+        spool_one("1700000000-1-%d.ruf" % i)
+    path, out = fake_sendmail(work, "sendmail", 0)
+    r = send(mailvet, store, ["--sendmail", path, "--failure-spool", spool, "--failure-rate", "2/h"])
+    assert r.returncode == 0 and len(calls(out)) == 2, r
+    assert r.stderr.count("dropped: over --failure-rate 2 per 3600s") == 1, r.stderr
+    assert "2 sent, 0 not sent, 0 external destination(s) not authorized, 1 over --failure-rate" in r.stderr, r.stderr
+    assert os.listdir(spool) == [".rate"], os.listdir(spool)
+    spool_one("1700000001-1-0.ruf")
+    r = send(mailvet, store, ["--sendmail", path, "--failure-spool", spool, "--failure-rate", "2/h"])
+    assert r.returncode == 0 and len(calls(out)) == 2 and "1 over --failure-rate" in r.stderr, r
+    r = send(mailvet, store, ["--sendmail", path, "--failure-rate", "ten"])
+    assert r.returncode == 2, r
+
+
 CASES = [reports_go_to_sendmail_once, a_failing_sendmail_marks_nothing_sent,
-         failure_reports_go_to_sendmail]
+         failure_reports_go_to_sendmail, failure_rate_holds_across_runs]
 
 if __name__ == "__main__":
     sys.exit(cases.main(CASES, "mailvet-sendmail-", "sendmail_test.py MAILVET"))
