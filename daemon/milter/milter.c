@@ -109,7 +109,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
                              unsigned long *pf2, unsigned long *pf3)
 {
 	unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
-	unsigned long skip = SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	unsigned long skip = SMFIP_NOUNKNOWN | SMFIP_NODATA;
 
 	struct mvd_session *s = session(ctx);
 
@@ -117,7 +117,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	(void)f3;
 	*pf0 = want & f0;
 	/* Values with their leading space: needed to see a header as it was written. */
-	*pf1 = (skip | SMFIP_HDR_LEADSPC | SMFIP_NR_HDR) & f1;
+	*pf1 = (skip | SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_RCPT) & f1;
 	*pf2 = 0;
 	*pf3 = 0;
 	/* The session starts here (xxfi_close frees it, connect or not). */
@@ -126,6 +126,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	s->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	/* No reply per header field: one round trip less per field. */
 	s->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	s->nr_rcpt = (*pf1 & SMFIP_NR_RCPT) != 0;
 	return SMFIS_CONTINUE;
 }
 
@@ -204,6 +205,21 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	if (!m->mail_from)
 		m->nomem = 1;
 	return SMFIS_CONTINUE;
+}
+
+/* The first recipient's domain is the DMARC record's envelope_to (no reply when the MTA allows). */
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct mvd_session *s = ready(ctx);
+
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	if (argv && argv[0] && !s->m.env.rcpt_domain[0]) {
+		char *to = strip_brackets(argv[0]);
+		mvd_envelope_rcpt(&s->m.env, to, 0);
+		free(to);
+	}
+	return s->nr_rcpt ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /* Start the message's pipeline once the queue id is known (first header or eoh); NULL if none. */
@@ -313,6 +329,7 @@ struct smfiDesc *mvd_milter_desc(void)
 	        .xxfi_connect = cb_connect,
 	        .xxfi_helo = cb_helo,
 	        .xxfi_envfrom = cb_envfrom,
+	        .xxfi_envrcpt = cb_envrcpt,
 	        .xxfi_header = cb_header,
 	        .xxfi_eoh = cb_eoh,
 	        .xxfi_body = cb_body,

@@ -37,7 +37,15 @@ struct mvd_envelope {
 	int limits_counted;    /* the front end applied [submission]'s per-login limits itself */
 	unsigned nrcpt;        /* recipients accepted, 0 when the front end does not know */
 	enum mvd_front_end front_end; /* who fed the message, for the metrics (0: the milter) */
+	char rcpt_domain[256]; /* the first RCPT's domain, "" = unknown (mvd_envelope_rcpt) */
 };
+
+/*
+ * A RCPT TO address (without <>) seen by the front end: the first one's
+ * domain becomes env->rcpt_domain (a DMARC record's envelope_to). first:
+ * the transaction's first RCPT (forgets the previous transaction's).
+ */
+void mvd_envelope_rcpt(struct mvd_envelope *env, const char *addr, int first);
 
 /* What the front end tells its client at the end of DATA. */
 enum mvd_action {

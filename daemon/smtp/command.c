@@ -256,6 +256,7 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error_reply(s, why);
 		return;
 	}
+	mvd_envelope_rcpt(&s->env, to.addr, s->nrcpt_tried == 0);
 	s->nrcpt_tried++;
 	smtp_wait(s);
 	smtp_relay_cmd(s, rcpt_done, "RCPT TO:<%s>", to.addr);

@@ -17,6 +17,7 @@ SMFIP_NOBODY = 0x10
 SMFIP_NOHDRS = 0x20
 SMFIP_NOEOH = 0x40
 SMFIP_NR_HDR = 0x80
+SMFIP_NR_RCPT = 0x8000
 SMFIP_NOUNKNOWN = 0x100
 SMFIP_NODATA = 0x200
 SMFIP_HDR_LEADSPC = 0x100000
@@ -141,10 +142,18 @@ class MilterClient:
         self.send(b"H", _cstrs(name))
         return self.answer()
 
-    def mail(self, sender, macros=None):
+    def mail(self, sender, macros=None, rcpt="rcpt@dest.example"):
+        """MAIL FROM, then (as an MTA does, unless the milter asked to skip it)
+        one RCPT TO; returns the answer to MAIL, or to RCPT if it was not continue."""
         if macros:
             self.macros(b"M", **macros)
         self.send(b"M", _cstrs("<%s>" % sender))
+        a = self.answer()
+        if a.final != "continue" or self.skip & SMFIP_NORCPT or rcpt is None:
+            return a
+        self.send(b"R", _cstrs("<%s>" % rcpt))
+        if self.skip & SMFIP_NR_RCPT:
+            return a
         return self.answer()
 
     def header(self, name, value):
@@ -185,12 +194,13 @@ class MilterClient:
         finally:
             self.sock.close()
 
-    def message(self, sender, headers, body, queue_id="QID", auth=None, eom_macros=None):
+    def message(self, sender, headers, body, queue_id="QID", auth=None, eom_macros=None,
+                rcpt="rcpt@dest.example"):
         """MAIL FROM .. end of message; returns the Answer to end of message."""
         m = {"i": queue_id}
         if auth:
             m["auth_authen"] = auth
-        a = self.mail(sender, macros=m)
+        a = self.mail(sender, macros=m, rcpt=rcpt)
         if a.final != "continue":
             return a
         for name, value in headers:
