@@ -217,7 +217,7 @@ size_t mvd_keys_choose_at(const struct mvd_keys *k, const char *local, const cha
 	}
 	if (k->kt)
 		return mvd_keytable_choose(k->kt, local, domain, now, keys, max, why, whylen);
-	snprintf(why, whylen, "no [domain] section and no [signing] table for %s", domain);
+	snprintf(why, whylen, "no DKIM key for %s (no [domain] section covers it)", domain);
 	return 0;
 }
 

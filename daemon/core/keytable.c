@@ -377,16 +377,27 @@ static enum mv_status check_names(const struct mvd_keytable *t, char *err, size_
 	return MV_OK;
 }
 
+/* A refile line the domain index holds: "*@DOMAIN" with no other '*'. */
+static int indexed(const char *p)
+{
+	return strncmp(p, "*@", 2) == 0 && p[2] && !strchr(p + 2, '*');
+}
+
 /* refile: index the "*@DOMAIN" patterns (the usual line of a site) by domain. */
 static enum mv_status index_domains(struct mvd_keytable *t)
 {
-	size_t cap = 0;
+	size_t cap = 0, gcap = 0;
 
 	for (size_t i = 0; i < t->nsign; i++) {
 		const char *p = t->sign[i].pattern;
 		struct mvd_st_entry *e;
-		if (strncmp(p, "*@", 2) != 0 || strchr(p + 2, '*') || !p[2])
+		size_t *g;
+		if (!indexed(p)) {
+			if (!(g = grow(&t->general, &t->ngeneral, &gcap, sizeof *g)))
+				return MV_ENOMEM;
+			*g = i;
 			continue;
+		}
 		if (!(e = grow(&t->byd, &t->nbyd, &cap, sizeof *e)))
 			return MV_ENOMEM;
 		e->pattern = (char *)p + 2; /* borrowed from sign[i] */
@@ -584,14 +595,39 @@ static enum mv_status load_one(struct mvd_kt_key *k, char *err, size_t errlen)
 	return st;
 }
 
+static int path_cmp(const void *a, const void *b)
+{
+	const struct mvd_kt_key *const *x = a, *const *y = b;
+
+	return strcmp((*x)->path, (*y)->path);
+}
+
 enum mv_status mvd_keytable_load_keys(struct mvd_keytable *t, char *err, size_t errlen)
 {
+	size_t n = t->nkeys + t->ndirkeys;
+	struct mvd_kt_key **by_path = n ? calloc(n, sizeof *by_path) : NULL;
 	enum mv_status st = MV_OK;
 
-	for (size_t i = 0; st == MV_OK && i < t->nkeys; i++)
-		st = load_one(&t->keys[i], err, errlen);
-	for (size_t i = 0; st == MV_OK && i < t->ndirkeys; i++)
-		st = load_one(&t->dirkeys[i], err, errlen);
+	if (n && !by_path) {
+		snprintf(err, errlen, "out of memory");
+		return MV_ENOMEM;
+	}
+	for (size_t i = 0; i < t->nkeys; i++)
+		by_path[i] = &t->keys[i];
+	for (size_t i = 0; i < t->ndirkeys; i++)
+		by_path[t->nkeys + i] = &t->dirkeys[i];
+	if (n)
+		qsort(by_path, n, sizeof *by_path, path_cmp);
+	for (size_t i = 0; st == MV_OK && i < n; i++) {
+		struct mvd_kt_key *k = by_path[i];
+		if (i > 0 && strcmp(by_path[i - 1]->path, k->path) == 0) {
+			k->key = by_path[i - 1]->key; /* one file, one load */
+			k->borrowed = 1;
+		} else {
+			st = load_one(k, err, errlen);
+		}
+	}
+	free(by_path);
 	return st;
 }
 
@@ -601,7 +637,8 @@ static void key_free(struct mvd_kt_key *k)
 	free(k->domain);
 	free(k->selector);
 	free(k->path);
-	mv_dkim_signkey_free(k->key);
+	if (!k->borrowed)
+		mv_dkim_signkey_free(k->key);
 }
 
 void mvd_keytable_free(struct mvd_keytable *t)
@@ -620,6 +657,7 @@ void mvd_keytable_free(struct mvd_keytable *t)
 	free(t->dirkeys);
 	free(t->sign);
 	free(t->byd);
+	free(t->general);
 	free(t->kt_file);
 	free(t->st_file);
 	free(t->dir);
@@ -735,13 +773,9 @@ static const struct mvd_st_entry *lookup_wild(const struct mvd_keytable *t, cons
 	if (lo < t->nbyd && strcmp(t->byd[lo].pattern, domain) == 0)
 		first = t->byd[lo].line;
 	snprintf(addr, sizeof addr, "%s@%s", local, domain);
-	for (size_t i = 0; i < first; i++) {
-		const char *p = t->sign[i].pattern;
-		if (strncmp(p, "*@", 2) == 0 && !strchr(p + 2, '*'))
-			continue; /* an indexed line: it matched only if it is `first` */
-		if (mvd_keytable_glob(p, addr))
-			return &t->sign[i];
-	}
+	for (size_t g = 0; g < t->ngeneral && t->general[g] < first; g++)
+		if (mvd_keytable_glob(t->sign[t->general[g]].pattern, addr))
+			return &t->sign[t->general[g]];
 	return first < t->nsign ? &t->sign[first] : NULL;
 }
 
@@ -805,8 +839,10 @@ size_t mvd_keytable_choose(const struct mvd_keytable *t, const char *local, cons
 	if (name) {
 		k = mvd_keytable_key(t, strcmp(name, "%") == 0 ? lower : name, now);
 		if (!k || !k->key || max == 0) {
-			snprintf(why, whylen, "%s:%u gives key %s, which has no version valid now",
-			         t->st_file, line, name);
+			snprintf(why, whylen,
+			         "no DKIM key for %s: %s:%u gives key %s, which has no version "
+			         "valid now",
+			         domain, t->st_file, line, name);
 			return 0;
 		}
 		keys[0].domain = strcmp(k->domain, "%") == 0 ? domain : k->domain;
@@ -820,7 +856,9 @@ size_t mvd_keytable_choose(const struct mvd_keytable *t, const char *local, cons
 		if (n > 0)
 			return n;
 	}
-	snprintf(why, whylen, "no key for %s%s%s in the signing table%s", local ? local : "",
-	         local ? "@" : "", domain, t->ndirkeys ? " or the key directory" : "");
+	snprintf(why, whylen,
+	         "no DKIM key for %s (no [domain] section, no match for %s@%s in %s%s)", domain,
+	         local ? local : "", domain, t->nsign ? t->st_file : "",
+	         t->dir[0] ? (t->nsign ? " or the key directory" : "the key directory") : "");
 	return 0;
 }

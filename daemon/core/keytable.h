@@ -28,6 +28,7 @@ struct mvd_kt_key {
 	const char *file; /* the table file (borrowed from the table), or the directory */
 	unsigned line;    /* 0 for the key directory */
 	struct mv_dkim_signkey *key; /* NULL until mvd_keytable_load_keys() */
+	int borrowed;                /* key is another entry's (the same file) */
 };
 
 /* One SigningTable line: "PATTERN KEYNAME [SIGNER]" (SIGNER is read and not used). */
@@ -50,6 +51,8 @@ struct mvd_keytable {
 	size_t nbyd;
 	struct mvd_kt_key *dirkeys; /* the key directory, sorted by domain then selector */
 	size_t ndirkeys;
+	size_t *general; /* refile: the ranks in sign[] of the lines byd does not index */
+	size_t ngeneral;
 };
 
 /*
@@ -66,7 +69,10 @@ enum mv_status mvd_keytable_read(const char *key_table, const char *signing_tabl
                                  const char *key_directory, struct mvd_keytable **out, char *err,
                                  size_t errlen);
 
-/* Load the private key of every entry; err reads "FILE:LINE: key PATH: why". */
+/*
+ * Load the private key of every entry, each file once (sites often sign
+ * many domains with one key); err reads "FILE:LINE: key PATH: why".
+ */
 enum mv_status mvd_keytable_load_keys(struct mvd_keytable *t, char *err, size_t errlen);
 
 void mvd_keytable_free(struct mvd_keytable *t); /* NULL is fine */

@@ -231,9 +231,7 @@ static enum mv_status choose_dkim(struct mv_outbound *o)
 	struct mv_outbound_result *r = &o->res;
 	enum mv_status st;
 
-	if (c->dkim_choose && !c->dkim_domain)
-		return choose_by_site(o);
-	if (c->ndkim_keys == 0) {
+	if (c->ndkim_keys == 0 && !c->dkim_choose) {
 		r->dkim = MV_OUTBOUND_NOT_ASKED;
 		snprintf(r->dkim_reason, sizeof r->dkim_reason, "no DKIM keys configured");
 		return MV_OK;
@@ -244,6 +242,8 @@ static enum mv_status choose_dkim(struct mv_outbound *o)
 		         o->author_err);
 		return MV_OK;
 	}
+	if (c->dkim_choose && !c->dkim_domain)
+		return choose_by_site(o);
 	st = mv_outbound_keys_for(c->dkim_keys, c->ndkim_keys, dom, &o->dkim);
 	if (st != MV_OK) {
 		r->dkim = st == MV_ENOTFOUND ? MV_OUTBOUND_NO_KEY : MV_OUTBOUND_FAILED;
