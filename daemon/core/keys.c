@@ -236,3 +236,60 @@ size_t mvd_keys_choose(void *arg, const struct mv_msg *header, const char *autho
 	mv_addr_list_free(l);
 	return n;
 }
+
+/* One key checked, its line printed; 1 when it is not ok, 0 when it is, -1 out of memory. */
+static int check_one(struct mv_resolver *r, const char *domain, const char *selector,
+                     const struct mv_dkim_signkey *key, const char *file, unsigned line,
+                     FILE *out)
+{
+	struct mv_dkim_keycheck *c = malloc(sizeof *c);
+	const char *sep = ": ";
+
+	if (!c || mv_dkim_keycheck(r, selector, domain, key, c) != MV_OK) {
+		free(c);
+		return -1;
+	}
+	fprintf(out, "mailvetd: %s (%s", c->name, file);
+	if (line)
+		fprintf(out, ":%u", line);
+	fprintf(out, "): %s", mv_dkim_keycheck_status_str(c->status));
+	for (size_t i = 0; i < c->nproblems; i++, sep = "; ")
+		fprintf(out, "%s%s", sep, c->problem[i]);
+	for (size_t i = 0; i < c->nwarnings; i++, sep = "; ")
+		fprintf(out, "%swarning: %s", sep, c->warning[i]);
+	fputc('\n', out);
+	line = c->status != MV_KEYCHECK_OK;
+	free(c);
+	return (int)line;
+}
+
+long mvd_keys_check_dns(const struct mvd_keys *k, struct mv_resolver *r, FILE *out)
+{
+	const char *conf = k->cfg->path ? k->cfg->path : "configuration";
+	long bad = 0, total = 0;
+	int rc;
+
+	for (size_t i = 0; i < k->n; i++)
+		for (size_t j = 0; j < k->d[i].conf->nkeys; j++, total++) {
+			rc = check_one(r, k->d[i].conf->name, k->d[i].selectors[j], k->d[i].keys[j], conf,
+			               k->d[i].conf->keys[j].line, out);
+			if (rc < 0)
+				return -1;
+			bad += rc;
+		}
+	for (size_t i = 0; k->kt && i < k->kt->nkeys + k->kt->ndirkeys; i++) {
+		const struct mvd_kt_key *e = i < k->kt->nkeys ? &k->kt->keys[i]
+		                                               : &k->kt->dirkeys[i - k->kt->nkeys];
+		if (strcmp(e->domain, "%") == 0) {
+			fprintf(out, "mailvetd: key %s (%s:%u): not checked: its domain is %%, the author's\n",
+			        e->name, e->file, e->line);
+			continue;
+		}
+		total++;
+		if ((rc = check_one(r, e->domain, e->selector, e->key, e->file, e->line, out)) < 0)
+			return -1;
+		bad += rc;
+	}
+	fprintf(out, "mailvetd: %ld key(s) checked in DNS, %ld not ok\n", total, bad);
+	return bad;
+}

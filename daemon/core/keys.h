@@ -3,6 +3,7 @@
 #define MAILVETD_KEYS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <mailvet/dkim.h>
 #include <mailvet/outbound.h>
@@ -62,5 +63,14 @@ size_t mvd_keys_choose(void *arg, const struct mv_msg *header, const char *autho
 size_t mvd_keys_choose_at(const struct mvd_keys *k, const char *local, const char *domain,
                           int64_t now, struct mv_outbound_key *keys, size_t max, char *why,
                           size_t whylen);
+
+/*
+ * `mailvetd -n --check-dns`: mv_dkim_keycheck() for every key of every
+ * source ([domain] keys, every version in the key table, the key
+ * directory), one line each on out ("NAME (FILE:LINE): ok|problem|
+ * dns-failure: notes"). Returns how many keys are not ok; -1 when memory
+ * runs out.
+ */
+long mvd_keys_check_dns(const struct mvd_keys *k, struct mv_resolver *r, FILE *out);
 
 #endif
