@@ -139,8 +139,9 @@ static void print_text(const struct testkey_opts *o, const struct mv_dkim_keyche
 {
 	printf("key %s: %s, %u bits (%s)\n", c->name, mv_dkim_alg_str(c->alg), c->bits, o->key);
 	if (c->published)
-		printf("record: k=%s, %u bits%s%s\n", c->type == MV_DKIM_KEY_RSA ? "rsa" : "ed25519",
-		       c->pub_bits, c->revoked ? ", revoked" : "", c->testing ? ", t=y" : "");
+		printf("record: k=%s, %u bits%s%s\n",
+		       c->type == MV_DKIM_KEY_RSA ? "rsa" : "ed25519", c->pub_bits,
+		       c->revoked ? ", revoked" : "", c->testing ? ", t=y" : "");
 	for (size_t i = 0; i < c->nproblems; i++)
 		printf("problem: %s\n", c->problem[i]);
 	for (size_t i = 0; i < c->nwarnings; i++)
@@ -167,7 +168,8 @@ int mv_cli_testkey(int argc, char **argv)
 		goto out;
 	if ((rc = mv_cli_dns_open(&o.dns, &r)) != 0)
 		goto out;
-	if (!(c = malloc(sizeof *c)) || mv_dkim_keycheck(r, o.selector, o.domain, key, c) != MV_OK) {
+	if (!(c = malloc(sizeof *c)) ||
+	    mv_dkim_keycheck(r, o.selector, o.domain, key, c) != MV_OK) {
 		fprintf(stderr, "mailvet testkey: out of memory\n");
 		rc = 2;
 		goto out;

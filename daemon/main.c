@@ -44,11 +44,13 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static char *config_abs;
-	static const struct option longopts[] = {
-	        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
-	        {"foreground", no_argument, NULL, 'f'},   {"version", no_argument, NULL, 'V'},
-	        {"help", no_argument, NULL, 'h'},         {"check-dns", no_argument, NULL, 'D'},
-	        {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+	                                         {"check", no_argument, NULL, 'n'},
+	                                         {"foreground", no_argument, NULL, 'f'},
+	                                         {"version", no_argument, NULL, 'V'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {"check-dns", no_argument, NULL, 'D'},
+	                                         {NULL, 0, NULL, 0}};
 	int ch;
 
 	o->config = DEFAULT_CONFIG;

@@ -239,8 +239,7 @@ size_t mvd_keys_choose(void *arg, const struct mv_msg *header, const char *autho
 
 /* One key checked, its line printed; 1 when it is not ok, 0 when it is, -1 out of memory. */
 static int check_one(struct mv_resolver *r, const char *domain, const char *selector,
-                     const struct mv_dkim_signkey *key, const char *file, unsigned line,
-                     FILE *out)
+                     const struct mv_dkim_signkey *key, const char *file, unsigned line, FILE *out)
 {
 	struct mv_dkim_keycheck *c = malloc(sizeof *c);
 	const char *sep = ": ";
@@ -271,17 +270,19 @@ long mvd_keys_check_dns(const struct mvd_keys *k, struct mv_resolver *r, FILE *o
 
 	for (size_t i = 0; i < k->n; i++)
 		for (size_t j = 0; j < k->d[i].conf->nkeys; j++, total++) {
-			rc = check_one(r, k->d[i].conf->name, k->d[i].selectors[j], k->d[i].keys[j], conf,
-			               k->d[i].conf->keys[j].line, out);
+			rc = check_one(r, k->d[i].conf->name, k->d[i].selectors[j], k->d[i].keys[j],
+			               conf, k->d[i].conf->keys[j].line, out);
 			if (rc < 0)
 				return -1;
 			bad += rc;
 		}
 	for (size_t i = 0; k->kt && i < k->kt->nkeys + k->kt->ndirkeys; i++) {
-		const struct mvd_kt_key *e = i < k->kt->nkeys ? &k->kt->keys[i]
-		                                               : &k->kt->dirkeys[i - k->kt->nkeys];
+		const struct mvd_kt_key *e =
+		        i < k->kt->nkeys ? &k->kt->keys[i] : &k->kt->dirkeys[i - k->kt->nkeys];
 		if (strcmp(e->domain, "%") == 0) {
-			fprintf(out, "mailvetd: key %s (%s:%u): not checked: its domain is %%, the author's\n",
+			fprintf(out,
+			        "mailvetd: key %s (%s:%u): not checked: its domain is %%, the "
+			        "author's\n",
 			        e->name, e->file, e->line);
 			continue;
 		}

@@ -140,10 +140,10 @@ enum mv_dkim_keycheck_status {
 /* The outcome of mv_dkim_keycheck(); every string is NUL-terminated, in the struct. */
 struct mv_dkim_keycheck {
 	enum mv_dkim_keycheck_status status;
-	char name[300];           /* s._domainkey.d */
-	enum mv_dkim_alg alg;     /* of the private key */
-	unsigned bits;            /* of the private key (256 for ed25519) */
-	int published;            /* a record answered and parsed */
+	char name[300];            /* s._domainkey.d */
+	enum mv_dkim_alg alg;      /* of the private key */
+	unsigned bits;             /* of the private key (256 for ed25519) */
+	int published;             /* a record answered and parsed */
 	enum mv_dkim_keytype type; /* of the published key, when published */
 	unsigned pub_bits;
 	int revoked, testing, matches;

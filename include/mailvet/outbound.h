@@ -30,7 +30,7 @@ struct mv_outbound_config {
 	/* DKIM (RFC 6376) */
 	const struct mv_outbound_key *dkim_keys;
 	size_t ndkim_keys;
-	const char *dkim_domain;      /* NULL: the author-domain rule (see mv_outbound_end);
+	const char *dkim_domain; /* NULL: the author-domain rule (see mv_outbound_end);
 	                          * else sign with this domain's keys whatever From says
 	                          * (`mailvet sign --domain`, a third-party signer) */
 	/*

@@ -59,7 +59,8 @@ static void compare(struct mv_dkim_keycheck *c, const struct mv_dkim_key *k,
 		PROBLEM(c, "p= is empty: the key is revoked");
 	} else if ((k->type == MV_DKIM_KEY_RSA) != want_rsa) {
 		PROBLEM(c, "the record has k=%s but the private key is %s",
-		        k->type == MV_DKIM_KEY_RSA ? "rsa" : "ed25519", want_rsa ? "RSA" : "Ed25519");
+		        k->type == MV_DKIM_KEY_RSA ? "rsa" : "ed25519",
+		        want_rsa ? "RSA" : "Ed25519");
 	} else if (EVP_PKEY_eq(k->pkey, key->pkey) != 1) {
 		PROBLEM(c, "the published public key is not the private key's (key mismatch)");
 	} else {
@@ -67,7 +68,9 @@ static void compare(struct mv_dkim_keycheck *c, const struct mv_dkim_key *k,
 	}
 	if (!k->revoked && k->type == MV_DKIM_KEY_RSA) {
 		if (k->bits < MV_DKIM_MIN_RSA_BITS)
-			PROBLEM(c, "RSA key of %u bits: verifiers refuse keys under %d bits (RFC 8301)",
+			PROBLEM(c,
+			        "RSA key of %u bits: verifiers refuse keys under %d bits (RFC "
+			        "8301)",
 			        k->bits, MV_DKIM_MIN_RSA_BITS);
 		else if (k->bits < 2048)
 			WARNING(c, "RSA key of %u bits: 2048 bits are recommended", k->bits);
