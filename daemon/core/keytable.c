@@ -1,17 +1,14 @@
-/* daemon/core/keytable.c — the OpenDKIM KeyTable and SigningTable formats, and a key directory. */
-#include <dirent.h>
+/* daemon/core/keytable.c — the OpenDKIM KeyTable and SigningTable formats: lines, files, checks. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <mailvet/util.h>
 
-#include "keytable.h"
+#include "keytable_int.h"
 
-#define MAX_KEY_FILE ((size_t)64 * 1024)
 #define MAX_FIELDS 8
 
 /* One line cut into blank-separated fields (the text is a copy the line owns). */
@@ -21,9 +18,8 @@ struct fields {
 	size_t n;
 };
 
-static void errf(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
-        MV_PRINTF(5, 6);
-static void errf(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
+void mvd_keytable_errf(char *err, size_t errlen, const char *file, unsigned line, const char *fmt,
+                       ...)
 {
 	va_list ap;
 	int n;
@@ -113,7 +109,7 @@ int64_t mvd_keytable_date(const char *s)
 }
 
 /* 1 when s[0..n) is a DNS label sequence a selector or domain may be. */
-static int name_ok(const char *s, size_t n)
+int mvd_keytable_name_ok(const char *s, size_t n)
 {
 	size_t label = 0;
 
@@ -167,9 +163,9 @@ static const char *key_line(const struct fields *f, struct mvd_kt_key *k)
 	v = f->f[1];
 	if (!(c1 = strchr(v, ':')) || !(c2 = strchr(c1 + 1, ':')))
 		return "expected DOMAIN:SELECTOR:/path/to/key after the name";
-	if (!(c1 - v == 1 && v[0] == '%') && !name_ok(v, (size_t)(c1 - v)))
+	if (!(c1 - v == 1 && v[0] == '%') && !mvd_keytable_name_ok(v, (size_t)(c1 - v)))
 		return "bad domain name before the first ':'";
-	if (!name_ok(c1 + 1, (size_t)(c2 - c1 - 1)))
+	if (!mvd_keytable_name_ok(c1 + 1, (size_t)(c2 - c1 - 1)))
 		return "bad selector between the ':'s";
 	if (c2[1] != '/')
 		return "the key must be an absolute path (key data inline is not supported: "
@@ -204,35 +200,22 @@ static const char *sign_line(const struct fields *f, struct mvd_st_entry *e)
 	return NULL;
 }
 
-/*
- * Read a table file line by line: each line that is not blank goes to
- * add(), which returns NULL or why the line is refused. MV_EIO when the
- * file cannot be read, MV_ESYNTAX on a refused line (err says FILE:LINE).
- */
-static enum mv_status read_table(const char *path, void *arg,
-                                 const char *(*add)(void *arg, const struct fields *f,
-                                                    unsigned line),
-                                 char *err, size_t errlen)
-{
-	char *text = NULL;
-	size_t len = 0;
-	unsigned mode, line = 0;
-	enum mv_status st;
-	struct fields *f = NULL;
+typedef const char *(*line_fn)(void *arg, const struct fields *f, unsigned line);
 
-	st = mv_read_regular_file(path, MVD_KEYTABLE_MAX_FILE, &text, &len, &mode);
-	if (st != MV_OK) {
-		errf(err, errlen, path, 0, "%s",
-		     st == MV_EIO       ? strerror(errno)
-		     : st == MV_EINVAL  ? "not a regular file"
-		     : st == MV_ETOOBIG ? "larger than 64 MiB"
-		                        : mv_status_str(st));
-		return st == MV_ENOMEM ? st : st == MV_ETOOBIG ? MV_ESYNTAX : MV_EIO;
-	}
-	if (!(f = malloc(sizeof *f))) {
-		st = MV_ENOMEM;
-		goto out;
-	}
+/*
+ * Cut text[0..len) into lines: each line that is not blank goes to add(),
+ * which returns NULL or why the line is refused (MV_ESYNTAX, err says
+ * PATH:LINE).
+ */
+static enum mv_status parse_lines(const char *text, size_t len, const char *path, void *arg,
+                                  line_fn add, char *err, size_t errlen)
+{
+	struct fields *f = malloc(sizeof *f);
+	unsigned line = 0;
+	enum mv_status st = MV_OK;
+
+	if (!f)
+		return MV_ENOMEM;
 	for (size_t pos = 0; pos < len;) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
@@ -240,32 +223,52 @@ static enum mv_status read_table(const char *path, void *arg,
 
 		line++;
 		if (memchr(text + pos, '\0', n)) {
-			errf(err, errlen, path, line, "a NUL byte");
+			mvd_keytable_errf(err, errlen, path, line, "a NUL byte");
 			st = MV_ESYNTAX;
-			goto out;
+			break;
 		}
 		if (split(text + pos, n, f) != 0) {
-			errf(err, errlen, path, line,
-			     "line longer than %d bytes or more than %d fields",
-			     MVD_KEYTABLE_MAX_LINE, MAX_FIELDS);
+			mvd_keytable_errf(err, errlen, path, line,
+			                  "line longer than %d bytes or more than %d fields",
+			                  MVD_KEYTABLE_MAX_LINE, MAX_FIELDS);
 			st = MV_ESYNTAX;
-			goto out;
+			break;
 		}
 		pos += n + 1;
 		if (f->n && (why = add(arg, f, line)) != NULL) {
-			errf(err, errlen, path, line, "%s", why);
+			mvd_keytable_errf(err, errlen, path, line, "%s", why);
 			st = strcmp(why, "out of memory") == 0 ? MV_ENOMEM : MV_ESYNTAX;
-			goto out;
+			break;
 		}
 	}
-out:
 	free(f);
+	return st;
+}
+
+/* Read a table file and parse it (parse_lines). MV_EIO when the file cannot be read. */
+static enum mv_status read_table(const char *path, void *arg, line_fn add, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	unsigned mode;
+	enum mv_status st;
+
+	st = mv_read_regular_file(path, MVD_KEYTABLE_MAX_FILE, &text, &len, &mode);
+	if (st != MV_OK) {
+		mvd_keytable_errf(err, errlen, path, 0, "%s",
+		                  st == MV_EIO       ? strerror(errno)
+		                  : st == MV_EINVAL  ? "not a regular file"
+		                  : st == MV_ETOOBIG ? "larger than 64 MiB"
+		                                     : mv_status_str(st));
+		return st == MV_ENOMEM ? st : st == MV_ETOOBIG ? MV_ESYNTAX : MV_EIO;
+	}
+	st = parse_lines(text, len, path, arg, add, err, errlen);
 	free(text);
 	return st;
 }
 
 /* Grow *arr (of *n elements of size sz) by one zeroed element; NULL when memory runs out. */
-static void *grow(void *arr_p, size_t *n, size_t *cap, size_t sz)
+void *mvd_keytable_grow(void *arr_p, size_t *n, size_t *cap, size_t sz)
 {
 	void **arr = arr_p;
 
@@ -289,7 +292,7 @@ struct reader {
 static const char *add_key(void *arg, const struct fields *f, unsigned line)
 {
 	struct reader *r = arg;
-	struct mvd_kt_key *k = grow(&r->t->keys, &r->t->nkeys, &r->cap, sizeof *k);
+	struct mvd_kt_key *k = mvd_keytable_grow(&r->t->keys, &r->t->nkeys, &r->cap, sizeof *k);
 
 	if (!k)
 		return "out of memory";
@@ -301,7 +304,7 @@ static const char *add_key(void *arg, const struct fields *f, unsigned line)
 static const char *add_sign(void *arg, const struct fields *f, unsigned line)
 {
 	struct reader *r = arg;
-	struct mvd_st_entry *e = grow(&r->t->sign, &r->t->nsign, &r->cap, sizeof *e);
+	struct mvd_st_entry *e = mvd_keytable_grow(&r->t->sign, &r->t->nsign, &r->cap, sizeof *e);
 
 	if (!e)
 		return "out of memory";
@@ -341,10 +344,11 @@ static enum mv_status check_versions(const struct mvd_keytable *t, char *err, si
 			continue;
 		for (size_t j = i; j < t->nkeys && strcmp(t->keys[j].name, a->name) == 0; j++)
 			if (t->keys[j].not_before == a->not_before) {
-				errf(err, errlen, t->kt_file, t->keys[j].line,
-				     "key %s is also on line %u with the same not_before: give the "
-				     "newer version not_before=YYYY-MM-DD",
-				     a->name, a->line);
+				mvd_keytable_errf(err, errlen, t->kt_file, t->keys[j].line,
+				                  "key %s is also on line %u with the same "
+				                  "not_before: give the "
+				                  "newer version not_before=YYYY-MM-DD",
+				                  a->name, a->line);
 				return MV_ESYNTAX;
 			}
 	}
@@ -369,8 +373,9 @@ static enum mv_status check_names(const struct mvd_keytable *t, char *err, size_
 				hi = mid;
 		}
 		if (lo == t->nkeys || strcmp(t->keys[lo].name, name) != 0) {
-			errf(err, errlen, t->st_file, t->sign[i].line,
-			     "key name \"%s\" is not in the key table %s", name, t->kt_file);
+			mvd_keytable_errf(err, errlen, t->st_file, t->sign[i].line,
+			                  "key name \"%s\" is not in the key table %s", name,
+			                  t->kt_file);
 			return MV_ESYNTAX;
 		}
 	}
@@ -393,12 +398,12 @@ static enum mv_status index_domains(struct mvd_keytable *t)
 		struct mvd_st_entry *e;
 		size_t *g;
 		if (!indexed(p)) {
-			if (!(g = grow(&t->general, &t->ngeneral, &gcap, sizeof *g)))
+			if (!(g = mvd_keytable_grow(&t->general, &t->ngeneral, &gcap, sizeof *g)))
 				return MV_ENOMEM;
 			*g = i;
 			continue;
 		}
-		if (!(e = grow(&t->byd, &t->nbyd, &cap, sizeof *e)))
+		if (!(e = mvd_keytable_grow(&t->byd, &t->nbyd, &cap, sizeof *e)))
 			return MV_ENOMEM;
 		e->pattern = (char *)p + 2; /* borrowed from sign[i] */
 		e->keyname = t->sign[i].keyname;
@@ -409,98 +414,7 @@ static enum mv_status index_domains(struct mvd_keytable *t)
 	return MV_OK;
 }
 
-static int dirkey_cmp(const void *a, const void *b)
-{
-	const struct mvd_kt_key *x = a, *y = b;
-	int c = strcmp(x->domain, y->domain);
-
-	return c ? c : strcmp(x->selector, y->selector);
-}
-
-/* The selector a key directory file name gives (SELECTOR.pem, SELECTOR.private), or 0. */
-static size_t key_file_selector(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n > 4 && strcmp(name + n - 4, ".pem") == 0)
-		n -= 4;
-	else if (n > 8 && strcmp(name + n - 8, ".private") == 0)
-		n -= 8;
-	else
-		return 0;
-	return name_ok(name, n) ? n : 0;
-}
-
-/* The key files of one DIR/DOMAIN directory into t->dirkeys. */
-static enum mv_status read_domain_dir(struct mvd_keytable *t, const char *domain, size_t *cap,
-                                      char *err, size_t errlen)
-{
-	char path[4096];
-	DIR *d;
-	struct dirent *de;
-	enum mv_status st = MV_OK;
-
-	snprintf(path, sizeof path, "%s/%s", t->dir, domain);
-	if (!(d = opendir(path)))
-		return MV_OK; /* a file beside the domains: not ours */
-	while (st == MV_OK && (de = readdir(d)) != NULL) {
-		size_t sl = key_file_selector(de->d_name);
-		struct mvd_kt_key *k;
-		if (!sl)
-			continue;
-		if (t->ndirkeys == MVD_KEYTABLE_MAX_DIR) {
-			errf(err, errlen, t->dir, 0, "more than %d key files",
-			     MVD_KEYTABLE_MAX_DIR);
-			st = MV_ETOOBIG;
-		} else if (!(k = grow(&t->dirkeys, &t->ndirkeys, cap, sizeof *k))) {
-			st = MV_ENOMEM;
-		} else {
-			k->file = t->dir;
-			k->domain = strdup(domain);
-			k->selector = mv_strndup(de->d_name, sl);
-			k->path = malloc(strlen(path) + strlen(de->d_name) + 2);
-			k->name = malloc(strlen(domain) + sl + 2);
-			if (!k->domain || !k->selector || !k->path || !k->name)
-				st = MV_ENOMEM;
-			else {
-				snprintf(k->path, strlen(path) + strlen(de->d_name) + 2, "%s/%s",
-				         path, de->d_name);
-				snprintf(k->name, strlen(domain) + sl + 2, "%s/%s", domain,
-				         k->selector);
-				mv_ascii_lower(k->domain, strlen(k->domain));
-			}
-		}
-	}
-	closedir(d);
-	if (st == MV_ENOMEM)
-		errf(err, errlen, t->dir, 0, "out of memory");
-	return st;
-}
-
-/* key_directory: every DIR/DOMAIN/SELECTOR.pem (or .private, opendkim-genkey's name). */
-static enum mv_status read_dir(struct mvd_keytable *t, char *err, size_t errlen)
-{
-	DIR *d;
-	struct dirent *de;
-	size_t cap = 0;
-	enum mv_status st = MV_OK;
-
-	if (t->dir[0] != '/') {
-		errf(err, errlen, t->dir, 0, "key_directory must be an absolute path");
-		return MV_ESYNTAX;
-	}
-	if (!(d = opendir(t->dir))) {
-		errf(err, errlen, t->dir, 0, "%s", strerror(errno));
-		return MV_EIO;
-	}
-	while (st == MV_OK && (de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && name_ok(de->d_name, strlen(de->d_name)))
-			st = read_domain_dir(t, de->d_name, &cap, err, errlen);
-	closedir(d);
-	if (st == MV_OK && t->ndirkeys)
-		qsort(t->dirkeys, t->ndirkeys, sizeof *t->dirkeys, dirkey_cmp);
-	return st;
-}
+static enum mv_status finish_tables(struct mvd_keytable *t, char *err, size_t errlen);
 
 /* key_table + signing_table into t. */
 static enum mv_status read_tables(struct mvd_keytable *t, char *err, size_t errlen)
@@ -509,8 +423,8 @@ static enum mv_status read_tables(struct mvd_keytable *t, char *err, size_t errl
 	enum mv_status st;
 
 	if (t->kt_file[0] != '/' || t->st_file[0] != '/') {
-		errf(err, errlen, t->kt_file[0] != '/' ? t->kt_file : t->st_file, 0,
-		     "must be an absolute path (the daemon works from /)");
+		mvd_keytable_errf(err, errlen, t->kt_file[0] != '/' ? t->kt_file : t->st_file, 0,
+		                  "must be an absolute path (the daemon works from /)");
 		return MV_ESYNTAX;
 	}
 	if ((st = read_table(t->kt_file, &r, add_key, err, errlen)) != MV_OK)
@@ -518,6 +432,14 @@ static enum mv_status read_tables(struct mvd_keytable *t, char *err, size_t errl
 	r.cap = 0;
 	if ((st = read_table(t->st_file, &r, add_sign, err, errlen)) != MV_OK)
 		return st;
+	return finish_tables(t, err, errlen);
+}
+
+/* Both tables read: sort, check the versions and the names, index the patterns. */
+static enum mv_status finish_tables(struct mvd_keytable *t, char *err, size_t errlen)
+{
+	enum mv_status st;
+
 	if (t->nkeys)
 		qsort(t->keys, t->nkeys, sizeof *t->keys, key_cmp);
 	if (!t->st_wild && t->nsign)
@@ -526,7 +448,7 @@ static enum mv_status read_tables(struct mvd_keytable *t, char *err, size_t errl
 	    (st = check_names(t, err, errlen)) != MV_OK)
 		return st;
 	if (t->st_wild && (st = index_domains(t)) != MV_OK)
-		errf(err, errlen, t->st_file, 0, "out of memory");
+		mvd_keytable_errf(err, errlen, t->st_file, 0, "out of memory");
 	return st;
 }
 
@@ -562,72 +484,11 @@ enum mv_status mvd_keytable_read(const char *key_table, const char *signing_tabl
 	if (st == MV_OK && has_kt)
 		st = read_tables(t, err, errlen);
 	if (st == MV_OK && t->dir[0])
-		st = read_dir(t, err, errlen);
+		st = mvd_keytable_read_dir(t, err, errlen);
 	if (st != MV_OK)
 		mvd_keytable_free(t);
 	else
 		*out = t;
-	return st;
-}
-
-/* Load one PEM key file into k->key. */
-static enum mv_status load_one(struct mvd_kt_key *k, char *err, size_t errlen)
-{
-	char *pem = NULL, why[128] = "";
-	size_t len = 0;
-	unsigned mode = 0;
-	enum mv_status st;
-
-	st = mv_read_regular_file(k->path, MAX_KEY_FILE, &pem, &len, &mode);
-	if (st != MV_OK) {
-		errf(err, errlen, k->file, k->line, "key %s: %s", k->path,
-		     st == MV_EIO      ? strerror(errno)
-		     : st == MV_EINVAL ? "not a regular file"
-		                       : mv_status_str(st));
-		return st;
-	}
-	st = mv_dkim_signkey_pem(pem, len, &k->key, why, sizeof why);
-	if (st != MV_OK)
-		errf(err, errlen, k->file, k->line, "key %s: %s", k->path,
-		     why[0] ? why : mv_status_str(st));
-	memset(pem, 0, len);
-	free(pem);
-	return st;
-}
-
-static int path_cmp(const void *a, const void *b)
-{
-	const struct mvd_kt_key *const *x = a, *const *y = b;
-
-	return strcmp((*x)->path, (*y)->path);
-}
-
-enum mv_status mvd_keytable_load_keys(struct mvd_keytable *t, char *err, size_t errlen)
-{
-	size_t n = t->nkeys + t->ndirkeys;
-	struct mvd_kt_key **by_path = n ? calloc(n, sizeof *by_path) : NULL;
-	enum mv_status st = MV_OK;
-
-	if (n && !by_path) {
-		snprintf(err, errlen, "out of memory");
-		return MV_ENOMEM;
-	}
-	for (size_t i = 0; i < t->nkeys; i++)
-		by_path[i] = &t->keys[i];
-	for (size_t i = 0; i < t->ndirkeys; i++)
-		by_path[t->nkeys + i] = &t->dirkeys[i];
-	if (n)
-		qsort(by_path, n, sizeof *by_path, path_cmp);
-	for (size_t i = 0; st == MV_OK && i < n; i++) {
-		struct mvd_kt_key *k = by_path[i];
-		if (i > 0 && strcmp(by_path[i - 1]->path, k->path) == 0) {
-			k->key = by_path[i - 1]->key; /* one file, one load */
-			k->borrowed = 1;
-		} else {
-			st = load_one(k, err, errlen);
-		}
-	}
-	free(by_path);
 	return st;
 }
 
@@ -664,201 +525,28 @@ void mvd_keytable_free(struct mvd_keytable *t)
 	free(t);
 }
 
-const struct mvd_kt_key *mvd_keytable_key(const struct mvd_keytable *t, const char *name,
-                                          int64_t now)
+enum mv_status mvd_keytable_parse(const char *kt, size_t kt_len, const char *st_text, size_t st_len,
+                                  int wild, struct mvd_keytable **out, char *err, size_t errlen)
 {
-	const struct mvd_kt_key *best = NULL;
-	size_t lo = 0, hi = t->nkeys;
+	struct mvd_keytable *t = calloc(1, sizeof *t);
+	struct reader r = {t, 0};
+	enum mv_status st = MV_ENOMEM;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(t->keys[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < t->nkeys && strcmp(t->keys[i].name, name) == 0; i++) {
-		const struct mvd_kt_key *k = &t->keys[i];
-		if (now < k->not_before || (k->not_after && now >= k->not_after))
-			continue;
-		if (!best || k->not_before > best->not_before)
-			best = k;
-	}
-	return best;
-}
-
-int mvd_keytable_glob(const char *p, const char *s)
-{
-	const char *star = NULL, *resume = NULL;
-
-	/* Greedy with one backtrack point: O(len(p) * len(s)) at worst, never recursive. */
-	while (*s) {
-		if (*p == '*') {
-			star = p++;
-			resume = s;
-		} else if (*p && ((unsigned char)*p | 0x20) == ((unsigned char)*s | 0x20) &&
-		           ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == *s)) {
-			p++;
-			s++;
-		} else if (star) {
-			p = star + 1;
-			s = ++resume;
-		} else {
-			return 0;
-		}
-	}
-	while (*p == '*')
-		p++;
-	return *p == '\0';
-}
-
-/* The exact-lookup entry for key, or NULL. */
-static const struct mvd_st_entry *exact(const struct mvd_keytable *t, const char *key)
-{
-	size_t lo = 0, hi = t->nsign;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(t->sign[mid].pattern, key);
-		if (c == 0)
-			return &t->sign[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-/* OpenDKIM's order of exact lookups for local@domain (both lowercased by the caller). */
-static const struct mvd_st_entry *lookup_exact(const struct mvd_keytable *t, const char *local,
-                                               const char *domain)
-{
-	char key[700];
-	const struct mvd_st_entry *e;
-	const char *d;
-
-	snprintf(key, sizeof key, "%s@%s", local, domain);
-	if ((e = exact(t, key)) || (e = exact(t, domain)))
-		return e;
-	for (d = strchr(domain, '.'); d; d = strchr(d + 1, '.')) {
-		snprintf(key, sizeof key, "%s@%s", local, d);
-		if ((e = exact(t, key)))
-			return e;
-	}
-	for (d = strchr(domain, '.'); d; d = strchr(d + 1, '.'))
-		if ((e = exact(t, d)))
-			return e;
-	snprintf(key, sizeof key, "%s@*", local);
-	if ((e = exact(t, key)))
-		return e;
-	return exact(t, "*");
-}
-
-/* refile: the first pattern in file order matching local@domain. */
-static const struct mvd_st_entry *lookup_wild(const struct mvd_keytable *t, const char *local,
-                                              const char *domain)
-{
-	char addr[700];
-	size_t first = t->nsign, lo = 0, hi = t->nbyd;
-
-	/* The "*@DOMAIN" lines through the index: the earliest of that domain bounds the scan. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(t->byd[mid].pattern, domain) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < t->nbyd && strcmp(t->byd[lo].pattern, domain) == 0)
-		first = t->byd[lo].line;
-	snprintf(addr, sizeof addr, "%s@%s", local, domain);
-	for (size_t g = 0; g < t->ngeneral && t->general[g] < first; g++)
-		if (mvd_keytable_glob(t->sign[t->general[g]].pattern, addr))
-			return &t->sign[t->general[g]];
-	return first < t->nsign ? &t->sign[first] : NULL;
-}
-
-const char *mvd_keytable_lookup(const struct mvd_keytable *t, const char *local, const char *domain,
-                                unsigned *line)
-{
-	char l[320], d[256];
-	const struct mvd_st_entry *e;
-
-	if (!t->nsign || strlen(local) >= sizeof l || strlen(domain) >= sizeof d)
-		return NULL;
-	memcpy(l, local, strlen(local) + 1);
-	memcpy(d, domain, strlen(domain) + 1);
-	mv_ascii_lower(l, strlen(l));
-	mv_ascii_lower(d, strlen(d));
-	e = t->st_wild ? lookup_wild(t, l, d) : lookup_exact(t, l, d);
-	if (e && line)
-		*line = e->line;
-	return e ? e->keyname : NULL;
-}
-
-/* Every key of the key directory for domain into keys[0..max). */
-static size_t dir_keys(const struct mvd_keytable *t, const char *domain,
-                       struct mv_outbound_key *keys, size_t max)
-{
-	size_t lo = 0, hi = t->ndirkeys, n = 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(t->dirkeys[mid].domain, domain) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < t->ndirkeys && n < max && strcmp(t->dirkeys[i].domain, domain) == 0;
-	     i++) {
-		keys[n].domain = t->dirkeys[i].domain;
-		keys[n].selector = t->dirkeys[i].selector;
-		keys[n].key = t->dirkeys[i].key;
-		keys[n].subdomains = 0;
-		n++;
-	}
-	return n;
-}
-
-size_t mvd_keytable_choose(const struct mvd_keytable *t, const char *local, const char *domain,
-                           int64_t now, struct mv_outbound_key *keys, size_t max, char *why,
-                           size_t whylen)
-{
-	unsigned line = 0;
-	const char *name = mvd_keytable_lookup(t, local ? local : "", domain, &line);
-	const struct mvd_kt_key *k;
-	char lower[256];
-
-	if (strlen(domain) >= sizeof lower) {
-		snprintf(why, whylen, "author domain too long");
-		return 0;
-	}
-	memcpy(lower, domain, strlen(domain) + 1);
-	mv_ascii_lower(lower, strlen(lower));
-	if (name) {
-		k = mvd_keytable_key(t, strcmp(name, "%") == 0 ? lower : name, now);
-		if (!k || !k->key || max == 0) {
-			snprintf(why, whylen,
-			         "no DKIM key for %s: %s:%u gives key %s, which has no version "
-			         "valid now",
-			         domain, t->st_file, line, name);
-			return 0;
-		}
-		keys[0].domain = strcmp(k->domain, "%") == 0 ? domain : k->domain;
-		keys[0].selector = k->selector;
-		keys[0].key = k->key;
-		keys[0].subdomains = 0;
-		return 1;
-	}
-	if (t->ndirkeys) {
-		size_t n = dir_keys(t, lower, keys, max);
-		if (n > 0)
-			return n;
-	}
-	snprintf(why, whylen,
-	         "no DKIM key for %s (no [domain] section, no match for %s@%s in %s%s)", domain,
-	         local ? local : "", domain, t->nsign ? t->st_file : "",
-	         t->dir[0] ? (t->nsign ? " or the key directory" : "the key directory") : "");
-	return 0;
+	*out = NULL;
+	if (!t || !(t->kt_file = strdup("KeyTable")) || !(t->st_file = strdup("SigningTable")) ||
+	    !(t->dir = strdup("")))
+		goto out;
+	t->st_wild = wild;
+	if ((st = parse_lines(kt, kt_len, t->kt_file, &r, add_key, err, errlen)) != MV_OK)
+		goto out;
+	r.cap = 0;
+	if ((st = parse_lines(st_text, st_len, t->st_file, &r, add_sign, err, errlen)) != MV_OK)
+		goto out;
+	st = finish_tables(t, err, errlen);
+out:
+	if (st != MV_OK)
+		mvd_keytable_free(t);
+	else
+		*out = t;
+	return st;
 }

@@ -70,6 +70,14 @@ enum mv_status mvd_keytable_read(const char *key_table, const char *signing_tabl
                                  size_t errlen);
 
 /*
+ * The same on texts in memory (the fuzz target, tests): kt and st_text
+ * need no NUL; wild as refile:. Errors read "KeyTable:LINE" or
+ * "SigningTable:LINE". No key directory, no key loaded.
+ */
+enum mv_status mvd_keytable_parse(const char *kt, size_t kt_len, const char *st_text, size_t st_len,
+                                  int wild, struct mvd_keytable **out, char *err, size_t errlen);
+
+/*
  * Load the private key of every entry, each file once (sites often sign
  * many domains with one key); err reads "FILE:LINE: key PATH: why".
  */
