@@ -69,6 +69,10 @@ static size_t table_files(const struct mvd_keytable *kt, const struct mvd_config
 		lines[n] = mvd_config_line(c, "signing", "signing_table");
 		paths[n++] = kt->st_file;
 	}
+	if (kt->dir[0]) { /* listed again on every reload */
+		lines[n] = mvd_config_line(c, "signing", "key_directory");
+		paths[n++] = kt->dir;
+	}
 	for (size_t i = 0; i < kt->nkeys; i++) {
 		files[n] = kt->keys[i].file;
 		lines[n] = kt->keys[i].line;
@@ -86,7 +90,7 @@ static enum mv_status readable_after_drop(const struct mvd_config *c, char *err,
 {
 	const char **paths, **files;
 	unsigned *lines;
-	size_t n = 0, total = 5;
+	size_t n = 0, total = 6;
 	enum mv_status st = MV_OK;
 	struct mvd_keytable *kt = NULL;
 	char ktwhy[400];

@@ -13,8 +13,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const addrs[][2] = {
-	        {"bob", "example.com"}, {"a", "b.c.example.org"}, {"", "x"}, {"ceo", "example.com"}};
+	static const char *const addrs[][2] = {{"bob", "example.com"},
+	                                       {"a", "b.c.example.org"},
+	                                       {"", "x"},
+	                                       {"ceo", "example.com"}};
 	struct mvd_keytable *t = NULL;
 	struct mv_outbound_key keys[8];
 	const char *kt, *st, *nul;
@@ -31,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mvd_keytable_parse(kt, kt_len, st, st_len, data[0] & 1, &t, why, sizeof why) == MV_OK) {
 		for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
 			(void)mvd_keytable_lookup(t, addrs[i][0], addrs[i][1], NULL);
-			(void)mvd_keytable_choose(t, addrs[i][0], addrs[i][1], 1700000000, keys, 8, why,
-			                          sizeof why);
+			(void)mvd_keytable_choose(t, addrs[i][0], addrs[i][1], 1700000000, keys, 8,
+			                          why, sizeof why);
 		}
 		mvd_keytable_free(t);
 	}

@@ -76,6 +76,7 @@ def write_zone(work, keys):
     z += txt("testing._domainkey.tk.example", keys.record["good"] + "; t=y")
     z += txt("sha1._domainkey.tk.example", keys.record["good"].replace("v=DKIM1;", "v=DKIM1; h=sha1;"))
     z += txt("ed._domainkey.tk.example", keys.record["s2"])
+    z += txt("service._domainkey.tk.example", keys.record["good"] + "; s=other")
     z += "slow._domainkey.tk.example TIMEOUT\n"
     z += "broken._domainkey.tk.example SERVFAIL\n"
     # tbl.example: the domain the daemon signs from its key table (two selectors published).
@@ -109,6 +110,7 @@ def testkey_names_each_problem_with_its_exit_code(work, keys, zone):
         ("small", "small", 0, "warning: RSA key of 1024 bits: 2048 bits are recommended"),
         ("testing", "good", 0, "warning: t=y"),
         ("sha1", "good", 1, "h= does not list sha256"),
+        ("service", "good", 1, "s= does not list email"),
         ("slow", "good", 3, "DNS did not answer"),
         ("broken", "good", 3, "DNS did not answer"),
     ]

@@ -403,6 +403,29 @@ static void five_thousand_domains_load_fast_and_look_up_right(void **state)
 	mv_buf_free(&st);
 }
 
+/* OpenDKIM's "%": the author domain, as a key name and as a key's domain. */
+static void percent_stands_for_the_author_domain(void **state)
+{
+	static const char kt[] = "a.test a.test:sel:/k\nany %:wild:/k\n";
+	static const char st[] = "*@a.test %\n*@b.test any\n";
+	struct mvd_keytable *t = NULL;
+	struct mv_outbound_key keys[8];
+	char why[300] = "";
+
+	(void)state;
+	assert_int_equal(mvd_keytable_parse(kt, strlen(kt), st, strlen(st), 1, &t, why, sizeof why),
+	                 MV_OK);
+	t->keys[0].key = t->keys[1].key =
+	        (struct mv_dkim_signkey *)t; /* not used: a non-NULL mark */
+	t->keys[0].borrowed = t->keys[1].borrowed = 1;
+	assert_int_equal(mvd_keytable_choose(t, "x", "A.test", 0, keys, 8, why, sizeof why), 1);
+	assert_string_equal(keys[0].selector, "sel");
+	assert_int_equal(mvd_keytable_choose(t, "x", "b.test", 0, keys, 8, why, sizeof why), 1);
+	assert_string_equal(keys[0].selector, "wild");
+	assert_string_equal(keys[0].domain, "b.test");
+	mvd_keytable_free(t);
+}
+
 /* [domain] sections win over the signing table, which wins over the key directory. */
 static void domain_sections_come_first(void **state)
 {
@@ -457,6 +480,7 @@ int main(void)
 	        cmocka_unit_test(rotation_switches_to_the_new_selector_by_date),
 	        cmocka_unit_test(key_directory_holds_domain_slash_selector),
 	        cmocka_unit_test(five_thousand_domains_load_fast_and_look_up_right),
+	        cmocka_unit_test(percent_stands_for_the_author_domain),
 	        cmocka_unit_test(domain_sections_come_first),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
