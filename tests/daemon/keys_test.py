@@ -300,6 +300,23 @@ def daemon_signs_from_the_table_and_follows_it_on_sighup(binary, work, keys, zon
         assert m.wait_log("KeyTable:4: expected"), m.log_text()[-2000:]
         sig, _ = send_signed(m, "TBLQ3")
         assert "s=s2" in sig, sig
+        # Only a version that starts later: unsigned, and the log line says why.
+        with open(ktp, "w") as f:
+            f.write("tbl tbl.example:s3:%s not_before=2099-01-01\n" % keys.path["good"])
+        before = m.log_text().count("configuration reloaded")
+        m.hup()
+        end = time.time() + 10
+        while m.log_text().count("configuration reloaded") <= before:
+            assert time.time() < end, "no reload logged"
+            time.sleep(0.05)
+        try:
+            send_signed(m, "TBLQ4")
+            raise AssertionError("signed with a key not valid yet")
+        except AssertionError as e:
+            assert "not valid yet" not in str(e), e
+        assert m.wait_log("queue_id=TBLQ4 "), "no log line for TBLQ4"
+        line = [l for l in m.message_lines() if "queue_id=TBLQ4 " in l][0]
+        assert "gives key tbl, which has no version valid now" in line and " signed=" not in line, line
     finally:
         rc = harness.stop_checked(m)
     assert rc == 0, "mailvetd exit status"
