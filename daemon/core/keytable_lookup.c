@@ -179,12 +179,13 @@ size_t mvd_keytable_choose(const struct mvd_keytable *t, const char *local, cons
 	memcpy(lower, domain, strlen(domain) + 1);
 	mv_ascii_lower(lower, strlen(lower));
 	if (name) {
-		k = mvd_keytable_key(t, strcmp(name, "%") == 0 ? lower : name, now);
+		const char *kn = strcmp(name, "%") == 0 ? lower : name; /* "%": the author domain */
+		k = mvd_keytable_key(t, kn, now);
 		if (!k || !k->key || max == 0) {
 			snprintf(why, whylen,
 			         "no DKIM key for %s: %s:%u gives key %s, which has no version "
 			         "valid now",
-			         domain, t->st_file, line, name);
+			         domain, t->st_file, line, kn);
 			return 0;
 		}
 		keys[0].domain = strcmp(k->domain, "%") == 0 ? domain : k->domain;
