@@ -17,6 +17,7 @@ static const struct command commands[] = {
          "SPF, DKIM, DMARC, ARC, iprev of messages: Authentication-Results"},
         {"sign", mv_cli_sign, "DKIM-sign a message (rsa-sha256, ed25519-sha256)"},
         {"keygen", mv_cli_keygen, "generate a DKIM key and the TXT record to publish"},
+        {"testkey", mv_cli_testkey, "check a published DKIM key record against its private key"},
         {"seal", mv_cli_seal, "add ARC sets to a message (RFC 8617), or validate its chain"},
         {"discover", mv_cli_discover, "ask a server for its AUTHSERV capability (authserv-id)"},
         {"report", mv_cli_report, "DMARC aggregate reports: store, send, import, show"},

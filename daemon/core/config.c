@@ -84,6 +84,9 @@ static const struct key keys[] = {
         {"outbound", "canonicalization", KEY_CANON, 0, 0, 0, NULL},
         {"outbound", "headers", KEY_STR, O(sign_headers), 0, 0, NULL},
         {"outbound", "expire", KEY_UINT, O(sign_expire), 0, 315360000, NULL},
+        {"signing", "key_table", KEY_STR, O(key_table), 0, 0, NULL},
+        {"signing", "signing_table", KEY_STR, O(signing_table), 0, 0, NULL},
+        {"signing", "key_directory", KEY_STR, O(key_directory), 0, 0, NULL},
 };
 #undef O
 
@@ -569,6 +572,9 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	c->sign_hcanon = MV_CANON_RELAXED;
 	c->sign_bcanon = MV_CANON_RELAXED;
 	ok &= set_str(&c->sign_headers, "");
+	ok &= set_str(&c->key_table, "");
+	ok &= set_str(&c->signing_table, "");
+	ok &= set_str(&c->key_directory, "");
 	if (!ok)
 		return MV_ENOMEM;
 	return mv_cidr_list_add(&c->internal_hosts, "127.0.0.0/8 ::1");
@@ -588,7 +594,10 @@ void mvd_config_free(struct mvd_config *c)
 	                 &c->resolver,
 	                 &c->trust_anchor_file,
 	                 &c->zone_file,
-	                 &c->sign_headers};
+	                 &c->sign_headers,
+	                 &c->key_table,
+	                 &c->signing_table,
+	                 &c->key_directory};
 
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);

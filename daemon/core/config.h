@@ -111,6 +111,8 @@ struct mvd_config {
 	enum mv_canon sign_hcanon, sign_bcanon;
 	char *sign_headers; /* "" = the library's default list */
 	unsigned sign_expire;
+	/* [signing]: keys for many domains (keytable.c); "" = not used */
+	char *key_table, *signing_table, *key_directory;
 	/* [domain NAME] ... */
 	struct mvd_domain_conf *domains;
 	size_t ndomains;

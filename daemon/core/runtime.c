@@ -87,6 +87,8 @@ static enum mv_status outbound_config(struct mvd_runtime *rt, char *err, size_t 
 	if (c->sign) {
 		o->dkim_keys = rt->keys->table;
 		o->ndkim_keys = rt->keys->ntable;
+		o->dkim_choose = mvd_keys_choose;
+		o->dkim_choose_arg = rt->keys;
 	}
 	if (c->arc_seal) {
 		o->arc_keys = rt->keys->table;

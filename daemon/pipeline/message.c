@@ -48,7 +48,8 @@ enum mv_status mvd_pipeline_new(struct mvd_runtime *rt, const struct mvd_client 
 	venv.outbound = p->outbound;
 	if ((st = mv_verify_new(&rt->vcfg, rt->resolver, time(NULL), &venv, &p->v)) != MV_OK)
 		mvd_pipeline_failed(p, st, "verify_new");
-	if (p->outbound && (rt->cfg.sign || rt->cfg.arc_seal) && rt->keys->ntable &&
+	if (p->outbound && (rt->cfg.sign || rt->cfg.arc_seal) &&
+	    (rt->keys->ntable || (rt->keys->kt && rt->cfg.sign)) &&
 	    (st = mv_outbound_new(&rt->outcfg, &p->ob, NULL, 0)) != MV_OK)
 		mvd_pipeline_failed(p, st, "outbound");
 	*out = p;
