@@ -5,15 +5,21 @@
 
 #include "store/store_int.h"
 
-static const struct mv_store_ops *const backends[] = {&mv_store_sqlite_ops};
+static const struct mv_store_ops *const backends[] = {&mv_store_sqlite_ops, &mv_store_pg_ops};
 
-/* The back end a location names and the rest of it: "sqlite:/x" or a bare path. */
+/*
+ * The back end a location names and the rest of it: "sqlite:/x" or a bare
+ * path; "pg:KEYWORDS"; a libpq URI, which PostgreSQL gets whole.
+ */
 static const struct mv_store_ops *backend(const char *location, const char **rest)
 {
 	size_t i, n;
 	const char *colon = strchr(location, ':'), *slash = strchr(location, '/');
 
 	*rest = location;
+	if (strncmp(location, "postgresql://", 13) == 0 ||
+	    strncmp(location, "postgres://", 11) == 0)
+		return &mv_store_pg_ops;
 	if (colon == NULL || colon == location || (slash && slash < colon))
 		return &mv_store_sqlite_ops; /* a bare path */
 	n = (size_t)(colon - location);
@@ -37,7 +43,9 @@ enum mv_status mv_store_open(const char *location, int migrate_ok, struct mv_sto
 
 	*out = NULL;
 	if ((ops = backend(location, &path)) == NULL) {
-		mv_errf(err, errlen, "%s: unknown store type (sqlite:PATH)", location);
+		mv_errf(err, errlen,
+		        "%s: unknown store type (sqlite:PATH, postgresql://..., pg:KEYWORDS)",
+		        location);
 		return MV_EINVAL;
 	}
 	if ((st = ops->open(path, &s, err, errlen)) != MV_OK)
@@ -176,5 +184,34 @@ enum mv_status mv_store_add_received(struct mv_store *s, const struct mv_report_
 		st = s->ops->commit(s);
 	else
 		s->ops->rollback(s);
+	return st;
+}
+
+enum mv_status mv_store_add_trace(struct mv_store *s, const struct mv_trace_record *t)
+{
+	s->err[0] = '\0';
+	return s->ops->add_trace(s, t);
+}
+
+enum mv_status mv_store_find_traces(struct mv_store *s, const struct mv_trace_query *q,
+                                    mv_trace_fn fn, void *arg)
+{
+	s->err[0] = '\0';
+	if (q->end != 0 && q->end < q->begin) {
+		mv_errf(s->err, sizeof s->err, "trace search: end before begin");
+		return MV_EINVAL;
+	}
+	return s->ops->find_traces(s, q, fn, arg);
+}
+
+enum mv_status mv_store_purge_traces(struct mv_store *s, int64_t before, uint64_t *removed)
+{
+	uint64_t n = 0;
+	enum mv_status st;
+
+	s->err[0] = '\0';
+	st = s->ops->purge_traces(s, before, &n);
+	if (removed)
+		*removed = n;
 	return st;
 }

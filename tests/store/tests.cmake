@@ -1,0 +1,14 @@
+# The record store's contract (tests/store/store_cases.c), one list of cases
+# run against each back end: SQLite in a temporary file, and PostgreSQL on a
+# real server that store_pg_test.py starts (and that must start: no skip).
+foreach(backend sqlite pg)
+	add_executable(store_${backend} ${CMAKE_CURRENT_LIST_DIR}/store_${backend}.c
+		${CMAKE_CURRENT_LIST_DIR}/store_cases.c)
+	target_include_directories(store_${backend} PRIVATE ${CMAKE_SOURCE_DIR}/lib
+		${CMAKE_CURRENT_LIST_DIR})
+	target_link_libraries(store_${backend} PRIVATE mailvet PkgConfig::CMOCKA PkgConfig::LIBPQ)
+endforeach()
+mv_add_test(store.sqlite store_sqlite)
+mv_add_test(reports.store_pg /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/store_pg_test.py
+	$<TARGET_FILE:store_pg>)
+set_tests_properties(reports.store_pg PROPERTIES TIMEOUT 180)
