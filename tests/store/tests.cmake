@@ -12,3 +12,11 @@ mv_add_test(store.sqlite store_sqlite)
 mv_add_test(reports.store_pg /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/store_pg_test.py
 	$<TARGET_FILE:store_pg>)
 set_tests_properties(reports.store_pg PROPERTIES TIMEOUT 180)
+
+# `mailvet trace` (issue 13): search by Message-ID, trace id, login, time; JSON;
+# purge; exit statuses; in SQLite and PostgreSQL. trace_put adds the records.
+add_executable(trace_put ${CMAKE_CURRENT_LIST_DIR}/trace_put.c)
+target_link_libraries(trace_put PRIVATE mailvet)
+mv_add_test(submission.trace_cli /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/trace_cli_test.py
+	$<TARGET_FILE:mailvet-cli> $<TARGET_FILE:trace_put>)
+set_tests_properties(submission.trace_cli PROPERTIES TIMEOUT 180)
