@@ -505,6 +505,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			return p->failed ? 0 : fail(p, "%s", why);
 		return 1;
 	}
+	if (strcmp(section, "trace") == 0) {
+		char why[256];
+		if (!note_key(p, section, name, 0) ||
+		    mvd_trace_conf_set(&p->c->trace, name, value, why, sizeof why) != 0)
+			return p->failed ? 0 : fail(p, "%s", why);
+		return 1;
+	}
 	if ((vs = verify_setting(section, name)) != NULL)
 		return note_key(p, section, name, 0) && verify_key(p, vs, name, value);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -522,6 +529,7 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 
 	memset(c, 0, sizeof *c);
 	mvd_reports_conf_init(&c->reports);
+	mvd_trace_conf_init(&c->trace);
 	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
@@ -594,6 +602,7 @@ void mvd_config_free(struct mvd_config *c)
 	c->ndomains = 0;
 	mvd_listeners_free(&c->listeners);
 	mvd_reports_conf_free(&c->reports);
+	mvd_trace_conf_free(&c->trace);
 	for (size_t i = 0; i < c->nlines; i++) {
 		free(c->lines[i].section);
 		free(c->lines[i].name);
