@@ -31,11 +31,9 @@ static int64_t duration(const char *v)
 		unit = 3600;
 	else if (*end == 'm')
 		unit = 60;
-	else if (*end == 's')
-		unit = 1;
-	if (*end && end[1] != '\0')
+	else if (*end != 's' && *end != '\0')
 		return -1;
-	if (*end == '\0' && end == v)
+	if (*end && end[1] != '\0')
 		return -1;
 	if (n > RETENTION_MAX / unit)
 		return -1;
