@@ -246,10 +246,17 @@ static enum mv_status pg_version(struct mv_store *s, int *version)
 	enum mv_status st;
 
 	*version = 0;
-	if ((st = run(p, "schema version", "SELECT to_regclass('schema_migrations') IS NOT NULL",
+	/*
+	 * pg_class through a query, not to_regclass(): a query sees what other
+	 * sessions committed before it began (the catalog cache may not yet,
+	 * which matters right after pg_migrate's lock).
+	 */
+	if ((st = run(p, "schema version",
+	              "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = "
+	              "current_schema() AND tablename = 'schema_migrations'",
 	              NULL, PGRES_TUPLES_OK, &res)) != MV_OK)
 		return st;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+	if (int_at(res, 0, 0) == 0)
 		goto out;
 	PQclear(res);
 	if ((st = run(p, "schema version",
