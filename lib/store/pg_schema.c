@@ -7,6 +7,7 @@
  */
 #include <stddef.h>
 
+#include "store/store_int.h"
 #include "store/pg_int.h"
 
 static const char v1[] =
@@ -58,7 +59,5 @@ static const char *const migrations[] = {v1, v2};
 
 const char *mv_store_pg_migration(int version)
 {
-	if (version < 1 || (size_t)version > sizeof migrations / sizeof migrations[0])
-		return NULL;
-	return migrations[version - 1];
+	return mv_store_migration_at(migrations, sizeof migrations / sizeof migrations[0], version);
 }

@@ -449,49 +449,52 @@ out:
 	return st;
 }
 
-static enum mv_status pg_mark_sent(struct mv_store *s, const char *report_id, const char *dest,
-                                   int64_t when, int *already)
+/* A statement on sent_report with (report_id, destination[, when]); *n: its count or its rows. */
+static enum mv_status sent_stmt(struct pg_store *p, const char *what, const char *sql,
+                                const char *report_id, const char *dest, int64_t when,
+                                ExecStatusType want, int64_t *n)
 {
-	struct pg_store *p = PG(s);
 	struct params pp = {.n = 0};
 	PGresult *res = NULL;
 	enum mv_status st;
 
-	*already = 0;
 	text(&pp, report_id);
 	text(&pp, dest);
-	number(&pp, when);
-	/* two senders at once: the primary key lets one insert through, the other sees 0 rows */
-	st = run(
-	        p, "mark sent",
-	        "INSERT INTO sent_report (report_id, destination, time) VALUES ($1, $2, $3::bigint)"
-	        " ON CONFLICT (report_id, destination) DO NOTHING",
-	        &pp, PGRES_COMMAND_OK, &res);
-	if (st == MV_OK)
-		*already = strcmp(PQcmdTuples(res), "0") == 0;
+	if (want == PGRES_COMMAND_OK)
+		number(&pp, when);
+	if ((st = run(p, what, sql, &pp, want, &res)) == MV_OK)
+		*n = want == PGRES_COMMAND_OK ? strtoll(PQcmdTuples(res), NULL, 10)
+		                              : int_at(res, 0, 0);
 	PQclear(res);
 	params_free(&pp);
+	return st;
+}
+
+static enum mv_status pg_mark_sent(struct mv_store *s, const char *report_id, const char *dest,
+                                   int64_t when, int *already)
+{
+	int64_t n = 0;
+	/* two senders at once: the primary key lets one insert through, the other sees 0 rows */
+	enum mv_status st = sent_stmt(
+	        PG(s), "mark sent",
+	        "INSERT INTO sent_report (report_id, destination, time) VALUES ($1, $2, $3::bigint)"
+	        " ON CONFLICT (report_id, destination) DO NOTHING",
+	        report_id, dest, when, PGRES_COMMAND_OK, &n);
+
+	*already = st == MV_OK && n == 0;
 	return st;
 }
 
 static enum mv_status pg_is_sent(struct mv_store *s, const char *report_id, const char *dest,
                                  int *sent)
 {
-	struct pg_store *p = PG(s);
-	struct params pp = {.n = 0};
-	PGresult *res = NULL;
-	enum mv_status st;
+	int64_t n = 0;
+	enum mv_status st = sent_stmt(
+	        PG(s), "is sent",
+	        "SELECT count(*) FROM sent_report WHERE report_id = $1 AND destination = $2",
+	        report_id, dest, 0, PGRES_TUPLES_OK, &n);
 
-	*sent = 0;
-	text(&pp, report_id);
-	text(&pp, dest);
-	st = run(p, "is sent",
-	         "SELECT count(*) FROM sent_report WHERE report_id = $1 AND destination = $2", &pp,
-	         PGRES_TUPLES_OK, &res);
-	if (st == MV_OK)
-		*sent = int_at(res, 0, 0) > 0;
-	PQclear(res);
-	params_free(&pp);
+	*sent = n > 0;
 	return st;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 
+#include "store/store_int.h"
 #include "store/sqlite_int.h"
 
 static const char v1[] =
@@ -53,7 +54,5 @@ static const char *const migrations[] = {v1, v2};
 
 const char *mv_store_sqlite_migration(int version)
 {
-	if (version < 1 || (size_t)version > sizeof migrations / sizeof migrations[0])
-		return NULL;
-	return migrations[version - 1];
+	return mv_store_migration_at(migrations, sizeof migrations / sizeof migrations[0], version);
 }

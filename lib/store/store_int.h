@@ -81,6 +81,12 @@ static inline const char *mv_store_col_cptr(const struct mv_report_record *r,
 void mv_store_dkim_format(const struct mv_report_record *r, struct mv_buf *out);
 void mv_store_dkim_parse(const char *text, struct mv_report_record *r);
 
+/* Migration `version` of a back end's list (version 1 first); NULL outside it. */
+static inline const char *mv_store_migration_at(const char *const *list, size_t n, int version)
+{
+	return version < 1 || (size_t)version > n ? NULL : list[version - 1];
+}
+
 /*
  * The SQL both back ends share, with their own parameter markers: "?N"
  * (SQLite) or "$N" ("$N::bigint" for a number; PostgreSQL). Only names and
