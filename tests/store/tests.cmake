@@ -20,3 +20,12 @@ target_link_libraries(trace_put PRIVATE mailvet)
 mv_add_test(submission.trace_cli /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/trace_cli_test.py
 	$<TARGET_FILE:mailvet-cli> $<TARGET_FILE:trace_put>)
 set_tests_properties(submission.trace_cli PROPERTIES TIMEOUT 180)
+
+# mailvetd's recorder with trace records (daemon/core/recorder.c) driven directly:
+# store down -> spool -> store back -> replayed, retention purge, a trace id once.
+if(TARGET mailvetd-core)
+	add_executable(store_recorder_trace ${CMAKE_CURRENT_LIST_DIR}/recorder_trace.c)
+	target_link_libraries(store_recorder_trace PRIVATE mailvetd-core PkgConfig::CMOCKA)
+	mv_add_test(reports.recorder_trace store_recorder_trace)
+	set_tests_properties(reports.recorder_trace PROPERTIES TIMEOUT 120)
+endif()
