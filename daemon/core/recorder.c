@@ -52,9 +52,9 @@ struct chan {
 	uint64_t written, dropped, spooled, replayed;
 	struct mvd_spool spool; /* spool.path[0] == '\0': none */
 	int spool_pending;
-	int64_t retention;      /* seconds, 0 = no purge */
-	struct mv_store *store; /* writer thread only */
-	char open_location[LOCATION_MAX];
+	int64_t retention;                /* seconds, 0 = no purge */
+	struct mv_store *store;           /* writer thread only */
+	char open_location[LOCATION_MAX]; /* as logged: no password (writer thread only) */
 	time_t next_purge;
 };
 
@@ -131,20 +131,21 @@ static struct node *take(struct chan *c, size_t max)
 /* Open the store at location (writer thread, lock not held); logs a failure. */
 static int store_open(struct chan *c, const char *location)
 {
-	char err[400] = "";
+	char err[400] = "", shown[LOCATION_MAX];
 
 	mv_store_close(c->store);
 	c->store = NULL;
+	mv_store_location_shown(location, shown, sizeof shown);
 	if (mv_store_open(location, 0, &c->store, err, sizeof err) != MV_OK) {
 		c->store = NULL;
 		mvd_log(MVD_LOG_ERR, c->log_id,
 		        "cannot open the record store %s: %s (records wait in memory%s, retried "
 		        "in %d s)",
-		        location, err, c->spool.path[0] ? " and in the spool" : "", RETRY_SECONDS);
+		        shown, err, c->spool.path[0] ? " and in the spool" : "", RETRY_SECONDS);
 		return 0;
 	}
-	snprintf(c->open_location, sizeof c->open_location, "%s", location);
-	mvd_log(MVD_LOG_INFO, c->log_id, "recording %ss into %s", c->what, location);
+	snprintf(c->open_location, sizeof c->open_location, "%s", shown);
+	mvd_log(MVD_LOG_INFO, c->log_id, "recording %ss into %s", c->what, shown);
 	return 1;
 }
 

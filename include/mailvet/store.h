@@ -94,6 +94,14 @@ enum mv_status mv_store_open(const char *location, int migrate_ok, struct mv_sto
                              size_t errlen);
 void mv_store_close(struct mv_store *s); /* NULL is fine */
 
+/*
+ * location as it may be logged or printed: a password in it (a URI's
+ * user:PASSWORD@, a "password=" parameter or keyword) shown as "***".
+ * Written to out (at most n-1 bytes, always terminated). mv_store_open()'s
+ * messages use it already.
+ */
+void mv_store_location_shown(const char *location, char *out, size_t n);
+
 /* The last error of a store operation, "" when none. Borrowed until the next call. */
 const char *mv_store_error(const struct mv_store *s);
 

@@ -101,6 +101,36 @@ static void unknown_scheme_refused(void **state)
 	assert_non_null(strstr(err, "unknown store type"));
 }
 
+/* A password in a location is never shown: logs and messages get "***". */
+static void location_shown_without_password(void **state)
+{
+	static const char *const cases[][2] = {
+	        {"postgresql://mv:s3cret@db.example:5432/mailvet",
+	         "postgresql://mv:***@db.example:5432/mailvet"},
+	        {"postgres://mv@db.example/mailvet?password=s3cret&sslmode=require",
+	         "postgres://mv@db.example/mailvet?password=***&sslmode=require"},
+	        {"pg:host=db dbname=mailvet password = 's3 cret' user=mv",
+	         "pg:host=db dbname=mailvet password = *** user=mv"},
+	        {"pg:password=s3cret", "pg:password=***"},
+	        {"postgresql://db.example/mailvet", "postgresql://db.example/mailvet"},
+	        {"sqlite:/var/lib/mailvet/password-store.db",
+	         "sqlite:/var/lib/mailvet/password-store.db"},
+	};
+	char out[200], small[8];
+	struct mv_store *s = NULL;
+	char err[400];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		mv_store_location_shown(cases[i][0], out, sizeof out);
+		assert_string_equal(out, cases[i][1]);
+	}
+	mv_store_location_shown(cases[0][0], small, sizeof small);
+	assert_int_equal(strlen(small), sizeof small - 1);
+	assert_int_equal(mv_store_open("mysql://u:s3cret@x/y", 0, &s, err, sizeof err), MV_EINVAL);
+	assert_null(strstr(err, "s3cret"));
+}
+
 int main(void)
 {
 	struct store_backend b = {location, reset, make_v1, set_version};
@@ -108,6 +138,7 @@ int main(void)
 	        cmocka_unit_test_setup(sqlite_file_in_wal_mode, store_case_setup),
 	        cmocka_unit_test(sqlite_unwritable_place_refused),
 	        cmocka_unit_test(unknown_scheme_refused),
+	        cmocka_unit_test(location_shown_without_password),
 	};
 	const struct CMUnitTest *cases;
 	char cmd[200];
