@@ -467,7 +467,7 @@ out:
 void mvd_recorder_configure(const struct mvd_reports_conf *reports, const struct mvd_trace_conf *tr)
 {
 	configure(&dmarc, reports, 0);
-	configure(&trace, &tr->store, tr->retention);
+	configure(&trace, &tr->base, tr->retention);
 }
 
 static void stop(struct chan *c)

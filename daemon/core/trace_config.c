@@ -10,7 +10,7 @@
 
 void mvd_trace_conf_init(struct mvd_trace_conf *t)
 {
-	mvd_reports_conf_init(&t->store);
+	mvd_reports_conf_init(&t->base);
 	t->retention = MVD_TRACE_RETENTION_DEFAULT;
 }
 
@@ -56,10 +56,10 @@ int mvd_trace_conf_set(struct mvd_trace_conf *t, const char *key, const char *va
 		t->retention = d;
 		return 0;
 	}
-	return mvd_store_conf_set(&t->store, "trace", key, value, why, whylen);
+	return mvd_store_conf_set(&t->base, "trace", key, value, why, whylen);
 }
 
 void mvd_trace_conf_free(struct mvd_trace_conf *t)
 {
-	mvd_reports_conf_free(&t->store);
+	mvd_reports_conf_free(&t->base);
 }

@@ -17,7 +17,7 @@
  * purges older ones once an hour.
  */
 struct mvd_trace_conf {
-	struct mvd_reports_conf store;
+	struct mvd_reports_conf base; /* store, queue, batch, spool, spool_max */
 	int64_t retention;
 };
 

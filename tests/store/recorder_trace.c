@@ -117,9 +117,9 @@ static void trace_store_down_spooled_replayed_purged(void **state)
 	mvd_reports_conf_init(&reports);
 	reports.store = dmarc_loc;
 	mvd_trace_conf_init(&tc);
-	tc.store.store = trace_loc;
-	tc.store.spool = spool;
-	tc.store.queue = 1;
+	tc.base.store = trace_loc;
+	tc.base.spool = spool;
+	tc.base.queue = 1;
 	mvd_recorder_configure(&reports, &tc);
 
 	trace(&t, "T0", now - 40 * 86400); /* past the 30 days of retention */
