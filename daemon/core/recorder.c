@@ -198,6 +198,7 @@ static int replay_one(void *arg, const void *rec)
  */
 static int replay(struct chan *c)
 {
+	struct mvd_spool sp;
 	uint64_t count = 0;
 	int bad = 0, ok = 0, r;
 
@@ -208,9 +209,10 @@ static int replay(struct chan *c)
 		c->spool_pending = 0;
 		return 1;
 	}
+	sp = c->spool; /* a reload may change c->spool while the lock is released */
 	pthread_mutex_unlock(&c->lock);
 	if (mv_store_begin(c->store) == MV_OK &&
-	    mvd_spool_replay_read(&c->spool, replay_one, c, &count, &bad) == 0 &&
+	    mvd_spool_replay_read(&sp, replay_one, c, &count, &bad) == 0 &&
 	    mv_store_commit(c->store) == MV_OK)
 		ok = 1;
 	else
@@ -218,7 +220,7 @@ static int replay(struct chan *c)
 	pthread_mutex_lock(&c->lock);
 	if (!ok)
 		return 0;
-	mvd_spool_replay_done(&c->spool);
+	mvd_spool_replay_done(&sp);
 	c->replayed += count;
 	c->written += count;
 	mvd_log(bad ? MVD_LOG_WARNING : MVD_LOG_INFO, c->log_id,
