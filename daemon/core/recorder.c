@@ -220,12 +220,13 @@ static int replay(struct chan *c)
 	pthread_mutex_lock(&c->lock);
 	if (!ok)
 		return 0;
-	mvd_spool_replay_done(&sp);
+	mvd_spool_replay_done(&sp, bad);
 	c->replayed += count;
 	c->written += count;
 	mvd_log(bad ? MVD_LOG_WARNING : MVD_LOG_INFO, c->log_id,
 	        "%" PRIu64 " %s(s) replayed from the spool into %s%s", count, c->what,
-	        c->open_location, bad ? " (a damaged entry ended the spool file)" : "");
+	        c->open_location,
+	        bad ? " (an entry it could not read ended it: the file is kept as .damaged)" : "");
 	c->spool_pending = mvd_spool_pending(&c->spool);
 	return 1;
 }

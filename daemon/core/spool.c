@@ -103,6 +103,7 @@ int mvd_spool_replay_read(const struct mvd_spool *s, int (*fn)(void *arg, const 
                           void *arg, uint64_t *count, int *bad)
 {
 	struct entry_head h;
+	size_t got;
 	FILE *f;
 	void *rec;
 	int rc = 0;
@@ -115,8 +116,8 @@ int mvd_spool_replay_read(const struct mvd_spool *s, int (*fn)(void *arg, const 
 		free(rec);
 		return errno == ENOENT ? 0 : -1;
 	}
-	while (fread(&h, sizeof h, 1, f) == 1) {
-		if (h.magic != MAGIC || h.kind != s->kind || h.size != s->size ||
+	while ((got = fread(&h, 1, sizeof h, f)) > 0) {
+		if (got != sizeof h || h.magic != MAGIC || h.kind != s->kind || h.size != s->size ||
 		    fread(rec, s->size, 1, f) != 1 ||
 		    (uint32_t)crc32(0L, rec, (uInt)s->size) != h.crc) {
 			*bad = 1;
@@ -128,14 +129,22 @@ int mvd_spool_replay_read(const struct mvd_spool *s, int (*fn)(void *arg, const 
 		}
 		++*count;
 	}
-	if (!*bad && rc == 0 && !feof(f))
-		*bad = 1; /* a partial header at the end */
+	if (!*bad && rc == 0 && ferror(f))
+		*bad = 1;
 	fclose(f);
 	free(rec);
 	return rc;
 }
 
-void mvd_spool_replay_done(const struct mvd_spool *s)
+void mvd_spool_replay_done(const struct mvd_spool *s, int damaged)
 {
+	char kept[PATH_MAX + 16];
+	size_t len = strlen(s->replay) - strlen(".replay");
+
+	if (damaged &&
+	    (size_t)snprintf(kept, sizeof kept, "%.*s.damaged", (int)len, s->replay) <
+	            sizeof kept &&
+	    rename(s->replay, kept) == 0)
+		return;
 	unlink(s->replay);
 }

@@ -48,7 +48,11 @@ int mvd_spool_replay_start(struct mvd_spool *s);
 int mvd_spool_replay_read(const struct mvd_spool *s, int (*fn)(void *arg, const void *record),
                           void *arg, uint64_t *count, int *bad);
 
-/* The replay went into the store: the replay file is removed. */
-void mvd_spool_replay_done(const struct mvd_spool *s);
+/*
+ * The replay went into the store: the replay file is removed, or, when
+ * damaged is 1 (an entry it could not read), kept as NAME.damaged for a
+ * person to look at (replacing an older one).
+ */
+void mvd_spool_replay_done(const struct mvd_spool *s, int damaged);
 
 #endif

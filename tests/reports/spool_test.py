@@ -72,6 +72,7 @@ def records_spooled_while_down_then_replayed(work, mailvet):
 
 
 def queued_at_stop_goes_to_spool_and_next_start_replays(work, mailvet):
+    """The stop spools what is queued; the next start replays it, a torn tail set aside."""
     store, unblock = blocked_sqlite(work)
     spool = os.path.join(work, "spool")
     extra = "[reports]\nstore = %s\nqueue = 100\nspool = %s\n" % (store, spool)
@@ -82,14 +83,18 @@ def queued_at_stop_goes_to_spool_and_next_start_replays(work, mailvet):
         log = stopped(d)
     assert re.search(r"recorder stopped: 0 DMARC record\(s\) written, 0 dropped, 7 spooled",
                      log), log[-3000:]
+    with open(os.path.join(spool, "reports.spool"), "ab") as f:
+        f.write(b"MVS1 torn entry")  # a crash in the middle of an append
     unblock()
     d = harness.Mailvetd(work, extra=extra).start()  # no message: the spool alone
     try:
         assert d.wait_log("7 DMARC record(s) replayed from the spool", timeout=20), \
             d.log_text()[-3000:]
+        assert d.wait_log("kept as .damaged"), d.log_text()[-3000:]
     finally:
         stopped(d)
     assert show(mailvet, store) == EXPECTED
+    assert os.listdir(spool) == ["reports.damaged"], os.listdir(spool)
 
 
 def spool_bound_drops_the_rest(work, mailvet):
