@@ -22,6 +22,7 @@ static const struct command commands[] = {
         {"report", mv_cli_report, "DMARC aggregate reports: store, send, import, show"},
         {"trace", mv_cli_trace, "submission trace records: who sent a message, when, from where"},
         {"trust", mv_cli_trust, "the Authentication-Results results a mail reader may act on"},
+        {"passwd", mv_cli_passwd, "hash a password for the submission password file"},
 };
 
 static void usage(FILE *f)
@@ -31,7 +32,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: mailvet COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'mailvet COMMAND --help' describes a command; see also mailvet(1).\n");
+	fprintf(f, "\noptions:\n  -h, --help     print this help and exit\n"
+	           "  -V, --version  print the version and exit\n"
+	           "\n'mailvet COMMAND --help' describes a command; see also mailvet(1).\n");
 }
 
 int main(int argc, char **argv)
@@ -47,7 +50,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
 		printf("mailvet %s\n", MV_VERSION);
 		return 0;
 	}

@@ -512,6 +512,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			return p->failed ? 0 : fail(p, "%s", why);
 		return 1;
 	}
+	if (strcmp(section, "submission") == 0) {
+		char why[256];
+		if (!note_key(p, section, name, strcmp(name, "local_domains") == 0) ||
+		    mvd_submission_conf_set(&p->c->submission, name, value, why, sizeof why) != 0)
+			return p->failed ? 0 : fail(p, "%s", why);
+		return 1;
+	}
 	if ((vs = verify_setting(section, name)) != NULL)
 		return note_key(p, section, name, 0) && verify_key(p, vs, name, value);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -530,6 +537,7 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	memset(c, 0, sizeof *c);
 	mvd_reports_conf_init(&c->reports);
 	mvd_trace_conf_init(&c->trace);
+	mvd_submission_conf_init(&c->submission);
 	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
@@ -603,6 +611,7 @@ void mvd_config_free(struct mvd_config *c)
 	mvd_listeners_free(&c->listeners);
 	mvd_reports_conf_free(&c->reports);
 	mvd_trace_conf_free(&c->trace);
+	mvd_submission_conf_free(&c->submission);
 	for (size_t i = 0; i < c->nlines; i++) {
 		free(c->lines[i].section);
 		free(c->lines[i].name);
@@ -851,6 +860,21 @@ enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t er
 	}
 	if (mvd_listeners_check(&c->listeners, err, errlen) != MV_OK)
 		return MV_ESYNTAX;
+	for (size_t i = 0; i < c->listeners.count; i++) {
+		const struct mvd_listener_conf *lc = &c->listeners.item[i];
+		char sect[128];
+
+		if ((lc->role != MVD_ROLE_SUBMISSION && !lc->auth) ||
+		    (c->submission.sasl && c->submission.sasl[0]))
+			continue;
+		snprintf(sect, sizeof sect, "listener %s", lc->name);
+		mvd_config_errf(c, mvd_config_line(c, sect, lc->auth ? "auth" : "role"), err,
+		                errlen,
+		                "[listener %s] offers AUTH but [submission] sasl is not set "
+		                "(passwd-file:/path or dovecot:/path)",
+		                lc->name);
+		return MV_ESYNTAX;
+	}
 	if (!field_name_ok(c->quarantine_header)) {
 		mvd_config_errf(c, mvd_config_line(c, "policy", "quarantine_header"), err, errlen,
 		                "[policy] quarantine_header is not a header field name");

@@ -14,6 +14,7 @@
 #include "listener.h"
 #include "reports_config.h"
 #include "trace_config.h"
+#include "submission_config.h"
 
 enum mvd_log_dest { MVD_LOG_SYSLOG, MVD_LOG_STDERR };
 enum mvd_log_format { MVD_LOG_KV, MVD_LOG_JSON };
@@ -119,6 +120,8 @@ struct mvd_config {
 	struct mvd_reports_conf reports;
 	/* [trace] (trace_config.c): submission trace records */
 	struct mvd_trace_conf trace;
+	/* [submission] (submission_config.c) */
+	struct mvd_submission_conf submission;
 };
 
 /* Fill c with every default (needs the host name for authserv_id). MV_ENOMEM. */

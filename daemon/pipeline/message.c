@@ -91,6 +91,7 @@ void mvd_pipeline_header(struct mvd_pipeline *p, const char *name, const char *v
 		deleted = judge_authres(p, value);
 	if (p->failed)
 		return;
+	mvd_pipeline_submit_header(p, name, value);
 	st = mv_verify_header(p->v, name, nlen, value, vlen);
 	if (st == MV_ESYNTAX || st == MV_ETOOBIG) {
 		/* The verdict would miss this field (a From, maybe): the end refuses the message. */
@@ -144,6 +145,7 @@ void mvd_pipeline_free(struct mvd_pipeline *p)
 	mvd_pipeline_record(p);
 	mv_verify_free(p->v);
 	mv_outbound_free(p->ob);
+	mvd_pipeline_submit_free(p);
 	for (size_t i = 0; i < p->nowned; i++)
 		free(p->owned[i]);
 	free(p->queue_id);

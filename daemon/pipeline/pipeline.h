@@ -32,6 +32,9 @@ struct mvd_envelope {
 	const char *mail_from; /* without <>; "" = null sender */
 	const char *auth_id;   /* SMTP AUTH identity, or NULL */
 	const char *queue_id;  /* the MTA's id for the log, or NULL */
+	const char *trace_id;  /* authenticated mail: our trace id (Received field), or NULL */
+	int limits_counted;    /* the front end applied [submission]'s per-login limits itself */
+	unsigned nrcpt;        /* recipients accepted, 0 when the front end does not know */
 };
 
 /* What the front end tells its client at the end of DATA. */

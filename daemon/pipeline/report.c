@@ -85,6 +85,8 @@ static void report_kv(struct mv_buf *b, const struct mvd_pipeline *m, const stru
 	mvd_log_kv(b, "mail_from", m->env.mail_from ? m->env.mail_from : "-");
 	if (m->env.auth_id)
 		mvd_log_kv(b, "auth", m->env.auth_id);
+	if (m->env.trace_id)
+		mvd_log_kv(b, "trace_id", m->env.trace_id);
 	for (size_t i = 0; ar && i < ar->results.count; i++)
 		mv_buf_printf(&res, "%s%s=%s", i ? " " : "", ar->results.item[i]->method,
 		              ar->results.item[i]->result);
@@ -142,6 +144,8 @@ static void report_json(struct mv_buf *b, const struct mvd_pipeline *m, const st
 	json_field(b, "helo", s->helo);
 	json_field(b, "mail_from", m->env.mail_from);
 	json_field(b, "auth", m->env.auth_id);
+	if (m->env.trace_id)
+		json_field(b, "trace_id", m->env.trace_id);
 	mv_buf_puts(b, ",\"results\":[");
 	for (size_t i = 0; ar && i < ar->results.count; i++) {
 		mv_buf_puts(b, i ? ",{\"method\":" : "{\"method\":");
