@@ -12,6 +12,7 @@
 #include "process.h"
 #include "runtime.h"
 #include "listen.h"
+#include "proxy.h"
 #include "smtp.h"
 #include "supervise.h"
 #include "worker.h"
@@ -107,15 +108,16 @@ static int prepare(const struct mvd_config *c, const struct options *o)
 		goto fail;
 	if (c->socket[0] && mvd_milter_bind(c, err, sizeof err) != 0)
 		goto fail;
-	if (mvd_smtp_bind(c, err, sizeof err) != 0)
+	if (mvd_smtp_bind(c, err, sizeof err) != 0 || mvd_proxy_bind(c, err, sizeof err) != 0)
 		goto fail;
 	if (mvd_process_pidfile(c->pid_file, c->user, c->group, err, sizeof err) != 0)
 		goto fail;
 	if (mvd_process_drop(c->user, c->group, path, c->socket_group, err, sizeof err) != 0)
 		goto fail;
 	mvd_log(MVD_LOG_INFO, "start",
-	        "mailvetd %s listening on %s%s%zu SMTP listener(s) as uid %ld%s", MV_VERSION,
-	        c->socket[0] ? c->socket : "", c->socket[0] ? " and " : "", mvd_smtp_count(),
+	        "mailvetd %s listening on %s%s%zu SMTP and %zu IMAP/POP3 listener(s) as uid %ld%s",
+	        MV_VERSION, c->socket[0] ? c->socket : "", c->socket[0] ? " and " : "",
+	        mvd_smtp_count(), mvd_proxy_count(),
 	        (long)geteuid(), o->foreground ? " (foreground)" : "");
 	return 0;
 fail:

@@ -5,6 +5,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "proxy.h"
 #include "recorder.h"
 #include "runtime.h"
 #include "smtp.h"
@@ -21,7 +22,7 @@ static int start(const struct mvd_runtime *rt, int *milter)
 		mvd_log(MVD_LOG_ERR, "start", "cannot start the milter thread");
 		return -1;
 	}
-	if (mvd_smtp_start(err, sizeof err) != 0) {
+	if (mvd_smtp_start(err, sizeof err) != 0 || mvd_proxy_start(err, sizeof err) != 0) {
 		mvd_log(MVD_LOG_ERR, "start", "%s", err);
 		return -1;
 	}
@@ -39,6 +40,10 @@ static int front_end_died(int milter)
 	}
 	if (mvd_smtp_count() && !mvd_smtp_running()) {
 		mvd_log(MVD_LOG_ERR, "stop", "the SMTP event loop stopped");
+		return 1;
+	}
+	if (mvd_proxy_count() && !mvd_proxy_running()) {
+		mvd_log(MVD_LOG_ERR, "stop", "the IMAP/POP3 proxy event loop stopped");
 		return 1;
 	}
 	return 0;
@@ -90,6 +95,7 @@ told:
 		if (reloads && !stop) {
 			mvd_runtime_reload(config);
 			mvd_smtp_reload();
+			mvd_proxy_reload();
 		}
 		if (!stop && front_end_died(milter)) {
 			rc = 1;
@@ -99,6 +105,7 @@ told:
 	rt = mvd_runtime_acquire();
 	timeout = rt ? rt->cfg.drain_timeout : 30;
 	mvd_runtime_release(rt);
+	mvd_proxy_stop();
 	mvd_smtp_stop(timeout);
 	if (milter)
 		mvd_milter_finish(timeout);

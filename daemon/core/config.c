@@ -823,7 +823,7 @@ enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t er
 		return MV_ESYNTAX;
 	}
 	/* An empty [milter] socket turns the milter off: then an SMTP listener must serve. */
-	if (c->socket[0] == '\0' && c->listeners.count == 0) {
+	if (c->socket[0] == '\0' && c->listeners.count + c->listeners.nproxy == 0) {
 		mvd_config_errf(c, mvd_config_line(c, "milter", "socket"), err, errlen,
 		                "[milter] socket is empty and there is no [listener]");
 		return MV_ESYNTAX;

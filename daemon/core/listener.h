@@ -1,4 +1,4 @@
-/* daemon/core/listener.h — the [listener NAME] sections of mailvet.conf: SMTP sockets and their next hop. */
+/* daemon/core/listener.h — the [listener NAME] sections of mailvet.conf: SMTP sockets and their next hop, IMAP/POP3 proxies and their upstream. */
 #ifndef MAILVETD_CORE_LISTENER_H
 #define MAILVETD_CORE_LISTENER_H
 
@@ -8,8 +8,10 @@
 
 #include <mailvet/util.h>
 
-/* What a listener is for (only the inbound front end so far). */
-enum mvd_listener_role { MVD_ROLE_INBOUND };
+/* What a listener is for: the SMTP front end, or a capability proxy (daemon/proxy). */
+enum mvd_listener_role { MVD_ROLE_INBOUND, MVD_ROLE_IMAP, MVD_ROLE_POP3 };
+/* TLS towards the clients of a proxy listener: none, STARTTLS/STLS, or from the first byte. */
+enum mvd_proxy_tls { MVD_PROXY_TLS_NONE, MVD_PROXY_TLS_STARTTLS, MVD_PROXY_TLS_IMPLICIT };
 /* How the next hop is spoken to. */
 enum mvd_next_hop_proto { MVD_NEXT_HOP_SMTP, MVD_NEXT_HOP_LMTP };
 /* The EHLO keyword of draft-kucherawy-sender-auth-caps §3: "AUTHSERV=id", "AUTHSERV" or none. */
@@ -38,11 +40,24 @@ struct mvd_listener_conf {
 	char *tls_cert, *tls_key;       /* PEM files; both set = STARTTLS offered */
 	char *hostname;                 /* greeting and EHLO; "" = the host name */
 	struct mv_cidr_list proxy_from; /* load balancers that send a PROXY header first */
+	/* role = imap | pop3 only: */
+	char *upstream;          /* "inet:HOST:PORT" or "unix:/path": the IMAP/POP3 server */
+	enum mvd_proxy_tls tls;  /* towards the clients (tls_cert, tls_key) */
+	int upstream_tls;        /* TLS from the first byte towards the upstream */
+	unsigned timeout_idle;   /* s without a byte either way before the session is closed */
+	char *authserv_id;       /* "" = [verify] authserv_id */
 };
 
+/*
+ * item: the SMTP listeners (role inbound), the ones daemon/smtp binds;
+ * proxy: role imap and pop3, the ones daemon/proxy binds. A section moves
+ * from one to the other when its role is set.
+ */
 struct mvd_listeners {
 	struct mvd_listener_conf *item;
 	size_t count;
+	struct mvd_listener_conf *proxy;
+	size_t nproxy;
 };
 
 /*
@@ -56,7 +71,7 @@ int mvd_listener_set(struct mvd_listeners *l, const char *section, const char *k
 /* After the last line: listen and next_hop set and well formed, STARTTLS with both files. */
 enum mv_status mvd_listeners_check(const struct mvd_listeners *l, char *err, size_t errlen);
 
-/* The listener called name, or NULL. */
+/* The listener called name (of either kind), or NULL. */
 const struct mvd_listener_conf *mvd_listener_find(const struct mvd_listeners *l, const char *name);
 
 void mvd_listeners_free(struct mvd_listeners *l);
