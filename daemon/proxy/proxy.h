@@ -108,6 +108,8 @@ struct proxy_rw {
 	char cur_tag[64];   /* the client command in progress (its literals) */
 	char owner_tag[64]; /* AUTHENTICATE or IDLE in progress: client lines are its data */
 	char sync_tag[64];  /* a synchronizing literal of this command is announced */
+	unsigned char *held; /* "* CAPABILITY" sent during LOGIN: held until its result */
+	size_t held_len;
 	/* POP3 */
 	enum proxy_cmd queue[PROXY_QUEUE_MAX];
 	size_t qhead, qlen;
@@ -193,6 +195,7 @@ struct proxy_out {
 	proxy_emit_fn *emit;
 	void *arg;
 };
+void proxy_imap_flush_held(struct proxy_rw *rw, const struct proxy_out *o);
 int proxy_take_line(struct proxy_line *l, const unsigned char *in, size_t len, size_t *used);
 void proxy_tail_keep(struct proxy_line *l, const unsigned char *p, size_t n);
 int proxy_word_is(const unsigned char *p, size_t n, const char *word);

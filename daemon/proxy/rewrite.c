@@ -21,6 +21,8 @@ struct proxy_rw *mvd_proxy_rw_new(enum mvd_proxy_proto proto, const char *authse
 
 void mvd_proxy_rw_free(struct proxy_rw *rw)
 {
+	if (rw)
+		free(rw->held);
 	free(rw);
 }
 

@@ -1,4 +1,5 @@
 /* daemon/proxy/rewrite_imap.c — IMAP (RFC 3501, RFC 9051): follow lines and literals both ways, rewrite capability data. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "proxy.h"
@@ -184,34 +185,95 @@ static int tagged(struct proxy_rw *rw, const unsigned char *t, size_t tn, const 
 	                         proxy_eol_len(line, n), o);
 }
 
+/* "* CAPABILITY ..." (t and st its first two words, p the rest): rewritten. */
+static void untagged_caps(struct proxy_rw *rw, const unsigned char *line, size_t n,
+                          const unsigned char *st, size_t sn, const unsigned char *p, size_t left,
+                          const struct proxy_out *o)
+{
+	size_t eol = proxy_eol_len(line, n);
+
+	o->emit(o->arg, line, (size_t)(st - line) + sn);
+	proxy_emit_str(o, " ");
+	emit_caps(rw, p, left - eol, o);
+	o->emit(o->arg, line + n - eol, eol);
+}
+
+static int login_pending(const struct proxy_rw *rw)
+{
+	for (size_t i = 0; i < rw->ntags; i++)
+		if (rw->tags[i].cmd == PROXY_CMD_LOGIN || rw->tags[i].cmd == PROXY_CMD_AUTH)
+			return 1;
+	return 0;
+}
+
+/*
+ * A server may answer LOGIN with "* CAPABILITY" (its post-login list)
+ * before the tagged OK: that line waits for the OK, which decides which
+ * AUTHSERV it gets. Held lines go out before anything after them.
+ */
+void proxy_imap_flush_held(struct proxy_rw *rw, const struct proxy_out *o)
+{
+	const unsigned char *p = rw->held, *t, *st;
+	size_t left = rw->held_len, sn;
+
+	if (!rw->held_len)
+		return;
+	word(&p, &left, &t);
+	sn = word(&p, &left, &st);
+	untagged_caps(rw, rw->held, rw->held_len, st, sn, p, left, o);
+	rw->held_len = 0;
+}
+
+static int hold(struct proxy_rw *rw, const unsigned char *line, size_t n)
+{
+	if (rw->held_len || !login_pending(rw) || (!rw->held && !(rw->held = malloc(PROXY_LINE_MAX))))
+		return 0;
+	memcpy(rw->held, line, n);
+	rw->held_len = n;
+	return 1;
+}
+
+/* Before a held line goes out: does this line complete a login successfully? */
+static void login_result(struct proxy_rw *rw, const unsigned char *t, size_t tn,
+                         const unsigned char *st, size_t sn)
+{
+	int i = tag_find(rw, t, tn);
+
+	if (i >= 0 && proxy_word_is(st, sn, "OK") &&
+	    (rw->tags[i].cmd == PROXY_CMD_LOGIN || rw->tags[i].cmd == PROXY_CMD_AUTH))
+		rw->authed = 1;
+}
+
 /* A server line held whole: rewrite its capability data, follow the commands it completes. */
 static void server_held(struct proxy_rw *rw, const unsigned char *line, size_t n,
                         const struct proxy_out *o)
 {
 	const unsigned char *p = line, *t, *st;
 	size_t left = n, tn = word(&p, &left, &t), sn = word(&p, &left, &st);
+	int sync, status, star = tn == 1 && t[0] == '*', plus = tn == 1 && t[0] == '+';
 	uint64_t lit;
-	int sync, status;
 
 	rw->s2c.greeted = 1;
+	if (rw->held_len) {
+		if (!star && !plus)
+			login_result(rw, t, tn, st, sn);
+		proxy_imap_flush_held(rw, o);
+	}
 	status = proxy_word_is(st, sn, "OK") || proxy_word_is(st, sn, "NO") ||
 	         proxy_word_is(st, sn, "BAD") || proxy_word_is(st, sn, "PREAUTH") ||
 	         proxy_word_is(st, sn, "BYE");
-	if (tn == 1 && t[0] == '*') {
+	if (star) {
 		if (proxy_word_is(st, sn, "PREAUTH"))
 			rw->authed = 1;
 		if (proxy_word_is(st, sn, "CAPABILITY") && line_literal(line, n, &lit, &sync) == 0) {
-			size_t eol = proxy_eol_len(line, n);
-			o->emit(o->arg, line, (size_t)(st - line) + sn);
-			proxy_emit_str(o, " ");
-			emit_caps(rw, p, left - eol, o);
-			o->emit(o->arg, line + n - eol, eol);
+			if (!hold(rw, line, n))
+				untagged_caps(rw, line, n, st, sn, p, left, o);
 			return;
 		}
-	} else if (!(tn == 1 && t[0] == '+') && tn && tagged(rw, t, tn, st, sn, line, n, o)) {
+	} else if (!plus && tn && tagged(rw, t, tn, st, sn, line, n, o)) {
 		return;
 	}
-	if (status && !(tn == 1 && t[0] == '+') && line_literal(line, n, &lit, &sync) == 0 &&
+	if (status && !plus && line_literal(line, n, &lit, &sync) == 0 &&
 	    code_caps(rw, line, p, left, o))
 		return;
 	o->emit(o->arg, line, n);
@@ -347,6 +409,7 @@ static size_t feed(struct proxy_rw *rw, struct proxy_dir *d, const unsigned char
 			if (r == 0)
 				continue; /* the line goes on in the next piece */
 			if (r < 0) {  /* too long to hold: pass it, follow its end */
+				proxy_imap_flush_held(rw, o);
 				o->emit(o->arg, l->buf, l->len);
 				l->tail_len = 0;
 				proxy_tail_keep(l, l->buf, l->len);

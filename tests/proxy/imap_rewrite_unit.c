@@ -45,6 +45,26 @@ static void response_codes(void **state)
 	mvd_proxy_rw_free(rw);
 }
 
+/*
+ * Dovecot answers LOGIN with "* CAPABILITY" before the tagged OK when the
+ * client asked for capabilities before: the list is post-login if the OK says so.
+ */
+static void capability_before_the_login_ok(void **state)
+{
+	struct proxy_rw *rw = imap(0, 0);
+
+	(void)state;
+	SAME_S(rw, "* OK hi\r\n");
+	SAME_C(rw, "a LOGIN alice wrong\r\n");
+	S(rw, "* CAPABILITY IMAP4rev1\r\na NO [AUTHENTICATIONFAILED] no\r\n",
+	  "* CAPABILITY IMAP4rev1 AUTHSERV\r\na NO [AUTHENTICATIONFAILED] no\r\n");
+	SAME_C(rw, "b LOGIN alice secret\r\n");
+	S(rw, "* CAPABILITY IMAP4rev1 SORT\r\n", "");
+	S(rw, "b OK Logged in\r\n",
+	  "* CAPABILITY IMAP4rev1 SORT AUTHSERV=" ID "\r\nb OK Logged in\r\n");
+	mvd_proxy_rw_free(rw);
+}
+
 /* A message body with "* CAPABILITY" lines is a literal: unchanged, whole or byte by byte. */
 static void capability_inside_a_literal(void **state)
 {
@@ -175,6 +195,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(appendix_b2),
 	        cmocka_unit_test(response_codes),
+	        cmocka_unit_test(capability_before_the_login_ok),
 	        cmocka_unit_test(capability_inside_a_literal),
 	        cmocka_unit_test(client_literal_is_not_a_command),
 	        cmocka_unit_test(starttls_and_starttls_twice),
