@@ -711,7 +711,10 @@ def discover(t, url, *extra):
     pw = os.path.join(t.work, "password")
     with open(pw, "w") as f:
         f.write(PASSWORD + "\n")
-    cmd = [os.environ.get("MAILVET", "mailvet"), "discover", "--timeout", "20", "--ca", t.ca,
+    # ctest sets MAILVET; by hand, the CLI beside the daemon's build directory.
+    cli = os.environ.get("MAILVET") or os.path.join(
+        os.path.dirname(os.path.abspath(harness.mailvetd_path())), "..", "mailvet")
+    cmd = [cli, "discover", "--timeout", "20", "--ca", t.ca,
            "--user", USER, "--password-file", pw] + list(extra) + [url]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     print("    $ %s -> %d\n%s" % (" ".join(cmd[1:]), p.returncode,
