@@ -11,6 +11,11 @@ foreach(proto imap pop3)
 	mv_add_test(${proto}.rewrite_unit ${proto}_rewrite_unit)
 endforeach()
 
+# [listener NAME] of role imap and pop3: keys, defaults, checks.
+add_executable(proxy_listener_unit ${MVD_PROXY_TEST_DIR}/listener_unit.c)
+target_link_libraries(proxy_listener_unit PRIVATE mailvetd-core PkgConfig::CMOCKA)
+mv_add_test(imap.listener_config proxy_listener_unit)
+
 # End to end: Python's imaplib and poplib -> mailvetd -> a private Dovecot
 # (root and Dovecot needed: without them the tests FAIL), and scripted
 # servers for the draft's exact examples and a hostile upstream.
