@@ -117,8 +117,8 @@ static int prepare(const struct mvd_config *c, const struct options *o)
 	mvd_log(MVD_LOG_INFO, "start",
 	        "mailvetd %s listening on %s%s%zu SMTP and %zu IMAP/POP3 listener(s) as uid %ld%s",
 	        MV_VERSION, c->socket[0] ? c->socket : "", c->socket[0] ? " and " : "",
-	        mvd_smtp_count(), mvd_proxy_count(),
-	        (long)geteuid(), o->foreground ? " (foreground)" : "");
+	        mvd_smtp_count(), mvd_proxy_count(), (long)geteuid(),
+	        o->foreground ? " (foreground)" : "");
 	return 0;
 fail:
 	mvd_log(MVD_LOG_ERR, "start", "%s", err); /* on the terminal too: mvd_log_start_terminal */

@@ -54,9 +54,9 @@ static void feed(struct proxy_rw *rw, int server, const uint8_t *p, size_t n, si
  */
 static void run(const uint8_t *data, size_t size, size_t step, struct sink *out)
 {
-	struct proxy_rw *rw = mvd_proxy_rw_new(data[0] & 1 ? MVD_PROXY_POP3 : MVD_PROXY_IMAP,
-	                                       "mx.example.org", (data[0] >> 1) & 1,
-	                                       (data[0] >> 2) & 1);
+	struct proxy_rw *rw =
+	        mvd_proxy_rw_new(data[0] & 1 ? MVD_PROXY_POP3 : MVD_PROXY_IMAP, "mx.example.org",
+	                         (data[0] >> 1) & 1, (data[0] >> 2) & 1);
 	size_t i = 1;
 
 	if (!rw)

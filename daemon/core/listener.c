@@ -302,9 +302,10 @@ static int next_hop_ok(const char *spec)
 static int check_smtp(const struct mvd_listener_conf *c, char *err, size_t errlen)
 {
 	if (!next_hop_ok(c->next_hop)) {
-		snprintf(err, errlen,
-		         "[listener %s] next_hop: expected inet:HOST:PORT or unix:/path, not \"%s\"",
-		         c->name, c->next_hop);
+		snprintf(
+		        err, errlen,
+		        "[listener %s] next_hop: expected inet:HOST:PORT or unix:/path, not \"%s\"",
+		        c->name, c->next_hop);
 		return -1;
 	}
 	if (!c->tls_cert[0] != !c->tls_key[0]) {
@@ -322,9 +323,10 @@ static int check_smtp(const struct mvd_listener_conf *c, char *err, size_t errle
 static int check_proxy(const struct mvd_listener_conf *c, char *err, size_t errlen)
 {
 	if (!next_hop_ok(c->upstream)) {
-		snprintf(err, errlen,
-		         "[listener %s] upstream: expected inet:HOST:PORT or unix:/path, not \"%s\"",
-		         c->name, c->upstream);
+		snprintf(
+		        err, errlen,
+		        "[listener %s] upstream: expected inet:HOST:PORT or unix:/path, not \"%s\"",
+		        c->name, c->upstream);
 		return -1;
 	}
 	if (c->next_hop[0]) {
@@ -338,7 +340,8 @@ static int check_proxy(const struct mvd_listener_conf *c, char *err, size_t errl
 		return -1;
 	}
 	if (c->tls == MVD_PROXY_TLS_NONE && (c->tls_cert[0] || c->tls_key[0])) {
-		snprintf(err, errlen, "[listener %s] tls_cert and tls_key need tls = starttls or implicit",
+		snprintf(err, errlen,
+		         "[listener %s] tls_cert and tls_key need tls = starttls or implicit",
 		         c->name);
 		return -1;
 	}

@@ -41,11 +41,11 @@ struct mvd_listener_conf {
 	char *hostname;                 /* greeting and EHLO; "" = the host name */
 	struct mv_cidr_list proxy_from; /* load balancers that send a PROXY header first */
 	/* role = imap | pop3 only: */
-	char *upstream;          /* "inet:HOST:PORT" or "unix:/path": the IMAP/POP3 server */
-	enum mvd_proxy_tls tls;  /* towards the clients (tls_cert, tls_key) */
-	int upstream_tls;        /* TLS from the first byte towards the upstream */
-	unsigned timeout_idle;   /* s without a byte either way before the session is closed */
-	char *authserv_id;       /* "" = [verify] authserv_id */
+	char *upstream;         /* "inet:HOST:PORT" or "unix:/path": the IMAP/POP3 server */
+	enum mvd_proxy_tls tls; /* towards the clients (tls_cert, tls_key) */
+	int upstream_tls;       /* TLS from the first byte towards the upstream */
+	unsigned timeout_idle;  /* s without a byte either way before the session is closed */
+	char *authserv_id;      /* "" = [verify] authserv_id */
 };
 
 /*

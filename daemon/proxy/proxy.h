@@ -48,10 +48,10 @@ void mvd_proxy_stop(void);
  */
 enum mvd_proxy_proto { MVD_PROXY_IMAP, MVD_PROXY_POP3 };
 
-#define PROXY_LINE_MAX 8192  /* a line held whole so that it can be rewritten */
-#define PROXY_TAGS_MAX 16    /* IMAP commands whose completion matters, in flight */
-#define PROXY_QUEUE_MAX 128  /* POP3 commands in flight (pipelining) */
-#define PROXY_ID_MAX 255     /* an authserv-id */
+#define PROXY_LINE_MAX 8192 /* a line held whole so that it can be rewritten */
+#define PROXY_TAGS_MAX 16   /* IMAP commands whose completion matters, in flight */
+#define PROXY_QUEUE_MAX 128 /* POP3 commands in flight (pipelining) */
+#define PROXY_ID_MAX 255    /* an authserv-id */
 
 /* Where the rewriter's output goes: n bytes at p, to the other side. */
 typedef void proxy_emit_fn(void *arg, const void *p, size_t n);
@@ -74,17 +74,17 @@ enum proxy_cmd {
 struct proxy_line {
 	unsigned char buf[PROXY_LINE_MAX];
 	size_t len;
-	int streaming;            /* too long: passed as it comes */
-	unsigned char tail[32];   /* streaming: the line's last bytes, for "{n}" */
+	int streaming;          /* too long: passed as it comes */
+	unsigned char tail[32]; /* streaming: the line's last bytes, for "{n}" */
 	size_t tail_len;
 };
 
 /* One direction of a session. */
 struct proxy_dir {
 	struct proxy_line line;
-	uint64_t literal;   /* IMAP: bytes of a literal still to pass */
-	int in_command;     /* IMAP client: the line continues a command after a literal */
-	int greeted;        /* server: the greeting went by */
+	uint64_t literal; /* IMAP: bytes of a literal still to pass */
+	int in_command;   /* IMAP client: the line continues a command after a literal */
+	int greeted;      /* server: the greeting went by */
 };
 
 struct proxy_tag {
@@ -105,17 +105,17 @@ struct proxy_rw {
 	/* IMAP */
 	struct proxy_tag tags[PROXY_TAGS_MAX];
 	size_t ntags;
-	char cur_tag[64];   /* the client command in progress (its literals) */
-	char owner_tag[64]; /* AUTHENTICATE or IDLE in progress: client lines are its data */
-	char sync_tag[64];  /* a synchronizing literal of this command is announced */
+	char cur_tag[64];    /* the client command in progress (its literals) */
+	char owner_tag[64];  /* AUTHENTICATE or IDLE in progress: client lines are its data */
+	char sync_tag[64];   /* a synchronizing literal of this command is announced */
 	unsigned char *held; /* "* CAPABILITY" sent during LOGIN: held until its result */
 	size_t held_len;
 	/* POP3 */
 	enum proxy_cmd queue[PROXY_QUEUE_MAX];
 	size_t qhead, qlen;
-	int sasl;              /* AUTH exchange: client lines are SASL data */
-	enum proxy_cmd multi;  /* in a multi-line reply of this kind, else OTHER */
-	int dot;               /* multi-line streaming: where in ".\r\n" we are */
+	int sasl;             /* AUTH exchange: client lines are SASL data */
+	enum proxy_cmd multi; /* in a multi-line reply of this kind, else OTHER */
+	int dot;              /* multi-line streaming: where in ".\r\n" we are */
 };
 
 /* A new rewriter (the caller frees it with mvd_proxy_rw_free()); NULL when out of memory. */
@@ -151,9 +151,9 @@ struct proxy_listener {
 	char name[65];
 	int fd;
 	enum mvd_proxy_proto proto;
-	int tls_mode;               /* enum mvd_proxy_tls */
-	struct ssl_ctx_st *tls;     /* towards the clients (STARTTLS or implicit), or NULL */
-	struct ssl_ctx_st *up_tls;  /* towards the upstream (upstream_tls), or NULL */
+	int tls_mode;              /* enum mvd_proxy_tls */
+	struct ssl_ctx_st *tls;    /* towards the clients (STARTTLS or implicit), or NULL */
+	struct ssl_ctx_st *up_tls; /* towards the upstream (upstream_tls), or NULL */
 	struct evconnlistener *evl;
 	unsigned nconn;
 	struct proxy_loop *loop;
@@ -176,11 +176,11 @@ struct proxy_session {
 	struct bufferevent *client, *up;
 	struct proxy_rw *rw;
 	char peer[64];
-	unsigned timeout;          /* timeout_idle */
-	long long last;            /* a byte went by, either way (monotonic s) */
+	unsigned timeout; /* timeout_idle */
+	long long last;   /* a byte went by, either way (monotonic s) */
 	unsigned long long c2s_bytes, s2c_bytes;
-	int closing;               /* flushing the last bytes, then freed */
-	int heard_upstream;        /* the upstream has said something */
+	int closing;        /* flushing the last bytes, then freed */
+	int heard_upstream; /* the upstream has said something */
 };
 
 void proxy_session_accept(struct proxy_listener *l, int fd, const struct sockaddr *sa);

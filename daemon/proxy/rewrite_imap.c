@@ -113,7 +113,8 @@ static int code_caps(struct proxy_rw *rw, const unsigned char *line, const unsig
 	const unsigned char *close;
 	size_t head = 11; /* "[CAPABILITY" */
 
-	if (n < head + 1 || !proxy_word_is(p, head, "[CAPABILITY") || (p[head] != ' ' && p[head] != ']'))
+	if (n < head + 1 || !proxy_word_is(p, head, "[CAPABILITY") ||
+	    (p[head] != ' ' && p[head] != ']'))
 		return 0;
 	if (!(close = memchr(p + head, ']', n - head)))
 		return 0;
@@ -226,7 +227,8 @@ void proxy_imap_flush_held(struct proxy_rw *rw, const struct proxy_out *o)
 
 static int hold(struct proxy_rw *rw, const unsigned char *line, size_t n)
 {
-	if (rw->held_len || !login_pending(rw) || (!rw->held && !(rw->held = malloc(PROXY_LINE_MAX))))
+	if (rw->held_len || !login_pending(rw) ||
+	    (!rw->held && !(rw->held = malloc(PROXY_LINE_MAX))))
 		return 0;
 	memcpy(rw->held, line, n);
 	rw->held_len = n;
@@ -265,7 +267,8 @@ static void server_held(struct proxy_rw *rw, const unsigned char *line, size_t n
 	if (star) {
 		if (proxy_word_is(st, sn, "PREAUTH"))
 			rw->authed = 1;
-		if (proxy_word_is(st, sn, "CAPABILITY") && line_literal(line, n, &lit, &sync) == 0) {
+		if (proxy_word_is(st, sn, "CAPABILITY") &&
+		    line_literal(line, n, &lit, &sync) == 0) {
 			if (!hold(rw, line, n))
 				untagged_caps(rw, line, n, st, sn, p, left, o);
 			return;
@@ -408,7 +411,7 @@ static size_t feed(struct proxy_rw *rw, struct proxy_dir *d, const unsigned char
 			i += used;
 			if (r == 0)
 				continue; /* the line goes on in the next piece */
-			if (r < 0) {  /* too long to hold: pass it, follow its end */
+			if (r < 0) {      /* too long to hold: pass it, follow its end */
 				proxy_imap_flush_held(rw, o);
 				o->emit(o->arg, l->buf, l->len);
 				l->tail_len = 0;

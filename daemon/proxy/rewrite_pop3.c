@@ -44,7 +44,7 @@ static void client_line(struct proxy_rw *rw, const unsigned char *p, size_t n,
 	}
 	if (proxy_word_is(p, wl, "STLS"))
 		cmd = rw->offer_tls && !rw->tls_active && !rw->authed ? PROXY_CMD_STARTTLS
-		                                                       : PROXY_CMD_NO_TLS;
+		                                                      : PROXY_CMD_NO_TLS;
 	else if (proxy_word_is(p, wl, "CAPA"))
 		cmd = PROXY_CMD_CAPA;
 	else if (proxy_word_is(p, wl, "PASS") || proxy_word_is(p, wl, "APOP"))

@@ -129,8 +129,7 @@ static void start_tls(struct proxy_session *s)
 
 	evbuffer_drain(bufferevent_get_input(s->client), (size_t)-1);
 	tls = ssl ? bufferevent_openssl_filter_new(s->lst->loop->base, s->client, ssl,
-	                                           BUFFEREVENT_SSL_ACCEPTING,
-	                                           BEV_OPT_CLOSE_ON_FREE)
+	                                           BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
 	          : NULL;
 	if (!tls) {
 		SSL_free(ssl);
@@ -175,9 +174,10 @@ static void finish(struct proxy_session *s, struct bufferevent *gone)
 	struct bufferevent *other = gone == s->client ? s->up : s->client;
 
 	if (gone == s->up && !s->heard_upstream) {
-		const char *bye = s->lst->proto == MVD_PROXY_IMAP
-		                          ? "* BYE [UNAVAILABLE] the mail server cannot be reached\r\n"
-		                          : "-ERR [SYS/TEMP] the mail server cannot be reached\r\n";
+		const char *bye =
+		        s->lst->proto == MVD_PROXY_IMAP
+		                ? "* BYE [UNAVAILABLE] the mail server cannot be reached\r\n"
+		                : "-ERR [SYS/TEMP] the mail server cannot be reached\r\n";
 		evbuffer_add(bufferevent_get_output(other), bye, strlen(bye));
 	}
 	if (!other || evbuffer_get_length(bufferevent_get_output(other)) == 0) {
@@ -197,7 +197,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED)
 		return;
-	if ((what & BEV_EVENT_TIMEOUT) && !s->closing && now_s() - s->last < (long long)s->timeout) {
+	if ((what & BEV_EVENT_TIMEOUT) && !s->closing &&
+	    now_s() - s->last < (long long)s->timeout) {
 		bufferevent_enable(bev, what & BEV_EVENT_READING ? EV_READ : EV_WRITE);
 		return; /* the other side was busy: not idle */
 	}
@@ -222,8 +223,8 @@ static int connect_upstream(struct proxy_session *s, const char *spec)
 	struct event_base *base = s->lst->loop->base;
 
 	s->up = s->lst->up_tls ? bufferevent_openssl_socket_new(base, -1, SSL_new(s->lst->up_tls),
-	                                                         BUFFEREVENT_SSL_CONNECTING,
-	                                                         BEV_OPT_CLOSE_ON_FREE)
+	                                                        BUFFEREVENT_SSL_CONNECTING,
+	                                                        BEV_OPT_CLOSE_ON_FREE)
 	                       : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (!s->up)
 		return -1;
@@ -260,7 +261,8 @@ static int settings(struct proxy_session *s, char *upstream, size_t uplen, char 
 
 	if (lc && s->lst->nconn < lc->max_connections) {
 		snprintf(upstream, uplen, "%s", lc->upstream);
-		snprintf(id, idlen, "%s", lc->authserv_id[0] ? lc->authserv_id : rt->cfg.authserv_id);
+		snprintf(id, idlen, "%s",
+		         lc->authserv_id[0] ? lc->authserv_id : rt->cfg.authserv_id);
 		s->timeout = lc->timeout_idle;
 		rc = 0;
 	}
@@ -286,7 +288,8 @@ void proxy_session_accept(struct proxy_listener *l, int fd, const struct sockadd
 		s->next->prev = s;
 	l->loop->sessions = s;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, s->peer, sizeof s->peer);
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, s->peer,
+		          sizeof s->peer);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, s->peer,
 		          sizeof s->peer);

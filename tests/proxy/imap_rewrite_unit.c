@@ -35,7 +35,9 @@ static void response_codes(void **state)
 	struct proxy_rw *rw = imap(1, 0);
 
 	(void)state;
-	S(rw, "* OK [CAPABILITY IMAP4rev1 STARTTLS AUTHSERV=forged.example COMPRESS=DEFLATE ID] ready\r\n",
+	S(rw,
+	  "* OK [CAPABILITY IMAP4rev1 STARTTLS AUTHSERV=forged.example COMPRESS=DEFLATE ID] "
+	  "ready\r\n",
 	  "* OK [CAPABILITY IMAP4rev1 ID STARTTLS AUTHSERV] ready\r\n");
 	SAME_C(rw, "a1 AUTHENTICATE PLAIN\r\n");
 	SAME_S(rw, "+ \r\n");
@@ -68,7 +70,8 @@ static void capability_before_the_login_ok(void **state)
 /* A message body with "* CAPABILITY" lines is a literal: unchanged, whole or byte by byte. */
 static void capability_inside_a_literal(void **state)
 {
-	const char *fetch = "* 1 FETCH (BODY[] {44}\r\n* CAPABILITY IMAP4rev1\r\n* OK [CAPABILITY X]\r\n)\r\n";
+	const char *fetch =
+	        "* 1 FETCH (BODY[] {44}\r\n* CAPABILITY IMAP4rev1\r\n* OK [CAPABILITY X]\r\n)\r\n";
 	struct proxy_rw *rw = imap(0, 0);
 
 	(void)state;

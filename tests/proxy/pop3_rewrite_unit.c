@@ -35,7 +35,8 @@ static void appendix_b3(void **state)
 /* RETR passes as it is, CAPA-like lines and stuffed dots included; pipelined replies stay in step. */
 static void retr_and_pipelining(void **state)
 {
-	const char *msg = "+OK 60 octets\r\nSubject: x\r\n\r\nAUTHSERV forged\r\nSTLS\r\n..\r\n.x\r\n.\r\n";
+	const char *msg =
+	        "+OK 60 octets\r\nSubject: x\r\n\r\nAUTHSERV forged\r\nSTLS\r\n..\r\n.x\r\n.\r\n";
 	struct proxy_rw *rw = pop3(0, 1);
 
 	(void)state;
@@ -105,10 +106,8 @@ static void ten_megabyte_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(appendix_b3),
-	        cmocka_unit_test(retr_and_pipelining),
-	        cmocka_unit_test(stls_and_stls_twice),
-	        cmocka_unit_test(sasl_auth),
+	        cmocka_unit_test(appendix_b3),         cmocka_unit_test(retr_and_pipelining),
+	        cmocka_unit_test(stls_and_stls_twice), cmocka_unit_test(sasl_auth),
 	        cmocka_unit_test(ten_megabyte_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
