@@ -27,14 +27,27 @@ static void emit(void *arg, const void *p, size_t n)
 	s->len += n;
 }
 
-/* Feed one piece in steps of step bytes (0: whole), starting TLS whenever it is due. */
+/*
+ * Feed one piece in steps of step bytes (0: whole), starting TLS whenever
+ * it is due. With steps, bytes the rewriter calls verbatim are moved past
+ * it as the session does (mvd_proxy_rw_skip), so both ways are compared.
+ */
 static void feed(struct proxy_rw *rw, int server, const uint8_t *p, size_t n, size_t step,
                  struct sink *out)
 {
 	while (n) {
-		size_t want = step && step < n ? step : n;
-		size_t used = server ? mvd_proxy_rw_server(rw, p, want, emit, &out[1])
-		                     : mvd_proxy_rw_client(rw, p, want, emit, &out[0]);
+		size_t want = step && step < n ? step : n, used;
+		uint64_t pass = step ? mvd_proxy_rw_verbatim(rw, server) : 0;
+		if (pass) {
+			used = pass < n ? (size_t)pass : n;
+			emit(&out[server], p, used);
+			mvd_proxy_rw_skip(rw, server, used);
+			p += used;
+			n -= used;
+			continue;
+		}
+		used = server ? mvd_proxy_rw_server(rw, p, want, emit, &out[1])
+		              : mvd_proxy_rw_client(rw, p, want, emit, &out[0]);
 		if (used > want)
 			abort();
 		if (mvd_proxy_rw_starttls_due(rw))

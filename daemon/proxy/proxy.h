@@ -134,6 +134,15 @@ size_t mvd_proxy_rw_server(struct proxy_rw *rw, const unsigned char *in, size_t 
 size_t mvd_proxy_rw_client(struct proxy_rw *rw, const unsigned char *in, size_t len,
                            proxy_emit_fn *emit, void *arg);
 
+/*
+ * How many of the next bytes from the server (or the client) pass
+ * unchanged whatever they are (the rest of a literal; everything once the
+ * session relays): the session may move them without feeding them, then
+ * says so with mvd_proxy_rw_skip(). 0 when the bytes must be fed.
+ */
+uint64_t mvd_proxy_rw_verbatim(const struct proxy_rw *rw, int server);
+void mvd_proxy_rw_skip(struct proxy_rw *rw, int server, uint64_t n);
+
 /* 1 once the proxy must start TLS with the client (the reply to STARTTLS is out). */
 int mvd_proxy_rw_starttls_due(const struct proxy_rw *rw);
 

@@ -58,6 +58,25 @@ size_t mvd_proxy_rw_client(struct proxy_rw *rw, const unsigned char *in, size_t 
 	                                   : proxy_pop3_client(rw, in, len, &o);
 }
 
+uint64_t mvd_proxy_rw_verbatim(const struct proxy_rw *rw, int server)
+{
+	const struct proxy_dir *d = server ? &rw->s2c : &rw->c2s;
+
+	if (server ? rw->starttls_due : rw->discard)
+		return 0;
+	if (rw->relay)
+		return UINT64_MAX;
+	return rw->proto == MVD_PROXY_IMAP ? d->literal : 0;
+}
+
+void mvd_proxy_rw_skip(struct proxy_rw *rw, int server, uint64_t n)
+{
+	struct proxy_dir *d = server ? &rw->s2c : &rw->c2s;
+
+	if (!rw->relay)
+		d->literal -= n < d->literal ? n : d->literal;
+}
+
 int mvd_proxy_rw_starttls_due(const struct proxy_rw *rw)
 {
 	return rw->starttls_due;

@@ -1,6 +1,8 @@
 /* daemon/proxy/session.c — one proxied connection: client and upstream bufferevents, the rewriter between them. */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -20,9 +22,9 @@
  * and a side whose output passes OUT_HIGH stops reading the other until
  * that output is back under OUT_LOW.
  */
-#define READ_MAX (64 * 1024)
-#define OUT_HIGH (256 * 1024)
-#define OUT_LOW (64 * 1024)
+#define READ_MAX (128 * 1024)
+#define OUT_HIGH (512 * 1024)
+#define OUT_LOW (128 * 1024)
 #define FLUSH_TIMEOUT 10 /* s to write the last bytes to a side before closing */
 
 static long long now_s(void)
@@ -71,29 +73,44 @@ static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
 
-/* What one side sent goes through the rewriter to the other; 0, or -1 when closed. */
+/*
+ * Feed what is in `in` to the rewriter. Bytes it says pass unchanged (a
+ * literal's body) are moved to `out` without a copy; the rest is fed one
+ * evbuffer chunk at a time. 1 when the rewriter stopped (STARTTLS).
+ */
+static int feed_all(struct proxy_session *s, int server, struct evbuffer *in, struct evbuffer *out)
+{
+	struct evbuffer_iovec v;
+
+	while (evbuffer_get_length(in)) {
+		uint64_t pass = mvd_proxy_rw_verbatim(s->rw, server);
+		size_t avail = evbuffer_get_length(in), c;
+		if (pass) {
+			size_t n = pass < avail ? (size_t)pass : avail;
+			evbuffer_remove_buffer(in, out, n);
+			mvd_proxy_rw_skip(s->rw, server, n);
+			continue;
+		}
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		c = server ? mvd_proxy_rw_server(s->rw, v.iov_base, v.iov_len, emit_to, out)
+		           : mvd_proxy_rw_client(s->rw, v.iov_base, v.iov_len, emit_to, out);
+		evbuffer_drain(in, c);
+		if (c < v.iov_len)
+			return 1;
+	}
+	return 0;
+}
+
+/* What one side sent goes through the rewriter to the other. */
 static void pump(struct proxy_session *s, struct bufferevent *from)
 {
 	int server = from == s->up;
 	struct bufferevent *to = server ? s->client : s->up;
 	struct evbuffer *in = bufferevent_get_input(from), *out = bufferevent_get_output(to);
-	struct evbuffer_iovec v[8];
 	size_t before = evbuffer_get_length(in);
-	int stopped = 0;
 
-	while (!stopped && evbuffer_get_length(in)) {
-		int nv = evbuffer_peek(in, -1, NULL, v, 8);
-		size_t total = 0;
-		for (int i = 0; i < nv && i < 8 && !stopped; i++) {
-			size_t c = server ? mvd_proxy_rw_server(s->rw, v[i].iov_base, v[i].iov_len,
-			                                        emit_to, out)
-			                  : mvd_proxy_rw_client(s->rw, v[i].iov_base, v[i].iov_len,
-			                                        emit_to, out);
-			total += c;
-			stopped = c < v[i].iov_len;
-		}
-		evbuffer_drain(in, total);
-	}
+	feed_all(s, server, in, out);
 	if (server) {
 		s->s2c_bytes += before - evbuffer_get_length(in);
 		s->heard_upstream = 1;
@@ -107,9 +124,23 @@ static void pump(struct proxy_session *s, struct bufferevent *from)
 		start_tls(s);
 }
 
+/*
+ * Replies end in a short tagged line after a large literal: with Nagle's
+ * algorithm that line waits for the peer's delayed ACK (40 ms a FETCH).
+ */
+static void no_delay(evutil_socket_t fd)
+{
+	int one = 1;
+
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static void callbacks(struct proxy_session *s, struct bufferevent *bev)
 {
 	bufferevent_setcb(bev, on_read, on_write, on_event, s);
+	bufferevent_set_max_single_read(bev, READ_MAX);
+	bufferevent_set_max_single_write(bev, READ_MAX);
 	bufferevent_setwatermark(bev, EV_READ, 0, READ_MAX);
 	bufferevent_setwatermark(bev, EV_WRITE, OUT_LOW, 0);
 	bufferevent_set_timeouts(bev, &(struct timeval){s->timeout, 0},
@@ -247,6 +278,7 @@ static int connect_upstream(struct proxy_session *s, const char *spec)
 			return -1;
 		rc = bufferevent_socket_connect(s->up, ai->ai_addr, (int)ai->ai_addrlen);
 		freeaddrinfo(ai);
+		no_delay(bufferevent_getfd(s->up));
 		return rc;
 	}
 }
@@ -276,6 +308,7 @@ void proxy_session_accept(struct proxy_listener *l, int fd, const struct sockadd
 	char upstream[512], id[PROXY_ID_MAX + 1];
 	int implicit = l->tls_mode == MVD_PROXY_TLS_IMPLICIT;
 
+	no_delay(fd);
 	if (!s) {
 		evutil_closesocket(fd);
 		return;
