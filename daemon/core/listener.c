@@ -299,8 +299,9 @@ static int next_hop_ok(const char *spec)
 }
 
 /* The checks of a role inbound section; 0, or -1 with the reason in err. */
-static int check_smtp(const struct mvd_listener_conf *c, char *err, size_t errlen)
+static int check_smtp(const struct mvd_listener_conf *c, char *err, size_t errlen, const char **key)
 {
+	*key = "next_hop";
 	if (!next_hop_ok(c->next_hop)) {
 		snprintf(
 		        err, errlen,
@@ -308,10 +309,12 @@ static int check_smtp(const struct mvd_listener_conf *c, char *err, size_t errle
 		        c->name, c->next_hop);
 		return -1;
 	}
+	*key = c->tls_cert[0] ? "tls_cert" : "tls_key";
 	if (!c->tls_cert[0] != !c->tls_key[0]) {
 		snprintf(err, errlen, "[listener %s] tls_cert and tls_key go together", c->name);
 		return -1;
 	}
+	*key = "hostname";
 	if (strcspn(c->hostname, " \t\r\n") != strlen(c->hostname)) {
 		snprintf(err, errlen, "[listener %s] hostname: one word", c->name);
 		return -1;
@@ -320,8 +323,10 @@ static int check_smtp(const struct mvd_listener_conf *c, char *err, size_t errle
 }
 
 /* The checks of a role imap or pop3 section; 0, or -1 with the reason in err. */
-static int check_proxy(const struct mvd_listener_conf *c, char *err, size_t errlen)
+static int check_proxy(const struct mvd_listener_conf *c, char *err, size_t errlen,
+                       const char **key)
 {
+	*key = "upstream";
 	if (!next_hop_ok(c->upstream)) {
 		snprintf(
 		        err, errlen,
@@ -329,22 +334,26 @@ static int check_proxy(const struct mvd_listener_conf *c, char *err, size_t errl
 		        c->name, c->upstream);
 		return -1;
 	}
+	*key = "next_hop";
 	if (c->next_hop[0]) {
 		snprintf(err, errlen, "[listener %s] next_hop is for role inbound; use upstream",
 		         c->name);
 		return -1;
 	}
+	*key = "tls";
 	if (c->tls != MVD_PROXY_TLS_NONE && (!c->tls_cert[0] || !c->tls_key[0])) {
 		snprintf(err, errlen, "[listener %s] tls = %s needs tls_cert and tls_key", c->name,
 		         c->tls == MVD_PROXY_TLS_IMPLICIT ? "implicit" : "starttls");
 		return -1;
 	}
+	*key = c->tls_cert[0] ? "tls_cert" : "tls_key";
 	if (c->tls == MVD_PROXY_TLS_NONE && (c->tls_cert[0] || c->tls_key[0])) {
 		snprintf(err, errlen,
 		         "[listener %s] tls_cert and tls_key need tls = starttls or implicit",
 		         c->name);
 		return -1;
 	}
+	*key = "authserv_id";
 	if (strcspn(c->authserv_id, " \t\r\n;()\"\\") != strlen(c->authserv_id)) {
 		snprintf(err, errlen, "[listener %s] authserv_id must be a domain name", c->name);
 		return -1;
@@ -358,14 +367,18 @@ static const struct mvd_listener_conf *nth(const struct mvd_listeners *l, size_t
 	return i < l->count ? &l->item[i] : &l->proxy[i - l->count];
 }
 
-enum mv_status mvd_listeners_check(const struct mvd_listeners *l, char *err, size_t errlen)
+enum mv_status mvd_listeners_check_at(const struct mvd_listeners *l, char *err, size_t errlen,
+                                      const char **name, const char **key)
 {
 	char host[256];
 	unsigned port;
+	const char *k;
 
 	for (size_t i = 0; i < l->count + l->nproxy; i++) {
 		const struct mvd_listener_conf *c = nth(l, i);
 
+		*name = c->name;
+		*key = "listen";
 		if (mvd_listener_split_addr(c->listen, host, sizeof host, &port) != 0) {
 			snprintf(err, errlen,
 			         "[listener %s] listen: expected ADDRESS:PORT or [IPV6]:PORT, not "
@@ -373,8 +386,9 @@ enum mv_status mvd_listeners_check(const struct mvd_listeners *l, char *err, siz
 			         c->name, c->listen);
 			return MV_ESYNTAX;
 		}
-		if ((is_proxy(c) ? check_proxy : check_smtp)(c, err, errlen) != 0)
-			return MV_ESYNTAX;
+		if ((is_proxy(c) ? check_proxy : check_smtp)(c, err, errlen, &k) != 0)
+			return *key = k, MV_ESYNTAX;
+		*key = "listen";
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(nth(l, j)->listen, c->listen) == 0) {
 				snprintf(err, errlen,
@@ -384,6 +398,13 @@ enum mv_status mvd_listeners_check(const struct mvd_listeners *l, char *err, siz
 			}
 	}
 	return MV_OK;
+}
+
+enum mv_status mvd_listeners_check(const struct mvd_listeners *l, char *err, size_t errlen)
+{
+	const char *name, *key;
+
+	return mvd_listeners_check_at(l, err, errlen, &name, &key);
 }
 
 const struct mvd_listener_conf *mvd_listener_find(const struct mvd_listeners *l, const char *name)

@@ -71,6 +71,13 @@ int mvd_listener_set(struct mvd_listeners *l, const char *section, const char *k
 /* After the last line: listen and next_hop set and well formed, STARTTLS with both files. */
 enum mv_status mvd_listeners_check(const struct mvd_listeners *l, char *err, size_t errlen);
 
+/*
+ * The same, and on failure the section's name and the key at fault
+ * (borrowed, valid while l is), so the caller can name the line.
+ */
+enum mv_status mvd_listeners_check_at(const struct mvd_listeners *l, char *err, size_t errlen,
+                                      const char **name, const char **key);
+
 /* The listener called name (of either kind), or NULL. */
 const struct mvd_listener_conf *mvd_listener_find(const struct mvd_listeners *l, const char *name);
 

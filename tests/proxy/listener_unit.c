@@ -87,11 +87,11 @@ static void bad_proxy_sections_are_refused(void **state)
 
 	(void)state;
 	snprintf(text, sizeof text, "%s", base);
-	parse_fails(text, "upstream: expected inet:HOST:PORT");
+	parse_fails(text, "line 4: [listener p] upstream: expected inet:HOST:PORT");
 	snprintf(text, sizeof text, "%supstream = inet:127.0.0.1:1\ntls = sometimes\n", base);
 	parse_fails(text, "tls: \"sometimes\" is not one of the allowed values");
 	snprintf(text, sizeof text, "%supstream = inet:127.0.0.1:1\ntls = implicit\n", base);
-	parse_fails(text, "tls = implicit needs tls_cert and tls_key");
+	parse_fails(text, "line 7: [listener p] tls = implicit needs tls_cert and tls_key");
 	snprintf(text, sizeof text, "%supstream = inet:127.0.0.1:1\ntls_cert = /c\ntls_key = /k\n",
 	         base);
 	parse_fails(text, "need tls = starttls or implicit");
