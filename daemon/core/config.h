@@ -12,6 +12,7 @@
 #include <mailvet/util.h>
 
 #include "listener.h"
+#include "localpolicy.h"
 #include "reports_config.h"
 
 enum mvd_log_dest { MVD_LOG_SYSLOG, MVD_LOG_STDERR };
@@ -96,6 +97,7 @@ struct mvd_config {
 	enum mvd_fail_mode on_error;
 	enum mvd_refuse_mode unreadable_header; /* a header field lib/verify could not take */
 	struct mvd_strlist trusted_arc_sealers;
+	struct mvd_localpolicy_conf localpolicy; /* overrides and skips (localpolicy.c) */
 	/* [dns] */
 	char *resolver; /* "system" or ADDR[@PORT] */
 	unsigned dns_timeout_ms;

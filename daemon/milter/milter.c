@@ -108,11 +108,15 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 {
 	unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
 	unsigned long skip = SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-
 	struct mvd_session *s = session(ctx);
+	struct mvd_runtime *rt = mvd_runtime_acquire(); /* what this connection will get */
 
 	(void)f2;
 	(void)f3;
+	/* RCPT only when [policy] skip_recipient_domains must count the recipients */
+	if (rt && mvd_localpolicy_wants_rcpt(rt->localpolicy))
+		skip &= ~(unsigned long)SMFIP_NORCPT;
+	mvd_runtime_release(rt);
 	*pf0 = want & f0;
 	/* Values with their leading space: needed to see a header as it was written. */
 	*pf1 = (skip | SMFIP_HDR_LEADSPC | SMFIP_NR_HDR) & f1;
@@ -201,6 +205,18 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	m->queue_id = macro(ctx, "i");
 	if (!m->mail_from)
 		m->nomem = 1;
+	return SMFIS_CONTINUE;
+}
+
+/* Count the recipient, and whether [policy] skip_recipient_domains holds its domain. */
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct mvd_session *s = ready(ctx);
+
+	if (s && s->m.active && argv && argv[0]) {
+		s->m.env.nrcpt++;
+		s->m.env.nrcpt_skip += mvd_localpolicy_skip_rcpt(s->rt->localpolicy, argv[0]);
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -311,6 +327,7 @@ struct smfiDesc *mvd_milter_desc(void)
 	        .xxfi_connect = cb_connect,
 	        .xxfi_helo = cb_helo,
 	        .xxfi_envfrom = cb_envfrom,
+	        .xxfi_envrcpt = cb_envrcpt,
 	        .xxfi_header = cb_header,
 	        .xxfi_eoh = cb_eoh,
 	        .xxfi_body = cb_body,

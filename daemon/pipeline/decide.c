@@ -103,7 +103,7 @@ static int quarantine(struct mvd_pipeline *p, struct mvd_outcome *out)
  */
 static void accepted(struct mvd_pipeline *p, struct mvd_outcome *out)
 {
-	const char *field = mv_verify_header_field(p->v);
+	const char *field = mvd_pipeline_local_field(p); /* the library's, or overridden */
 	int ours = !p->outbound || p->rt->cfg.outbound_results;
 	int seal_tempfail = 0;
 
@@ -135,6 +135,10 @@ void mvd_pipeline_end(struct mvd_pipeline *p, struct mvd_outcome *out)
 
 	memset(out, 0, sizeof *out);
 	p->nedits = 0;
+	if (p->skip) {
+		mvd_pipeline_local_pass(p, out);
+		return;
+	}
 	if (!p->failed && (st = mv_verify_end(p->v)) != MV_OK)
 		mvd_pipeline_failed(p, st, "verify_end");
 	if (p->failed) {
@@ -147,6 +151,7 @@ void mvd_pipeline_end(struct mvd_pipeline *p, struct mvd_outcome *out)
 	}
 	lv = mv_verify_verdict(p->v);
 	from_library(&out->verdict, lv);
+	mvd_pipeline_local_dmarc(p, &out->verdict); /* [policy] dmarc_override_file */
 	if (lv->note[0]) {
 		snprintf(p->note, sizeof p->note, "%s", lv->note);
 		out->note = p->note;

@@ -32,6 +32,8 @@ struct mvd_envelope {
 	const char *mail_from; /* without <>; "" = null sender */
 	const char *auth_id;   /* SMTP AUTH identity, or NULL */
 	const char *queue_id;  /* the MTA's id for the log, or NULL */
+	/* Recipients so far, and those in [policy] skip_recipient_domains (localpolicy.h). */
+	unsigned nrcpt, nrcpt_skip;
 };
 
 /* What the front end tells its client at the end of DATA. */

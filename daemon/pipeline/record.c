@@ -22,5 +22,11 @@ void mvd_pipeline_record(struct mvd_pipeline *p)
 		return;
 	if (mv_report_record_from_verify(p->v, NULL, (int64_t)time(NULL), &r) != MV_OK)
 		return; /* no DMARC record, virtual DMARC, none, temperror: nothing to report */
+	/* [policy] dmarc_override_file: RFC 9990 reason local_policy */
+	if (p->lp_dmarc) {
+		MV_REPORT_SET(r.disposition, p->lp_quarantine ? "quarantine" : "none");
+		MV_REPORT_SET(r.reason, "local_policy");
+		MV_REPORT_SET(r.reason_comment, p->local_policy);
+	}
 	mvd_recorder_put(c->reports.store, c->reports.queue, c->reports.batch, &r);
 }

@@ -147,8 +147,11 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 
 static void rcpt_done(struct smtp_session *s, int code, const char *reply)
 {
-	if (code >= 200 && code < 300)
+	if (code >= 200 && code < 300) {
 		s->nrcpt++;
+		s->env.nrcpt++; /* env's counts: [policy] skip_recipient_domains */
+		s->env.nrcpt_skip += (unsigned)s->rcpt_skip;
+	}
 	if (code == 0)
 		s->relay_lost = 1;
 	forward(s, code, reply, "451 4.4.2 Next hop connection lost, try again later");
@@ -179,6 +182,7 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	s->nrcpt_tried++;
+	s->rcpt_skip = mvd_localpolicy_skip_rcpt(s->rt->localpolicy, to.addr);
 	smtp_wait(s);
 	smtp_relay_cmd(s, rcpt_done, "RCPT TO:<%s>", to.addr);
 }

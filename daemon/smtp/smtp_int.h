@@ -123,6 +123,7 @@ struct smtp_session {
 	struct smtp_path *mail; /* from MAIL until the transaction ends */
 	unsigned nrcpt;         /* accepted by the next hop */
 	unsigned nrcpt_tried;   /* RCPT commands in this transaction */
+	int rcpt_skip;          /* the RCPT in flight is in [policy] skip_recipient_domains */
 	struct mvd_envelope env;
 	char qid[40]; /* our id of the message for the log: S<connection>.<message> */
 	unsigned nmsg;
