@@ -147,6 +147,10 @@ class MilterClient:
         self.send(b"M", _cstrs("<%s>" % sender))
         return self.answer()
 
+    def rcpt(self, recipient):
+        self.send(b"R", _cstrs("<%s>" % recipient))
+        return self.answer()
+
     def header(self, name, value):
         """value as in the message after the colon (a leading space is dropped
         unless the milter asked for SMFIP_HDR_LEADSPC, as an MTA does)."""
@@ -185,14 +189,20 @@ class MilterClient:
         finally:
             self.sock.close()
 
-    def message(self, sender, headers, body, queue_id="QID", auth=None, eom_macros=None):
-        """MAIL FROM .. end of message; returns the Answer to end of message."""
+    def message(self, sender, headers, body, queue_id="QID", auth=None, eom_macros=None,
+                rcpts=("bob@dest.example",)):
+        """MAIL FROM .. end of message; returns the Answer to end of message.
+        RCPT TO is sent only when the milter asked for it (no SMFIP_NORCPT)."""
         m = {"i": queue_id}
         if auth:
             m["auth_authen"] = auth
         a = self.mail(sender, macros=m)
         if a.final != "continue":
             return a
+        for r in rcpts if not self.skip & SMFIP_NORCPT else ():
+            a = self.rcpt(r)
+            if a.final != "continue":
+                return a
         for name, value in headers:
             a = self.header(name, value)
             if a is not None and a.final != "continue":
