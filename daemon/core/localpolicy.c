@@ -123,6 +123,36 @@ void mvd_localpolicy_conf_free(struct mvd_localpolicy_conf *c)
 	memset(c, 0, sizeof *c);
 }
 
+long mvd_localpolicy_conf_files(const struct mvd_localpolicy_conf *c, char **paths,
+                                const char **keys, size_t max)
+{
+	const char *lists[] = {c->skip_clients, c->skip_recipient_domains, c->internal_clients};
+	size_t n = 0;
+
+	if (c->dmarc_override_file && n < max) {
+		keys[n] = conf_keys[0];
+		paths[n++] = strdup(c->dmarc_override_file);
+	}
+	for (size_t i = 0; i < 3; i++)
+		for (const char *p = lists[i]; p && *p && n < max;) {
+			size_t len;
+			p += strspn(p, " \t,");
+			len = strcspn(p, " \t,");
+			if (len && p[0] == '/') {
+				keys[n] = conf_keys[i + 1];
+				paths[n++] = mv_strndup(p, len);
+			}
+			p += len;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (!paths[i]) { /* out of memory: nothing is handed over */
+			for (size_t k = 0; k < n; k++)
+				free(paths[k]);
+			return -1;
+		}
+	return (long)n;
+}
+
 const char *mvd_localpolicy_dmarc_str(enum mvd_localpolicy_dmarc a)
 {
 	switch (a) {

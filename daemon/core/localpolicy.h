@@ -42,6 +42,15 @@ int mvd_localpolicy_conf_set(struct mvd_localpolicy_conf *c, const char *key, co
                              char *why, size_t whylen);
 void mvd_localpolicy_conf_free(struct mvd_localpolicy_conf *c); /* zeroes it */
 
+/*
+ * The files c names (dmarc_override_file, and each '/' item of the lists),
+ * for `mailvetd -n` to open them as the unprivileged user: at most max
+ * paths into paths[] (each a new string the caller frees) and the key of
+ * each into keys[] (static strings). Returns how many, or -1 for memory.
+ */
+long mvd_localpolicy_conf_files(const struct mvd_localpolicy_conf *c, char **paths,
+                                const char **keys, size_t max);
+
 /* What a dmarc_override_file line makes of a DMARC failure of its domain. */
 enum mvd_localpolicy_dmarc {
 	MVD_LP_DMARC_NONE,       /* no override: the Domain Owner's policy applies */

@@ -64,16 +64,22 @@ void mvd_pipeline_local_dmarc(struct mvd_pipeline *p, struct mvd_verdict *v)
 	v->action = p->lp_quarantine ? MVD_ACTION_QUARANTINE : MVD_ACTION_ACCEPT;
 }
 
-/* A copy of the dmarc result r with the override: policy.dmarc as applied, the rule in the comment. */
+/*
+ * A copy of the dmarc result r with the override: policy.dmarc as applied,
+ * and a comment of the policy asked and the rule ("p=reject;
+ * local_policy=dmarc_quarantine:example.com").
+ */
 static enum mv_status dmarc_result(const struct mvd_pipeline *p, const struct mv_result *r,
                                    struct mv_result **out)
 {
 	struct mv_result *n = NULL;
 	char comment[600];
 	enum mv_status st;
+	/* the policy asked ("p=reject"): the library's note of what was applied no longer holds */
+	size_t asked = r->comment ? strcspn(r->comment, ";") : 0;
 
-	snprintf(comment, sizeof comment, "%s%slocal_policy=%s", r->comment ? r->comment : "",
-	         r->comment ? "; " : "", p->local_policy);
+	snprintf(comment, sizeof comment, "%.*s%slocal_policy=%s", (int)asked,
+	         asked ? r->comment : "", asked ? "; " : "", p->local_policy);
 	if ((st = mv_result_new(r->method, r->result, &n)) != MV_OK)
 		return st;
 	mv_result_set_version(n, r->version);

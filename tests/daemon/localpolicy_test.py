@@ -225,10 +225,29 @@ def bad_files_are_refused_by_check(work):
                                             r"No such file", out.stderr), out)
 
 
+def list_file_the_daemon_user_cannot_read(work):
+    """As root with user = nobody: a 0600 root list file is found by -n, not on the next SIGHUP."""
+    assert os.geteuid() == 0, "needs root, to drop to user nobody as the daemon does"
+    os.chmod(work, 0o755)
+    lst = os.path.join(work, "skip-clients")
+    with open(lst, "w") as f:
+        f.write("192.0.2.99\n")
+    os.chmod(lst, 0o600)
+    d = harness.Mailvetd(work, extra="[milter]\nuser = nobody\n[policy]\nskip_clients = %s\n" % lst)
+    os.chmod(d.conf, 0o644)
+    out = subprocess.run([d.binary, "-n", "-c", d.conf], capture_output=True, text=True, timeout=30)
+    check("mailvetd -n names the list file nobody cannot read",
+          out.returncode != 0 and "[policy] skip_clients: %s: Permission denied for user nobody" % lst
+          in out.stderr, out)
+    os.chmod(lst, 0o644)
+    out = subprocess.run([d.binary, "-n", "-c", d.conf], capture_output=True, text=True, timeout=30)
+    check("readable, it passes", out.returncode == 0, out)
+
+
 CASES = [overridden_domains_are_quarantined_or_accepted, header_quarantine_logs_quarantine,
          skipped_clients_and_recipients_pass_unchecked, internal_clients_are_outbound,
          sighup_rereads_the_override_file, report_record_says_local_policy,
-         bad_files_are_refused_by_check]
+         bad_files_are_refused_by_check, list_file_the_daemon_user_cannot_read]
 
 
 def main():

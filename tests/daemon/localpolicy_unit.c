@@ -188,6 +188,39 @@ static void clients_and_recipient_domains(void **state)
 	mvd_config_free(&c);
 }
 
+/* The files `mailvetd -n` opens as the daemon's user: the override file and each '/' item. */
+static void conf_files_lists_every_file(void **state)
+{
+	struct mvd_localpolicy_conf lc = {0};
+	char why[128], *paths[4];
+	const char *keys[4];
+	long n;
+
+	(void)state;
+	assert_int_equal(mvd_localpolicy_conf_set(&lc, "skip_clients", "192.0.2.1, /etc/a /etc/b",
+	                                          why, sizeof why),
+	                 0);
+	assert_int_equal(
+	        mvd_localpolicy_conf_set(&lc, "internal_clients", "/etc/c", why, sizeof why), 0);
+	assert_int_equal(
+	        mvd_localpolicy_conf_set(&lc, "dmarc_override_file", "/etc/o", why, sizeof why), 0);
+	n = mvd_localpolicy_conf_files(&lc, paths, keys, 4);
+	assert_int_equal(n, 4);
+	assert_string_equal(paths[0], "/etc/o");
+	assert_string_equal(keys[0], "dmarc_override_file");
+	assert_string_equal(paths[1], "/etc/a");
+	assert_string_equal(paths[2], "/etc/b");
+	assert_string_equal(keys[2], "skip_clients");
+	assert_string_equal(paths[3], "/etc/c");
+	assert_string_equal(keys[3], "internal_clients");
+	for (long i = 0; i < n; i++)
+		free(paths[i]);
+	assert_int_equal(mvd_localpolicy_conf_files(&lc, paths, keys, 2), 2); /* bounded by max */
+	free(paths[0]);
+	free(paths[1]);
+	mvd_localpolicy_conf_free(&lc);
+}
+
 /* Each broken list names the config line or the file and line, and the reason. */
 static void bad_lists_name_the_place(void **state)
 {
@@ -229,6 +262,7 @@ int main(void)
 	        cmocka_unit_test(no_keys_no_rules),
 	        cmocka_unit_test(dmarc_overrides_match_by_domain),
 	        cmocka_unit_test(clients_and_recipient_domains),
+	        cmocka_unit_test(conf_files_lists_every_file),
 	        cmocka_unit_test(bad_lists_name_the_place),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
