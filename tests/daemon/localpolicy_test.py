@@ -12,9 +12,12 @@ override file; the DMARC report record says reason local_policy.
 import os
 import re
 import shutil
+import smtplib
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -244,10 +247,110 @@ def list_file_the_daemon_user_cannot_read(work):
     check("readable, it passes", out.returncode == 0, out)
 
 
+class Sink(threading.Thread):
+    """A next hop for the SMTP front end: accepts every message, keeps its bytes."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.messages = []
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        f = c.makefile("rb")
+        c.sendall(b"220 sink ESMTP\r\n")
+        for line in f:
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                c.sendall(b"250-sink\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                c.sendall(b"354 go on\r\n")
+                data = b""
+                for l in f:
+                    if l == b".\r\n":
+                        break
+                    data += l
+                self.messages.append(data.decode("utf-8", "replace"))
+                c.sendall(b"250 2.0.0 kept\r\n")
+            elif verb == b"QUIT":
+                c.sendall(b"221 bye\r\n")
+                break
+            else:
+                c.sendall(b"250 ok\r\n")
+        c.close()
+
+    def stop(self):
+        self.sock.close()
+
+
+def smtp_send(port, domain, subject, rcpts=("bob@dest.example",)):
+    """One message through the SMTP front end; the reply code to its DATA."""
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    s.ehlo("client.example")
+    try:
+        s.sendmail("x@%s" % domain, list(rcpts),
+                   "From: x@%s\r\nTo: bob@dest.example\r\nSubject: %s\r\n\r\nhi\r\n"
+                   % (domain, subject))
+        code = 250
+    except smtplib.SMTPDataError as e:
+        code = e.smtp_code
+    s.quit()
+    return code
+
+
+def delivered(sink, subject):
+    end = time.time() + 10
+    while time.time() < end:
+        for m in sink.messages:
+            if "Subject: %s\r\n" % subject in m:
+                return " ".join(m.split("\r\n\r\n", 1)[0].split())
+        time.sleep(0.05)
+    return None
+
+
+def smtp_front_end_applies_the_same_policy(work):
+    sink = Sink()
+    sink.start()
+    port = harness.free_port()
+    listener = "[listener lp]\nlisten = 127.0.0.1:%d\nnext_hop = inet:127.0.0.1:%d\n" % (
+        port, sink.port)
+    d, _ = setup(work, "listed.example accept\n", "skip_recipient_domains = archive.example\n",
+                 extra=listener)
+    try:
+        harness.wait_port(port, d.proc)
+        check("SMTP: p=reject from an accept-listed domain is delivered",
+              smtp_send(port, "listed.example", "lp-smtp-1") == 250)
+        head = delivered(sink, "lp-smtp-1")
+        check("with the rule in our field's dmarc comment",
+              head and "local_policy=dmarc_accept:listed.example" in head and
+              "policy.dmarc=none" in head, head)
+        check("SMTP: an unlisted p=reject domain is refused",
+              smtp_send(port, "other.example", "lp-smtp-2") == 550)
+        check("SMTP: to a skipped recipient domain it passes unchecked",
+              smtp_send(port, "other.example", "lp-smtp-3", rcpts=("a@archive.example",)) == 250)
+        head = delivered(sink, "lp-smtp-3")
+        check("without a field of ours", head and "Authentication-Results" not in head, head)
+        check("and the log says so", d.wait_log("local_policy=skip_recipient_domains"))
+    finally:
+        sink.stop()
+        assert harness.stop_checked(d) == 0, "mailvetd exit status"
+
+
 CASES = [overridden_domains_are_quarantined_or_accepted, header_quarantine_logs_quarantine,
          skipped_clients_and_recipients_pass_unchecked, internal_clients_are_outbound,
          sighup_rereads_the_override_file, report_record_says_local_policy,
-         bad_files_are_refused_by_check, list_file_the_daemon_user_cannot_read]
+         bad_files_are_refused_by_check, list_file_the_daemon_user_cannot_read,
+         smtp_front_end_applies_the_same_policy]
 
 
 def main():
