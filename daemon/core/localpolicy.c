@@ -290,6 +290,12 @@ static int name_norm(const char *name, size_t n, char out[LP_NAME_MAX + 2])
 
 /* ---- reading the lists -------------------------------------------------- */
 
+/* A separator between items (strchr() would also match the NUL byte). */
+static int is_sep(char ch, int comma)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || (comma && ch == ',');
+}
+
 /* What one item of a list is added to. */
 struct sink {
 	struct mv_cidr_list *nets;  /* networks, or */
@@ -333,9 +339,9 @@ static enum mv_status words_add(const struct sink *s, const struct origin *o, co
 
 	while (st == MV_OK && p < end) {
 		size_t n;
-		while (p < end && (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r'))
+		while (p < end && is_sep(*p, 1))
 			p++;
-		for (n = 0; p + n < end && !strchr(" \t,\r", p[n]); n++)
+		for (n = 0; p + n < end && !is_sep(p[n], 1); n++)
 			;
 		if (n)
 			st = item_add(s, o, p, n, err, errlen);
@@ -356,9 +362,9 @@ static enum mv_status override_line(const struct sink *s, const struct origin *o
 	size_t n[3], k = 0;
 
 	while (p < end && k < 3) {
-		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+		while (p < end && is_sep(*p, 0))
 			p++;
-		for (w[k] = p, n[k] = 0; p < end && !strchr(" \t\r", *p); p++)
+		for (w[k] = p, n[k] = 0; p < end && !is_sep(*p, 0); p++)
 			n[k]++;
 		if (n[k])
 			k++;
@@ -394,7 +400,7 @@ static enum mv_status file_add(const struct sink *s, struct origin *o, const cha
 		mvd_config_errf(o->c, mvd_config_line(o->c, "policy", o->key), err, errlen,
 		                "[policy] %s: %s: %s", o->key, path,
 		                st == MV_ETOOBIG ? "larger than 16 MiB" : strerror(errno));
-		return st == MV_ENOMEM ? st : st == MV_ETOOBIG ? st : MV_EIO;
+		return st == MV_ENOMEM || st == MV_ETOOBIG ? st : MV_EIO;
 	}
 	o->path = path;
 	o->line = 0;
@@ -402,6 +408,11 @@ static enum mv_status file_add(const struct sink *s, struct origin *o, const cha
 		if (!(eol = memchr(p, '\n', (size_t)(end - p))))
 			eol = end;
 		o->line++;
+		if (memchr(p, '\0', (size_t)(eol - p))) { /* a binary file, not a list */
+			originf(o, err, errlen, "NUL byte in the line", "");
+			st = MV_ESYNTAX;
+			break;
+		}
 		hash = memchr(p, '#', (size_t)(eol - p));
 		if (s->overrides)
 			st = override_line(s, o, p, (size_t)((hash ? hash : eol) - p), err, errlen);

@@ -254,6 +254,21 @@ static void bad_lists_name_the_place(void **state)
 	snprintf(want, sizeof want, "%s:3: bad address or network \"192.0.2.300\"", f->path[1]);
 	load_fails(conf, want);
 	load_fails("[policy]\nskip_everything = yes\n", "unknown key");
+
+	/* found by fuzz_localpolicy: a NUL byte made the word loop spin */
+	FILE *fp = fopen(f->path[2], "w");
+	assert_non_null(fp);
+	fwrite("archive.example\n\0archive\n", 1, 25, fp);
+	fclose(fp);
+	snprintf(conf, sizeof conf, "[policy]\nskip_recipient_domains = %s\n", f->path[2]);
+	snprintf(want, sizeof want, "%s:2: NUL byte in the line", f->path[2]);
+	load_fails(conf, want);
+	fp = fopen(f->path[2], "w");
+	assert_non_null(fp);
+	fwrite("a.example accept\n\0 accept\n", 1, 26, fp);
+	fclose(fp);
+	snprintf(conf, sizeof conf, "[policy]\ndmarc_override_file = %s\n", f->path[2]);
+	load_fails(conf, want);
 }
 
 int main(void)
