@@ -86,8 +86,14 @@ static int quarantine(struct mvd_pipeline *p, struct mvd_outcome *out)
 	char value[300];
 
 	if (c->quarantine == MVD_QUARANTINE_MILTER) {
-		snprintf(out->verdict.reason, sizeof out->verdict.reason,
-		         "mailvetd: DMARC policy of the author's domain (%s)", c->authserv_id);
+		if (p->lp_dmarc) /* [policy] dmarc_override_file quarantines instead of rejecting */
+			snprintf(out->verdict.reason, sizeof out->verdict.reason,
+			         "mailvetd: local_policy=%.200s (%s)", p->local_policy,
+			         c->authserv_id);
+		else
+			snprintf(out->verdict.reason, sizeof out->verdict.reason,
+			         "mailvetd: DMARC policy of the author's domain (%s)",
+			         c->authserv_id);
 		return 1;
 	}
 	out->verdict.action = MVD_ACTION_ACCEPT;

@@ -101,6 +101,10 @@ def overridden_domains_are_quarantined_or_accepted(work):
     try:
         a = send(d, "listed.example", "LPQ1")
         check("p=reject from listed.example is quarantined", verdict(a) == "quarantine", a)
+        reason = [m[3] for m in a.mods if m[0] == "quarantine"]
+        check("the MTA's quarantine reason names the rule",
+              reason == ["mailvetd: local_policy=dmarc_quarantine:listed.example (%s)"
+                         % harness.AUTHSERV_ID], reason)
         ar = our_field(a)
         check("the dmarc comment names the rule",
               "local_policy=dmarc_quarantine:listed.example" in ar, ar)
