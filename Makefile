@@ -9,7 +9,7 @@ FUZZB    ?= build-fuzz
 FUZZ_SECONDS ?= 20
 PREFIX   ?= /usr/local
 
-.PHONY: all deps deps-test build demo check check-style check-plain check-asan check-fuzz fuzz install clean
+.PHONY: all deps deps-test build demo check check-style check-plain check-asan check-fuzz fuzz install install-user deb clean
 
 all: build
 
@@ -57,8 +57,25 @@ fuzz: $(FUZZB)/.configured
 	cmake --build $(FUZZB) -j$(JOBS)
 	scripts/run-fuzzers $(FUZZB) $${FUZZ_SECONDS:-600}
 
-install: build
-	cmake --install $(BUILD) --prefix $(PREFIX)
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the two programs (only they are
+# built: no test), man pages, the systemd unit (its ExecStart is $(PREFIX)/sbin/mailvetd)
+# and /etc/mailvet/mailvet.conf when there is none (contrib/install.cmake). An existing
+# build directory keeps its configuration (build type, sanitizers).
+install:
+	@test -f $(BUILD)/CMakeCache.txt || \
+		cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j$(JOBS) --target mailvet-cli mailvetd
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The system user the unit runs as (the Debian package makes it itself).
+install-user:
+	getent passwd mailvet >/dev/null || \
+		adduser --system --group --home /var/lib/mailvet --no-create-home mailvet
+
+# make deb: the Debian package from a copy of this tree, into $(BUILD)/deb/.
+deb:
+	@scripts/install-deps --deb
+	contrib/build-deb $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZB)

@@ -15,24 +15,26 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: mailvet report migrate STORE\n"
-	        "       mailvet report import STORE FILE|DIR ...\n"
-	        "       mailvet report show STORE [--json] [--recorded] [--domain D]\n"
-	        "       mailvet report send STORE (--relay HOST:PORT [--from ADDR] | --dry-run "
-	        "DIR)\n"
-	        "                 [--period 24h] [--now T] [--receiver DOMAIN] [--org-name NAME]\n"
-	        "                 [--email ADDR]\n"
-	        "STORE is sqlite:PATH (created on first use). migrate applies the schema\n"
-	        "migrations the store lacks. import reads DMARC aggregate reports (RFC 7489,\n"
-	        "RFC 9990) from XML, .xml.gz and .zip files and messages (a Maildir or files)\n"
-	        "into the store. show summarizes imported reports (--recorded: our own\n"
-	        "records) by domain and source IP. send mails the reports of the complete\n"
-	        "periods, one per DMARC Policy Domain and destination, through the relay,\n"
-	        "each marked sent after the relay's 250 (--dry-run: written to DIR).\n"
-	        "Exit status 0 on success, 1 when an input holds no readable report or a\n"
-	        "report was not sent,\n"
-	        "2 on usage or system errors.\n");
+	fprintf(f, "usage: mailvet report migrate STORE\n"
+	           "       mailvet report import STORE FILE|DIR ...\n"
+	           "       mailvet report show STORE [--json] [--recorded] [--domain D]\n"
+	           "       mailvet report send STORE (--relay HOST:PORT | --sendmail [PATH] | "
+	           "--dry-run DIR)\n"
+	           "                 [--from ADDR] [--failure-spool DIR [--failure-rate N/h]]\n"
+	           "                 [--period 24h] [--now T]\n"
+	           "                 [--receiver DOMAIN] [--org-name NAME] [--email ADDR]\n"
+	           "STORE is sqlite:PATH (created on first use). migrate applies the schema\n"
+	           "migrations the store lacks. import reads DMARC aggregate reports (RFC 7489,\n"
+	           "RFC 9990) from XML, .xml.gz and .zip files and messages (a Maildir or files)\n"
+	           "into the store. show summarizes imported reports (--recorded: our own\n"
+	           "records) by domain and source IP. send mails the reports of the complete\n"
+	           "periods, one per DMARC Policy Domain and destination, through the relay\n"
+	           "or sendmail (-t -oi -f FROM), each marked sent after the relay's 250 or\n"
+	           "sendmail's exit 0 (--dry-run: written to DIR); --failure-spool also sends\n"
+	           "the failure reports (ARF) mailvetd spooled there, each once.\n"
+	           "Exit status 0 on success, 1 when an input holds no readable report or a\n"
+	           "report was not sent,\n"
+	           "2 on usage or system errors.\n");
 }
 
 static int migrate(int argc, char **argv)

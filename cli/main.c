@@ -17,10 +17,13 @@ static const struct command commands[] = {
          "SPF, DKIM, DMARC, ARC, iprev of messages: Authentication-Results"},
         {"sign", mv_cli_sign, "DKIM-sign a message (rsa-sha256, ed25519-sha256)"},
         {"keygen", mv_cli_keygen, "generate a DKIM key and the TXT record to publish"},
+        {"testkey", mv_cli_testkey, "check a published DKIM key record against its private key"},
         {"seal", mv_cli_seal, "add ARC sets to a message (RFC 8617), or validate its chain"},
         {"discover", mv_cli_discover, "ask a server for its AUTHSERV capability (authserv-id)"},
         {"report", mv_cli_report, "DMARC aggregate reports: store, send, import, show"},
         {"trust", mv_cli_trust, "the Authentication-Results results a mail reader may act on"},
+        {"passwd", mv_cli_passwd, "hash a password for the submission password file"},
+        {"stats", mv_cli_stats, "mailvetd's counters (its /metrics) as a table"},
 };
 
 static void usage(FILE *f)
@@ -30,7 +33,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: mailvet COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'mailvet COMMAND --help' describes a command; see also mailvet(1).\n");
+	fprintf(f, "\noptions:\n  -h, --help     print this help and exit\n"
+	           "  -V, --version  print the version and exit\n"
+	           "\n'mailvet COMMAND --help' describes a command; see also mailvet(1).\n");
 }
 
 int main(int argc, char **argv)
@@ -46,7 +51,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
 		printf("mailvet %s\n", MV_VERSION);
 		return 0;
 	}

@@ -14,7 +14,8 @@
 #include "commands.h"
 #include "report_cmd.h"
 #include "report_dest.h"
-#include "smtp_client.h"
+#include "report_failure.h"
+#include "report_outlet.h"
 
 #define LOOKBACK (30 * 86400) /* periods older than this are not reported any more */
 #define SMTP_TIMEOUT 60       /* seconds for each reply of the relay */
@@ -23,7 +24,9 @@ struct send {
 	struct mv_store *store;
 	struct mv_report_info info;
 	const char *dir;              /* --dry-run: write the reports here, send nothing */
-	const char *relay;            /* --relay HOST:PORT */
+	struct mv_cli_outlet outlet;  /* --relay HOST:PORT or --sendmail [PATH] */
+	const char *failure_spool;    /* --failure-spool DIR: mailvetd's failure reports */
+	const char *failure_rate;     /* --failure-rate N/h: per destination, over every run */
 	const char *from;             /* --from: the reports' sender (default: the contact email) */
 	struct mv_cli_dns_opts dns;   /* --zone, --resolver, --dns-timeout */
 	struct mv_resolver *resolver; /* external destinations' authorization */
@@ -154,8 +157,7 @@ static void deliver(struct send *sd, const char *domain, const char *id, const c
 		sd->rc = 2;
 		goto out;
 	}
-	switch (mv_cli_smtp_send(sd->relay, sd->info.receiver, sd->from, to, msg.data, msg.len,
-	                         SMTP_TIMEOUT, why, sizeof why)) {
+	switch (mv_cli_outlet_send(&sd->outlet, sd->from, to, msg.data, msg.len, why, sizeof why)) {
 	case MV_SMTP_ACCEPTED:
 		if (mv_store_mark_sent(sd->store, id, dest, sd->now, &already) != MV_OK) {
 			fprintf(stderr,
@@ -268,6 +270,45 @@ static int gather(void *arg, const struct mv_report_meta *meta, const struct mv_
 	return sd->rc == 2;
 }
 
+/*
+ * --sendmail [PATH]: getopt gives an optional argument only as
+ * --sendmail=PATH, so a following word that is an executable file (a
+ * store never is) is taken as PATH too.
+ */
+static const char *sendmail_path(int argc, char **argv)
+{
+	if (optarg)
+		return optarg;
+	if (optind < argc && argv[optind][0] == '/' && access(argv[optind], X_OK) == 0 &&
+	    optind + 1 < argc)
+		return argv[optind++];
+	return MV_CLI_SENDMAIL_DEFAULT;
+}
+
+/* The failure reports mailvetd spooled: sent after the aggregate reports, counted with them. */
+static void send_failures(struct send *sd)
+{
+	struct mv_cli_failure_send fs;
+
+	memset(&fs, 0, sizeof fs);
+	fs.store = sd->store;
+	fs.resolver = sd->resolver;
+	fs.info = &sd->info;
+	fs.outlet = &sd->outlet;
+	fs.from = sd->from;
+	fs.dry_dir = sd->dir;
+	fs.now = sd->now;
+	if (sd->failure_rate)
+		mv_cli_rate_parse(sd->failure_rate, &fs.rate); /* checked with the options */
+	mv_cli_report_send_failures(&fs, sd->failure_spool);
+	fprintf(stderr,
+	        "mailvet report send: failure reports: %zu sent, %zu not sent, %zu external "
+	        "destination(s) not authorized, %zu over --failure-rate, %zu unreadable\n",
+	        fs.sent, fs.refused, fs.unauthorized, fs.dropped, fs.bad);
+	if (fs.rc > sd->rc)
+		sd->rc = fs.rc;
+}
+
 enum {
 	OPT_DRY = 256,
 	OPT_PERIOD,
@@ -279,7 +320,10 @@ enum {
 	OPT_FROM,
 	OPT_ZONE,
 	OPT_RESOLVER,
-	OPT_DNS_TIMEOUT
+	OPT_DNS_TIMEOUT,
+	OPT_SENDMAIL,
+	OPT_FAILURE_SPOOL,
+	OPT_FAILURE_RATE
 };
 
 static const struct option opts[] = {
@@ -294,6 +338,9 @@ static const struct option opts[] = {
         {"zone", required_argument, NULL, OPT_ZONE},
         {"resolver", required_argument, NULL, OPT_RESOLVER},
         {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+        {"sendmail", optional_argument, NULL, OPT_SENDMAIL},
+        {"failure-spool", required_argument, NULL, OPT_FAILURE_SPOOL},
+        {"failure-rate", required_argument, NULL, OPT_FAILURE_RATE},
         {NULL, 0, NULL, 0},
 };
 
@@ -325,8 +372,20 @@ int mv_cli_report_send(int argc, char **argv)
 		else if (c == OPT_EMAIL)
 			sd.info.email = optarg;
 		else if (c == OPT_RELAY)
-			sd.relay = optarg;
-		else if (c == OPT_FROM)
+			sd.outlet.relay = optarg;
+		else if (c == OPT_SENDMAIL)
+			sd.outlet.sendmail = sendmail_path(argc, argv);
+		else if (c == OPT_FAILURE_SPOOL)
+			sd.failure_spool = optarg;
+		else if (c == OPT_FAILURE_RATE) {
+			struct mv_cli_rate check = {0};
+			if (mv_cli_rate_parse(optarg, &check) != 0) {
+				fprintf(stderr,
+				        "mailvet report send: --failure-rate: N/m, N/h or N/d\n");
+				return 2;
+			}
+			sd.failure_rate = optarg;
+		} else if (c == OPT_FROM)
 			sd.from = optarg;
 		else if (c == OPT_ZONE)
 			sd.dns.zone = optarg;
@@ -342,10 +401,14 @@ int mv_cli_report_send(int argc, char **argv)
 		} else if (c == '?')
 			return 2;
 	}
-	if (optind + 1 != argc || (sd.dir == NULL) == (sd.relay == NULL)) {
+	if (optind + 1 != argc ||
+	    (sd.dir != NULL) + (sd.outlet.relay != NULL) + (sd.outlet.sendmail != NULL) != 1) {
 		fprintf(stderr,
-		        "usage: mailvet report send STORE (--relay HOST:PORT [--from ADDR] "
-		        "| --dry-run DIR) [--period 24h] [--now T]\n"
+		        "usage: mailvet report send STORE (--relay HOST:PORT | --sendmail [PATH] "
+		        "| --dry-run DIR)\n"
+		        "       [--from ADDR] [--failure-spool DIR [--failure-rate N/h]] [--period "
+		        "24h] "
+		        "[--now T]\n"
 		        "       [--zone FILE | --resolver ADDR[@PORT]] [--dns-timeout MS]\n");
 		return 2;
 	}
@@ -364,6 +427,8 @@ int mv_cli_report_send(int argc, char **argv)
 	if (sd.from == NULL)
 		sd.from = sd.info.email;
 	sd.now = now;
+	sd.outlet.helo = sd.info.receiver;
+	sd.outlet.timeout = SMTP_TIMEOUT;
 	if (mv_cli_dns_open(&sd.dns, &sd.resolver) != 0)
 		return 2;
 	if (mv_store_open(argv[optind], 0, &sd.store, err, sizeof err) != MV_OK) {
@@ -381,6 +446,8 @@ int mv_cli_report_send(int argc, char **argv)
 	}
 	if (sd.rc != 2)
 		flush(&sd); /* the last (period, domain) */
+	if (sd.rc != 2 && sd.failure_spool)
+		send_failures(&sd);
 	if (sd.dir)
 		fprintf(stderr, "mailvet report send: %zu reports written to %s\n", sd.written,
 		        sd.dir);
@@ -388,7 +455,8 @@ int mv_cli_report_send(int argc, char **argv)
 		fprintf(stderr,
 		        "mailvet report send: %zu sent, %zu not sent (relay %s), %zu external "
 		        "destination(s) not authorized\n",
-		        sd.sent, sd.refused, sd.relay, sd.unauthorized);
+		        sd.sent, sd.refused, sd.outlet.relay ? sd.outlet.relay : sd.outlet.sendmail,
+		        sd.unauthorized);
 	free(sd.rows);
 	mv_store_close(sd.store);
 	mv_dns_free(sd.resolver);

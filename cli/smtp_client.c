@@ -19,8 +19,7 @@ struct conn {
 	char reply[REPLY_MAX]; /* the last reply's text, lines joined by " / " */
 };
 
-/* "HOST:PORT" or "[V6]:PORT" into a connected socket with timeouts; -1 on failure. */
-static int dial(const char *relay, unsigned timeout, char *err, size_t errlen)
+int mv_cli_dial(const char *what, const char *relay, unsigned timeout, char *err, size_t errlen)
 {
 	char host[256], port[16];
 	const char *colon = strrchr(relay, ':'), *h = relay;
@@ -46,7 +45,7 @@ static int dial(const char *relay, unsigned timeout, char *err, size_t errlen)
 	memset(&hints, 0, sizeof hints);
 	hints.ai_socktype = SOCK_STREAM;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "relay %s: %s", relay, gai_strerror(rc));
+		snprintf(err, errlen, "%s %s: %s", what, relay, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
@@ -61,10 +60,10 @@ static int dial(const char *relay, unsigned timeout, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		snprintf(err, errlen, "relay %s: cannot connect", relay);
+		snprintf(err, errlen, "%s %s: cannot connect", what, relay);
 	return fd;
 bad:
-	snprintf(err, errlen, "relay %s: expected HOST:PORT", relay);
+	snprintf(err, errlen, "%s %s: expected HOST:PORT", what, relay);
 	return -1;
 }
 
@@ -172,7 +171,7 @@ enum mv_smtp_outcome mv_cli_smtp_send(const char *relay, const char *helo, const
 	int code;
 
 	memset(&c, 0, sizeof c);
-	if ((c.fd = dial(relay, timeout, err, errlen)) < 0)
+	if ((c.fd = mv_cli_dial("relay", relay, timeout, err, errlen)) < 0)
 		return MV_SMTP_FAILED;
 	if ((code = reply(&c)) != 220)
 		goto answer;

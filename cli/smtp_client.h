@@ -22,4 +22,11 @@ enum mv_smtp_outcome mv_cli_smtp_send(const char *relay, const char *helo, const
                                       const char *to, const char *msg, size_t len, unsigned timeout,
                                       char *err, size_t errlen);
 
+/*
+ * "HOST:PORT" or "[V6]:PORT" into a connected TCP socket whose reads and
+ * writes time out after timeout seconds; -1 with "WHAT HOST:PORT: why" in
+ * err on failure (what names the peer: "relay", "server").
+ */
+int mv_cli_dial(const char *what, const char *hostport, unsigned timeout, char *err, size_t errlen);
+
 #endif

@@ -21,17 +21,19 @@
 struct options {
 	const char *config; /* absolute, or as given when realpath() failed */
 	int check;
+	int check_dns; /* -n --check-dns: also each key against its DNS record */
 	int foreground;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: mailvetd [-c FILE] [-n] [-f]\n"
+	        "usage: mailvetd [-c FILE] [-n [--check-dns]] [-f]\n"
 	        "Email authentication (SPF, DKIM, DMARC, ARC): a milter for Postfix and Sendmail,\n"
 	        "and an SMTP front end that relays to the next hop.\n"
 	        "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
 	        "  -n, --check        check the configuration (keys, zone file included) and exit\n"
+	        "      --check-dns    with -n: check each signing key's published DNS record\n"
 	        "  -f, --foreground   stay in the foreground\n"
 	        "  -V, --version      print the version and exit\n"
 	        "  -h, --help         print this help and exit\n"
@@ -42,10 +44,13 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static char *config_abs;
-	static const struct option longopts[] = {
-	        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
-	        {"foreground", no_argument, NULL, 'f'},   {"version", no_argument, NULL, 'V'},
-	        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+	                                         {"check", no_argument, NULL, 'n'},
+	                                         {"foreground", no_argument, NULL, 'f'},
+	                                         {"version", no_argument, NULL, 'V'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {"check-dns", no_argument, NULL, 'D'},
+	                                         {NULL, 0, NULL, 0}};
 	int ch;
 
 	o->config = DEFAULT_CONFIG;
@@ -60,6 +65,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'f':
 			o->foreground = 1;
 			break;
+		case 'D':
+			o->check_dns = 1;
+			break;
 		case 'V':
 			printf("mailvetd %s\n", MV_VERSION);
 			exit(0);
@@ -71,7 +79,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return -1;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (o->check_dns && !o->check)) {
+		if (o->check_dns && !o->check)
+			fprintf(stderr, "mailvetd: --check-dns goes with -n\n");
 		usage(stderr);
 		return -1;
 	}
@@ -123,19 +133,26 @@ fail:
 	return -1;
 }
 
-/* -n: load everything a start would (keys, zone file) and say whether it works. */
-static int check_only(const char *path)
+/*
+ * -n: load everything a start would (keys, zone file) and say whether it
+ * works; with --check-dns, also each key against its published record.
+ */
+static int check_only(const char *path, int check_dns)
 {
 	char err[512] = "";
 	struct mvd_runtime *rt = mvd_runtime_load(path, err, sizeof err);
+	long bad = 0;
 
 	if (!rt) {
 		fprintf(stderr, "mailvetd: %s\n", err);
 		return 1;
 	}
-	printf("mailvetd: %s: configuration OK\n", path);
+	if (check_dns && (bad = mvd_keys_check_dns(rt->keys, rt->resolver, stdout)) < 0)
+		fprintf(stderr, "mailvetd: out of memory\n");
+	if (bad == 0)
+		printf("mailvetd: %s: configuration OK\n", path);
 	mvd_runtime_release(rt);
-	return 0;
+	return bad != 0;
 }
 
 int main(int argc, char **argv)
@@ -151,7 +168,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* Until the supervisor takes them, SIGTERM and SIGINT end the process at once. */
 	if (o.check)
-		return check_only(o.config);
+		return check_only(o.config, o.check_dns);
 	/* Load everything once before the fork to fail early, on the terminal. */
 	if (!(rt = mvd_runtime_load(o.config, err, sizeof err))) {
 		fprintf(stderr, "mailvetd: %s\n", err);

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "listen.h"
 #include "log.h"
 #include "recorder.h"
@@ -21,7 +22,8 @@ static int start(const struct mvd_runtime *rt, int *milter)
 		mvd_log(MVD_LOG_ERR, "start", "cannot start the milter thread");
 		return -1;
 	}
-	if (mvd_smtp_start(err, sizeof err) != 0) {
+	if (mvd_smtp_start(err, sizeof err) != 0 ||
+	    mvd_http_start(&rt->cfg, err, sizeof err) != 0) {
 		mvd_log(MVD_LOG_ERR, "start", "%s", err);
 		return -1;
 	}
@@ -99,6 +101,7 @@ told:
 	rt = mvd_runtime_acquire();
 	timeout = rt ? rt->cfg.drain_timeout : 30;
 	mvd_runtime_release(rt);
+	mvd_http_stop();
 	mvd_smtp_stop(timeout);
 	if (milter)
 		mvd_milter_finish(timeout);

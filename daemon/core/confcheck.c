@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "confcheck.h"
+#include "keytable.h"
 #include "process.h"
 
 /* [milter] user, group, socket_group: each that is set names an entry of the system. */
@@ -55,21 +57,60 @@ static enum mv_status trust_anchor(const struct mvd_config *c, char *err, size_t
 	return MV_EINVAL;
 }
 
+/* The [signing] files and keys into paths/lines/files from n on (room was made). */
+static size_t table_files(const struct mvd_keytable *kt, const struct mvd_config *c,
+                          const char **paths, unsigned *lines, const char **files, size_t n)
+{
+	if (!kt)
+		return n;
+	if (kt->kt_file[0]) {
+		lines[n] = mvd_config_line(c, "signing", "key_table");
+		paths[n++] = kt->kt_file;
+		lines[n] = mvd_config_line(c, "signing", "signing_table");
+		paths[n++] = kt->st_file;
+	}
+	if (kt->dir[0]) { /* listed again on every reload */
+		lines[n] = mvd_config_line(c, "signing", "key_directory");
+		paths[n++] = kt->dir;
+	}
+	for (size_t i = 0; i < kt->nkeys; i++) {
+		files[n] = kt->keys[i].file;
+		lines[n] = kt->keys[i].line;
+		paths[n++] = kt->keys[i].path;
+	}
+	for (size_t i = 0; i < kt->ndirkeys; i++) {
+		files[n] = kt->dirkeys[i].file;
+		paths[n++] = kt->dirkeys[i].path;
+	}
+	return n;
+}
+
 /* Every file the worker reads after the drop, opened as the user it drops to. */
 static enum mv_status readable_after_drop(const struct mvd_config *c, char *err, size_t errlen)
 {
-	const char **paths;
+	const char **paths, **files;
 	unsigned *lines;
-	size_t n = 0, total = 3;
+	size_t n = 0, total = 7; /* config, zone, trust anchor, http password, table files */
 	enum mv_status st = MV_OK;
+	struct mvd_keytable *kt = NULL;
+	char ktwhy[400];
 	long bad;
 	int why;
 
 	for (size_t i = 0; i < c->ndomains; i++)
 		total += c->domains[i].nkeys;
+	if (mvd_keytable_read(c->key_table, c->signing_table, c->key_directory, &kt, ktwhy,
+	                      sizeof ktwhy) != MV_OK) {
+		mvd_config_errf(c, mvd_config_line(c, "signing", "key_table"), err, errlen,
+		                "[signing] %s", ktwhy);
+		return MV_EINVAL;
+	}
+	if (kt)
+		total += kt->nkeys + kt->ndirkeys;
 	paths = calloc(total, sizeof *paths);
 	lines = calloc(total, sizeof *lines);
-	if (!paths || !lines) {
+	files = calloc(total, sizeof *files);
+	if (!paths || !lines || !files) {
 		mvd_config_errf(c, 0, err, errlen, "out of memory");
 		st = MV_ENOMEM;
 		goto out;
@@ -91,8 +132,24 @@ static enum mv_status readable_after_drop(const struct mvd_config *c, char *err,
 		lines[n] = mvd_config_line(c, "dns", "trust_anchor_file");
 		paths[n++] = c->trust_anchor_file;
 	}
+	if (c->http.listen && c->http.listen[0] && c->http.password_file &&
+	    c->http.password_file[0]) { /* read by the worker when its listener starts */
+		lines[n] = mvd_config_line(c, "http", "password_file");
+		paths[n++] = c->http.password_file;
+	}
+	n = table_files(kt, c, paths, lines, files, n);
 	bad = mvd_process_unreadable_as(c->user, c->group, paths, n, &why, err, errlen);
 	if (bad < 0) {
+		st = MV_EINVAL;
+	} else if ((size_t)bad < n && files[bad]) { /* a key the [signing] tables name */
+		if (lines[bad])
+			snprintf(err, errlen,
+			         "%s:%u: key %s: %s for user %s, which the daemon runs as",
+			         files[bad], lines[bad], paths[bad], strerror(why), c->user);
+		else
+			snprintf(err, errlen,
+			         "%s: key %s: %s for user %s, which the daemon runs as", files[bad],
+			         paths[bad], strerror(why), c->user);
 		st = MV_EINVAL;
 	} else if ((size_t)bad < n) {
 		mvd_config_errf(
@@ -102,7 +159,9 @@ static enum mv_status readable_after_drop(const struct mvd_config *c, char *err,
 		st = MV_EINVAL;
 	}
 out:
+	mvd_keytable_free(kt);
 	free(paths);
+	free(files);
 	free(lines);
 	return st;
 }

@@ -84,6 +84,9 @@ static const struct key keys[] = {
         {"outbound", "canonicalization", KEY_CANON, 0, 0, 0, NULL},
         {"outbound", "headers", KEY_STR, O(sign_headers), 0, 0, NULL},
         {"outbound", "expire", KEY_UINT, O(sign_expire), 0, 315360000, NULL},
+        {"signing", "key_table", KEY_STR, O(key_table), 0, 0, NULL},
+        {"signing", "signing_table", KEY_STR, O(signing_table), 0, 0, NULL},
+        {"signing", "key_directory", KEY_STR, O(key_directory), 0, 0, NULL},
 };
 #undef O
 
@@ -505,6 +508,20 @@ static int handler(void *user, const char *section, const char *name, const char
 			return p->failed ? 0 : fail(p, "%s", why);
 		return 1;
 	}
+	if (strcmp(section, "http") == 0) {
+		char why[256];
+		if (!note_key(p, section, name, 0) ||
+		    mvd_http_conf_set(&p->c->http, name, value, why, sizeof why) != 0)
+			return p->failed ? 0 : fail(p, "%s", why);
+		return 1;
+	}
+	if (strcmp(section, "submission") == 0) {
+		char why[256];
+		if (!note_key(p, section, name, strcmp(name, "local_domains") == 0) ||
+		    mvd_submission_conf_set(&p->c->submission, name, value, why, sizeof why) != 0)
+			return p->failed ? 0 : fail(p, "%s", why);
+		return 1;
+	}
 	if (strcmp(section, "policy") == 0 && mvd_localpolicy_conf_key(name)) {
 		char why[256];
 		/* the lists accumulate over lines, as internal_hosts does */
@@ -530,6 +547,8 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 
 	memset(c, 0, sizeof *c);
 	mvd_reports_conf_init(&c->reports);
+	mvd_http_conf_init(&c->http);
+	mvd_submission_conf_init(&c->submission);
 	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
@@ -561,6 +580,9 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	c->sign_hcanon = MV_CANON_RELAXED;
 	c->sign_bcanon = MV_CANON_RELAXED;
 	ok &= set_str(&c->sign_headers, "");
+	ok &= set_str(&c->key_table, "");
+	ok &= set_str(&c->signing_table, "");
+	ok &= set_str(&c->key_directory, "");
 	if (!ok)
 		return MV_ENOMEM;
 	return mv_cidr_list_add(&c->internal_hosts, "127.0.0.0/8 ::1");
@@ -580,7 +602,10 @@ void mvd_config_free(struct mvd_config *c)
 	                 &c->resolver,
 	                 &c->trust_anchor_file,
 	                 &c->zone_file,
-	                 &c->sign_headers};
+	                 &c->sign_headers,
+	                 &c->key_table,
+	                 &c->signing_table,
+	                 &c->key_directory};
 
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
@@ -602,6 +627,8 @@ void mvd_config_free(struct mvd_config *c)
 	c->ndomains = 0;
 	mvd_listeners_free(&c->listeners);
 	mvd_reports_conf_free(&c->reports);
+	mvd_http_conf_free(&c->http);
+	mvd_submission_conf_free(&c->submission);
 	mvd_localpolicy_conf_free(&c->localpolicy);
 	for (size_t i = 0; i < c->nlines; i++) {
 		free(c->lines[i].section);
@@ -851,6 +878,23 @@ enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t er
 	}
 	if (mvd_listeners_check(&c->listeners, err, errlen) != MV_OK)
 		return MV_ESYNTAX;
+	if (mvd_http_conf_check(c, err, errlen) != MV_OK)
+		return MV_ESYNTAX;
+	for (size_t i = 0; i < c->listeners.count; i++) {
+		const struct mvd_listener_conf *lc = &c->listeners.item[i];
+		char sect[128];
+
+		if ((lc->role != MVD_ROLE_SUBMISSION && !lc->auth) ||
+		    (c->submission.sasl && c->submission.sasl[0]))
+			continue;
+		snprintf(sect, sizeof sect, "listener %s", lc->name);
+		mvd_config_errf(c, mvd_config_line(c, sect, lc->auth ? "auth" : "role"), err,
+		                errlen,
+		                "[listener %s] offers AUTH but [submission] sasl is not set "
+		                "(passwd-file:/path or dovecot:/path)",
+		                lc->name);
+		return MV_ESYNTAX;
+	}
 	if (!field_name_ok(c->quarantine_header)) {
 		mvd_config_errf(c, mvd_config_line(c, "policy", "quarantine_header"), err, errlen,
 		                "[policy] quarantine_header is not a header field name");

@@ -11,9 +11,11 @@
 
 #include <mailvet/util.h>
 
+#include "http_config.h"
 #include "listener.h"
 #include "localpolicy.h"
 #include "reports_config.h"
+#include "submission_config.h"
 
 enum mvd_log_dest { MVD_LOG_SYSLOG, MVD_LOG_STDERR };
 enum mvd_log_format { MVD_LOG_KV, MVD_LOG_JSON };
@@ -111,6 +113,8 @@ struct mvd_config {
 	enum mv_canon sign_hcanon, sign_bcanon;
 	char *sign_headers; /* "" = the library's default list */
 	unsigned sign_expire;
+	/* [signing]: keys for many domains (keytable.c); "" = not used */
+	char *key_table, *signing_table, *key_directory;
 	/* [domain NAME] ... */
 	struct mvd_domain_conf *domains;
 	size_t ndomains;
@@ -118,6 +122,10 @@ struct mvd_config {
 	struct mvd_listeners listeners;
 	/* [reports] (reports_config.c) */
 	struct mvd_reports_conf reports;
+	/* [http] (http_config.c) */
+	struct mvd_http_conf http;
+	/* [submission] (submission_config.c) */
+	struct mvd_submission_conf submission;
 };
 
 /* Fill c with every default (needs the host name for authserv_id). MV_ENOMEM. */

@@ -20,7 +20,8 @@ struct lkey {
 	const char *const *names; /* LK_ENUM: value i is names[i] */
 };
 
-static const char *const roles[] = {"inbound", NULL};
+static const char *const roles[] = {"inbound", "submission", NULL};
+static const char *const tls_modes[] = {"none", "starttls", "implicit", NULL};
 static const char *const protos[] = {"smtp", "lmtp", NULL};
 static const char *const advs[] = {"id", "bare", "off", NULL};
 
@@ -42,6 +43,8 @@ static const struct lkey lkeys[] = {
         {"xclient", LK_BOOL, O(xclient), 0, 0, NULL},
         {"tls_cert", LK_STR, O(tls_cert), 0, 0, NULL},
         {"tls_key", LK_STR, O(tls_key), 0, 0, NULL},
+        {"tls", LK_ENUM, O(tls_mode), 0, 0, tls_modes},
+        {"auth", LK_BOOL, O(auth), 0, 0, NULL},
         {"hostname", LK_STR, O(hostname), 0, 0, NULL},
         {"proxy_from", LK_CIDR, O(proxy_from), 0, 0, NULL},
 };
@@ -64,6 +67,7 @@ static int defaults(struct mvd_listener_conf *c, const char *name)
 	memset(c, 0, sizeof *c);
 	c->role = MVD_ROLE_INBOUND;
 	c->next_hop_proto = MVD_NEXT_HOP_SMTP;
+	c->tls_mode = MVD_TLS_STARTTLS;
 	c->authserv_adv = MVD_AUTHSERV_ID;
 	c->max_message_size = 10240000; /* Postfix's message_size_limit */
 	c->max_header_size = (size_t)1 << 20;
@@ -273,6 +277,20 @@ enum mv_status mvd_listeners_check(const struct mvd_listeners *l, char *err, siz
 		if (!c->tls_cert[0] != !c->tls_key[0]) {
 			snprintf(err, errlen, "[listener %s] tls_cert and tls_key go together",
 			         c->name);
+			return MV_ESYNTAX;
+		}
+		if (c->tls_mode == MVD_TLS_IMPLICIT && !c->tls_cert[0]) {
+			snprintf(err, errlen,
+			         "[listener %s] tls = implicit needs tls_cert and tls_key",
+			         c->name);
+			return MV_ESYNTAX;
+		}
+		if ((c->role == MVD_ROLE_SUBMISSION || c->auth) &&
+		    (!c->tls_cert[0] || c->tls_mode == MVD_TLS_NONE)) {
+			snprintf(err, errlen,
+			         "[listener %s] %s: AUTH is only offered over TLS, so tls_cert and "
+			         "tls_key must be set (and tls not none)",
+			         c->name, c->auth ? "auth = yes" : "role = submission");
 			return MV_ESYNTAX;
 		}
 		if (strcspn(c->hostname, " \t\r\n") != strlen(c->hostname)) {

@@ -8,8 +8,10 @@
 
 #include <mailvet/util.h>
 
-/* What a listener is for (only the inbound front end so far). */
-enum mvd_listener_role { MVD_ROLE_INBOUND };
+/* What a listener is for: mail from the world, or from our users (RFC 6409, AUTH required). */
+enum mvd_listener_role { MVD_ROLE_INBOUND, MVD_ROLE_SUBMISSION };
+/* TLS on the listener: STARTTLS offered (RFC 3207), or TLS from the first byte (RFC 8314). */
+enum mvd_tls_mode { MVD_TLS_NONE, MVD_TLS_STARTTLS, MVD_TLS_IMPLICIT };
 /* How the next hop is spoken to. */
 enum mvd_next_hop_proto { MVD_NEXT_HOP_SMTP, MVD_NEXT_HOP_LMTP };
 /* The EHLO keyword of draft-kucherawy-sender-auth-caps §3: "AUTHSERV=id", "AUTHSERV" or none. */
@@ -26,17 +28,19 @@ struct mvd_listener_conf {
 	char *next_hop; /* "inet:HOST:PORT" or "unix:/path" */
 	enum mvd_next_hop_proto next_hop_proto;
 	enum mvd_authserv_adv authserv_adv;
-	size_t max_message_size;        /* SIZE (RFC 1870), octets */
-	size_t max_header_size;         /* the header block held until the verdict */
-	unsigned max_recipients;        /* RCPT per message (RFC 5321 §4.5.3.1.8: at least 100) */
-	unsigned max_connections;       /* open client connections of this listener */
-	unsigned timeout_command;       /* s; RFC 5321 §4.5.3.2.7 server timeout */
-	unsigned timeout_data;          /* s between two pieces of DATA (§4.5.3.2.5) */
-	unsigned next_hop_timeout;      /* s for each next-hop reply (§4.5.3.2.1-4) */
-	unsigned next_hop_data_final;   /* s for the next hop's answer to "." (§4.5.3.2.6) */
-	int xclient;                    /* pass the client to the next hop (Postfix XCLIENT) */
-	char *tls_cert, *tls_key;       /* PEM files; both set = STARTTLS offered */
-	char *hostname;                 /* greeting and EHLO; "" = the host name */
+	size_t max_message_size;      /* SIZE (RFC 1870), octets */
+	size_t max_header_size;       /* the header block held until the verdict */
+	unsigned max_recipients;      /* RCPT per message (RFC 5321 §4.5.3.1.8: at least 100) */
+	unsigned max_connections;     /* open client connections of this listener */
+	unsigned timeout_command;     /* s; RFC 5321 §4.5.3.2.7 server timeout */
+	unsigned timeout_data;        /* s between two pieces of DATA (§4.5.3.2.5) */
+	unsigned next_hop_timeout;    /* s for each next-hop reply (§4.5.3.2.1-4) */
+	unsigned next_hop_data_final; /* s for the next hop's answer to "." (§4.5.3.2.6) */
+	int xclient;                  /* pass the client to the next hop (Postfix XCLIENT) */
+	char *tls_cert, *tls_key;     /* PEM files; both set = STARTTLS offered */
+	enum mvd_tls_mode tls_mode;   /* with tls_cert/tls_key: STARTTLS (default) or implicit */
+	int auth;                     /* AUTH offered (over TLS); always on a submission listener */
+	char *hostname;               /* greeting and EHLO; "" = the host name */
 	struct mv_cidr_list proxy_from; /* load balancers that send a PROXY header first */
 };
 

@@ -84,7 +84,7 @@ enum mvd_localpolicy_dmarc mvd_localpolicy_dmarc(const struct mvd_localpolicy *l
 int mvd_localpolicy_skip_client(const struct mvd_localpolicy *lp, const char *ip);
 int mvd_localpolicy_internal_client(const struct mvd_localpolicy *lp, const char *ip);
 
-/* 1 when skip_recipient_domains is set: the front end must count the recipients. */
+/* 1 when skip_recipient_domains is set (else no recipient is skipped). */
 int mvd_localpolicy_wants_rcpt(const struct mvd_localpolicy *lp);
 
 /* 1 when the domain of addr ("user@dom", "<user@dom>") is in skip_recipient_domains. */

@@ -11,6 +11,10 @@ void mvd_reports_conf_init(struct mvd_reports_conf *r)
 	memset(r, 0, sizeof *r);
 	r->queue = MVD_REPORTS_QUEUE_DEFAULT;
 	r->batch = MVD_REPORTS_BATCH_DEFAULT;
+	r->failure.rate = MVD_FAILURE_RATE_DEFAULT;
+	r->failure.window = MVD_FAILURE_WINDOW_DEFAULT;
+	r->failure.redact = 1;
+	r->failure.spool_max = MVD_FAILURE_SPOOL_MAX_DEFAULT;
 }
 
 /* "" or "sqlite:/abs" or "/abs": the daemon works from /, so relative paths are refused. */
@@ -48,6 +52,89 @@ static int number(const char *v, unsigned max, unsigned *out)
 	return 1;
 }
 
+/* ---- failure_* keys (failure reports) ---------------------------------- */
+
+static int yes_no(const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		return *out = 1;
+	if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		return (*out = 0) == 0;
+	return 0;
+}
+
+/* "10/h", "5/m", "100/d": a count per window. */
+static int rate(const char *v, unsigned *n, unsigned *window)
+{
+	char num[16];
+	size_t k = strcspn(v, "/");
+
+	if (k == 0 || k >= sizeof num || v[k] != '/' || !v[k + 1] || v[k + 2])
+		return 0;
+	memcpy(num, v, k);
+	num[k] = '\0';
+	if (!number(num, 1000000, n))
+		return 0;
+	*window = v[k + 1] == 'm' ? 60 : v[k + 1] == 'h' ? 3600 : v[k + 1] == 'd' ? 86400 : 0;
+	return *window != 0;
+}
+
+/* "65536", "64K", "64M", "1G". */
+static int bytes(const char *v, unsigned long long *out)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v || v[0] == '-' || n == 0)
+		return 0;
+	if (*end == 'K' || *end == 'M' || *end == 'G') {
+		unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : 30;
+		if (n > (1ULL << (62 - shift)))
+			return 0;
+		n <<= shift;
+		end++;
+	}
+	*out = n;
+	return *end == '\0';
+}
+
+/* 1: a failure_* key, taken; -1: one with a bad value; 0: not one of them. */
+static int failure_set(struct mvd_failure_conf *f, const char *key, const char *value, char *why,
+                       size_t whylen)
+{
+	int ok;
+
+	if (strcmp(key, "failure_reports") == 0)
+		ok = yes_no(value, &f->enabled);
+	else if (strcmp(key, "failure_redact") == 0)
+		ok = yes_no(value, &f->redact);
+	else if (strcmp(key, "failure_rate") == 0)
+		ok = rate(value, &f->rate, &f->window);
+	else if (strcmp(key, "failure_spool_max") == 0)
+		ok = bytes(value, &f->spool_max);
+	else if (strcmp(key, "failure_spool") == 0) {
+		if ((ok = value[0] == '/') != 0) {
+			free(f->spool);
+			if (!(f->spool = strdup(value))) {
+				snprintf(why, whylen, "out of memory");
+				return -1;
+			}
+		}
+	} else
+		return 0;
+	if (!ok) {
+		snprintf(why, whylen, "%s = \"%s\": expected %s", key, value,
+		         strcmp(key, "failure_rate") == 0        ? "N/h, N/m or N/d"
+		         : strcmp(key, "failure_spool") == 0     ? "an absolute directory"
+		         : strcmp(key, "failure_spool_max") == 0 ? "a size (65536, 64K, 64M, 1G)"
+		                                                 : "yes or no");
+		return -1;
+	}
+	return 1;
+}
+
 int mvd_reports_conf_set(struct mvd_reports_conf *r, const char *key, const char *value, char *why,
                          size_t whylen)
 {
@@ -72,6 +159,11 @@ int mvd_reports_conf_set(struct mvd_reports_conf *r, const char *key, const char
 		}
 		return 0;
 	}
+	if (strncmp(key, "failure_", 8) == 0) {
+		int f = failure_set(&r->failure, key, value, why, whylen);
+		if (f != 0)
+			return f < 0 ? -1 : 0;
+	}
 	snprintf(why, whylen, "unknown key \"%s\" in [reports]", key);
 	return -1;
 }
@@ -80,4 +172,6 @@ void mvd_reports_conf_free(struct mvd_reports_conf *r)
 {
 	free(r->store);
 	r->store = NULL;
+	free(r->failure.spool);
+	r->failure.spool = NULL;
 }

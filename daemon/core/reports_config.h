@@ -9,6 +9,29 @@
 #define MVD_REPORTS_BATCH_DEFAULT 200 /* records per store transaction */
 #define MVD_REPORTS_BATCH_MAX 10000
 
+/* ---- failure reports (ruf=, fo=): the failure_* keys --------------------- */
+#define MVD_FAILURE_SPOOL_DEFAULT "/var/spool/mailvet/failure"
+#define MVD_FAILURE_RATE_DEFAULT 10     /* reports per destination ... */
+#define MVD_FAILURE_WINDOW_DEFAULT 3600 /* ... per hour */
+#define MVD_FAILURE_SPOOL_MAX_DEFAULT ((unsigned long long)64 << 20) /* bytes */
+
+/*
+ * failure_reports = yes|no (default no), failure_spool = absolute directory
+ * (default MVD_FAILURE_SPOOL_DEFAULT), failure_rate = N/h, N/m or N/d per
+ * destination (default 10/h; the excess is dropped and counted),
+ * failure_redact = yes|no (default yes: RFC 6590 local parts),
+ * failure_spool_max = bytes the spool may hold, with K, M or G (default 64M).
+ * spool is owned (NULL = the default).
+ */
+struct mvd_failure_conf {
+	int enabled;
+	char *spool;
+	unsigned rate;
+	unsigned window; /* seconds */
+	int redact;
+	unsigned long long spool_max;
+};
+
 /*
  * [reports]: store = the record store's location ("sqlite:/path", or an
  * absolute path; "" = recording off, the default), queue = records held in
@@ -20,6 +43,7 @@ struct mvd_reports_conf {
 	char *store;
 	unsigned queue;
 	unsigned batch;
+	struct mvd_failure_conf failure; /* failure_* keys (ruf=) */
 };
 
 /* Defaults (no allocation). */

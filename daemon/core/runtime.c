@@ -6,6 +6,7 @@
 
 #include "confcheck.h"
 #include "log.h"
+#include "metrics.h"
 #include "runtime.h"
 
 static pthread_mutex_t holder_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -14,6 +15,7 @@ static struct mvd_runtime *current;
 static void runtime_free(struct mvd_runtime *rt)
 {
 	mvd_keys_free(rt->keys);
+	mvd_submit_close(&rt->submit);
 	mvd_localpolicy_free(rt->localpolicy);
 	mv_dkim_keycache_free(rt->keycache);
 	mv_dmarc_psl_free(rt->psl);
@@ -86,6 +88,8 @@ static enum mv_status outbound_config(struct mvd_runtime *rt, char *err, size_t 
 	if (c->sign) {
 		o->dkim_keys = rt->keys->table;
 		o->ndkim_keys = rt->keys->ntable;
+		o->dkim_choose = mvd_keys_choose;
+		o->dkim_choose_arg = rt->keys;
 	}
 	if (c->arc_seal) {
 		o->arc_keys = rt->keys->table;
@@ -122,7 +126,10 @@ enum mv_status mvd_runtime_open(struct mvd_config *cfg, struct mvd_runtime **out
 	rt->refs = 1;
 	if ((st = open_resolver(&rt->cfg, &rt->resolver, err, errlen)) != MV_OK)
 		goto out;
+	mv_dns_stats_attach(rt->resolver, mvd_metrics_dns()); /* one count across reloads */
 	if ((st = mvd_keys_load(&rt->cfg, &rt->keys, err, errlen)) != MV_OK)
+		goto out;
+	if ((st = mvd_submit_open(&rt->cfg.submission, &rt->submit, err, errlen)) != MV_OK)
 		goto out;
 	/* the [policy] lists' files are read here, so SIGHUP reloads them with the rest */
 	if ((st = mvd_localpolicy_load(&rt->cfg, &rt->localpolicy, err, errlen)) != MV_OK)

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "keys.h"
+#include "submit.h"
 #include "localpolicy.h"
 
 /*
@@ -27,6 +28,7 @@ struct mvd_runtime {
 	struct mvd_keys *keys;             /* [domain] signing keys */
 	struct mv_dkim_keycache *keycache; /* decoded DKIM and ARC keys, shared by all sessions */
 	struct mv_dmarc_psl *psl;          /* [verify] dmarc_mode = rfc7489: vcfg.dmarc.psl */
+	struct mvd_submit submit;          /* [submission]: credentials and the sender map */
 	/* [policy] overrides and skips (localpolicy.h); NULL = none */
 	struct mvd_localpolicy *localpolicy;
 	int refs; /* guarded by the holder's lock */

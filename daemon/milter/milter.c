@@ -33,12 +33,14 @@ static struct mvd_session *session_new(SMFICTX *ctx)
 		sessions->prev = s;
 	sessions = s;
 	pthread_mutex_unlock(&sessions_lock);
+	mvd_metrics_session(MVD_FRONT_MILTER, 1);
 	smfi_setpriv(ctx, s);
 	return s;
 }
 
 static void session_free(struct mvd_session *s)
 {
+	mvd_metrics_session(MVD_FRONT_MILTER, -1);
 	pthread_mutex_lock(&sessions_lock);
 	if (s->prev)
 		s->prev->next = s->next;
@@ -107,19 +109,15 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
                              unsigned long *pf2, unsigned long *pf3)
 {
 	unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
-	unsigned long skip = SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	unsigned long skip = SMFIP_NOUNKNOWN | SMFIP_NODATA;
+
 	struct mvd_session *s = session(ctx);
-	struct mvd_runtime *rt = mvd_runtime_acquire(); /* what this connection will get */
 
 	(void)f2;
 	(void)f3;
-	/* RCPT only when [policy] skip_recipient_domains must count the recipients */
-	if (rt && mvd_localpolicy_wants_rcpt(rt->localpolicy))
-		skip &= ~(unsigned long)SMFIP_NORCPT;
-	mvd_runtime_release(rt);
 	*pf0 = want & f0;
 	/* Values with their leading space: needed to see a header as it was written. */
-	*pf1 = (skip | SMFIP_HDR_LEADSPC | SMFIP_NR_HDR) & f1;
+	*pf1 = (skip | SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_RCPT) & f1;
 	*pf2 = 0;
 	*pf3 = 0;
 	/* The session starts here (xxfi_close frees it, connect or not). */
@@ -128,6 +126,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	s->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	/* No reply per header field: one round trip less per field. */
 	s->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	s->nr_rcpt = (*pf1 & SMFIP_NR_RCPT) != 0;
 	return SMFIS_CONTINUE;
 }
 
@@ -208,16 +207,27 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-/* Count the recipient, and whether [policy] skip_recipient_domains holds its domain. */
+/*
+ * The first recipient's domain is the DMARC record's envelope_to (no reply when the MTA
+ * allows); every recipient is counted for [policy] skip_recipient_domains.
+ */
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct mvd_session *s = ready(ctx);
 
-	if (s && s->m.active && argv && argv[0]) {
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	if (argv && argv[0] && s->m.active) {
 		s->m.env.nrcpt++;
-		s->m.env.nrcpt_skip += mvd_localpolicy_skip_rcpt(s->rt->localpolicy, argv[0]);
+		s->m.env.nrcpt_skip +=
+		        (unsigned)mvd_localpolicy_skip_rcpt(s->rt->localpolicy, argv[0]);
 	}
-	return SMFIS_CONTINUE;
+	if (argv && argv[0] && !s->m.env.rcpt_domain[0]) {
+		char *to = strip_brackets(argv[0]);
+		mvd_envelope_rcpt(&s->m.env, to, 0);
+		free(to);
+	}
+	return s->nr_rcpt ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /* Start the message's pipeline once the queue id is known (first header or eoh); NULL if none. */

@@ -26,6 +26,7 @@ struct mvd_session {
 	char *helo;        /* owned; client.helo points here */
 	int leadspc;       /* header values keep their leading space (SMFIP_HDR_LEADSPC) */
 	int nr_hdr;        /* header fields get no reply (SMFIP_NR_HDR) */
+	int nr_rcpt;       /* RCPT gets no reply (SMFIP_NR_RCPT) */
 	struct mvd_message m;
 	struct mvd_session *prev, *next; /* every live session (milter.c) */
 };

@@ -155,6 +155,10 @@ void mvd_pipeline_end(struct mvd_pipeline *p, struct mvd_outcome *out)
 		unreadable(p, out);
 		return;
 	}
+	if (mvd_pipeline_submit_refused(p, out)) {
+		p->record = 0;
+		return;
+	}
 	lv = mv_verify_verdict(p->v);
 	from_library(&out->verdict, lv);
 	mvd_pipeline_local_dmarc(p, &out->verdict); /* [policy] dmarc_override_file */

@@ -52,7 +52,8 @@ enum mv_status mvd_pipeline_new(struct mvd_runtime *rt, const struct mvd_client 
 	venv.outbound = p->outbound;
 	if ((st = mv_verify_new(&rt->vcfg, rt->resolver, time(NULL), &venv, &p->v)) != MV_OK)
 		mvd_pipeline_failed(p, st, "verify_new");
-	if (p->outbound && (rt->cfg.sign || rt->cfg.arc_seal) && rt->keys->ntable &&
+	if (p->outbound && (rt->cfg.sign || rt->cfg.arc_seal) &&
+	    (rt->keys->ntable || (rt->keys->kt && rt->cfg.sign)) &&
 	    (st = mv_outbound_new(&rt->outcfg, &p->ob, NULL, 0)) != MV_OK)
 		mvd_pipeline_failed(p, st, "outbound");
 	*out = p;
@@ -97,6 +98,7 @@ void mvd_pipeline_header(struct mvd_pipeline *p, const char *name, const char *v
 		deleted = judge_authres(p, value);
 	if (p->failed)
 		return;
+	mvd_pipeline_submit_header(p, name, value);
 	st = mv_verify_header(p->v, name, nlen, value, vlen);
 	if (st == MV_ESYNTAX || st == MV_ETOOBIG) {
 		/* The verdict would miss this field (a From, maybe): the end refuses the message. */
@@ -152,6 +154,7 @@ void mvd_pipeline_free(struct mvd_pipeline *p)
 	mvd_pipeline_record(p);
 	mv_verify_free(p->v);
 	mv_outbound_free(p->ob);
+	mvd_pipeline_submit_free(p);
 	for (size_t i = 0; i < p->nowned; i++)
 		free(p->owned[i]);
 	free(p->queue_id);

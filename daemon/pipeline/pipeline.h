@@ -8,6 +8,7 @@
 
 #include <mailvet/util.h>
 
+#include "metrics.h"
 #include "runtime.h"
 
 /*
@@ -32,9 +33,21 @@ struct mvd_envelope {
 	const char *mail_from; /* without <>; "" = null sender */
 	const char *auth_id;   /* SMTP AUTH identity, or NULL */
 	const char *queue_id;  /* the MTA's id for the log, or NULL */
-	/* Recipients so far, and those in [policy] skip_recipient_domains (localpolicy.h). */
-	unsigned nrcpt, nrcpt_skip;
+	const char *trace_id;  /* authenticated mail: our trace id (Received field), or NULL */
+	int limits_counted;    /* the front end applied [submission]'s per-login limits itself */
+	unsigned nrcpt;        /* recipients accepted, 0 when the front end does not know */
+	enum mvd_front_end front_end; /* who fed the message, for the metrics (0: the milter) */
+	char rcpt_domain[256]; /* the first RCPT's domain, "" = unknown (mvd_envelope_rcpt) */
+	/* of nrcpt, those in [policy] skip_recipient_domains (localpolicy.h) */
+	unsigned nrcpt_skip;
 };
+
+/*
+ * A RCPT TO address (without <>) seen by the front end: the first one's
+ * domain becomes env->rcpt_domain (a DMARC record's envelope_to). first:
+ * the transaction's first RCPT (forgets the previous transaction's).
+ */
+void mvd_envelope_rcpt(struct mvd_envelope *env, const char *addr, int first);
 
 /* What the front end tells its client at the end of DATA. */
 enum mvd_action {

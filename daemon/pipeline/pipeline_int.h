@@ -11,6 +11,8 @@
 #define MVD_MAX_AR_DELETE 64 /* forged Authentication-Results removed per message */
 #define MVD_MAX_EDITS 80     /* deletions + our field + quarantine + signatures + ARC sets */
 
+#define MVD_SUBMIT_FIELDS 8 /* From and Sender fields checked; more is refused */
+
 struct mvd_pipeline {
 	struct mvd_runtime *rt;          /* borrowed */
 	const struct mvd_client *client; /* borrowed */
@@ -38,6 +40,11 @@ struct mvd_pipeline {
 	char note[300];
 	char not_signed[200]; /* outbound: why the message leaves without a DKIM signature */
 	int record; /* inbound, DMARC's verdict given: recorded when freed ([reports] store) */
+	/* Authenticated mail: the From and Sender values the sender map checks (submit.c). */
+	char *submit_fields[MVD_SUBMIT_FIELDS];
+	size_t nsubmit_fields;
+	int submit_unreadable;
+	char *submit_msgid; /* the Message-ID, for the trace record */
 	/* [policy] local policy (override.c): what was applied, for the log, A-R and report */
 	int skip;               /* skip_clients / skip_recipient_domains: not checked, passed on */
 	int lp_dmarc;           /* a dmarc_override_file line changed the DMARC action */
@@ -45,6 +52,11 @@ struct mvd_pipeline {
 	char local_policy[300]; /* "skip_client", "dmarc_quarantine:example.com", ...; "" = none */
 	struct mv_buf lp_field; /* our field with the override in its dmarc comment */
 };
+
+/* submit.c: keep From/Sender of authenticated mail; refuse a sender the login may not use (1). */
+void mvd_pipeline_submit_header(struct mvd_pipeline *p, const char *name, const char *value);
+int mvd_pipeline_submit_refused(struct mvd_pipeline *p, struct mvd_outcome *out);
+void mvd_pipeline_submit_free(struct mvd_pipeline *p);
 
 /* Record an internal error (the first one wins). */
 void mvd_pipeline_failed(struct mvd_pipeline *p, enum mv_status st, const char *where);
@@ -84,5 +96,11 @@ const char *mvd_pipeline_local_field(struct mvd_pipeline *p);
 
 /* The message's DMARC record to the recorder, when p->record (record.c). */
 void mvd_pipeline_record(struct mvd_pipeline *p);
+
+/* What the client was told, as the log line says it: "accept", "reject", ... (report.c). */
+const char *mvd_pipeline_action_name(const struct mvd_pipeline *m, const struct mvd_outcome *o);
+
+/* Count the message into the metrics, as its log line says it (count.c). */
+void mvd_pipeline_count(const struct mvd_pipeline *p, const struct mvd_outcome *out);
 
 #endif

@@ -50,7 +50,7 @@ static const char *dkim_domain(const struct mv_result *r)
 }
 
 /* What the client was told, as the log says it. */
-static const char *action_name(const struct mvd_pipeline *m, const struct mvd_outcome *o)
+const char *mvd_pipeline_action_name(const struct mvd_pipeline *m, const struct mvd_outcome *o)
 {
 	switch (o->verdict.action) {
 	case MVD_ACTION_REJECT:
@@ -88,6 +88,8 @@ static void report_kv(struct mv_buf *b, const struct mvd_pipeline *m, const stru
 	mvd_log_kv(b, "mail_from", m->env.mail_from ? m->env.mail_from : "-");
 	if (m->env.auth_id)
 		mvd_log_kv(b, "auth", m->env.auth_id);
+	if (m->env.trace_id)
+		mvd_log_kv(b, "trace_id", m->env.trace_id);
 	for (size_t i = 0; ar && i < ar->results.count; i++)
 		mv_buf_printf(&res, "%s%s=%s", i ? " " : "", ar->results.item[i]->method,
 		              ar->results.item[i]->result);
@@ -108,7 +110,7 @@ static void report_kv(struct mv_buf *b, const struct mvd_pipeline *m, const stru
 	snprintf(num, sizeof num, "%zu", m->ndelete);
 	mvd_log_kv(b, "removed", num);
 	mvd_log_kv(b, "direction", m->outbound ? "outbound" : "inbound");
-	mvd_log_kv(b, "action", action_name(m, o));
+	mvd_log_kv(b, "action", mvd_pipeline_action_name(m, o));
 	if (m->local_policy[0])
 		mvd_log_kv(b, "local_policy", m->local_policy);
 	if (o->signed_by)
@@ -147,6 +149,8 @@ static void report_json(struct mv_buf *b, const struct mvd_pipeline *m, const st
 	json_field(b, "helo", s->helo);
 	json_field(b, "mail_from", m->env.mail_from);
 	json_field(b, "auth", m->env.auth_id);
+	if (m->env.trace_id)
+		json_field(b, "trace_id", m->env.trace_id);
 	mv_buf_puts(b, ",\"results\":[");
 	for (size_t i = 0; ar && i < ar->results.count; i++) {
 		mv_buf_puts(b, i ? ",{\"method\":" : "{\"method\":");
@@ -179,7 +183,7 @@ static void report_json(struct mv_buf *b, const struct mvd_pipeline *m, const st
 	json_field(b, "dmarc_policy", d.policy);
 	mv_buf_printf(b, ",\"removed\":%zu", m->ndelete);
 	json_field(b, "direction", m->outbound ? "outbound" : "inbound");
-	json_field(b, "action", action_name(m, o));
+	json_field(b, "action", mvd_pipeline_action_name(m, o));
 	json_field(b, "local_policy", m->local_policy[0] ? m->local_policy : NULL);
 	json_field(b, "signed", o->signed_by);
 	json_field(b, "not_signed", o->not_signed);
@@ -198,4 +202,5 @@ void mvd_pipeline_log(const struct mvd_pipeline *p, const struct mvd_outcome *ou
 		report_kv(&b, p, out);
 	mvd_log_raw(MVD_LOG_INFO, b.data ? b.data : "event=message error=\"out of memory\"");
 	mv_buf_free(&b);
+	mvd_pipeline_count(p, out);
 }

@@ -1,4 +1,5 @@
 /* daemon/smtp/command.c — the SMTP commands of RFC 5321 and its extensions, as the server answers them. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -6,6 +7,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 
+#include "log.h"
 #include "smtp_int.h"
 
 static void ehlo_reply(struct smtp_session *s)
@@ -21,6 +23,8 @@ static void ehlo_reply(struct smtp_session *s)
 	smtp_reply(s, "250-SMTPUTF8");
 	if (s->lst->tls && !s->tls)
 		smtp_reply(s, "250-STARTTLS");
+	if (smtp_auth_offered(s) && s->tls && !s->login) /* RFC 4954 §4 via RFC 3207 */
+		smtp_reply(s, "250-AUTH PLAIN LOGIN");
 	if (lc->authserv_adv == MVD_AUTHSERV_ID)
 		smtp_reply(s, "250-AUTHSERV=%s", s->rt->cfg.authserv_id);
 	else if (lc->authserv_adv == MVD_AUTHSERV_BARE)
@@ -119,6 +123,41 @@ static int in_sequence(struct smtp_session *s, enum smtp_verb v)
 	return 1;
 }
 
+/*
+ * RFC 6409 and spamops §3.1: a submission listener serves only logged-in
+ * users, each within its messages per hour, each sending as itself.
+ */
+static const char *submission_check(struct smtp_session *s, const char *from)
+{
+	static char why[600];
+	const struct mvd_submission_conf *c = &s->rt->cfg.submission;
+
+	if (!s->login)
+		return s->lc->role == MVD_ROLE_SUBMISSION ? "530 5.7.0 Authentication required"
+		                                          : NULL;
+	if (!mvd_submit_sender_ok(&s->rt->submit, s->login, from)) {
+		mvd_log(MVD_LOG_INFO, "submit", "id=%lu client=%s login=%s sender <%s> not allowed",
+		        s->id, s->client.ip, s->login, from);
+		snprintf(why, sizeof why,
+		         "550 5.7.1 <%.300s>: sender address not allowed for this "
+		         "login",
+		         from);
+		return why;
+	}
+	if (!mvd_submit_take_message(c, s->login)) {
+		mvd_log(MVD_LOG_WARNING, "submit",
+		        "id=%lu client=%s login=%s over %u messages an hour", s->id, s->client.ip,
+		        s->login, c->messages_per_hour);
+		snprintf(why, sizeof why,
+		         "421 4.7.0 %s Message limit reached for this login, try "
+		         "again later",
+		         smtp_hostname(s));
+		s->state = SMTP_ST_CLOSING;
+		return why;
+	}
+	return NULL;
+}
+
 static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	const char *why;
@@ -135,10 +174,13 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	if (smtp_path_parse("FROM:", c->arg, c->arglen, s->mail, &why) != 0 ||
-	    (why = mail_params_check(s, s->mail))) {
+	    (why = mail_params_check(s, s->mail)) || (why = submission_check(s, s->mail->addr))) {
 		free(s->mail);
 		s->mail = NULL;
-		smtp_error_reply(s, why);
+		if (s->state != SMTP_ST_CLOSING)
+			smtp_error_reply(s, why);
+		else
+			smtp_reply(s, "%s", why);
 		return;
 	}
 	smtp_wait(s);
@@ -149,13 +191,45 @@ static void rcpt_done(struct smtp_session *s, int code, const char *reply)
 {
 	if (code >= 200 && code < 300) {
 		s->nrcpt++;
-		s->env.nrcpt++; /* env's counts: [policy] skip_recipient_domains */
+		/* of the recipients (data.c: env.nrcpt), those in [policy] skip_recipient_domains */
 		s->env.nrcpt_skip += (unsigned)s->rcpt_skip;
 	}
 	if (code == 0)
 		s->relay_lost = 1;
 	forward(s, code, reply, "451 4.4.2 Next hop connection lost, try again later");
 	smtp_resume(s);
+}
+
+/*
+ * spamops §3.2 and §4.1: no relay for a client that did not log in (when
+ * [submission] local_domains says which domains are ours), no routing
+ * tricks from anyone, and a login's recipients per message.
+ */
+static const char *rcpt_check(struct smtp_session *s, const struct smtp_path *to)
+{
+	static char why[300];
+	const struct mvd_submission_conf *c = &s->rt->cfg.submission;
+	const char *reason = NULL;
+	enum mv_auth_rcpt kind;
+
+	if (s->login && c->recipients_per_message && s->nrcpt_tried >= c->recipients_per_message)
+		return "452 4.5.3 Error: too many recipients for this login";
+	if (!s->login && c->nlocal_domains == 0)
+		return NULL; /* relay control stays with the next hop */
+	kind = mv_auth_rcpt_classify(to->addr, strlen(to->addr),
+	                             (const char *const *)c->local_domains, c->nlocal_domains,
+	                             &reason);
+	if (kind == MV_AUTH_RCPT_LOCAL || (kind == MV_AUTH_RCPT_REMOTE && s->login))
+		return NULL;
+	mvd_log(MVD_LOG_INFO, "submit", "id=%lu client=%s login=%s rcpt <%s> refused: %s", s->id,
+	        s->client.ip, s->login ? s->login : "-", to->addr,
+	        kind == MV_AUTH_RCPT_BAD && reason ? reason : "relay");
+	if (kind == MV_AUTH_RCPT_BAD && s->login)
+		snprintf(why, sizeof why, "553 5.1.3 <%.200s>: %s", to->addr,
+		         reason ? reason : "bad recipient address");
+	else
+		snprintf(why, sizeof why, "554 5.7.1 <%.200s>: Relay access denied", to->addr);
+	return why;
 }
 
 static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
@@ -181,6 +255,11 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error_reply(s, "501 5.1.3 Bad recipient address syntax");
 		return;
 	}
+	if ((why = rcpt_check(s, &to)) != NULL) {
+		smtp_error_reply(s, why);
+		return;
+	}
+	mvd_envelope_rcpt(&s->env, to.addr, s->nrcpt_tried == 0);
 	s->nrcpt_tried++;
 	s->rcpt_skip = mvd_localpolicy_skip_rcpt(s->rt->localpolicy, to.addr);
 	smtp_wait(s);
@@ -234,9 +313,6 @@ static void cmd_rset(struct smtp_session *s)
  */
 static void cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	struct bufferevent *tls;
-	SSL *ssl;
-
 	if (!s->lst->tls || s->tls) {
 		smtp_error_reply(s, "502 5.5.1 Error: command not implemented");
 		return;
@@ -245,24 +321,33 @@ static void cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error_reply(s, "501 5.5.4 Syntax: STARTTLS");
 		return;
 	}
-	if (!(ssl = SSL_new(s->lst->tls))) {
-		smtp_reply(s, "454 4.7.0 TLS not available due to temporary reason");
-		return;
-	}
 	smtp_reply(s, "220 2.0.0 Ready to start TLS");
 	evbuffer_drain(bufferevent_get_input(s->bev), (size_t)-1);
+	if (smtp_tls_start(s) != 0) {
+		s->state = SMTP_ST_CLOSING;
+		return;
+	}
+	s->helo_seen = s->esmtp = 0;
+	smtp_txn_reset(s);
+}
+
+int smtp_tls_start(struct smtp_session *s)
+{
+	struct bufferevent *tls;
+	SSL *ssl;
+
+	if (!(ssl = SSL_new(s->lst->tls)))
+		return -1;
 	tls = bufferevent_openssl_filter_new(s->loop->base, s->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	                                     BEV_OPT_CLOSE_ON_FREE);
 	if (!tls) {
 		SSL_free(ssl);
-		s->state = SMTP_ST_CLOSING;
-		return;
+		return -1;
 	}
 	s->bev = tls;
 	s->tls = 1;
-	s->helo_seen = s->esmtp = 0;
-	smtp_txn_reset(s);
 	smtp_session_setcb(s);
+	return 0;
 }
 
 void smtp_command(struct smtp_session *s, const char *line, size_t len)
@@ -301,11 +386,14 @@ void smtp_command(struct smtp_session *s, const char *line, size_t len)
 	case SMTP_HELP:
 		smtp_reply(s,
 		           "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY "
-		           "HELP%s",
-		           s->lst->tls ? " STARTTLS" : "");
+		           "HELP%s%s",
+		           s->lst->tls ? " STARTTLS" : "", smtp_auth_offered(s) ? " AUTH" : "");
 		break;
 	case SMTP_STARTTLS:
 		cmd_starttls(s, &c);
+		break;
+	case SMTP_AUTH:
+		smtp_cmd_auth(s, c.arg, c.arglen);
 		break;
 	case SMTP_UNKNOWN:
 		smtp_error_reply(s, "500 5.5.2 Error: command not recognized");

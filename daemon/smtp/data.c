@@ -22,7 +22,13 @@ void smtp_msg_start(struct smtp_session *s)
 	if (!(m->spool = tmpfile())) /* unlinked at once: nothing stays behind */
 		m->io_error = 1;
 	s->env.mail_from = s->mail->addr;
-	s->env.auth_id = NULL;
+	s->env.auth_id = s->login;
+	s->env.limits_counted = 1; /* messages_per_hour at MAIL, recipients at RCPT */
+	s->env.nrcpt = s->nrcpt;
+	s->env.trace_id = NULL;
+	if (s->login && smtp_trace_id(s->trace_id, sizeof s->trace_id) == 0)
+		s->env.trace_id = s->trace_id;
+	s->env.front_end = MVD_FRONT_SMTP;
 	snprintf(s->qid, sizeof s->qid, "S%lu.%u", s->id, ++s->nmsg);
 	s->env.queue_id = s->qid;
 	if (mvd_pipeline_new(s->rt, &s->client, &s->env, &s->p) != MV_OK)
@@ -259,9 +265,9 @@ void smtp_msg_end(struct smtp_session *s)
 		                        "451 4.3.0 Local error, try again later");
 	if (m->in_header)
 		header_end(s);
-	s->verdict_busy = 1;
+	s->worker_busy = 1;
 	if (pthread_create(&tid, NULL, verdict_thread, s) != 0) {
-		s->verdict_busy = 0;
+		s->worker_busy = 0;
 		return refuse(s, "451 4.3.0 Local error, try again later");
 	}
 	pthread_detach(tid);
@@ -296,11 +302,8 @@ void smtp_verdict_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	s->verdict_busy = 0;
-	if (s->dead) {
-		smtp_resume(s); /* frees it */
+	if (smtp_worker_done(s))
 		return;
-	}
 	if (v->action == MVD_ACTION_REJECT || v->action == MVD_ACTION_TEMPFAIL) {
 		mvd_pipeline_log(s->p, &s->out);
 		refuse(s, "%s %s %s", v->code, v->xcode, v->text);
@@ -320,8 +323,8 @@ static size_t field_find(const struct smtp_msg *m, const char *name, unsigned in
 	return m->nfields;
 }
 
-char *smtp_msg_header_out(const struct smtp_msg *m, const struct mvd_outcome *o, const char *extra,
-                          size_t *len)
+char *smtp_msg_header_out(const struct smtp_msg *m, const struct mvd_outcome *o, const char *top,
+                          const char *extra, size_t *len)
 {
 	struct mv_buf b = MV_BUF_INIT;
 	char *gone = calloc(m->nfields + 1, 1);
@@ -329,6 +332,8 @@ char *smtp_msg_header_out(const struct smtp_msg *m, const struct mvd_outcome *o,
 
 	if (!gone)
 		return NULL;
+	if (top)
+		mv_buf_printf(&b, "%s\r\n", top);
 	for (size_t i = 0; i < o->nedits; i++)
 		if (o->edits[i].kind == MVD_EDIT_DELETE)
 			gone[field_find(m, o->edits[i].name, o->edits[i].index)] = 1;

@@ -228,6 +228,6 @@ void mvd_smtp_stop(unsigned timeout)
 		mvd_log(MVD_LOG_WARNING, "stop", "%u SMTP messages still in flight after %u s",
 		        loop.in_flight, timeout);
 	/* The loop is stopped: what is left is closed from here. */
-	while (sessions && !sessions->verdict_busy)
+	while (sessions && !sessions->worker_busy)
 		smtp_session_close(sessions);
 }

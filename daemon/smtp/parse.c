@@ -18,7 +18,7 @@ void smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *out)
 	        {"EHLO", SMTP_EHLO}, {"HELO", SMTP_HELO},         {"MAIL", SMTP_MAIL},
 	        {"RCPT", SMTP_RCPT}, {"DATA", SMTP_DATA},         {"RSET", SMTP_RSET},
 	        {"NOOP", SMTP_NOOP}, {"QUIT", SMTP_QUIT},         {"VRFY", SMTP_VRFY},
-	        {"HELP", SMTP_HELP}, {"STARTTLS", SMTP_STARTTLS},
+	        {"HELP", SMTP_HELP}, {"STARTTLS", SMTP_STARTTLS}, {"AUTH", SMTP_AUTH},
 	};
 	size_t vl = 0;
 

@@ -21,6 +21,7 @@ enum smtp_verb {
 	SMTP_VRFY,
 	SMTP_HELP,
 	SMTP_STARTTLS,
+	SMTP_AUTH,
 	SMTP_UNKNOWN,
 };
 

@@ -71,6 +71,10 @@ static void send_xclient(struct smtp_session *s)
 	mv_buf_puts(&b, " NAME=[UNAVAILABLE] HELO=");
 	xtext(&b, s->helo && strlen(s->helo) < 255 ? s->helo : "[UNAVAILABLE]");
 	mv_buf_puts(&b, s->esmtp ? " PROTO=ESMTP" : " PROTO=SMTP");
+	if (s->login) { /* the next hop's logs and restrictions see who logged in */
+		mv_buf_puts(&b, " LOGIN=");
+		xtext(&b, s->login);
+	}
 	if (mv_buf_status(&b) != MV_OK) {
 		mv_buf_free(&b);
 		relay_fail(s, "out of memory");
@@ -82,7 +86,7 @@ static void send_xclient(struct smtp_session *s)
 }
 
 /* 1 when w is one word of printable ASCII, short enough for a domain. */
-static int printable_word(const char *w)
+int smtp_printable_word(const char *w)
 {
 	size_t n = 0;
 
@@ -100,7 +104,7 @@ static void send_ehlo(struct smtp_session *s, enum relay_state next)
 {
 	const char *me = s->lc->hostname[0] ? s->lc->hostname : s->rt->cfg.authserv_id;
 
-	if (next == RELAY_XCLIENT_EHLO && s->helo && printable_word(s->helo))
+	if (next == RELAY_XCLIENT_EHLO && s->helo && smtp_printable_word(s->helo))
 		me = s->helo;
 	relay_send(s, "%s %s", s->lc->next_hop_proto == MVD_NEXT_HOP_LMTP ? "LHLO" : "EHLO", me);
 	s->relay.state = next;
@@ -415,7 +419,7 @@ void smtp_relay_data(struct smtp_session *s, relay_cb cb)
 {
 	struct smtp_relay *r = &s->relay;
 	const char *extra = NULL;
-	char qfield[600];
+	char qfield[600], *received;
 	long size;
 
 	r->cb = cb;
@@ -429,7 +433,9 @@ void smtp_relay_data(struct smtp_session *s, relay_cb cb)
 		extra = qfield;
 	}
 	free(r->head_out);
-	r->head_out = smtp_msg_header_out(&s->msg, &s->out, extra, &r->head_out_len);
+	received = s->login ? smtp_received_field(s) : NULL;
+	r->head_out = smtp_msg_header_out(&s->msg, &s->out, received, extra, &r->head_out_len);
+	free(received);
 	if (!r->head_out || fseek(s->msg.spool, 0, SEEK_END) != 0 ||
 	    (size = ftell(s->msg.spool)) < 0 || fseek(s->msg.spool, 0, SEEK_SET) != 0)
 		return relay_fail(s, "cannot prepare the message");

@@ -4,9 +4,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <openssl/crypto.h>
 
 #include <mailvet/util.h>
 #include "log.h"
@@ -74,6 +76,15 @@ void smtp_txn_reset(struct smtp_session *s)
 	s->nrcpt = s->nrcpt_tried = 0;
 }
 
+int smtp_worker_done(struct smtp_session *s)
+{
+	s->worker_busy = 0;
+	if (!s->dead)
+		return 0;
+	session_free(s);
+	return 1;
+}
+
 void smtp_resume(struct smtp_session *s)
 {
 	if (s->dead) {
@@ -101,36 +112,84 @@ void smtp_wait(struct smtp_session *s)
  * dropped up to its LF and answered 500 (RFC 5321 §4.5.3.1.4), and the
  * session goes on.
  */
+enum { DISCARD_NONE, DISCARD_COMMAND, DISCARD_AUTH }; /* s->discarding */
+
+/* An AUTH command or a SASL response may be 12288 octets (RFC 4954 §4), CRLF not counted. */
+#define AUTH_LINE_MAX (MV_SASL_LINE_MAX + 2)
+
+/* 1 when the buffered line is an AUTH command (which may be longer than others). */
+static int auth_command_ahead(struct evbuffer *in)
+{
+	char head[5];
+
+	return evbuffer_copyout(in, head, 5) == 5 && strncasecmp(head, "AUTH ", 5) == 0;
+}
+
 static int command_input(struct smtp_session *s, struct evbuffer *in)
 {
-	char line[SMTP_CMD_MAX + 1];
+	char line[SMTP_CMD_MAX + 1], *big = NULL, *buf;
 	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
-	size_t len;
+	size_t len, total,
+	        max = s->state == SMTP_ST_AUTH || auth_command_ahead(in) ? AUTH_LINE_MAX
+	                                                                 : SMTP_CMD_MAX;
 
+	if (s->discarding == DISCARD_AUTH)
+		max = AUTH_LINE_MAX; /* the rest of a long AUTH line */
 	if (eol.pos < 0) {
-		if (evbuffer_get_length(in) > SMTP_CMD_MAX) {
+		if (evbuffer_get_length(in) > max) {
 			evbuffer_drain(in, evbuffer_get_length(in));
-			s->discarding = 1;
+			s->discarding = max == AUTH_LINE_MAX ? DISCARD_AUTH : DISCARD_COMMAND;
 		}
 		return 0;
 	}
 	len = (size_t)eol.pos + 1;
-	if (s->discarding || len > SMTP_CMD_MAX) {
+	if (s->discarding || len > max) {
 		evbuffer_drain(in, len);
-		s->discarding = 0;
-		smtp_error_reply(s, "500 5.5.2 Error: line too long");
+		s->discarding = DISCARD_NONE;
+		if (s->state == SMTP_ST_AUTH) { /* the exchange cannot go on */
+			smtp_auth_abort(s, "500 5.5.6 Error: authentication line too long");
+			return 1;
+		}
+		smtp_error_reply(s, max == AUTH_LINE_MAX
+		                            ? "500 5.5.6 Error: authentication line too long"
+		                            : "500 5.5.2 Error: line too long");
 		return 1;
 	}
-	evbuffer_remove(in, line, len);
+	if (len > SMTP_CMD_MAX && !(big = malloc(len))) {
+		evbuffer_drain(in, len);
+		smtp_reply(s, "451 4.3.0 Out of memory");
+		return 1;
+	}
+	buf = big ? big : line;
+	evbuffer_remove(in, buf, len);
+	total = len;
 	len--; /* LF */
-	if (len > 0 && line[len - 1] == '\r')
+	if (len > 0 && buf[len - 1] == '\r')
 		len--;
-	if (memchr(line, '\r', len) || memchr(line, '\0', len)) {
-		smtp_error_reply(s, "500 5.5.2 Error: bad character in command");
-		return 1;
+	if (memchr(buf, '\r', len) || memchr(buf, '\0', len)) {
+		if (s->state == SMTP_ST_AUTH)
+			smtp_auth_abort(s, "501 5.5.2 Error: bad character in authentication line");
+		else
+			smtp_error_reply(s, "500 5.5.2 Error: bad character in command");
+	} else if (s->state == SMTP_ST_AUTH) {
+		smtp_auth_line(s, buf, len);
+	} else {
+		smtp_command(s, buf, len);
 	}
-	smtp_command(s, line, len);
+	OPENSSL_cleanse(buf, total); /* it may hold a password */
+	free(big);
 	return 1;
+}
+
+/* The greeting; on an implicit-TLS listener (RFC 8314) TLS starts first. */
+static void greet(struct smtp_session *s)
+{
+	if (s->lc->tls_mode == MVD_TLS_IMPLICIT && s->lst->tls && !s->tls &&
+	    smtp_tls_start(s) != 0) {
+		s->state = SMTP_ST_CLOSING;
+		return;
+	}
+	smtp_reply(s, "220 %s ESMTP mailvetd", smtp_hostname(s));
 }
 
 /*
@@ -165,8 +224,8 @@ static int proxy_input(struct smtp_session *s, struct evbuffer *in)
 		s->client.internal = mv_cidr_list_match(&s->rt->cfg.internal_hosts, ip);
 	}
 	s->state = SMTP_ST_COMMAND;
-	smtp_reply(s, "220 %s ESMTP mailvetd", smtp_hostname(s));
-	return 1;
+	greet(s);
+	return s->state == SMTP_ST_COMMAND;
 }
 
 static void process(struct smtp_session *s)
@@ -182,7 +241,7 @@ static void process(struct smtp_session *s)
 				break;
 			smtp_wait(s);
 			smtp_msg_end(s);
-		} else if (s->state == SMTP_ST_COMMAND) {
+		} else if (s->state == SMTP_ST_COMMAND || s->state == SMTP_ST_AUTH) {
 			if (!command_input(s, in))
 				break;
 		} else {
@@ -299,6 +358,7 @@ void smtp_session_accept(struct smtp_listener *l, int fd, const struct sockaddr 
 		refuse = "421 4.7.0 Too many connections, try again later";
 	l->nconn++;
 	l->loop->sessions++;
+	mvd_metrics_session(MVD_FRONT_SMTP, 1);
 	smtp_session_link(s);
 	if (refuse && !s->lc) {
 		evbuffer_add_printf(bufferevent_get_output(s->bev), "%s\r\n", refuse);
@@ -320,21 +380,25 @@ void smtp_session_accept(struct smtp_listener *l, int fd, const struct sockaddr 
 		s->state = SMTP_ST_PROXY;
 		return;
 	}
-	smtp_reply(s, "220 %s ESMTP mailvetd", smtp_hostname(s));
+	greet(s);
+	if (s->state == SMTP_ST_CLOSING)
+		close_soon(s, 0);
 }
 
 static void session_free(struct smtp_session *s)
 {
-	if (s->verdict_busy) { /* the verdict thread still uses it: free when it is done */
+	if (s->worker_busy) { /* the verdict thread still uses it: free when it is done */
 		s->dead = 1;
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
 	smtp_relay_close(s);
 	smtp_txn_reset(s);
+	smtp_auth_free(s);
 	smtp_session_unlink(s);
 	s->lst->nconn--;
 	s->loop->sessions--;
+	mvd_metrics_session(MVD_FRONT_SMTP, -1);
 	if (s->verdict_ev)
 		event_free(s->verdict_ev);
 	if (s->close_ev)

@@ -9,6 +9,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include <mailvet/auth.h>
 #include <mailvet/util.h>
 
 #include "listener.h"
@@ -44,6 +45,7 @@ enum smtp_state {
 	SMTP_ST_COMMAND, /* reading commands */
 	SMTP_ST_PROXY,   /* from a [listener] proxy_from address: the PROXY header first */
 	SMTP_ST_DATA,    /* reading the message after 354 */
+	SMTP_ST_AUTH,    /* reading SASL responses after a 334 (auth.c) */
 	SMTP_ST_WAIT,    /* waiting for the next hop or the verdict; input paused */
 	SMTP_ST_CLOSING, /* the last reply is being written */
 };
@@ -125,7 +127,8 @@ struct smtp_session {
 	unsigned nrcpt_tried;   /* RCPT commands in this transaction */
 	int rcpt_skip;          /* the RCPT in flight is in [policy] skip_recipient_domains */
 	struct mvd_envelope env;
-	char qid[40]; /* our id of the message for the log: S<connection>.<message> */
+	char qid[40];      /* our id of the message for the log: S<connection>.<message> */
+	char trace_id[24]; /* authenticated mail: the id in our Received field and trace record */
 	unsigned nmsg;
 	struct mvd_pipeline *p;
 	struct mvd_outcome out;
@@ -133,8 +136,15 @@ struct smtp_session {
 	struct smtp_relay relay;
 	/* The verdict is computed in a thread (DNS may take seconds). */
 	struct event *verdict_ev;
-	int verdict_busy, dead;
-	char refusal[600]; /* the reply for a refused message, sent after the next hop's RSET */
+	int worker_busy, dead; /* a thread (verdict, AUTH check) or a timer holds the session */
+	/* SMTP AUTH (auth.c). */
+	char *login; /* the authenticated identity, or NULL */
+	struct mv_sasl *sasl;
+	struct event *auth_ev, *delay_ev;
+	enum mv_auth_verdict auth_verdict;
+	char *auth_login;   /* what the check thread settled on */
+	char auth_err[200]; /* why the check failed, for the log */
+	char refusal[600];  /* the reply for a refused message, sent after the next hop's RSET */
 	struct smtp_session *prev, *next; /* every open session of the loop (loop.c) */
 };
 
@@ -147,6 +157,8 @@ void smtp_error_reply(struct smtp_session *s, const char *text);
 const char *smtp_hostname(const struct smtp_session *s);
 /* Pause reading until the next hop or the verdict answers (then smtp_resume). */
 void smtp_wait(struct smtp_session *s);
+/* A thread or timer that held the session let go: 1 when the client had gone (freed now). */
+int smtp_worker_done(struct smtp_session *s);
 /* Go on reading commands (after a wait for the next hop or the verdict). */
 void smtp_resume(struct smtp_session *s);
 void smtp_txn_reset(struct smtp_session *s);
@@ -172,16 +184,37 @@ void smtp_msg_free(struct smtp_msg *m);
 /* The verdict thread is done (event callback on the loop). */
 void smtp_verdict_cb(evutil_socket_t fd, short what, void *arg);
 /* The header as it leaves: the outcome's edits applied, dot-stuffed; malloc'd. */
-char *smtp_msg_header_out(const struct smtp_msg *m, const struct mvd_outcome *o, const char *extra,
-                          size_t *len);
+char *smtp_msg_header_out(const struct smtp_msg *m, const struct mvd_outcome *o, const char *top,
+                          const char *extra, size_t *len);
+/* Our Received field (RFC 5321 §4.4, RFC 3848) for authenticated mail, without CRLF; malloc'd. */
+char *smtp_received_field(const struct smtp_session *s);
+/* A fresh random trace id (16 hex digits); 0, or -1 when no randomness. */
+int smtp_trace_id(char *out, size_t outlen);
+
+/* auth.c */
+/* AUTH is offered here (after STARTTLS): a submission listener, or auth = yes, and a back end. */
+int smtp_auth_offered(const struct smtp_session *s);
+void smtp_cmd_auth(struct smtp_session *s, const char *args, size_t len);
+/* One SASL response line (SMTP_ST_AUTH). */
+void smtp_auth_line(struct smtp_session *s, const char *line, size_t len);
+/* End the exchange with reply (a line too long or malformed for the exchange). */
+void smtp_auth_abort(struct smtp_session *s, const char *reply);
+/* The AUTH check thread is done (event callback on the loop). */
+void smtp_auth_checked(evutil_socket_t fd, short what, void *arg);
+void smtp_auth_free(struct smtp_session *s);
 
 /* relay.c */
+/* 1 when w is one word of printable ASCII without parentheses' trouble, short enough for a domain. */
+int smtp_printable_word(const char *w);
 /* Open the next hop if needed, then send MAIL; cb gets its reply (code 0: unreachable). */
 void smtp_relay_mail(struct smtp_session *s, relay_cb cb);
 void smtp_relay_cmd(struct smtp_session *s, relay_cb cb, const char *fmt, ...) MV_PRINTF(3, 4);
 /* DATA, the edited header, the spooled body, "."; cb gets the final reply. */
 void smtp_relay_data(struct smtp_session *s, relay_cb cb);
 void smtp_relay_close(struct smtp_session *s);
+
+/* TLS on the client connection from now on (STARTTLS, implicit TLS); -1 when it cannot start. */
+int smtp_tls_start(struct smtp_session *s);
 
 /* tls.c */
 SSL_CTX *smtp_tls_ctx(const struct mvd_listener_conf *lc, char *err, size_t errlen);

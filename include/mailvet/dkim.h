@@ -126,6 +126,47 @@ enum mv_status mv_dkim_key_fetch(struct mv_resolver *r, struct mv_dkim_keycache 
  */
 enum mv_status mv_dkim_key_questions(const char *s, const char *d, struct mv_dns_questions *l);
 
+/* ---- Key check (mailvet testkey, mailvetd -n --check-dns) -------------- */
+
+/* What a key check concluded: the values are `mailvet testkey`'s exit codes. */
+enum mv_dkim_keycheck_status {
+	MV_KEYCHECK_OK = 0,      /* the record publishes this key (warnings may remain) */
+	MV_KEYCHECK_PROBLEM = 1, /* no record, a bad record, revoked, not this key, ... */
+	MV_KEYCHECK_DNS = 3,     /* DNS did not answer (SERVFAIL, timeout): nothing known */
+};
+
+#define MV_KEYCHECK_MAX_NOTES 8
+
+/* The outcome of mv_dkim_keycheck(); every string is NUL-terminated, in the struct. */
+struct mv_dkim_keycheck {
+	enum mv_dkim_keycheck_status status;
+	char name[300];            /* s._domainkey.d */
+	enum mv_dkim_alg alg;      /* of the private key */
+	unsigned bits;             /* of the private key (256 for ed25519) */
+	int published;             /* a record answered and parsed */
+	enum mv_dkim_keytype type; /* of the published key, when published */
+	unsigned pub_bits;
+	int revoked, testing, matches;
+	size_t nproblems, nwarnings;
+	char problem[MV_KEYCHECK_MAX_NOTES][200]; /* why status is PROBLEM or DNS */
+	char warning[MV_KEYCHECK_MAX_NOTES][200]; /* t=y, RSA under 2048 bits */
+};
+
+/*
+ * Fetch the key record of selector s in domain d (no cache) and compare it
+ * with the private key: the public key bits must be the same, the record
+ * must not be revoked (p= empty), its h= must allow sha256 and its s=
+ * email; an RSA key under 1024 bits is a problem (RFC 8301), under 2048 a
+ * warning, as is t=y. MV_OK with *out filled (its status says what the
+ * check found), MV_ENOMEM.
+ */
+struct mv_dkim_signkey;
+enum mv_status mv_dkim_keycheck(struct mv_resolver *r, const char *s, const char *d,
+                                const struct mv_dkim_signkey *key, struct mv_dkim_keycheck *out);
+
+/* "ok", "problem", "dns-failure". */
+const char *mv_dkim_keycheck_status_str(enum mv_dkim_keycheck_status st);
+
 /* ---- Verification ------------------------------------------------------- */
 
 /* RFC 8601 §2.7.1 result codes. */

@@ -146,6 +146,38 @@ void mv_dns_questions_free(struct mv_dns_questions *l);
 enum mv_status mv_dns_record_to(struct mv_resolver *r, const char *path);
 enum mv_status mv_dns_record_flush(struct mv_resolver *r);
 
+/*
+ * Counters of what a resolver served, for a daemon's metrics. The caller
+ * owns the struct (zeroed, or MV_DNS_STATS_INIT) and attaches it to one or
+ * more resolvers with mv_dns_stats_attach() before they are shared between
+ * threads; the resolvers update it with C11 atomics (no lock), so a reader
+ * may load any field at any time. It must outlive every resolver it is
+ * attached to.
+ * - queries: mv_dns_query() calls answered (cache hits included);
+ * - cache_hits: those served from the in-process answer cache;
+ * - prefetched: questions mv_dns_prefetch() sent to the backend and got
+ *   an answer for (the queries that follow are then cache hits);
+ * - timeouts: answers with rcode MV_DNS_TIMEOUT (queries and prefetched);
+ * - latency[i]: round trips to the backend (queries that missed the
+ *   cache, and prefetched questions) that took at most
+ *   mv_dns_latency_bounds_us[i] microseconds (and more than the bound
+ *   before: per bucket, not cumulative); latency[MV_DNS_LATENCY_BUCKETS]
+ *   the slower ones; latency_us_sum their total time.
+ */
+#define MV_DNS_LATENCY_BUCKETS 12
+extern const unsigned long mv_dns_latency_bounds_us[MV_DNS_LATENCY_BUCKETS];
+struct mv_dns_stats {
+	_Atomic unsigned long long queries;
+	_Atomic unsigned long long cache_hits;
+	_Atomic unsigned long long prefetched;
+	_Atomic unsigned long long timeouts;
+	_Atomic unsigned long long latency[MV_DNS_LATENCY_BUCKETS + 1];
+	_Atomic unsigned long long latency_us_sum;
+};
+
+/* Count r's answers into s from now on (NULL stops counting). */
+void mv_dns_stats_attach(struct mv_resolver *r, struct mv_dns_stats *s);
+
 /* Release a resolver of any backend (flushing a recording). NULL is fine. */
 void mv_dns_free(struct mv_resolver *r);
 

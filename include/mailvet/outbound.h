@@ -30,9 +30,21 @@ struct mv_outbound_config {
 	/* DKIM (RFC 6376) */
 	const struct mv_outbound_key *dkim_keys;
 	size_t ndkim_keys;
-	const char *dkim_domain;      /* NULL: the author-domain rule (see mv_outbound_end);
+	const char *dkim_domain; /* NULL: the author-domain rule (see mv_outbound_end);
 	                          * else sign with this domain's keys whatever From says
 	                          * (`mailvet sign --domain`, a third-party signer) */
+	/*
+	 * Optional: the site chooses the DKIM keys of each message itself (a
+	 * signing table by address, keys valid between dates) instead of the
+	 * domain rule over dkim_keys; not used when dkim_domain is set. Called
+	 * once, at the end of the header, with the header and its author domain
+	 * (NULL when there is none): fills keys[0..max) with entries of one d=
+	 * (pointers borrowed until mv_outbound_free()) and returns how many;
+	 * 0 means no key, with why (at most whylen-1 bytes) for the log.
+	 */
+	size_t (*dkim_choose)(void *arg, const struct mv_msg *header, const char *author,
+	                      struct mv_outbound_key *keys, size_t max, char *why, size_t whylen);
+	void *dkim_choose_arg;
 	const char *identity;         /* i=, NULL for none */
 	enum mv_canon hcanon, bcanon; /* default relaxed/relaxed */
 	const char *headers;          /* h= as "from:to:...", NULL: the default list with

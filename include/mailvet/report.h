@@ -138,4 +138,95 @@ typedef int (*mv_report_xml_fn)(void *arg, const char *name, const char *xml, si
 enum mv_status mv_report_extract(const char *data, size_t len, mv_report_xml_fn fn, void *arg,
                                  char *err, size_t errlen);
 
+/* ---- Failure reports (lib/report/failure.c, lib/report/failure_spool.c) ------ */
+
+/*
+ * One DMARC failure report (draft-ietf-dmarc-failure-reporting, RFC 6591
+ * ARF): what the receiver saw, already redacted. Strings are borrowed,
+ * NULL or "" when absent; none may hold CR, LF or NUL (header and body
+ * excepted: the header block as received, CRLF line ends; body NULL for
+ * a headers-only report).
+ */
+struct mv_report_failure {
+	int64_t arrival;                /* when the message came (Unix seconds) */
+	const char *reported_domain;    /* Reported-Domain: the author domain */
+	const char *policy_domain;      /* where the DMARC record was found */
+	const char *destinations;       /* the ruf= mailto URIs to send to, comma-separated */
+	const char *source_ip;          /* Source-IP */
+	const char *envelope_id;        /* Original-Envelope-Id: the MTA's queue id */
+	const char *mail_from;          /* Original-Mail-From (redacted) */
+	const char *rcpt_domain;        /* the first recipient's domain (for the text part) */
+	const char *identity_alignment; /* "none", "dkim", "spf" or "dkim, spf" */
+	const char *delivery_result;    /* delivered, spam, policy, reject, other */
+	const char *authres;            /* Authentication-Results value, unfolded */
+	const char *dkim_domain, *dkim_selector, *dkim_identity; /* a failed aligned signature */
+	const char *header;
+	size_t header_len;
+	const char *body;
+	size_t body_len;
+};
+
+#define MV_REPORT_FAILURE_MAX ((size_t)4 << 20) /* one spooled report, header and body */
+
+/*
+ * Does fo= (RFC 9989 §4.7: colon-separated 0, 1, d, s; "" = "0") ask for a
+ * report of the message r describes? 0: neither DKIM nor SPF gave an
+ * aligned pass; 1: either did not; d: a DKIM signature failed evaluation,
+ * aligned or not; s: SPF failed (fail, softfail, permerror). Unknown
+ * options are ignored, as the text says. 1 or 0.
+ */
+int mv_report_failure_wanted(const char *fo, const struct mv_report_record *r);
+
+/*
+ * Identity-Alignment of r: the mechanisms that failed to authenticate an
+ * aligned identifier ("dkim", "spf", "dkim, spf") or "none". out holds 12.
+ */
+void mv_report_failure_alignment(const struct mv_report_record *r, char out[12]);
+
+/*
+ * RFC 6590 redaction of a header block (len bytes): the local part of
+ * every address (dot-atom or quoted string before an '@' that is followed
+ * by a domain) becomes "x" + 16 hex digits of HMAC-SHA256(key, local part),
+ * so one address stays one token throughout a report and across reports
+ * made with the same key, and cannot be read back without it. Message
+ * identifiers (Message-ID, In-Reply-To, References, Content-ID) are kept.
+ * Appended to out; MV_ENOMEM.
+ */
+enum mv_status mv_report_failure_redact(const char *header, size_t len, const void *key,
+                                        size_t keylen, struct mv_buf *out);
+
+/*
+ * The spool file of f (what mailvetd writes, `mailvet report send`
+ * reads): "Name: value" lines, an empty line, the header block and the
+ * body, sizes given. Appended to out; MV_EINVAL when a value holds CR, LF
+ * or NUL, MV_ETOOBIG past MV_REPORT_FAILURE_MAX; MV_ENOMEM.
+ */
+enum mv_status mv_report_failure_format(const struct mv_report_failure *f, struct mv_buf *out);
+
+/*
+ * Read a spool file back: data (len bytes, NUL after them, modified in
+ * place) is what mv_report_failure_format() wrote; *f points into it.
+ * MV_ESYNTAX for a file that is not one (err says why), MV_ETOOBIG past
+ * MV_REPORT_FAILURE_MAX.
+ */
+enum mv_status mv_report_failure_read(char *data, size_t len, struct mv_report_failure *f,
+                                      char *err, size_t errlen);
+
+/*
+ * The report as a message (RFC 6591, RFC 5965): multipart/report;
+ * report-type=feedback-report from `from` to `to` (bare addresses), Date
+ * `now`, with a text part, the message/feedback-report part
+ * (Feedback-Type: auth-failure, Auth-Failure: dmarc, Identity-Alignment,
+ * Authentication-Results, DKIM-*, Original-Envelope-Id,
+ * Original-Mail-From, Arrival-Date, Source-IP, Reported-Domain,
+ * Delivery-Result) and the message: text/rfc822-headers, or message/rfc822
+ * when f->body is given. Message-ID from id (a resend is the same
+ * message). CRLF line ends. Appended to out; MV_EINVAL for an address or
+ * id with CR, LF, NUL, < or >; MV_ENOMEM.
+ */
+enum mv_status mv_report_failure_email(const struct mv_report_info *info,
+                                       const struct mv_report_failure *f, const char *id,
+                                       const char *from, const char *to, int64_t now,
+                                       struct mv_buf *out);
+
 #endif

@@ -293,6 +293,12 @@ void mv_verify_dns_stats(const struct mv_verify *v, struct mv_verify_dns_stats *
 /* The envelope as copied by mv_verify_new(). Borrowed until mv_verify_free(). */
 const struct mv_envelope *mv_verify_envelope(const struct mv_verify *v);
 
+/*
+ * The header fields as given to mv_verify_header() (a DMARC failure report
+ * quotes them), or NULL before the first. Borrowed until mv_verify_free().
+ */
+const struct mv_msg *mv_verify_msg(const struct mv_verify *v);
+
 /* The configuration the verification runs with (borrowed from the caller of mv_verify_new()). */
 const struct mv_verify_config *mv_verify_get_config(const struct mv_verify *v);
 

@@ -66,7 +66,17 @@ struct mv_resolver {
 	void *impl;
 	struct mv_dns_recorder *rec; /* NULL unless mv_dns_record_to() was called */
 	struct mv_dns_cache *cache;  /* NULL: every query goes to the backend; owned */
+	struct mv_dns_stats *stats;  /* NULL: not counted; borrowed (stats.c) */
 };
+
+/*
+ * stats.c: count one answered query into r->stats (when attached):
+ * from_cache, or from the backend in us microseconds.
+ */
+void mv_dns_stats_count(struct mv_resolver *r, const struct mv_dns_answer *a, int from_cache,
+                        unsigned long long us);
+/* stats.c: one question a prefetch batch got an answer to, us after the batch was sent. */
+void mv_dns_stats_prefetched(struct mv_resolver *r, int timeout, unsigned long long us);
 
 /*
  * A new resolver around a backend; on MV_ENOMEM impl is destroyed with

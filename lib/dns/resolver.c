@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mailvet/util.h>
 
@@ -303,6 +304,17 @@ static int from_cache(struct mv_resolver *r, const char *name, size_t askedlen,
 	return rc;
 }
 
+/* Microseconds since t0 (CLOCK_MONOTONIC), for the latency counts. */
+static unsigned long long micros_since(const struct timespec *t0)
+{
+	struct timespec now;
+	long long us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (long long)(now.tv_sec - t0->tv_sec) * 1000000 + (now.tv_nsec - t0->tv_nsec) / 1000;
+	return us > 0 ? (unsigned long long)us : 0;
+}
+
 /* mv_dns_query(); with cache_only, mv_dns_query_cached(). */
 static enum mv_status query(struct mv_resolver *r, const char *name, enum mv_dns_type type,
                             int cache_only, struct mv_dns_answer **out)
@@ -329,10 +341,15 @@ static enum mv_status query(struct mv_resolver *r, const char *name, enum mv_dns
 	if (rc == 0 && cache_only)
 		return MV_ENOTFOUND;
 	if (rc == 0) {
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if ((st = resolve(r, name, askedlen, type, &chain, out)) != MV_OK)
 			return st;
+		mv_dns_stats_count(r, *out, 0, micros_since(&t0));
 		if (r->cache)
 			mv_dns_cache_put(r->cache, &chain, type, *out);
+	} else if (!cache_only) {
+		mv_dns_stats_count(r, *out, 1, 0);
 	}
 	if (r->rec)
 		mv_dns_recorder_add(r->rec, &chain, type, *out);
@@ -351,14 +368,22 @@ enum mv_status mv_dns_query_cached(struct mv_resolver *r, const char *name, enum
 	return query(r, name, type, 1, out);
 }
 
-/* A prefetched answer: into the cache (arg is the resolver). */
+/* A prefetch batch: the resolver and when the batch was sent (for the latency counts). */
+struct batch {
+	struct mv_resolver *r;
+	struct timespec t0;
+};
+
+/* A prefetched answer: into the cache (arg is the batch). */
 static void deliver(void *arg, const char *name, enum mv_dns_type type, const struct mv_dns_view *v)
 {
-	struct mv_resolver *r = arg;
+	struct batch *bt = arg;
+	struct mv_resolver *r = bt->r;
 	struct mv_dns_answer *a;
 	struct mv_dns_chain chain;
 	size_t len = strlen(name);
 
+	mv_dns_stats_prefetched(r, v->rcode == MV_DNS_TIMEOUT && !v->cname, micros_since(&bt->t0));
 	if (v->cname || len > MV_DNS_NAME_MAX)
 		return; /* a CNAME left to us: the query will follow it */
 	memcpy(chain.name[0], name, len + 1);
@@ -392,8 +417,11 @@ enum mv_status mv_dns_prefetch(struct mv_resolver *r, const struct mv_dns_questi
 		if (!mv_dns_cache_has(r->cache, norm, len, q[i].type))
 			todo[m++] = q[i];
 	}
-	if (m > 0)
-		st = r->ops->prefetch(r->impl, todo, m, deliver, r);
+	if (m > 0) {
+		struct batch bt = {r, {0, 0}};
+		clock_gettime(CLOCK_MONOTONIC, &bt.t0);
+		st = r->ops->prefetch(r->impl, todo, m, deliver, &bt);
+	}
 	free(todo);
 	return st;
 }

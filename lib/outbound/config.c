@@ -41,7 +41,7 @@ enum mv_status mv_outbound_config_check(const struct mv_outbound_config *c, char
 	o.body_limit = c->body_limit;
 	if (!table_ok(c->dkim_keys, c->ndkim_keys) || !table_ok(c->arc_keys, c->narc_keys))
 		why = "a key table entry lacks its domain, selector or key";
-	else if (c->ndkim_keys > 0 &&
+	else if ((c->ndkim_keys > 0 || c->dkim_choose) &&
 	         mv_dkim_sign_opts_check(&o, dkim_err, sizeof dkim_err) != MV_OK)
 		why = dkim_err;
 	else if (c->narc_keys > 0 && (c->authserv_id == NULL || c->authserv_id[0] == '\0'))

@@ -190,6 +190,39 @@ enum mv_status mv_outbound_seal(struct mv_outbound *o, const struct mv_outbound_
 	return MV_OK;
 }
 
+/* The DKIM keys the site's dkim_choose gives this message (those of the first d=). */
+static enum mv_status choose_by_site(struct mv_outbound *o)
+{
+	const struct mv_outbound_config *c = o->cfg;
+	struct mv_outbound_key keys[MV_OUTBOUND_MAX_KEYS];
+	struct mv_outbound_result *r = &o->res;
+	size_t n;
+
+	memset(&o->dkim, 0, sizeof o->dkim);
+	r->dkim_reason[0] = '\0';
+	n = c->dkim_choose(c->dkim_choose_arg, o->msg, o->author, keys, MV_OUTBOUND_MAX_KEYS,
+	                   r->dkim_reason, sizeof r->dkim_reason);
+	for (size_t k = 0; k < n && k < MV_OUTBOUND_MAX_KEYS; k++) {
+		if (!keys[k].domain || !keys[k].selector || !keys[k].key ||
+		    !mv_ascii_ieq(keys[k].domain, strlen(keys[k].domain), keys[0].domain))
+			continue;
+		o->dkim.domain = keys[0].domain;
+		o->dkim.key[o->dkim.n] = keys[k].key;
+		o->dkim.selector[o->dkim.n++] = keys[k].selector;
+	}
+	if (o->dkim.n == 0) {
+		r->dkim = MV_OUTBOUND_NO_KEY;
+		if (!r->dkim_reason[0])
+			snprintf(r->dkim_reason, sizeof r->dkim_reason, "no DKIM key for %s",
+			         o->author ? o->author : "the message");
+		return MV_OK;
+	}
+	r->dkim_reason[0] = '\0';
+	r->dkim = MV_OUTBOUND_DONE; /* so far: the end may still fail */
+	return mv_dkim_bodyhash_new(c->bcanon, c->body_limit >= 0 ? c->body_limit : -1,
+	                            &o->dkim_bh);
+}
+
 /* The DKIM keys for this message (the domain rule of mv_outbound_end) and their body hasher. */
 static enum mv_status choose_dkim(struct mv_outbound *o)
 {
@@ -198,7 +231,7 @@ static enum mv_status choose_dkim(struct mv_outbound *o)
 	struct mv_outbound_result *r = &o->res;
 	enum mv_status st;
 
-	if (c->ndkim_keys == 0) {
+	if (c->ndkim_keys == 0 && !c->dkim_choose) {
 		r->dkim = MV_OUTBOUND_NOT_ASKED;
 		snprintf(r->dkim_reason, sizeof r->dkim_reason, "no DKIM keys configured");
 		return MV_OK;
@@ -209,6 +242,8 @@ static enum mv_status choose_dkim(struct mv_outbound *o)
 		         o->author_err);
 		return MV_OK;
 	}
+	if (c->dkim_choose && !c->dkim_domain)
+		return choose_by_site(o);
 	st = mv_outbound_keys_for(c->dkim_keys, c->ndkim_keys, dom, &o->dkim);
 	if (st != MV_OK) {
 		r->dkim = st == MV_ENOTFOUND ? MV_OUTBOUND_NO_KEY : MV_OUTBOUND_FAILED;

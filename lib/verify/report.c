@@ -12,6 +12,11 @@ const struct mv_envelope *mv_verify_envelope(const struct mv_verify *v)
 	return &v->env;
 }
 
+const struct mv_msg *mv_verify_msg(const struct mv_verify *v)
+{
+	return v->msg;
+}
+
 const struct mv_verify_config *mv_verify_get_config(const struct mv_verify *v)
 {
 	return v->cfg;

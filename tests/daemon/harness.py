@@ -229,3 +229,34 @@ def stop_checked(d):
 
 def tempdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
+
+
+def run_cases(cases, arg, only=()):
+    """Run each case(arg) (those named in only, when given); print ok/FAIL; the failures."""
+    import traceback
+    failures = 0
+    for case in cases:
+        if only and case.__name__ not in only:
+            continue
+        try:
+            case(arg)
+            print("ok   %s" % case.__name__)
+        except Exception:
+            failures += 1
+            print("FAIL %s" % case.__name__)
+            traceback.print_exc(file=sys.stdout)
+    return failures
+
+
+def finish(work, failures, d_rc, d, what="mailvetd.log"):
+    """The end of a test run: mailvetd's exit status counts; the work dir is kept on failure."""
+    if d_rc != 0:
+        failures += 1
+        print("FAIL mailvetd exit status %d" % d_rc)
+        print(d.log_text()[-6000:])
+    if failures:
+        print("%d failure(s); logs in %s (%s)" % (failures, work, what))
+        return 1
+    import shutil
+    shutil.rmtree(work, ignore_errors=True)
+    return 0

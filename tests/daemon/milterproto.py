@@ -17,6 +17,7 @@ SMFIP_NOBODY = 0x10
 SMFIP_NOHDRS = 0x20
 SMFIP_NOEOH = 0x40
 SMFIP_NR_HDR = 0x80
+SMFIP_NR_RCPT = 0x8000
 SMFIP_NOUNKNOWN = 0x100
 SMFIP_NODATA = 0x200
 SMFIP_HDR_LEADSPC = 0x100000
@@ -141,14 +142,25 @@ class MilterClient:
         self.send(b"H", _cstrs(name))
         return self.answer()
 
-    def mail(self, sender, macros=None):
+    def mail(self, sender, macros=None, rcpt="rcpt@dest.example"):
+        """MAIL FROM, then (as an MTA does, unless the milter asked to skip it)
+        one RCPT TO; returns the answer to MAIL, or to RCPT if it was not continue."""
         if macros:
             self.macros(b"M", **macros)
         self.send(b"M", _cstrs("<%s>" % sender))
+        a = self.answer()
+        if a.final != "continue" or self.skip & SMFIP_NORCPT or rcpt is None:
+            return a
+        self.send(b"R", _cstrs("<%s>" % rcpt))
+        if self.skip & SMFIP_NR_RCPT:
+            return a
         return self.answer()
 
     def rcpt(self, recipient):
+        """One RCPT TO; None when the milter asked for no reply (SMFIP_NR_RCPT)."""
         self.send(b"R", _cstrs("<%s>" % recipient))
+        if self.skip & SMFIP_NR_RCPT:
+            return None
         return self.answer()
 
     def header(self, name, value):
@@ -190,18 +202,19 @@ class MilterClient:
             self.sock.close()
 
     def message(self, sender, headers, body, queue_id="QID", auth=None, eom_macros=None,
-                rcpts=("bob@dest.example",)):
+                rcpt="rcpt@dest.example", rcpts=None):
         """MAIL FROM .. end of message; returns the Answer to end of message.
-        RCPT TO is sent only when the milter asked for it (no SMFIP_NORCPT)."""
+        rcpts: several RCPT TO instead of the one rcpt (sent only when the
+        milter asked for them: no SMFIP_NORCPT)."""
         m = {"i": queue_id}
         if auth:
             m["auth_authen"] = auth
-        a = self.mail(sender, macros=m)
+        a = self.mail(sender, macros=m, rcpt=None if rcpts else rcpt)
         if a.final != "continue":
             return a
-        for r in rcpts if not self.skip & SMFIP_NORCPT else ():
+        for r in rcpts if rcpts and not self.skip & SMFIP_NORCPT else ():
             a = self.rcpt(r)
-            if a.final != "continue":
+            if a is not None and a.final != "continue":
                 return a
         for name, value in headers:
             a = self.header(name, value)

@@ -36,6 +36,20 @@ mv_add_test(daemon.first_hour /usr/bin/python3 ${MVD_TEST_DIR}/firsthour_test.py
 set_tests_properties(daemon.first_hour PROPERTIES
 	WORKING_DIRECTORY ${MVD_TEST_DIR} TIMEOUT 120)
 
+# Issue 16's keys for many domains: the [signing] tables (OpenDKIM KeyTable and
+# SigningTable, a key directory), rotation by date, 5,000 domains.
+add_executable(daemon_keytable_unit ${MVD_TEST_DIR}/keytable_unit.c)
+target_link_libraries(daemon_keytable_unit PRIVATE mailvetd-core PkgConfig::CMOCKA)
+target_compile_definitions(daemon_keytable_unit PRIVATE MVD_TEST_DATA="${MVD_TEST_DIR}/data")
+mv_add_test(daemon.keytable daemon_keytable_unit)
+# `mailvet testkey` per problem, `mailvetd -n` on broken tables (file:line),
+# `mailvetd -n --check-dns`, and a private mailvetd signing from a key table,
+# then from the changed table after SIGHUP.
+mv_add_test(keys.daemon /usr/bin/python3 ${MVD_TEST_DIR}/keys_test.py
+	$<TARGET_FILE:mailvetd>)
+set_tests_properties(keys.daemon PROPERTIES
+	WORKING_DIRECTORY ${MVD_TEST_DIR} TIMEOUT 240)
+
 # [policy] local policy: the lists, their files and the matching (issue 16 "Local policy").
 add_executable(daemon_localpolicy_unit ${MVD_TEST_DIR}/localpolicy_unit.c)
 target_link_libraries(daemon_localpolicy_unit PRIVATE mailvetd-core PkgConfig::CMOCKA)

@@ -33,3 +33,28 @@ endif()
 mv_add_test(reports.send_relay /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/send_test.py
 	$<TARGET_FILE:mailvet-cli>)
 set_tests_properties(reports.send_relay PROPERTIES TIMEOUT 120)
+
+# Failure reports (ruf=, fo=): mailvetd spools them (redacted, rate-limited per
+# destination), `report send --failure-spool` delivers ARF to authorized destinations, once.
+if(TARGET mailvetd)
+	mv_add_test(reports.failure /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/failure_test.py
+		$<TARGET_FILE:mailvetd> $<TARGET_FILE:mailvet-cli>)
+	set_tests_properties(reports.failure PROPERTIES
+		WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR} TIMEOUT 180)
+endif()
+
+# `report send --sendmail [PATH]`: a fake sendmail records its arguments and input; one that
+# exits 1 leaves everything unsent for the next run.
+mv_add_test(reports.sendmail /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/sendmail_test.py
+	$<TARGET_FILE:mailvet-cli>)
+set_tests_properties(reports.sendmail PROPERTIES TIMEOUT 120)
+
+# Through a real MTA: messages via a private Postfix with mailvetd as milter -> records ->
+# `report send --relay` into that Postfix -> smtp-sink: schema-valid, imported back equal,
+# external destinations authorized or not, sent once; the ARF failure reports too.
+if(TARGET mailvetd)
+	mv_add_test(reports.e2e_postfix /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/e2e_postfix_test.py
+		$<TARGET_FILE:mailvetd> $<TARGET_FILE:mailvet-cli>)
+	set_tests_properties(reports.e2e_postfix PROPERTIES
+		WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR} TIMEOUT 300)
+endif()

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
@@ -130,8 +129,9 @@ class FakeLmtp(FakeNextHop):
 class Raw:
     """A plain socket client, for what smtplib will not send."""
 
-    def __init__(self, port, greet=True):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    def __init__(self, port, greet=True, source=None):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=30,
+                                          source_address=(source, 0) if source else None)
         self.buf = b""
         if greet:
             assert self.reply().startswith("220 "), "no greeting"
@@ -423,6 +423,34 @@ def idle_client_is_timed_out_with_421(t):
         pass
 
 
+def swaks_client(t):
+    """swaks, as an admin would try the listener by hand."""
+    subject = "smtp swaks %f" % time.time()
+    r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(t.ports["mx"]),
+                        "--from", "alice@good.example", "--to", "bob@dest.example",
+                        "--h-From", "Alice <alice@good.example>", "--h-Subject", subject,
+                        "--helo", "client.test"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    ehlo = [l for l in r.stdout.splitlines() if "AUTHSERV=" in l]
+    assert ehlo and ehlo[0].endswith("AUTHSERV=" + AUTHSERV_ID), r.stdout[-2000:]
+    m = wait_subject(t.pf, subject)
+    assert m is not None, "not delivered"
+    ars = [v for n, v in pft.header_fields(m) if n.lower() == "authentication-results"]
+    assert ars and ars[0].strip().startswith(AUTHSERV_ID + ";"), ars
+
+
+def smtp_source_client(t):
+    """Postfix's smtp-source: 3 sessions of 4 messages each, all delivered once."""
+    before = len(t.pf.delivered())
+    r = subprocess.run(["smtp-source", "-s", "3", "-m", "12", "-l", "2000", "-M", "client.test",
+                        "-f", "alice@good.example", "-t", "bob@dest.example",
+                        "127.0.0.1:%d" % t.ports["mx"]], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = t.pf.wait_delivered(before + 12, timeout=60)
+    assert got == before + 12, "delivered %d of 12" % (got - before)
+
+
 def starttls_with_a_test_ca(t):
     ctx = ssl.create_default_context(cafile=t.ca)
     s = smtplib.SMTP("127.0.0.1", t.ports["mx"], timeout=30)
@@ -671,7 +699,8 @@ def sigterm_lets_the_message_in_flight_finish(t):
     assert wait_subject(t.pf, subject) is not None
 
 
-CASES = [ehlo_shows_authserv, delivered_copy_has_our_field_on_top_and_no_forged_one,
+CASES = [ehlo_shows_authserv, swaks_client, smtp_source_client,
+         delivered_copy_has_our_field_on_top_and_no_forged_one,
          p_reject_is_refused_at_end_of_data_with_our_text,
          next_hop_refusing_one_rcpt_of_three_refuses_exactly_that_one,
          next_hop_dying_mid_data_gives_4xx_and_a_retry_is_delivered_once,
@@ -768,35 +797,16 @@ proxy_from = 127.0.0.1
 """.format(plain=t.pf.ports["smtpd_plain"], fake=fake.port, fakelmtp=lmtp.port, cert=cert, key=key, **t.ports)
     t.d = harness.Mailvetd(work, port=milter_port, extra="[policy]\nreject_text = %s\n[log]\ndebug = no\n"
                            % REJECT_TEXT + listeners)
-    failures = 0
     try:
         t.d.start()
         for p in t.ports.values():
             harness.wait_port(p, t.d.proc)
         t.pf.start()
-        for case in cases:
-            if only and only != ["load"] and case.__name__ not in only:
-                continue
-            try:
-                case(t)
-                print("ok   %s" % case.__name__)
-            except Exception:
-                failures += 1
-                print("FAIL %s" % case.__name__)
-                traceback.print_exc(file=sys.stdout)
+        failures = harness.run_cases(cases, t, [] if only == ["load"] else only)
     finally:
         t.pf.stop()
         rc = t.d.stop()
-    if rc != 0:
-        failures += 1
-        print("FAIL mailvetd exit status %d" % rc)
-        print(t.d.log_text()[-6000:])
-    if failures:
-        print("%d failure(s); logs in %s (mailvetd.log, postfix.log, sink/)" % (failures, work))
-        return 1
-    import shutil
-    shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return harness.finish(work, failures, rc, t.d, "mailvetd.log, postfix.log, sink/")
 
 
 if __name__ == "__main__":
