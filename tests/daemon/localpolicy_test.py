@@ -11,7 +11,6 @@ override file; the DMARC report record says reason local_policy.
 """
 import os
 import re
-import shutil
 import smtplib
 import socket
 import sqlite3
@@ -19,9 +18,10 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reports"))
+import cases  # noqa: E402  (each case in a fresh directory, kept when it fails)
 import harness  # noqa: E402
 from milterproto import MilterClient  # noqa: E402
 
@@ -359,18 +359,7 @@ CASES = [overridden_domains_are_quarantined_or_accepted, header_quarantine_logs_
 
 def main():
     harness.mailvetd_path()
-    failures = 0
-    for case in CASES:
-        work = harness.tempdir("mailvetd-lp-")
-        try:
-            case(work)
-            print("ok   %s" % case.__name__)
-            shutil.rmtree(work, ignore_errors=True)
-        except Exception:
-            failures += 1
-            print("FAIL %s (in %s)" % (case.__name__, work))
-            traceback.print_exc(file=sys.stdout)
-    return 1 if failures else 0
+    return cases.run(CASES, "mailvetd-lp-")
 
 
 if __name__ == "__main__":
