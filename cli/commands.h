@@ -19,6 +19,7 @@ int mv_cli_sign(int argc, char **argv);   /* cli/cmd_sign.c */
 int mv_cli_keygen(int argc, char **argv); /* cli/cmd_keygen.c */
 int mv_cli_seal(int argc, char **argv);   /* cli/cmd_seal.c */
 int mv_cli_report(int argc, char **argv); /* cli/cmd_report.c */
+int mv_cli_trace(int argc, char **argv);  /* cli/cmd_trace.c: 0 found, 1 none, 2 usage, 3 store */
 int mv_cli_passwd(int argc, char **argv); /* cli/cmd_passwd.c */
 int mv_cli_stats(int argc, char **argv);  /* cli/cmd_stats.c */
 /* Exit status 0 ok, 1 a problem with the record, 2 usage, 3 DNS failure. */

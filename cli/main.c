@@ -21,6 +21,7 @@ static const struct command commands[] = {
         {"seal", mv_cli_seal, "add ARC sets to a message (RFC 8617), or validate its chain"},
         {"discover", mv_cli_discover, "ask a server for its AUTHSERV capability (authserv-id)"},
         {"report", mv_cli_report, "DMARC aggregate reports: store, send, import, show"},
+        {"trace", mv_cli_trace, "submission trace records: who sent a message, when, from where"},
         {"trust", mv_cli_trust, "the Authentication-Results results a mail reader may act on"},
         {"passwd", mv_cli_passwd, "hash a password for the submission password file"},
         {"stats", mv_cli_stats, "mailvetd's counters (its /metrics) as a table"},

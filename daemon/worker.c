@@ -66,6 +66,7 @@ int mvd_worker(int ctl_fd, int ready_fd, void *arg)
 	mvd_log_setup(&rt->cfg);
 	mvd_runtime_install(rt);
 	rt = mvd_runtime_acquire();
+	mvd_recorder_configure(&rt->cfg.reports, &rt->cfg.trace); /* spools, trace retention */
 	status = start(rt, &milter) == 0 ? 0 : 1;
 	mvd_runtime_release(rt);
 told:
@@ -92,6 +93,9 @@ told:
 		if (reloads && !stop) {
 			mvd_runtime_reload(config);
 			mvd_smtp_reload();
+			if ((rt = mvd_runtime_acquire()) != NULL)
+				mvd_recorder_configure(&rt->cfg.reports, &rt->cfg.trace);
+			mvd_runtime_release(rt);
 		}
 		if (!stop && front_end_died(milter)) {
 			rc = 1;

@@ -515,6 +515,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			return p->failed ? 0 : fail(p, "%s", why);
 		return 1;
 	}
+	if (strcmp(section, "trace") == 0) {
+		char why[256];
+		if (!note_key(p, section, name, 0) ||
+		    mvd_trace_conf_set(&p->c->trace, name, value, why, sizeof why) != 0)
+			return p->failed ? 0 : fail(p, "%s", why);
+		return 1;
+	}
 	if (strcmp(section, "submission") == 0) {
 		char why[256];
 		if (!note_key(p, section, name, strcmp(name, "local_domains") == 0) ||
@@ -548,6 +555,7 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	memset(c, 0, sizeof *c);
 	mvd_reports_conf_init(&c->reports);
 	mvd_http_conf_init(&c->http);
+	mvd_trace_conf_init(&c->trace);
 	mvd_submission_conf_init(&c->submission);
 	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
 		snprintf(host, sizeof host, "localhost");
@@ -628,6 +636,7 @@ void mvd_config_free(struct mvd_config *c)
 	mvd_listeners_free(&c->listeners);
 	mvd_reports_conf_free(&c->reports);
 	mvd_http_conf_free(&c->http);
+	mvd_trace_conf_free(&c->trace);
 	mvd_submission_conf_free(&c->submission);
 	mvd_localpolicy_conf_free(&c->localpolicy);
 	for (size_t i = 0; i < c->nlines; i++) {

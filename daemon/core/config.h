@@ -15,6 +15,7 @@
 #include "listener.h"
 #include "localpolicy.h"
 #include "reports_config.h"
+#include "trace_config.h"
 #include "submission_config.h"
 
 enum mvd_log_dest { MVD_LOG_SYSLOG, MVD_LOG_STDERR };
@@ -124,6 +125,8 @@ struct mvd_config {
 	struct mvd_reports_conf reports;
 	/* [http] (http_config.c) */
 	struct mvd_http_conf http;
+	/* [trace] (trace_config.c): submission trace records */
+	struct mvd_trace_conf trace;
 	/* [submission] (submission_config.c) */
 	struct mvd_submission_conf submission;
 };

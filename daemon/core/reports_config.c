@@ -11,23 +11,34 @@ void mvd_reports_conf_init(struct mvd_reports_conf *r)
 	memset(r, 0, sizeof *r);
 	r->queue = MVD_REPORTS_QUEUE_DEFAULT;
 	r->batch = MVD_REPORTS_BATCH_DEFAULT;
+	r->spool_max = MVD_SPOOL_MAX_DEFAULT;
 	r->failure.rate = MVD_FAILURE_RATE_DEFAULT;
 	r->failure.window = MVD_FAILURE_WINDOW_DEFAULT;
 	r->failure.redact = 1;
 	r->failure.spool_max = MVD_FAILURE_SPOOL_MAX_DEFAULT;
 }
 
-/* "" or "sqlite:/abs" or "/abs": the daemon works from /, so relative paths are refused. */
+/*
+ * "", "sqlite:/abs", "/abs", or a PostgreSQL location (libpq checks the
+ * rest when it connects): the daemon works from /, so relative paths are
+ * refused.
+ */
 static int store_ok(const char *v, char *why, size_t whylen)
 {
 	const char *path = v;
 
 	if (v[0] == '\0')
 		return 1;
+	if (strncmp(v, "postgresql://", 13) == 0 || strncmp(v, "postgres://", 11) == 0 ||
+	    (strncmp(v, "pg:", 3) == 0 && v[3] != '\0'))
+		return 1;
 	if (strncmp(v, "sqlite:", 7) == 0)
 		path = v + 7;
 	else if (strchr(v, ':') && v[0] != '/') {
-		snprintf(why, whylen, "store = \"%s\": unknown scheme (sqlite:PATH)", v);
+		snprintf(why, whylen,
+		         "store = \"%s\": unknown scheme (sqlite:PATH, postgresql://..., "
+		         "pg:KEYWORDS)",
+		         v);
 		return 0;
 	}
 	if (path[0] != '/') {
@@ -135,15 +146,66 @@ static int failure_set(struct mvd_failure_conf *f, const char *key, const char *
 	return 1;
 }
 
-int mvd_reports_conf_set(struct mvd_reports_conf *r, const char *key, const char *value, char *why,
-                         size_t whylen)
+/* "4096", "500K", "100M", "2G" into bytes in [1 MiB, MVD_SPOOL_MAX_MAX]; 0 when it is not. */
+static int size(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+	unsigned shift = 0;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v || v[0] == '-')
+		return 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || n > (MVD_SPOOL_MAX_MAX >> shift) || (n << shift) < ((uint64_t)1 << 20))
+		return 0;
+	*out = (uint64_t)n << shift;
+	return 1;
+}
+
+static int set_string(char **dst, const char *value, char *why, size_t whylen)
+{
+	free(*dst);
+	if (!(*dst = strdup(value))) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int mvd_store_conf_set(struct mvd_reports_conf *r, const char *section, const char *key,
+                       const char *value, char *why, size_t whylen)
 {
 	if (strcmp(key, "store") == 0) {
 		if (!store_ok(value, why, whylen))
 			return -1;
-		free(r->store);
-		if (!(r->store = strdup(value))) {
-			snprintf(why, whylen, "out of memory");
+		return set_string(&r->store, value, why, whylen);
+	}
+	if (strcmp(key, "spool") == 0) {
+		if (value[0] != '\0' && value[0] != '/') {
+			snprintf(why, whylen,
+			         "spool = \"%s\": must be an absolute directory (the daemon "
+			         "works from /)",
+			         value);
+			return -1;
+		}
+		return set_string(&r->spool, value, why, whylen);
+	}
+	if (strcmp(key, "spool_max") == 0) {
+		if (!size(value, &r->spool_max)) {
+			snprintf(
+			        why, whylen,
+			        "spool_max: expected a size from 1M to 1024G (bytes, or with K, M, "
+			        "G), not \"%s\"",
+			        value);
 			return -1;
 		}
 		return 0;
@@ -159,19 +221,26 @@ int mvd_reports_conf_set(struct mvd_reports_conf *r, const char *key, const char
 		}
 		return 0;
 	}
-	if (strncmp(key, "failure_", 8) == 0) {
+	if (strcmp(section, "reports") == 0 && strncmp(key, "failure_", 8) == 0) {
 		int f = failure_set(&r->failure, key, value, why, whylen);
 		if (f != 0)
 			return f < 0 ? -1 : 0;
 	}
-	snprintf(why, whylen, "unknown key \"%s\" in [reports]", key);
+	snprintf(why, whylen, "unknown key \"%s\" in [%s]", key, section);
 	return -1;
+}
+
+int mvd_reports_conf_set(struct mvd_reports_conf *r, const char *key, const char *value, char *why,
+                         size_t whylen)
+{
+	return mvd_store_conf_set(r, "reports", key, value, why, whylen);
 }
 
 void mvd_reports_conf_free(struct mvd_reports_conf *r)
 {
 	free(r->store);
-	r->store = NULL;
+	free(r->spool);
+	r->store = r->spool = NULL;
 	free(r->failure.spool);
 	r->failure.spool = NULL;
 }

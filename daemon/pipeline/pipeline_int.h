@@ -57,6 +57,8 @@ struct mvd_pipeline {
 void mvd_pipeline_submit_header(struct mvd_pipeline *p, const char *name, const char *value);
 int mvd_pipeline_submit_refused(struct mvd_pipeline *p, struct mvd_outcome *out);
 void mvd_pipeline_submit_free(struct mvd_pipeline *p);
+/* trace.c: authenticated mail that was accepted leaves a trace record ([trace] store). */
+void mvd_pipeline_trace(const struct mvd_pipeline *p, const struct mvd_outcome *out);
 
 /* Record an internal error (the first one wins). */
 void mvd_pipeline_failed(struct mvd_pipeline *p, enum mv_status st, const char *where);

@@ -203,4 +203,5 @@ void mvd_pipeline_log(const struct mvd_pipeline *p, const struct mvd_outcome *ou
 	mvd_log_raw(MVD_LOG_INFO, b.data ? b.data : "event=message error=\"out of memory\"");
 	mv_buf_free(&b);
 	mvd_pipeline_count(p, out);
+	mvd_pipeline_trace(p, out);
 }

@@ -1,4 +1,4 @@
-/* include/mailvet/store.h — the DMARC record store: one interface, SQLite (and later PostgreSQL) behind it. */
+/* include/mailvet/store.h — the record store (DMARC records, submission traces): one interface, SQLite and PostgreSQL behind it. */
 #ifndef MAILVET_STORE_H
 #define MAILVET_STORE_H
 
@@ -75,12 +75,15 @@ struct mv_report_meta {
 
 struct mv_store; /* an open store; opaque */
 
-#define MV_STORE_SCHEMA_VERSION 1 /* the schema this library writes */
+#define MV_STORE_SCHEMA_VERSION 2 /* the schema this library writes (2: trace records) */
 
 /*
  * Open the store `location` names: "sqlite:/path/to/file.db" (or a bare path,
- * read as SQLite). A SQLite file that does not exist is created with the
- * current schema (WAL mode). An existing store whose schema is older is
+ * read as SQLite), or a PostgreSQL database: a libpq connection URI
+ * ("postgresql://user@host:port/db", "postgres://...") or "pg:" and a libpq
+ * keyword string ("pg:host=/run/postgresql dbname=mailvet"). A SQLite file
+ * that does not exist is created with the current schema (WAL mode); an
+ * empty PostgreSQL database gets the schema (the database must exist). An existing store whose schema is older is
  * opened only when `migrate_ok` is 1 (mailvet report migrate); otherwise
  * MV_EUNSUPPORTED with err saying "run mailvet report migrate"; a newer
  * schema is always MV_EUNSUPPORTED. MV_EIO when the file cannot be opened,
@@ -90,6 +93,14 @@ struct mv_store; /* an open store; opaque */
 enum mv_status mv_store_open(const char *location, int migrate_ok, struct mv_store **out, char *err,
                              size_t errlen);
 void mv_store_close(struct mv_store *s); /* NULL is fine */
+
+/*
+ * location as it may be logged or printed: a password in it (a URI's
+ * user:PASSWORD@, a "password=" parameter or keyword) shown as "***".
+ * Written to out (at most n-1 bytes, always terminated). mv_store_open()'s
+ * messages use it already.
+ */
+void mv_store_location_shown(const char *location, char *out, size_t n);
 
 /* The last error of a store operation, "" when none. Borrowed until the next call. */
 const char *mv_store_error(const struct mv_store *s);
@@ -149,5 +160,44 @@ enum mv_status mv_store_is_sent(struct mv_store *s, const char *report_id, const
 enum mv_status mv_store_add_received(struct mv_store *s, const struct mv_report_meta *m,
                                      const struct mv_report_record *rows, size_t nrows,
                                      int *duplicate);
+
+/* ---- Submission trace records (RFC 5068 traceability) --------------------- */
+
+/* One message accepted on the submission port: who sent it, from where, what we signed. */
+struct mv_trace_record {
+	int64_t time;      /* Unix seconds, when the message was accepted */
+	char trace_id[64]; /* our id for the submission, also in our Received field */
+	char login[256];   /* the authenticated identity */
+	char client_ip[64];
+	char message_id[MV_REPORT_URI_MAX]; /* Message-ID field body, "" when none */
+	char envelope_from[MV_REPORT_URI_MAX];
+	uint32_t rcpt_count;
+	char dkim_domain[MV_REPORT_DOMAIN_MAX];   /* d= we signed with, "" when not signed */
+	char dkim_selector[MV_REPORT_DOMAIN_MAX]; /* s= */
+};
+
+/*
+ * Which trace records a search returns: every non-NULL/non-zero member must
+ * match. message_id matches exactly and also with or without its angle
+ * brackets ("a@b" finds "<a@b>" and the other way round).
+ */
+struct mv_trace_query {
+	const char *message_id, *trace_id, *login;
+	int64_t begin, end; /* time in [begin, end); end 0 = no upper bound */
+	size_t limit;       /* 0 = no limit */
+};
+
+/* Called once a record, oldest first. Nonzero stops the search (MV_OK). */
+typedef int (*mv_trace_fn)(void *arg, const struct mv_trace_record *t);
+
+/*
+ * Add one trace record. A record whose trace_id (not "") is in the store
+ * already is not added twice (MV_OK): a replayed spool cannot double it.
+ */
+enum mv_status mv_store_add_trace(struct mv_store *s, const struct mv_trace_record *t);
+enum mv_status mv_store_find_traces(struct mv_store *s, const struct mv_trace_query *q,
+                                    mv_trace_fn fn, void *arg);
+/* Delete the trace records older than `before`; *removed (may be NULL) says how many. */
+enum mv_status mv_store_purge_traces(struct mv_store *s, int64_t before, uint64_t *removed);
 
 #endif

@@ -228,45 +228,6 @@ static void column_text(sqlite3_stmt *stmt, int i, char *dst, size_t n)
 	mv_report_field_set(dst, n, (const char *)sqlite3_column_text(stmt, i));
 }
 
-/* The SQL of a query; row columns from `rowt`, policy columns from `polt`. */
-static void query_sql(const struct mv_store_query *q, struct mv_buf *sql)
-{
-	const struct mv_store_col *c;
-	size_t n, i;
-
-	c = mv_store_cols(&n);
-	if (q->source == MV_STORE_RECORDED) {
-		mv_buf_puts(sql, "SELECT g.b, g.n");
-		for (i = 0; i < n; i++)
-			mv_buf_printf(sql, ", %s.%s", c[i].policy ? "r" : "g", c[i].name);
-		mv_buf_puts(sql, ", g.dkim FROM (SELECT ?1 + ((time - ?1) / ?3) * ?3 AS b,"
-		                 " count(*) AS n, max(id) AS maxid, policy_domain, dkim");
-		for (i = 0; i < n; i++)
-			if (!c[i].policy)
-				mv_buf_printf(sql, ", %s", c[i].name);
-		mv_buf_puts(sql, " FROM dmarc_record WHERE time >= ?1 AND time < ?2");
-		if (q->domain)
-			mv_buf_puts(sql, " AND policy_domain = ?4");
-		mv_buf_puts(sql, " GROUP BY b, policy_domain, dkim");
-		for (i = 0; i < n; i++)
-			if (!c[i].policy)
-				mv_buf_printf(sql, ", %s", c[i].name);
-		mv_buf_puts(sql, ") g JOIN dmarc_record r ON r.id = g.maxid"
-		                 " ORDER BY g.b, g.policy_domain, g.maxid");
-		return;
-	}
-	mv_buf_puts(sql, "SELECT rr.period_begin, w.count");
-	for (i = 0; i < n; i++)
-		mv_buf_printf(sql, ", %s.%s", c[i].policy ? "rr" : "w", c[i].name);
-	mv_buf_puts(sql, ", w.dkim, rr.org_name, rr.email, rr.report_id, rr.period_end,"
-	                 " rr.version FROM received_row w JOIN received_report rr"
-	                 " ON rr.id = w.report WHERE rr.period_begin >= ?1 AND"
-	                 " rr.period_begin < ?2");
-	if (q->domain)
-		mv_buf_puts(sql, " AND rr.policy_domain = ?4");
-	mv_buf_puts(sql, " ORDER BY rr.policy_domain, rr.id, w.rowid");
-}
-
 /* One result row into r (and m for received rows). */
 static void read_row(sqlite3_stmt *stmt, const struct mv_store_query *q, struct mv_report_record *r,
                      struct mv_report_meta *m)
@@ -304,7 +265,7 @@ static enum mv_status sq_query(struct mv_store *s, const struct mv_store_query *
 	enum mv_status st;
 	int rc;
 
-	query_sql(q, &sql);
+	mv_store_query_sql(q, MV_STORE_SQLITE, &sql);
 	if ((st = prepare(sq, &sql, &stmt)) != MV_OK)
 		goto out;
 	if ((r = malloc(sizeof *r)) == NULL) {
@@ -316,7 +277,8 @@ static enum mv_status sq_query(struct mv_store *s, const struct mv_store_query *
 	if (q->source == MV_STORE_RECORDED)
 		sqlite3_bind_int64(stmt, 3, q->bucket > 0 ? q->bucket : q->end - q->begin + 1);
 	if (q->domain)
-		sqlite3_bind_text(stmt, 4, q->domain, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, q->source == MV_STORE_RECORDED ? 4 : 3, q->domain, -1,
+		                  SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		read_row(stmt, q, r, &m);
 		if (fn(arg, q->source == MV_STORE_RECEIVED ? &m : NULL, r) != 0)
@@ -474,6 +436,107 @@ out:
 	return st;
 }
 
+static enum mv_status sq_add_trace(struct mv_store *s, const struct mv_trace_record *t)
+{
+	struct sqlite_store *q = SQ(s);
+	sqlite3_stmt *stmt = NULL;
+	enum mv_status st = MV_OK;
+	int k = 1;
+
+	/* OR IGNORE: a trace id already stored (a replayed spool) is not added twice */
+	if (sqlite3_prepare_v2(q->db,
+	                       "INSERT OR IGNORE INTO trace_record (" MV_STORE_TRACE_COLUMNS
+	                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                       -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(q, "prepare");
+	sqlite3_bind_int64(stmt, k++, t->time);
+	sqlite3_bind_text(stmt, k++, t->trace_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, k++, t->login, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, k++, t->client_ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, k++, t->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, k++, t->envelope_from, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, k++, t->rcpt_count);
+	sqlite3_bind_text(stmt, k++, t->dkim_domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, k, t->dkim_selector, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		st = db_error(q, "add trace");
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+static void read_trace(sqlite3_stmt *stmt, struct mv_trace_record *t)
+{
+	int k = 0;
+
+	memset(t, 0, sizeof *t);
+	t->time = sqlite3_column_int64(stmt, k++);
+	column_text(stmt, k++, t->trace_id, sizeof t->trace_id);
+	column_text(stmt, k++, t->login, sizeof t->login);
+	column_text(stmt, k++, t->client_ip, sizeof t->client_ip);
+	column_text(stmt, k++, t->message_id, sizeof t->message_id);
+	column_text(stmt, k++, t->envelope_from, sizeof t->envelope_from);
+	t->rcpt_count = (uint32_t)sqlite3_column_int64(stmt, k++);
+	column_text(stmt, k++, t->dkim_domain, sizeof t->dkim_domain);
+	column_text(stmt, k, t->dkim_selector, sizeof t->dkim_selector);
+}
+
+static enum mv_status sq_find_traces(struct mv_store *s, const struct mv_trace_query *tq,
+                                     mv_trace_fn fn, void *arg)
+{
+	struct sqlite_store *q = SQ(s);
+	struct mv_buf sql = MV_BUF_INIT;
+	struct mv_store_trace_params p;
+	struct mv_trace_record *t = NULL;
+	sqlite3_stmt *stmt = NULL;
+	enum mv_status st;
+	size_t i;
+	int rc;
+
+	if ((st = mv_store_trace_sql(tq, MV_STORE_SQLITE, &sql, &p)) != MV_OK ||
+	    (st = prepare(q, &sql, &stmt)) != MV_OK)
+		goto out;
+	if ((t = malloc(sizeof *t)) == NULL) {
+		st = MV_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < p.n; i++)
+		if (p.is_num[i])
+			sqlite3_bind_int64(stmt, (int)i + 1, strtoll(p.v[i], NULL, 10));
+		else
+			sqlite3_bind_text(stmt, (int)i + 1, p.v[i], -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		read_trace(stmt, t);
+		if (fn(arg, t) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		st = db_error(q, "find traces");
+out:
+	sqlite3_finalize(stmt);
+	mv_store_trace_params_free(&p);
+	mv_buf_free(&sql);
+	free(t);
+	return st;
+}
+
+static enum mv_status sq_purge_traces(struct mv_store *s, int64_t before, uint64_t *removed)
+{
+	struct sqlite_store *q = SQ(s);
+	sqlite3_stmt *stmt = NULL;
+	enum mv_status st = MV_OK;
+
+	if (sqlite3_prepare_v2(q->db, "DELETE FROM trace_record WHERE time < ?1", -1, &stmt,
+	                       NULL) != SQLITE_OK)
+		return db_error(q, "prepare");
+	sqlite3_bind_int64(stmt, 1, before);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		st = db_error(q, "purge traces");
+	else
+		*removed = (uint64_t)sqlite3_changes(q->db);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
 const struct mv_store_ops mv_store_sqlite_ops = {
         .scheme = "sqlite",
         .open = sq_open,
@@ -489,4 +552,7 @@ const struct mv_store_ops mv_store_sqlite_ops = {
         .is_sent = sq_is_sent,
         .add_received_report = sq_add_received_report,
         .add_received_row = sq_add_received_row,
+        .add_trace = sq_add_trace,
+        .find_traces = sq_find_traces,
+        .purge_traces = sq_purge_traces,
 };

@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 
+#include "store/store_int.h"
 #include "store/sqlite_int.h"
 
 static const char v1[] =
@@ -37,11 +38,21 @@ static const char v1[] =
         "CREATE TABLE sent_report (report_id TEXT NOT NULL, destination TEXT NOT NULL,"
         " time INTEGER NOT NULL, PRIMARY KEY (report_id, destination));";
 
-static const char *const migrations[] = {v1};
+/* 2: submission trace records; a trace id is stored once (the partial index leaves "" free). */
+static const char v2[] =
+        "CREATE TABLE trace_record (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+        " trace_id TEXT NOT NULL, login TEXT NOT NULL, client_ip TEXT NOT NULL,"
+        " message_id TEXT NOT NULL, envelope_from TEXT NOT NULL, rcpt_count INTEGER NOT NULL,"
+        " dkim_domain TEXT NOT NULL, dkim_selector TEXT NOT NULL);"
+        "CREATE INDEX trace_record_time ON trace_record (time);"
+        "CREATE UNIQUE INDEX trace_record_trace_id ON trace_record (trace_id)"
+        " WHERE trace_id <> '';"
+        "CREATE INDEX trace_record_message_id ON trace_record (message_id);"
+        "CREATE INDEX trace_record_login ON trace_record (login, time)";
+
+static const char *const migrations[] = {v1, v2};
 
 const char *mv_store_sqlite_migration(int version)
 {
-	if (version < 1 || (size_t)version > sizeof migrations / sizeof migrations[0])
-		return NULL;
-	return migrations[version - 1];
+	return mv_store_migration_at(migrations, sizeof migrations / sizeof migrations[0], version);
 }

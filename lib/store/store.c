@@ -5,15 +5,21 @@
 
 #include "store/store_int.h"
 
-static const struct mv_store_ops *const backends[] = {&mv_store_sqlite_ops};
+static const struct mv_store_ops *const backends[] = {&mv_store_sqlite_ops, &mv_store_pg_ops};
 
-/* The back end a location names and the rest of it: "sqlite:/x" or a bare path. */
+/*
+ * The back end a location names and the rest of it: "sqlite:/x" or a bare
+ * path; "pg:KEYWORDS"; a libpq URI, which PostgreSQL gets whole.
+ */
 static const struct mv_store_ops *backend(const char *location, const char **rest)
 {
 	size_t i, n;
 	const char *colon = strchr(location, ':'), *slash = strchr(location, '/');
 
 	*rest = location;
+	if (strncmp(location, "postgresql://", 13) == 0 ||
+	    strncmp(location, "postgres://", 11) == 0)
+		return &mv_store_pg_ops;
 	if (colon == NULL || colon == location || (slash && slash < colon))
 		return &mv_store_sqlite_ops; /* a bare path */
 	n = (size_t)(colon - location);
@@ -26,41 +32,111 @@ static const struct mv_store_ops *backend(const char *location, const char **res
 	return NULL;
 }
 
+/* Append src[0..len) to out at *k, within n. */
+static void put(char *out, size_t n, size_t *k, const char *src, size_t len)
+{
+	while (len-- > 0 && *k + 1 < n)
+		out[(*k)++] = *src++;
+}
+
+/* The end of a "password=" value at p: a quoted '...' or up to a blank or '&'. */
+static const char *value_end(const char *p)
+{
+	if (*p == '\'') {
+		for (p++; *p && *p != '\''; p++)
+			if (*p == '\\' && p[1])
+				p++;
+		return *p ? p + 1 : p;
+	}
+	return p + strcspn(p, " \t\n&");
+}
+
+void mv_store_location_shown(const char *location, char *out, size_t n)
+{
+	const char *p = location, *auth_end = NULL, *at = NULL, *colon;
+	const char *scheme_end = strstr(location, "://");
+	size_t k = 0;
+
+	if (n == 0)
+		return;
+	if (scheme_end && memchr(location, '/', (size_t)(scheme_end - location)) == NULL) {
+		p = scheme_end + 3; /* any URI: its userinfo is user[:password] */
+		auth_end = p + strcspn(p, "/?");
+		for (const char *x = p; x < auth_end; x++)
+			if (*x == '@')
+				at = x;
+		colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+		if (colon) { /* user:PASSWORD@host */
+			put(out, n, &k, location, (size_t)(colon + 1 - location));
+			put(out, n, &k, "***", 3);
+			p = at;
+		} else {
+			p = location;
+		}
+	}
+	while (*p) {
+		const char *hit = strstr(p, "password");
+		const char *v;
+
+		if (!hit) {
+			put(out, n, &k, p, strlen(p));
+			break;
+		}
+		v = hit + 8;
+		v += strspn(v, " \t");
+		if (*v != '=') {
+			put(out, n, &k, p, (size_t)(v - p));
+			p = v;
+			continue;
+		}
+		v++;
+		v += strspn(v, " \t");
+		put(out, n, &k, p, (size_t)(v - p));
+		put(out, n, &k, "***", 3);
+		p = value_end(v);
+	}
+	out[k] = '\0';
+}
+
 enum mv_status mv_store_open(const char *location, int migrate_ok, struct mv_store **out, char *err,
                              size_t errlen)
 {
 	const struct mv_store_ops *ops;
 	struct mv_store *s = NULL;
 	const char *path;
+	char shown[512];
 	enum mv_status st;
 	int version = 0;
 
 	*out = NULL;
+	mv_store_location_shown(location, shown, sizeof shown);
 	if ((ops = backend(location, &path)) == NULL) {
-		mv_errf(err, errlen, "%s: unknown store type (sqlite:PATH)", location);
+		mv_errf(err, errlen,
+		        "%s: unknown store type (sqlite:PATH, postgresql://..., pg:KEYWORDS)",
+		        shown);
 		return MV_EINVAL;
 	}
 	if ((st = ops->open(path, &s, err, errlen)) != MV_OK)
 		return st;
 	if ((st = ops->version(s, &version)) != MV_OK) {
-		mv_errf(err, errlen, "%s: %s", location, s->err);
+		mv_errf(err, errlen, "%s: %s", shown, s->err);
 		goto out;
 	}
 	if (version == 0) { /* created on first use */
 		st = ops->migrate(s, 0);
 	} else if (version > MV_STORE_SCHEMA_VERSION) {
 		mv_errf(err, errlen, "%s: schema version %d is newer than this mailvet's (%d)",
-		        location, version, MV_STORE_SCHEMA_VERSION);
+		        shown, version, MV_STORE_SCHEMA_VERSION);
 		st = MV_EUNSUPPORTED;
 	} else if (version < MV_STORE_SCHEMA_VERSION && !migrate_ok) {
 		mv_errf(err, errlen,
 		        "%s: schema version %d, this mailvet needs %d: run mailvet "
 		        "report migrate",
-		        location, version, MV_STORE_SCHEMA_VERSION);
+		        shown, version, MV_STORE_SCHEMA_VERSION);
 		st = MV_EUNSUPPORTED;
 	}
 	if (st != MV_OK && version == 0)
-		mv_errf(err, errlen, "%s: creating the schema: %s", location, s->err);
+		mv_errf(err, errlen, "%s: creating the schema: %s", shown, s->err);
 out:
 	if (st != MV_OK)
 		ops->close(s);
@@ -176,5 +252,34 @@ enum mv_status mv_store_add_received(struct mv_store *s, const struct mv_report_
 		st = s->ops->commit(s);
 	else
 		s->ops->rollback(s);
+	return st;
+}
+
+enum mv_status mv_store_add_trace(struct mv_store *s, const struct mv_trace_record *t)
+{
+	s->err[0] = '\0';
+	return s->ops->add_trace(s, t);
+}
+
+enum mv_status mv_store_find_traces(struct mv_store *s, const struct mv_trace_query *q,
+                                    mv_trace_fn fn, void *arg)
+{
+	s->err[0] = '\0';
+	if (q->end != 0 && q->end < q->begin) {
+		mv_errf(s->err, sizeof s->err, "trace search: end before begin");
+		return MV_EINVAL;
+	}
+	return s->ops->find_traces(s, q, fn, arg);
+}
+
+enum mv_status mv_store_purge_traces(struct mv_store *s, int64_t before, uint64_t *removed)
+{
+	uint64_t n = 0;
+	enum mv_status st;
+
+	s->err[0] = '\0';
+	st = s->ops->purge_traces(s, before, &n);
+	if (removed)
+		*removed = n;
 	return st;
 }

@@ -33,6 +33,10 @@ struct mv_store_ops {
 	                                      int *duplicate);
 	enum mv_status (*add_received_row)(struct mv_store *s, int64_t id,
 	                                   const struct mv_report_record *r);
+	enum mv_status (*add_trace)(struct mv_store *s, const struct mv_trace_record *t);
+	enum mv_status (*find_traces)(struct mv_store *s, const struct mv_trace_query *q,
+	                              mv_trace_fn fn, void *arg);
+	enum mv_status (*purge_traces)(struct mv_store *s, int64_t before, uint64_t *removed);
 };
 
 /* The part every back end's store starts with. */
@@ -42,6 +46,7 @@ struct mv_store {
 };
 
 extern const struct mv_store_ops mv_store_sqlite_ops; /* lib/store/sqlite.c */
+extern const struct mv_store_ops mv_store_pg_ops;     /* lib/store/postgres.c */
 
 /*
  * The text columns of a record (lib/store/columns.c), in one table so that
@@ -75,5 +80,48 @@ static inline const char *mv_store_col_cptr(const struct mv_report_record *r,
  */
 void mv_store_dkim_format(const struct mv_report_record *r, struct mv_buf *out);
 void mv_store_dkim_parse(const char *text, struct mv_report_record *r);
+
+/* Migration `version` of a back end's list (version 1 first); NULL outside it. */
+static inline const char *mv_store_migration_at(const char *const *list, size_t n, int version)
+{
+	return version < 1 || (size_t)version > n ? NULL : list[version - 1];
+}
+
+/*
+ * The SQL both back ends share, with their own parameter markers: "?N"
+ * (SQLite) or "$N" ("$N::bigint" for a number; PostgreSQL). Only names and
+ * markers are written into the text, never data.
+ */
+enum mv_store_dialect { MV_STORE_SQLITE, MV_STORE_PG };
+
+/*
+ * The grouped query (lib/store/query_sql.c). Parameters: 1 begin, 2 end,
+ * then for MV_STORE_RECORDED 3 bucket, 4 domain, for MV_STORE_RECEIVED
+ * 3 domain (domain only when q->domain). Result columns: time, count,
+ * the columns of mv_store_cols(), dkim, then for MV_STORE_RECEIVED
+ * org_name, email, report_id, period_end, version.
+ */
+void mv_store_query_sql(const struct mv_store_query *q, enum mv_store_dialect d,
+                        struct mv_buf *sql);
+
+/*
+ * A trace search (lib/store/trace_sql.c): the SQL and its text parameters in
+ * order (at most MV_STORE_TRACE_PARAMS; numbers as decimal text in the
+ * caller's buffers `num`). Result columns: see MV_STORE_TRACE_COLUMNS.
+ */
+#define MV_STORE_TRACE_PARAMS 8
+#define MV_STORE_TRACE_COLUMNS                                                                     \
+	"time, trace_id, login, client_ip, message_id, envelope_from, rcpt_count, dkim_domain, "   \
+	"dkim_selector"
+struct mv_store_trace_params {
+	const char *v[MV_STORE_TRACE_PARAMS];
+	int is_num[MV_STORE_TRACE_PARAMS];
+	size_t n;
+	char num[3][24];
+	char *bare, *bracketed; /* message_id variants, owned */
+};
+enum mv_status mv_store_trace_sql(const struct mv_trace_query *q, enum mv_store_dialect d,
+                                  struct mv_buf *sql, struct mv_store_trace_params *p);
+void mv_store_trace_params_free(struct mv_store_trace_params *p);
 
 #endif

@@ -58,3 +58,22 @@ if(TARGET mailvetd)
 	set_tests_properties(reports.e2e_postfix PROPERTIES
 		WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR} TIMEOUT 300)
 endif()
+
+# The recorder's spool (issue 15): a store that is down (SQLite, PostgreSQL
+# stopped) -> records in the spool -> store back -> all there, none twice.
+if(TARGET mailvetd)
+	mv_add_test(reports.spool /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/spool_test.py
+		$<TARGET_FILE:mailvetd> $<TARGET_FILE:mailvet-cli>)
+	set_tests_properties(reports.spool PROPERTIES WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR}
+		TIMEOUT 300)
+endif()
+
+# Several mailvetd nodes into one PostgreSQL store (issue 15): two daemons at
+# once, schema created by both at the same moment; every message recorded once.
+if(TARGET mailvetd)
+	mv_add_test(reports.two_writers_pg /usr/bin/python3
+		${CMAKE_CURRENT_LIST_DIR}/two_writers_test.py
+		$<TARGET_FILE:mailvetd> $<TARGET_FILE:mailvet-cli>)
+	set_tests_properties(reports.two_writers_pg PROPERTIES
+		WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR} TIMEOUT 300)
+endif()

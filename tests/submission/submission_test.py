@@ -25,7 +25,10 @@ import warnings
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, os.path.join(HERE, "..", "smtp"))
+sys.path.insert(0, os.path.join(HERE, "..", "store"))
 import harness  # noqa: E402
+import json  # noqa: E402
+from pgserver import PgServer  # noqa: E402
 import postfix_test as pft  # noqa: E402
 from smtp_test import NextHopPostfix, Raw, make_ca, wait_subject, count_subject  # noqa: E402
 
@@ -181,6 +184,19 @@ def message(subject, frm, mid=None, to="bob@dest.example"):
             "Date: Thu, 03 Dec 2026 10:00:00 +0000\r\n\r\nHello.\r\n" % (frm, to, subject, mid))
 
 
+def trace_lookup(t, store, message_id, timeout=20):
+    """mailvet trace --message-id: the records found (the writer batches: wait for it)."""
+    end = time.time() + timeout
+    while True:
+        r = subprocess.run([t.mailvet, "trace", "--store", store, "--message-id", message_id,
+                            "--json"], capture_output=True, text=True, timeout=60)
+        if r.returncode == 0 or time.time() > end:
+            break
+        time.sleep(0.3)
+    assert r.returncode == 0, "trace exit %d: %s%s" % (r.returncode, r.stdout, r.stderr)
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
 def field(m, name):
     return [v for n, v in pft.header_fields(m) if n.lower() == name.lower()]
 
@@ -251,7 +267,16 @@ def plain_and_login_mechanisms_and_a_delivered_message(t):
     sigs = field(m, "DKIM-Signature")
     assert sigs and any("d=sign.example" in x.replace(" ", "") for x in sigs), sigs
     assert t.d.wait_log("trace_id=" + trace), "trace id not in the log line"
-    t.trace_ids.append((trace, subject))
+    # A week later, an abuse complaint quotes the Message-ID: who sent it?
+    mid = field(m, "Message-ID")[0].strip()
+    recs = trace_lookup(t, t.trace_store, mid)
+    print("     mailvet trace --message-id %s: %s" % (mid, recs))
+    assert len(recs) == 1, recs
+    rec = recs[0]
+    assert (rec["login"], rec["trace_id"], rec["client_ip"], rec["envelope_from"],
+            rec["rcpt_count"], rec["dkim_domain"]) == \
+        ("alice", trace, "127.0.0.1", "alice@sign.example", 1, "sign.example"), rec
+    assert rec["dkim_selector"] in ("rsa1", "ed1"), rec
 
 
 def implicit_tls_port(t):
@@ -462,6 +487,9 @@ def no_password_in_any_log(t):
     for path in (t.pf.log, os.path.join(t.work, "dovecot", "dovecot.log")):
         if os.path.exists(path):
             texts.append(open(path, errors="replace").read())
+    for path in (os.path.join(t.work, "trace.db"), os.path.join(t.work, "trace.db-wal")):
+        if os.path.exists(path):  # the trace store
+            texts.append(open(path, "rb").read().decode("latin-1"))
     blob = "\n".join(texts)
     for user, pw in USERS.items():
         assert pw not in blob, "the password of %s is in a log" % user
@@ -478,6 +506,8 @@ debug = no
 [submission]
 sasl = dovecot:{sock}
 sender_login_map = {work}/senders
+[trace]
+store = {pg}
 [listener sub]
 role = submission
 listen = 127.0.0.1:{port}
@@ -485,7 +515,8 @@ next_hop = inet:127.0.0.1:{plain}
 xclient = yes
 tls_cert = {work}/srv.pem
 tls_key = {work}/srv.key
-""".format(sock=t.dovecot.socket, work=t.work, port=port, plain=t.pf.ports["smtpd_plain"]))
+""".format(sock=t.dovecot.socket, work=t.work, port=port, plain=t.pf.ports["smtpd_plain"],
+           pg=t.pg_store))
     m.start()
     try:
         harness.wait_port(port, m.proc)
@@ -500,9 +531,16 @@ tls_key = {work}/srv.key
         except smtplib.SMTPAuthenticationError as e:
             assert e.smtp_code == 535, e
         s.login("dove", USERS["dove"])
-        s.sendmail("dove@sign.example", ["bob@dest.example"], message(subject, "dove@sign.example"))
+        mid = "<dove.%d@client.test>" % time.time()
+        s.sendmail("dove@sign.example", ["bob@dest.example"],
+                   message(subject, "dove@sign.example", mid=mid))
         s.quit()
         assert wait_subject(t.pf, subject) is not None
+        # The trace record went to PostgreSQL (the store of a site with several nodes).
+        recs = trace_lookup(t, t.pg_store, mid)
+        print("     mailvet trace (PostgreSQL) --message-id %s: login %s" %
+              (mid, [r["login"] for r in recs]))
+        assert [r["login"] for r in recs] == ["dove"], recs
         t.logs.append(m.log_text())
     finally:
         assert m.stop() == 0, m.log_text()[-3000:]
@@ -561,6 +599,7 @@ def main():
     t.trace_ids = []
     t.logs = []
     t.dovecot = DovecotAuth(os.path.join(work, "dovecot"))
+    t.trace_store = "sqlite:%s/trace.db" % work
     t.ca, cert, key = make_ca(work)
     with open(os.path.join(work, "passwd"), "w") as f:
         for user, pw in USERS.items():
@@ -575,6 +614,8 @@ def main():
 debug = no
 [outbound]
 authentication_results = yes
+[trace]
+store = sqlite:{work}/trace.db
 [submission]
 sasl = passwd-file:{work}/passwd
 sender_login_map = {work}/senders
@@ -609,6 +650,9 @@ tls_key = {key}
 """.format(work=work, plain=t.pf.ports["smtpd_plain"], cert=cert, key=key, **t.ports)
     t.d = harness.Mailvetd(work, port=milter_port, extra=conf)
     try:
+        t.pg = PgServer("mv-submission-pg-")
+        t.pg.start()
+        t.pg_store = t.pg.createdb("trace")
         t.dovecot.start()
         t.d.start()
         for p in t.ports.values():
@@ -620,6 +664,8 @@ tls_key = {key}
         t.pf.stop()
         rc = t.d.stop()
         t.dovecot.stop()
+        if getattr(t, "pg", None):
+            t.pg.cleanup()
     return harness.finish(work, failures, rc, t.d, "mailvetd.log, postfix.log, sink/, dovecot/")
 
 
