@@ -529,6 +529,14 @@ static int handler(void *user, const char *section, const char *name, const char
 			return p->failed ? 0 : fail(p, "%s", why);
 		return 1;
 	}
+	if (strcmp(section, "policy") == 0 && mvd_localpolicy_conf_key(name)) {
+		char why[256];
+		/* the lists accumulate over lines, as internal_hosts does */
+		if (!note_key(p, section, name, strcmp(name, "dmarc_override_file") != 0) ||
+		    mvd_localpolicy_conf_set(&p->c->localpolicy, name, value, why, sizeof why) != 0)
+			return p->failed ? 0 : fail(p, "%s", why);
+		return 1;
+	}
 	if ((vs = verify_setting(section, name)) != NULL)
 		return note_key(p, section, name, 0) && verify_key(p, vs, name, value);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -630,6 +638,7 @@ void mvd_config_free(struct mvd_config *c)
 	mvd_http_conf_free(&c->http);
 	mvd_trace_conf_free(&c->trace);
 	mvd_submission_conf_free(&c->submission);
+	mvd_localpolicy_conf_free(&c->localpolicy);
 	for (size_t i = 0; i < c->nlines; i++) {
 		free(c->lines[i].section);
 		free(c->lines[i].name);
