@@ -4,12 +4,14 @@
     bench/reports/run.py [BUILD_DIR] [MESSAGES] [CONNECTIONS]    # defaults: build 4000 20
 
 Starts a private mailvetd (zone-file DNS: tests/daemon/data/zone.txt; 127.0.0.1 ports picked
-here, stopped by PID at the end) twice: [reports] store off, then store = SQLite in a temp dir.
+here, stopped by PID at the end) three times: [reports] store off, store = SQLite in a temp
+dir, and store = a private PostgreSQL 15 (tests/store/pgserver.py: initdb in a temp dir, a
+free port, stopped by PID).
 Each time MESSAGES messages (good.example, SPF and DMARC pass, a DMARC record, so each makes
 a record) go through the milter protocol (tests/daemon/milterproto.py, as Postfix speaks it)
 over CONNECTIONS connections at once. Prints, for each way: messages/s, the milter's latency
 per message (MAIL FROM to the end-of-message answer) p50/p99, and with the store on: records
-per second into SQLite (from the first message to the last row in the store) and records lost.
+per second into the store (from the first message to the last row in it) and records lost.
 """
 import os
 import sqlite3
@@ -22,7 +24,10 @@ import shutil
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.join(HERE, "..", "..", "tests", "daemon")
 sys.path.insert(0, TESTS)
+sys.path.insert(0, os.path.join(TESTS, "..", "store"))
 import harness  # noqa: E402
+import subprocess  # noqa: E402
+from pgserver import BIN, USER, PgServer  # noqa: E402
 from milterproto import MilterClient  # noqa: E402
 
 BODY = b"Hello,\r\n\r\nthis is a benchmark message.\r\n" * 20
@@ -63,11 +68,20 @@ def rows(db):
         return 0
 
 
-def one_way(work, messages, conns, store):
+def pg_rows(pg):
+    r = subprocess.run([os.path.join(BIN, "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U",
+                        USER, "-d", "bench", "-Atc", "SELECT COUNT(*) FROM dmarc_record"],
+                       capture_output=True, text=True)
+    return int(r.stdout.strip()) if r.returncode == 0 and r.stdout.strip().isdigit() else 0
+
+
+def one_way(work, messages, conns, store, pg=None):
     extra = "[log]\ndebug = no\n"
     db = os.path.join(work, "bench.db")
-    if store:
+    if store == "sqlite":
         extra += "[reports]\nstore = sqlite:%s\n" % db
+    elif store == "postgresql":
+        extra += "[reports]\nstore = %s\n" % pg.createdb("bench")
     d = harness.Mailvetd(work, extra=extra).start()
     lat, errors, threads = [], [], []
     per = messages // conns
@@ -82,10 +96,11 @@ def one_way(work, messages, conns, store):
     stored, t_rows = None, None
     if store:
         end = time.time() + 60
-        while time.time() < end and rows(db) < per * conns:
+        count = (lambda: rows(db)) if store == "sqlite" else (lambda: pg_rows(pg))
+        while time.time() < end and count() < per * conns:
             time.sleep(0.05)
         t_rows = time.perf_counter() - t0
-        stored = rows(db)
+        stored = count()
     rc = harness.stop_checked(d)
     return {"msgs": per * conns, "elapsed": elapsed, "lat": lat, "errors": errors, "rc": rc,
             "stored": stored, "t_rows": t_rows}
@@ -97,27 +112,32 @@ def main():
     conns = int(sys.argv[3]) if len(sys.argv) > 3 else 20
     os.environ["MAILVETD"] = os.path.join(build, "daemon", "mailvetd")
     results = {}
-    for store in (False, True):
+    pg = PgServer("mailvet-bench-reports-pg-")
+    pg.start()
+    for store in (None, "sqlite", "postgresql"):
         work = tempfile.mkdtemp(prefix="mailvet-bench-reports-")
         try:
-            results[store] = r = one_way(work, messages, conns, store)
+            results[store] = r = one_way(work, messages, conns, store, pg)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        name = "store = sqlite" if store else "store off    "
+        name = "store = %-10s" % store if store else "store off          "
         print("%s: %d messages over %d connections in %.2f s: %.0f msg/s; latency p50 %.2f ms, "
               "p99 %.2f ms; %d errors; exit %d"
               % (name, r["msgs"], conns, r["elapsed"], r["msgs"] / r["elapsed"],
                  pct(r["lat"], 50) * 1000, pct(r["lat"], 99) * 1000, len(r["errors"]), r["rc"]))
         if store:
-            print("               records in SQLite: %d of %d (lost %d), all written %.2f s after "
-                  "the first message: %.0f records/s"
+            print("               records in the store: %d of %d (lost %d), all written %.2f s "
+                  "after the first message: %.0f records/s"
                   % (r["stored"], r["msgs"], r["msgs"] - r["stored"], r["t_rows"],
                      r["stored"] / r["t_rows"]))
-    off, on = results[False], results[True]
-    print("added by recording: p50 %+.2f ms, p99 %+.2f ms"
-          % ((pct(on["lat"], 50) - pct(off["lat"], 50)) * 1000,
-             (pct(on["lat"], 99) - pct(off["lat"], 99)) * 1000))
-    return 1 if off["errors"] or on["errors"] or off["rc"] or on["rc"] else 0
+    pg.cleanup()
+    off = results[None]
+    for store in ("sqlite", "postgresql"):
+        on = results[store]
+        print("added by recording into %s: p50 %+.2f ms, p99 %+.2f ms"
+              % (store, (pct(on["lat"], 50) - pct(off["lat"], 50)) * 1000,
+                 (pct(on["lat"], 99) - pct(off["lat"], 99)) * 1000))
+    return 1 if any(r["errors"] or r["rc"] for r in results.values()) else 0
 
 
 if __name__ == "__main__":
