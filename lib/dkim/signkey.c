@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -31,6 +32,7 @@ static enum mv_status wrap(EVP_PKEY *pkey, struct mv_dkim_signkey **out, char *e
 		return MV_ENOMEM;
 	k->pkey = pkey;
 	k->alg = id == EVP_PKEY_RSA ? MV_DKIM_RSA_SHA256 : MV_DKIM_ED25519_SHA256;
+	k->bits = (unsigned)EVP_PKEY_get_bits(pkey);
 	*out = k;
 	return MV_OK;
 }
@@ -81,6 +83,78 @@ enum mv_dkim_alg mv_dkim_signkey_alg(const struct mv_dkim_signkey *k)
 	return k->alg;
 }
 
+enum mv_status mv_dkim_signkey_external(enum mv_dkim_alg alg, unsigned bits,
+                                        const struct mv_dkim_signer *signer, const void *handle,
+                                        struct mv_dkim_signkey **out)
+{
+	struct mv_dkim_signkey *k;
+
+	*out = NULL;
+	if ((alg != MV_DKIM_RSA_SHA256 && alg != MV_DKIM_ED25519_SHA256) || signer == NULL ||
+	    signer->sign == NULL)
+		return MV_EINVAL;
+	if ((k = calloc(1, sizeof *k)) == NULL)
+		return MV_ENOMEM;
+	k->alg = alg;
+	k->bits = bits;
+	k->signer = signer;
+	k->handle = handle;
+	*out = k;
+	return MV_OK;
+}
+
+unsigned mv_dkim_signkey_bits(const struct mv_dkim_signkey *k)
+{
+	return k->bits;
+}
+
+enum mv_status mv_dkim_signkey_sign(const struct mv_dkim_signkey *k, const unsigned char digest[32],
+                                    unsigned char *sig, size_t cap, size_t *siglen)
+{
+	unsigned char *p = NULL;
+	size_t n = 0;
+	enum mv_status st;
+
+	*siglen = 0;
+	if (k->pkey == NULL) {
+		st = k->signer->sign(k->signer->arg, k->handle, k->alg, digest, sig, cap, &n);
+		if (st == MV_OK && (n == 0 || n > cap))
+			st = MV_EINVAL; /* a signer that broke its contract */
+		if (st == MV_OK)
+			*siglen = n;
+		return st;
+	}
+	if ((st = mv_dkim_crypto_sign(k->pkey, digest, &p, &n)) != MV_OK)
+		return st;
+	if (n > cap) {
+		st = MV_ETOOBIG;
+	} else {
+		memcpy(sig, p, n);
+		*siglen = n;
+	}
+	OPENSSL_cleanse(p, n);
+	free(p);
+	return st;
+}
+
+enum mv_status mv_dkim_signkey_sign_alloc(const struct mv_dkim_signkey *k,
+                                          const unsigned char *digest, unsigned char **sig,
+                                          size_t *siglen)
+{
+	enum mv_status st;
+
+	*siglen = 0;
+	if (k->pkey != NULL)
+		return mv_dkim_crypto_sign(k->pkey, digest, sig, siglen);
+	if ((*sig = malloc(MV_DKIM_MAX_SIG)) == NULL)
+		return MV_ENOMEM;
+	if ((st = mv_dkim_signkey_sign(k, digest, *sig, MV_DKIM_MAX_SIG, siglen)) != MV_OK) {
+		free(*sig);
+		*sig = NULL;
+	}
+	return st;
+}
+
 void mv_dkim_signkey_free(struct mv_dkim_signkey *k)
 {
 	if (k == NULL)
@@ -97,6 +171,8 @@ char *mv_dkim_signkey_record(const struct mv_dkim_signkey *k)
 	size_t rawlen = sizeof raw;
 	int n;
 
+	if (k->pkey == NULL) /* held by another process */
+		return NULL;
 	if (k->alg == MV_DKIM_ED25519_SHA256) {
 		if (EVP_PKEY_get_raw_public_key(k->pkey, raw, &rawlen) != 1)
 			return NULL;
