@@ -21,6 +21,11 @@ void mvd_keyfile_set_remote(mvd_keyfile_remote_fn fn)
 	remote = fn;
 }
 
+int mvd_keyfile_remote(void)
+{
+	return remote != NULL;
+}
+
 enum mv_status mvd_keyfile_open(const char *path, struct mv_dkim_signkey **out, char *why,
                                 size_t whylen)
 {

@@ -17,6 +17,9 @@ typedef enum mv_status (*mvd_keyfile_remote_fn)(const char *path, struct mv_dkim
                                                 char *why, size_t whylen);
 void mvd_keyfile_set_remote(mvd_keyfile_remote_fn fn);
 
+/* 1 when keys are opened through the key process (a remote function is set). */
+int mvd_keyfile_remote(void);
+
 /*
  * The key of the PEM file at path (a regular file of at most 64 KiB; one
  * that others may read is logged as a warning), or the remote key when a

@@ -128,7 +128,7 @@ static enum mv_status status_of(const struct mvd_keyd_rep *rep)
 	case MVD_KEYD_UNKNOWN_KEY:
 		return MV_ENOTFOUND;
 	case MVD_KEYD_FAILED:
-		return MV_ETEMP;
+		return MV_EIO;
 	default:
 		return MV_EINVAL;
 	}
@@ -152,7 +152,7 @@ static enum mv_status sign_remote(void *arg, const void *handle, enum mv_dkim_al
 		return MV_EINVAL;
 	memcpy(r.id, handle, r.idlen);
 	if ((st = mvd_keyd_call(&r, &rep, SIGN_TIMEOUT_MS)) != MV_OK)
-		return st == MV_EIO ? MV_ETEMP : st;
+		return MV_EIO; /* no answer: the key process is down or stuck */
 	if ((st = status_of(&rep)) != MV_OK)
 		return st;
 	if (rep.siglen > cap || rep.alg != alg)

@@ -289,7 +289,7 @@ void mv_dkim_signkey_free(struct mv_dkim_signkey *k); /* NULL is fine */
  * RSA-SHA256 is RSASSA-PKCS1-v1_5 over it, Ed25519-SHA256 (RFC 8463) is
  * PureEd25519 over it. sign writes at most cap bytes (MV_DKIM_MAX_SIG) to
  * sig, the length to *siglen, and returns MV_OK, or any other status for a
- * failure (MV_ETEMP: the signer is unavailable now). It is called from
+ * failure (MV_EIO: the signer is unavailable now). It is called from
  * whatever thread signs, so it must be thread-safe. handle is the key's
  * opaque id, borrowed until the signkey is freed.
  */
