@@ -1,6 +1,8 @@
 /* daemon/keyd/server.c — the key process: load the private keys, answer "sign this digest". */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -170,49 +172,94 @@ static void tell(int fd, unsigned char status)
 	(void)!write(fd, &status, 1);
 }
 
+/*
+ * One thread per socket, so that signatures use every core as in-process
+ * signing does (a single thread caps RSA at one core's rate); the keys are
+ * swapped under a write lock at reload.
+ */
+struct server {
+	pthread_rwlock_t lock;
+	struct mvd_keyd_keys *keys;
+	atomic_int stop;
+};
+
+struct server_thread {
+	struct server *srv;
+	int fd;
+};
+
+static void *serve_loop(void *arg)
+{
+	struct server_thread *t = arg;
+
+	while (!atomic_load(&t->srv->stop)) {
+		struct pollfd pfd = {t->fd, POLLIN, 0};
+		int r = poll(&pfd, 1, 200);
+		if (r <= 0)
+			continue;
+		if (!(pfd.revents & POLLIN))
+			break; /* the socket is gone: do not spin on it */
+		pthread_rwlock_rdlock(&t->srv->lock);
+		serve(t->srv->keys, t->fd);
+		pthread_rwlock_unlock(&t->srv->lock);
+	}
+	return NULL;
+}
+
+static void reload(struct server *srv, const char *path, int ready_fd)
+{
+	struct mvd_keyd_keys *nk = load(path), *old = NULL;
+
+	if (nk) {
+		pthread_rwlock_wrlock(&srv->lock);
+		old = srv->keys;
+		srv->keys = nk;
+		pthread_rwlock_unlock(&srv->lock);
+		keys_free(old);
+	} else {
+		mvd_log(MVD_LOG_ERR, "keyd", "reload failed: keeping the keys loaded");
+	}
+	tell(ready_fd, nk ? 0 : 1);
+}
+
 int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 {
 	const char *path = arg;
-	struct pollfd pfd[1 + MVD_KEYD_SOCKETS];
-	int fds[MVD_KEYD_SOCKETS], go = 1;
-	struct mvd_keyd_keys *k;
+	struct server srv;
+	struct server_thread th[MVD_KEYD_SOCKETS];
+	pthread_t tid[MVD_KEYD_SOCKETS];
+	int fds[MVD_KEYD_SOCKETS], go = 1, started = 0;
 
+	memset(&srv, 0, sizeof srv);
+	atomic_init(&srv.stop, 0);
 	/* Its own name, so that ps and the tests tell it from the worker. */
 	prctl(PR_SET_NAME, "mailvetd-keyd", 0, 0, 0);
 	mvd_keyd_channel_server(fds);
-	k = load(path);
+	srv.keys = load(path);
 	mvd_log_start_over();
-	tell(ready_fd, k ? 0 : 1);
-	if (!k)
+	tell(ready_fd, srv.keys ? 0 : 1);
+	if (!srv.keys)
 		return 1;
-	pfd[0].fd = ctl_fd;
-	for (int i = 0; i < MVD_KEYD_SOCKETS; i++)
-		pfd[1 + i].fd = fds[i];
-	while (go) {
-		int reload = 0;
-		for (int i = 0; i <= MVD_KEYD_SOCKETS; i++)
-			pfd[i].events = POLLIN;
-		if (poll(pfd, 1 + MVD_KEYD_SOCKETS, -1) < 0)
-			continue;
-		for (int i = 1; i <= MVD_KEYD_SOCKETS; i++)
-			if (pfd[i].revents & POLLIN)
-				serve(k, pfd[i].fd);
-			else if (pfd[i].revents) /* the socket is gone: do not spin on it */
-				pfd[i].fd = -1;
-		if (pfd[0].revents)
-			go = control(ctl_fd, &reload);
-		if (go && reload) {
-			struct mvd_keyd_keys *nk = load(path);
-			if (nk) {
-				keys_free(k);
-				k = nk;
-			} else {
-				mvd_log(MVD_LOG_ERR, "keyd",
-				        "reload failed: keeping the keys loaded");
-			}
-			tell(ready_fd, nk ? 0 : 1);
-		}
+	pthread_rwlock_init(&srv.lock, NULL);
+	for (int i = 0; i < MVD_KEYD_SOCKETS; i++) {
+		th[i] = (struct server_thread){&srv, fds[i]};
+		if (pthread_create(&tid[i], NULL, serve_loop, &th[i]) != 0)
+			break;
+		started++;
 	}
-	keys_free(k);
-	return 0;
+	while (go && started) {
+		struct pollfd pfd = {ctl_fd, POLLIN, 0};
+		int want = 0;
+		if (poll(&pfd, 1, -1) <= 0)
+			continue;
+		go = control(ctl_fd, &want);
+		if (go && want)
+			reload(&srv, path, ready_fd);
+	}
+	atomic_store(&srv.stop, 1);
+	for (int i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	keys_free(srv.keys);
+	pthread_rwlock_destroy(&srv.lock);
+	return started ? 0 : 1;
 }
