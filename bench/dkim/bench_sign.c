@@ -124,7 +124,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	secs = strtod(argv[3], NULL);
-	nthreads = atoi(argv[4]) > 0 && atoi(argv[4]) <= 64 ? atoi(argv[4]) : 1;
+	nthreads = (int)strtol(argv[4], NULL, 10);
+	if (nthreads < 1 || nthreads > 64)
+		nthreads = 1;
 	if (mv_read_file(argv[2], 1 << 24, &msg, &len) != MV_OK ||
 	    mv_msg_parse(msg, len, NULL, &m, err, sizeof err) != MV_OK) {
 		fprintf(stderr, "bench_keyd_sign: cannot read the message\n");
