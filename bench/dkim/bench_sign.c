@@ -23,10 +23,13 @@
  * CONFIG is a mailvet.conf whose first [domain] section has the keys to
  * sign with (one rsa, one ed25519). For each key alone, signs MESSAGE (the
  * header hashed, the body hashed, the digest signed: all of mv_dkim_sign)
- * for SECONDS with THREADS threads, first with the key in this process, then
- * through a key process forked here and spoken to over mailvetd's channel.
+ * for SECONDS with THREADS threads, with the key in this process and
+ * through a key process forked here and spoken to over mailvetd's channel,
+ * in ROUNDS turns (the best round of each side counts).
  * Prints one line per algorithm: "ALG inproc/s keyd/s cost%".
  */
+
+#define ROUNDS 5
 
 struct job {
 	const struct mv_dkim_signkey *key;
@@ -148,8 +151,15 @@ int main(int argc, char **argv)
 	mvd_keyd_client_attach();
 	out = load_keys(&c_out, argv[1]);
 	for (size_t k = 0; k < 2; k++) {
-		double r_in = rate(in->d[0].keys[k], m, secs, nthreads);
-		double r_out = rate(out->d[0].keys[k], m, secs, nthreads);
+		double r_in = 0, r_out = 0;
+		/* Best of rounds taken in turns: a machine shared with other work adds noise
+		 * to both sides alike, and the best round is the least disturbed one. */
+		for (int round = 0; round < ROUNDS; round++) {
+			double ri = rate(in->d[0].keys[k], m, secs / ROUNDS, nthreads);
+			double ro = rate(out->d[0].keys[k], m, secs / ROUNDS, nthreads);
+			r_in = ri > r_in ? ri : r_in;
+			r_out = ro > r_out ? ro : r_out;
+		}
 		printf("%s %.0f %.0f %.1f\n",
 		       mv_dkim_alg_str(mv_dkim_signkey_alg(in->d[0].keys[k])), r_in, r_out,
 		       100.0 * (1.0 - r_out / r_in));
