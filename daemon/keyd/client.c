@@ -186,5 +186,9 @@ enum mv_status mvd_keyd_open_key(const char *path, struct mv_dkim_signkey **out,
 		snprintf(why, whylen, "the key process has no key from this file (see its log)");
 		return st;
 	}
-	return mv_dkim_signkey_external((enum mv_dkim_alg)rep.alg, rep.bits, &signer, path, out);
+	st = mv_dkim_signkey_external((enum mv_dkim_alg)rep.alg, rep.bits, rep.sig, rep.siglen,
+	                              &signer, path, out);
+	if (st != MV_OK)
+		snprintf(why, whylen, "the key process sent a bad public key");
+	return st;
 }

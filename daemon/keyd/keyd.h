@@ -17,7 +17,8 @@
  *          u16 id length, 32 bytes digest (zero for INFO), the key id
  *          (the key file's path: 1..MVD_KEYD_MAX_ID bytes, no NUL)
  * reply:   u16 length, u8 version (1), u8 status, u32 seq, u8 alg, u8 zero,
- *          u16 signature length, u32 bits, the signature (SIGN, status OK)
+ *          u16 data length, u32 bits, the data (status OK only: SIGN, the
+ *          signature; INFO, the public key as DER SubjectPublicKeyInfo)
  *
  * The key process never receives message bytes: only a digest to sign.
  */
@@ -26,7 +27,8 @@
 #define MVD_KEYD_REQ_HEAD 44
 #define MVD_KEYD_REP_HEAD 16
 #define MVD_KEYD_MAX_REQ (MVD_KEYD_REQ_HEAD + MVD_KEYD_MAX_ID)
-#define MVD_KEYD_MAX_REP (MVD_KEYD_REP_HEAD + MV_DKIM_MAX_SIG)
+#define MVD_KEYD_MAX_DATA 2048 /* an 8192-bit RSA public key's SPKI is ~1,060 bytes */
+#define MVD_KEYD_MAX_REP (MVD_KEYD_REP_HEAD + MVD_KEYD_MAX_DATA)
 #define MVD_KEYD_SOCKETS 4 /* socketpairs between worker and key process */
 
 enum mvd_keyd_op {
@@ -56,7 +58,7 @@ struct mvd_keyd_rep {
 	uint32_t seq;
 	uint8_t alg;
 	uint32_t bits;
-	unsigned char sig[MV_DKIM_MAX_SIG];
+	unsigned char sig[MVD_KEYD_MAX_DATA]; /* the signature, or INFO's public key */
 	size_t siglen;
 };
 

@@ -54,7 +54,7 @@ size_t mvd_keyd_rep_encode(const struct mvd_keyd_rep *r, unsigned char *buf)
 {
 	size_t n = MVD_KEYD_REP_HEAD + r->siglen;
 
-	if (r->siglen > MV_DKIM_MAX_SIG)
+	if (r->siglen > MVD_KEYD_MAX_DATA)
 		return 0;
 	put16(buf, (unsigned)n);
 	buf[2] = MVD_KEYD_VERSION;

@@ -119,13 +119,20 @@ size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, 
 	if (!(key = find(k, r.id))) {
 		rep.status = MVD_KEYD_UNKNOWN_KEY;
 	} else if (r.op == MVD_KEYD_INFO) {
+		struct mv_buf spki = MV_BUF_INIT;
 		rep.alg = (uint8_t)mv_dkim_signkey_alg(key);
 		rep.bits = mv_dkim_signkey_bits(key);
+		/* The public half, for the worker's key records and checks (status page). */
+		if (mv_dkim_signkey_spki(key, &spki) == MV_OK && spki.len <= sizeof rep.sig) {
+			memcpy(rep.sig, spki.data, spki.len);
+			rep.siglen = spki.len;
+		}
+		mv_buf_free(&spki);
 	} else if ((uint8_t)mv_dkim_signkey_alg(key) != r.alg) {
 		rep.status = MVD_KEYD_WRONG_ALG;
 	} else {
 		rep.alg = r.alg;
-		if (mv_dkim_signkey_sign(key, r.digest, rep.sig, sizeof rep.sig, &rep.siglen) !=
+		if (mv_dkim_signkey_sign(key, r.digest, rep.sig, MV_DKIM_MAX_SIG, &rep.siglen) !=
 		    MV_OK) {
 			rep.status = MVD_KEYD_FAILED;
 			rep.siglen = 0;

@@ -304,13 +304,19 @@ struct mv_dkim_signer {
 /*
  * A signing key held by signer (borrowed until mv_dkim_signkey_free()): alg
  * is rsa-sha256 or ed25519-sha256 (else MV_EINVAL), bits its size (for the
- * log and key checks). Such a key signs like any other but has no public
- * key here: mv_dkim_signkey_record() gives NULL and mv_dkim_keycheck()
- * reports a problem.
+ * log). spki/spki_len, optional (NULL, 0), is its public key as DER
+ * SubjectPublicKeyInfo (mv_dkim_signkey_spki): then mv_dkim_signkey_record()
+ * and mv_dkim_keycheck() work as for a key in process; without it the
+ * record is NULL and the check reports a problem. MV_ESYNTAX: spki is not a
+ * public key of alg's type.
  */
 enum mv_status mv_dkim_signkey_external(enum mv_dkim_alg alg, unsigned bits,
+                                        const unsigned char *spki, size_t spki_len,
                                         const struct mv_dkim_signer *signer, const void *handle,
                                         struct mv_dkim_signkey **out);
+
+/* The public key of k as DER SubjectPublicKeyInfo, appended to out. MV_ENOTFOUND: none known. */
+enum mv_status mv_dkim_signkey_spki(const struct mv_dkim_signkey *k, struct mv_buf *out);
 
 /* Its size in bits (RSA modulus; 256 for Ed25519). */
 unsigned mv_dkim_signkey_bits(const struct mv_dkim_signkey *k);

@@ -61,9 +61,9 @@ static void compare(struct mv_dkim_keycheck *c, const struct mv_dkim_key *k,
 		PROBLEM(c, "the record has k=%s but the private key is %s",
 		        k->type == MV_DKIM_KEY_RSA ? "rsa" : "ed25519",
 		        want_rsa ? "RSA" : "Ed25519");
-	} else if (key->pkey == NULL) {
+	} else if (key->pkey == NULL && key->pub == NULL) {
 		PROBLEM(c, "the private key is held by another process: not compared");
-	} else if (EVP_PKEY_eq(k->pkey, key->pkey) != 1) {
+	} else if (EVP_PKEY_eq(k->pkey, key->pkey ? key->pkey : key->pub) != 1) {
 		PROBLEM(c, "the published public key is not the private key's (key mismatch)");
 	} else {
 		c->matches = 1;

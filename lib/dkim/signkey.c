@@ -84,23 +84,53 @@ enum mv_dkim_alg mv_dkim_signkey_alg(const struct mv_dkim_signkey *k)
 }
 
 enum mv_status mv_dkim_signkey_external(enum mv_dkim_alg alg, unsigned bits,
+                                        const unsigned char *spki, size_t spki_len,
                                         const struct mv_dkim_signer *signer, const void *handle,
                                         struct mv_dkim_signkey **out)
 {
 	struct mv_dkim_signkey *k;
+	EVP_PKEY *pub = NULL;
+	const unsigned char *p = spki;
 
 	*out = NULL;
 	if ((alg != MV_DKIM_RSA_SHA256 && alg != MV_DKIM_ED25519_SHA256) || signer == NULL ||
-	    signer->sign == NULL)
+	    signer->sign == NULL || spki_len > (1u << 16))
 		return MV_EINVAL;
-	if ((k = calloc(1, sizeof *k)) == NULL)
+	if (spki_len > 0) {
+		pub = d2i_PUBKEY(NULL, &p, (long)spki_len);
+		if (pub == NULL || p != spki + spki_len ||
+		    EVP_PKEY_get_base_id(pub) !=
+		            (alg == MV_DKIM_RSA_SHA256 ? EVP_PKEY_RSA : EVP_PKEY_ED25519)) {
+			EVP_PKEY_free(pub);
+			return MV_ESYNTAX;
+		}
+	}
+	if ((k = calloc(1, sizeof *k)) == NULL) {
+		EVP_PKEY_free(pub);
 		return MV_ENOMEM;
+	}
+	k->pub = pub;
 	k->alg = alg;
 	k->bits = bits;
 	k->signer = signer;
 	k->handle = handle;
 	*out = k;
 	return MV_OK;
+}
+
+enum mv_status mv_dkim_signkey_spki(const struct mv_dkim_signkey *k, struct mv_buf *out)
+{
+	EVP_PKEY *key = k->pkey ? k->pkey : k->pub;
+	unsigned char *der = NULL;
+	int n;
+
+	if (key == NULL)
+		return MV_ENOTFOUND;
+	if ((n = i2d_PUBKEY(key, &der)) <= 0)
+		return MV_ENOMEM;
+	mv_buf_append(out, der, (size_t)n);
+	OPENSSL_free(der);
+	return mv_buf_status(out);
 }
 
 unsigned mv_dkim_signkey_bits(const struct mv_dkim_signkey *k)
@@ -160,6 +190,7 @@ void mv_dkim_signkey_free(struct mv_dkim_signkey *k)
 	if (k == NULL)
 		return;
 	EVP_PKEY_free(k->pkey);
+	EVP_PKEY_free(k->pub);
 	free(k);
 }
 
@@ -170,16 +201,17 @@ char *mv_dkim_signkey_record(const struct mv_dkim_signkey *k)
 	unsigned char raw[32], *der = NULL;
 	size_t rawlen = sizeof raw;
 	int n;
+	EVP_PKEY *key = k->pkey ? k->pkey : k->pub;
 
-	if (k->pkey == NULL) /* held by another process */
+	if (key == NULL) /* held by another process, public half unknown */
 		return NULL;
 	if (k->alg == MV_DKIM_ED25519_SHA256) {
-		if (EVP_PKEY_get_raw_public_key(k->pkey, raw, &rawlen) != 1)
+		if (EVP_PKEY_get_raw_public_key(key, raw, &rawlen) != 1)
 			return NULL;
 		mv_buf_puts(&b, "v=DKIM1; k=ed25519; p=");
 		mv_dkim_b64_encode(raw, rawlen, &b);
 	} else {
-		if ((n = i2d_PUBKEY(k->pkey, &der)) <= 0)
+		if ((n = i2d_PUBKEY(key, &der)) <= 0)
 			return NULL;
 		mv_buf_puts(&b, "v=DKIM1; k=rsa; p=");
 		mv_dkim_b64_encode(der, (size_t)n, &b);

@@ -10,6 +10,7 @@ struct mv_dkim_signkey {
 	enum mv_dkim_alg alg; /* rsa-sha256 or ed25519-sha256 */
 	const struct mv_dkim_signer *signer;
 	const void *handle;
+	struct evp_pkey_st *pub; /* external keys: the public half, or NULL */
 	unsigned bits;
 };
 

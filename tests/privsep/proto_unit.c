@@ -119,7 +119,7 @@ static void a_reply_round_trips_and_lies_are_refused(void **state)
 	assert_int_equal(mvd_keyd_rep_parse(buf, n, &back), MV_ESYNTAX);
 	buf[3] = MVD_KEYD_OK;
 	assert_int_equal(mvd_keyd_rep_parse(buf, n - 1, &back), MV_ESYNTAX);
-	r.siglen = MV_DKIM_MAX_SIG + 1;
+	r.siglen = MVD_KEYD_MAX_DATA + 1;
 	assert_int_equal(mvd_keyd_rep_encode(&r, buf), 0);
 }
 

@@ -76,6 +76,28 @@ static enum mv_status sign_with(const struct mv_dkim_signkey *k, struct mv_buf *
 	return st;
 }
 
+/* Given its public half, an external key publishes the same record as the key in process. */
+static void same_record_with_public_half(struct far *f, const struct mv_dkim_signer *signer)
+{
+	struct mv_buf spki = MV_BUF_INIT;
+	struct mv_dkim_signkey *ext = NULL;
+	char *r1, *r2;
+
+	assert_int_equal(mv_dkim_signkey_spki(f->real, &spki), MV_OK);
+	assert_int_equal(mv_dkim_signkey_external(mv_dkim_signkey_alg(f->real), 0,
+	                                          (const unsigned char *)spki.data, spki.len,
+	                                          signer, "key-id", &ext),
+	                 MV_OK);
+	r1 = mv_dkim_signkey_record(f->real);
+	r2 = mv_dkim_signkey_record(ext);
+	assert_non_null(r2);
+	assert_string_equal(r1, r2);
+	free(r1);
+	free(r2);
+	mv_buf_free(&spki);
+	mv_dkim_signkey_free(ext);
+}
+
 /* RSA PKCS#1 v1.5 and Ed25519 are deterministic: the same digest gives the same b=. */
 static void check_same_signature(const char *path)
 {
@@ -85,8 +107,8 @@ static void check_same_signature(const char *path)
 	struct mv_buf a = MV_BUF_INIT, b = MV_BUF_INIT;
 
 	assert_int_equal(mv_dkim_signkey_external(mv_dkim_signkey_alg(f.real),
-	                                          mv_dkim_signkey_bits(f.real), &signer, "key-id",
-	                                          &ext),
+	                                          mv_dkim_signkey_bits(f.real), NULL, 0, &signer,
+	                                          "key-id", &ext),
 	                 MV_OK);
 	assert_int_equal(sign_with(f.real, &a), MV_OK);
 	assert_int_equal(sign_with(ext, &b), MV_OK);
@@ -94,6 +116,9 @@ static void check_same_signature(const char *path)
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.data, b.data, a.len);
 	assert_null(mv_dkim_signkey_record(ext)); /* no public key here */
+	mv_dkim_signkey_free(ext);
+	ext = NULL;
+	same_record_with_public_half(&f, &signer);
 	mv_buf_free(&a);
 	mv_buf_free(&b);
 	mv_dkim_signkey_free(ext);
@@ -121,9 +146,9 @@ static void a_failing_or_lying_signer_fails_signing(void **state)
 	struct mv_buf out = MV_BUF_INIT;
 
 	(void)state;
-	assert_int_equal(
-	        mv_dkim_signkey_external(MV_DKIM_ED25519_SHA256, 256, &signer, "key-id", &ext),
-	        MV_OK);
+	assert_int_equal(mv_dkim_signkey_external(MV_DKIM_ED25519_SHA256, 256, NULL, 0, &signer,
+	                                          "key-id", &ext),
+	                 MV_OK);
 	assert_int_equal(sign_with(ext, &out), MV_EIO);
 	f.fail = MV_OK;
 	f.lie = MV_DKIM_MAX_SIG + 1;
@@ -140,11 +165,17 @@ static void only_signing_algorithms_are_external(void **state)
 	struct mv_dkim_signkey *ext = NULL;
 
 	(void)state;
-	assert_int_equal(mv_dkim_signkey_external(MV_DKIM_RSA_SHA1, 1024, &signer, "x", &ext),
-	                 MV_EINVAL);
+	assert_int_equal(
+	        mv_dkim_signkey_external(MV_DKIM_RSA_SHA1, 1024, NULL, 0, &signer, "x", &ext),
+	        MV_EINVAL);
 	assert_null(ext);
-	assert_int_equal(mv_dkim_signkey_external(MV_DKIM_RSA_SHA256, 2048, NULL, "x", &ext),
-	                 MV_EINVAL);
+	assert_int_equal(
+	        mv_dkim_signkey_external(MV_DKIM_RSA_SHA256, 2048, NULL, 0, NULL, "x", &ext),
+	        MV_EINVAL);
+	assert_int_equal(mv_dkim_signkey_external(MV_DKIM_RSA_SHA256, 2048,
+	                                          (const unsigned char *)"junk", 4, &signer, "x",
+	                                          &ext),
+	                 MV_ESYNTAX);
 }
 
 int main(void)
