@@ -108,6 +108,15 @@ struct mvd_keyd_keys;
 size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, size_t n,
                        unsigned char *out);
 
+/*
+ * Install the key process's system-call filter on every thread (libseccomp):
+ * its I/O, memory, locks and the file reads of a reload are allowed, any
+ * other call fails with EPERM, and execve, execveat, fork, vfork, clone of a
+ * process (not a thread), ptrace and process_vm_* kill the process. 0, or
+ * -1 with the reason in err.
+ */
+int mvd_keyd_sandbox(char *err, size_t errlen);
+
 /* ---- The worker's side ---- */
 
 /*

@@ -254,6 +254,11 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 			break;
 		started++;
 	}
+	if (started == MVD_KEYD_SOCKETS) {
+		char why[128] = "";
+		if (mvd_keyd_sandbox(why, sizeof why) != 0)
+			mvd_log(MVD_LOG_WARNING, "keyd", "no system-call filter: %s", why);
+	}
 	while (go && started) {
 		struct pollfd pfd = {ctl_fd, POLLIN, 0};
 		int want = 0;

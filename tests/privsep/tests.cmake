@@ -10,6 +10,12 @@ target_link_libraries(privsep_proto_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA
 mv_add_test(privsep.proto privsep_proto_unit)
 set_tests_properties(privsep.proto PROPERTIES WORKING_DIRECTORY ${PRIVSEP_TEST_DIR})
 
+# The key process's seccomp filter: execve and fork kill, its own work goes on.
+add_executable(privsep_sandbox_unit ${PRIVSEP_TEST_DIR}/sandbox_unit.c)
+target_link_libraries(privsep_sandbox_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA)
+mv_add_test(privsep.seccomp privsep_sandbox_unit)
+set_tests_properties(privsep.seccomp PROPERTIES WORKING_DIRECTORY ${PRIVSEP_TEST_DIR})
+
 # A private mailvetd driven through our milter client; the memory scan reads
 # /proc/PID/mem (root, as the tests run).
 foreach(case no_key_in_worker signing key_process_restart reload)
