@@ -67,6 +67,10 @@ static const int allowed[] = {
         SCMP_SYS(getegid),
         SCMP_SYS(uname),
         SCMP_SYS(tgkill),
+        /* the C library and the sanitizers look at the thread's limits and CPUs */
+        SCMP_SYS(sched_getaffinity),
+        SCMP_SYS(prlimit64),
+        SCMP_SYS(getrlimit),
 };
 
 static const int fatal[] = {
