@@ -14,6 +14,7 @@
 #include "process.h"
 #include "runtime.h"
 #include "listen.h"
+#include "proxy.h"
 #include "smtp.h"
 #include "supervise.h"
 #include "worker.h"
@@ -112,23 +113,26 @@ static const char *socket_path(const char *spec)
  */
 static int prepare(const struct mvd_config *c, const struct options *o)
 {
-	char err[512] = "";
+	char err[512] = "", proxies[64] = "";
 	const char *path = socket_path(c->socket);
 
 	if (path && mvd_process_socket_dir(path, c->user, c->socket_group, err, sizeof err) != 0)
 		goto fail;
 	if (c->socket[0] && mvd_milter_bind(c, err, sizeof err) != 0)
 		goto fail;
-	if (mvd_smtp_bind(c, err, sizeof err) != 0)
+	if (mvd_smtp_bind(c, err, sizeof err) != 0 || mvd_proxy_bind(c, err, sizeof err) != 0)
 		goto fail;
 	if (mvd_process_pidfile(c->pid_file, c->user, c->group, err, sizeof err) != 0)
 		goto fail;
 	if (mvd_process_drop(c->user, c->group, path, c->socket_group, err, sizeof err) != 0)
 		goto fail;
+	if (mvd_proxy_count())
+		snprintf(proxies, sizeof proxies, " and %zu IMAP/POP3 listener(s)",
+		         mvd_proxy_count());
 	mvd_log(MVD_LOG_INFO, "start",
-	        "mailvetd %s listening on %s%s%zu SMTP listener(s) as uid %ld%s", MV_VERSION,
+	        "mailvetd %s listening on %s%s%zu SMTP listener(s)%s as uid %ld%s", MV_VERSION,
 	        c->socket[0] ? c->socket : "", c->socket[0] ? " and " : "", mvd_smtp_count(),
-	        (long)geteuid(), o->foreground ? " (foreground)" : "");
+	        proxies, (long)geteuid(), o->foreground ? " (foreground)" : "");
 	return 0;
 fail:
 	mvd_log(MVD_LOG_ERR, "start", "%s", err); /* on the terminal too: mvd_log_start_terminal */

@@ -7,6 +7,7 @@
 #include "keyd/keyd.h"
 #include "listen.h"
 #include "log.h"
+#include "proxy.h"
 #include "recorder.h"
 #include "runtime.h"
 #include "smtp.h"
@@ -23,7 +24,7 @@ static int start(const struct mvd_runtime *rt, int *milter)
 		mvd_log(MVD_LOG_ERR, "start", "cannot start the milter thread");
 		return -1;
 	}
-	if (mvd_smtp_start(err, sizeof err) != 0 ||
+	if (mvd_smtp_start(err, sizeof err) != 0 || mvd_proxy_start(err, sizeof err) != 0 ||
 	    mvd_http_start(&rt->cfg, err, sizeof err) != 0) {
 		mvd_log(MVD_LOG_ERR, "start", "%s", err);
 		return -1;
@@ -42,6 +43,10 @@ static int front_end_died(int milter)
 	}
 	if (mvd_smtp_count() && !mvd_smtp_running()) {
 		mvd_log(MVD_LOG_ERR, "stop", "the SMTP event loop stopped");
+		return 1;
+	}
+	if (mvd_proxy_count() && !mvd_proxy_running()) {
+		mvd_log(MVD_LOG_ERR, "stop", "the IMAP/POP3 proxy event loop stopped");
 		return 1;
 	}
 	return 0;
@@ -98,6 +103,7 @@ told:
 			if ((rt = mvd_runtime_acquire()) != NULL)
 				mvd_recorder_configure(&rt->cfg.reports, &rt->cfg.trace);
 			mvd_runtime_release(rt);
+			mvd_proxy_reload();
 		}
 		if (!stop && front_end_died(milter)) {
 			rc = 1;
@@ -108,6 +114,7 @@ told:
 	timeout = rt ? rt->cfg.drain_timeout : 30;
 	mvd_runtime_release(rt);
 	mvd_http_stop();
+	mvd_proxy_stop();
 	mvd_smtp_stop(timeout);
 	if (milter)
 		mvd_milter_finish(timeout);

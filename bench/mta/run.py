@@ -417,9 +417,20 @@ def main():
     listener = ("[listener front]\nlisten = 127.0.0.1:%d\nnext_hop = inet:127.0.0.1:%d\n"
                 "xclient = yes\nhostname = mx.test.example\n"
                 % (ports["front"], pf.ports["smtpd_plain"]))
-    d = harness.Mailvetd(work, port=ports["milter"],
-                         extra="[log]\ndebug = no\n[dns]\nzone_file =\nresolver = 127.0.0.1@%d\n"
-                         % dnsport + listener)
+    extra = ("[log]\ndebug = no\n[dns]\nzone_file =\nresolver = 127.0.0.1@%d\n" % dnsport
+             + listener)
+    # MTA_MILTER=unix: Postfix talks to mailvetd's milter over a unix socket (the default
+    # mailvetd configuration) instead of TCP on loopback.
+    if os.environ.get("MTA_MILTER") == "unix":
+        sockdir = os.path.join(work, "mvsock")
+        os.makedirs(sockdir, exist_ok=True)
+        os.chmod(sockdir, 0o755)
+        extra += "[milter]\nsocket = unix:%s/milter.sock\nsocket_umask = 0\n" % sockdir
+        with open(os.path.join(pf.etc, "main.cf"), "a") as f:
+            f.write("smtpd_milters = unix:%s/milter.sock\n" % sockdir)
+    d = harness.Mailvetd(work, port=ports["milter"], extra=extra)
+    if os.environ.get("MTA_MILTER") == "unix":
+        d.port = ports["front"]  # what start() waits for
     procs = {}
     try:
         d.start()

@@ -166,6 +166,35 @@ out:
 	return st;
 }
 
+/* The [policy] list files (localpolicy.h), opened as the user the daemon drops to. */
+static enum mv_status policy_files_readable(const struct mvd_config *c, char *err, size_t errlen)
+{
+	char *paths[32];
+	const char *keys[32];
+	long n = mvd_localpolicy_conf_files(&c->localpolicy, paths, keys, 32), bad;
+	enum mv_status st = MV_OK;
+	int why;
+
+	if (n < 0) {
+		mvd_config_errf(c, 0, err, errlen, "out of memory");
+		return MV_ENOMEM;
+	}
+	bad = mvd_process_unreadable_as(c->user, c->group, (const char *const *)paths, (size_t)n,
+	                                &why, err, errlen);
+	if (bad < 0) {
+		st = MV_EINVAL;
+	} else if (bad < n) {
+		mvd_config_errf(c, mvd_config_line(c, "policy", keys[bad]), err, errlen,
+		                "[policy] %s: %s: %s for user %s, which the daemon runs as (a "
+		                "reload would fail)",
+		                keys[bad], paths[bad], strerror(why), c->user);
+		st = MV_EINVAL;
+	}
+	for (long i = 0; i < n; i++)
+		free(paths[i]);
+	return st;
+}
+
 /* [milter] pid_file: removable at exit by the user the daemon drops to. */
 static enum mv_status pid_file(const struct mvd_config *c, char *err, size_t errlen)
 {
@@ -187,6 +216,8 @@ enum mv_status mvd_config_check_system(const struct mvd_config *c, char *err, si
 	if ((st = trust_anchor(c, err, errlen)) != MV_OK)
 		return st;
 	if ((st = pid_file(c, err, errlen)) != MV_OK)
+		return st;
+	if ((st = policy_files_readable(c, err, errlen)) != MV_OK)
 		return st;
 	return readable_after_drop(c, err, errlen);
 }

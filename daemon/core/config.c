@@ -499,7 +499,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (mvd_listener_set(&p->c->listeners, section + strlen(LISTENER_PREFIX), name,
 		                     value, why, sizeof why) != 0)
 			return fail(p, "%s", why);
-		return 1;
+		return note_key(p, section, name, 1); /* its line, for mvd_config_check */
 	}
 	if (strcmp(section, "reports") == 0) {
 		char why[256];
@@ -526,6 +526,14 @@ static int handler(void *user, const char *section, const char *name, const char
 		char why[256];
 		if (!note_key(p, section, name, strcmp(name, "local_domains") == 0) ||
 		    mvd_submission_conf_set(&p->c->submission, name, value, why, sizeof why) != 0)
+			return p->failed ? 0 : fail(p, "%s", why);
+		return 1;
+	}
+	if (strcmp(section, "policy") == 0 && mvd_localpolicy_conf_key(name)) {
+		char why[256];
+		/* the lists accumulate over lines, as internal_hosts does */
+		if (!note_key(p, section, name, strcmp(name, "dmarc_override_file") != 0) ||
+		    mvd_localpolicy_conf_set(&p->c->localpolicy, name, value, why, sizeof why) != 0)
 			return p->failed ? 0 : fail(p, "%s", why);
 		return 1;
 	}
@@ -630,6 +638,7 @@ void mvd_config_free(struct mvd_config *c)
 	mvd_http_conf_free(&c->http);
 	mvd_trace_conf_free(&c->trace);
 	mvd_submission_conf_free(&c->submission);
+	mvd_localpolicy_conf_free(&c->localpolicy);
 	for (size_t i = 0; i < c->nlines; i++) {
 		free(c->lines[i].section);
 		free(c->lines[i].name);
@@ -848,6 +857,23 @@ static const char *relative_path(const struct mvd_config *c)
 	return NULL;
 }
 
+/* The [listener] checks, their error on the line of the key at fault (else of the section's role or listen). */
+static enum mv_status listeners_check(const struct mvd_config *c, char *err, size_t errlen)
+{
+	const char *name = NULL, *key = NULL;
+	char why[512], section[80];
+	unsigned line;
+
+	if (mvd_listeners_check_at(&c->listeners, why, sizeof why, &name, &key) == MV_OK)
+		return MV_OK;
+	snprintf(section, sizeof section, "%s%s", LISTENER_PREFIX, name ? name : "");
+	if (!(line = mvd_config_line(c, section, key)) &&
+	    !(line = mvd_config_line(c, section, "role")))
+		line = mvd_config_line(c, section, "listen");
+	mvd_config_errf(c, line, err, errlen, "%s", why);
+	return MV_ESYNTAX;
+}
+
 enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t errlen)
 {
 	const char *why;
@@ -859,7 +885,7 @@ enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t er
 		return MV_ESYNTAX;
 	}
 	/* An empty [milter] socket turns the milter off: then an SMTP listener must serve. */
-	if (c->socket[0] == '\0' && c->listeners.count == 0) {
+	if (c->socket[0] == '\0' && c->listeners.count + c->listeners.nproxy == 0) {
 		mvd_config_errf(c, mvd_config_line(c, "milter", "socket"), err, errlen,
 		                "[milter] socket is empty and there is no [listener]");
 		return MV_ESYNTAX;
@@ -876,7 +902,7 @@ enum mv_status mvd_config_check(const struct mvd_config *c, char *err, size_t er
 		                c->log_facility);
 		return MV_ESYNTAX;
 	}
-	if (mvd_listeners_check(&c->listeners, err, errlen) != MV_OK)
+	if (listeners_check(c, err, errlen) != MV_OK)
 		return MV_ESYNTAX;
 	if (mvd_http_conf_check(c, err, errlen) != MV_OK)
 		return MV_ESYNTAX;

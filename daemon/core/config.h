@@ -13,6 +13,7 @@
 
 #include "http_config.h"
 #include "listener.h"
+#include "localpolicy.h"
 #include "reports_config.h"
 #include "trace_config.h"
 #include "submission_config.h"
@@ -99,6 +100,7 @@ struct mvd_config {
 	enum mvd_fail_mode on_error;
 	enum mvd_refuse_mode unreadable_header; /* a header field lib/verify could not take */
 	struct mvd_strlist trusted_arc_sealers;
+	struct mvd_localpolicy_conf localpolicy; /* overrides and skips (localpolicy.c) */
 	/* [dns] */
 	char *resolver; /* "system" or ADDR[@PORT] */
 	unsigned dns_timeout_ms;

@@ -1,4 +1,4 @@
-/* daemon/core/listener.h — the [listener NAME] sections of mailvet.conf: SMTP sockets and their next hop. */
+/* daemon/core/listener.h — the [listener NAME] sections of mailvet.conf: SMTP sockets and their next hop, IMAP/POP3 proxies and their upstream. */
 #ifndef MAILVETD_CORE_LISTENER_H
 #define MAILVETD_CORE_LISTENER_H
 
@@ -8,9 +8,17 @@
 
 #include <mailvet/util.h>
 
-/* What a listener is for: mail from the world, or from our users (RFC 6409, AUTH required). */
-enum mvd_listener_role { MVD_ROLE_INBOUND, MVD_ROLE_SUBMISSION };
-/* TLS on the listener: STARTTLS offered (RFC 3207), or TLS from the first byte (RFC 8314). */
+/*
+ * What a listener is for: the SMTP front end for mail from the world
+ * (inbound) or from our users (submission: RFC 6409, AUTH required), or a
+ * capability proxy (daemon/proxy).
+ */
+enum mvd_listener_role { MVD_ROLE_INBOUND, MVD_ROLE_IMAP, MVD_ROLE_POP3, MVD_ROLE_SUBMISSION };
+/*
+ * TLS towards the clients: none, STARTTLS/STLS (RFC 3207, RFC 2595), or from
+ * the first byte (RFC 8314). The key's value as written; for SMTP listeners
+ * mvd_listener_tls() gives the mode in force.
+ */
 enum mvd_tls_mode { MVD_TLS_NONE, MVD_TLS_STARTTLS, MVD_TLS_IMPLICIT };
 /* How the next hop is spoken to. */
 enum mvd_next_hop_proto { MVD_NEXT_HOP_SMTP, MVD_NEXT_HOP_LMTP };
@@ -38,15 +46,27 @@ struct mvd_listener_conf {
 	unsigned next_hop_data_final; /* s for the next hop's answer to "." (§4.5.3.2.6) */
 	int xclient;                  /* pass the client to the next hop (Postfix XCLIENT) */
 	char *tls_cert, *tls_key;     /* PEM files; both set = STARTTLS offered */
-	enum mvd_tls_mode tls_mode;   /* with tls_cert/tls_key: STARTTLS (default) or implicit */
 	int auth;                     /* AUTH offered (over TLS); always on a submission listener */
 	char *hostname;               /* greeting and EHLO; "" = the host name */
 	struct mv_cidr_list proxy_from; /* load balancers that send a PROXY header first */
+	/* role = imap | pop3 only: */
+	char *upstream;             /* "inet:HOST:PORT" or "unix:/path": the IMAP/POP3 server */
+	enum mvd_tls_mode tls_mode; /* towards the clients (tls_cert, tls_key) */
+	int upstream_tls;           /* TLS from the first byte towards the upstream */
+	unsigned timeout_idle;      /* s without a byte either way before the session is closed */
+	char *authserv_id;          /* "" = [verify] authserv_id */
 };
 
+/*
+ * item: the SMTP listeners (role inbound), the ones daemon/smtp binds;
+ * proxy: role imap and pop3, the ones daemon/proxy binds. A section moves
+ * from one to the other when its role is set.
+ */
 struct mvd_listeners {
 	struct mvd_listener_conf *item;
 	size_t count;
+	struct mvd_listener_conf *proxy;
+	size_t nproxy;
 };
 
 /*
@@ -60,7 +80,14 @@ int mvd_listener_set(struct mvd_listeners *l, const char *section, const char *k
 /* After the last line: listen and next_hop set and well formed, STARTTLS with both files. */
 enum mv_status mvd_listeners_check(const struct mvd_listeners *l, char *err, size_t errlen);
 
-/* The listener called name, or NULL. */
+/*
+ * The same, and on failure the section's name and the key at fault
+ * (borrowed, valid while l is), so the caller can name the line.
+ */
+enum mv_status mvd_listeners_check_at(const struct mvd_listeners *l, char *err, size_t errlen,
+                                      const char **name, const char **key);
+
+/* The listener called name (of either kind), or NULL. */
 const struct mvd_listener_conf *mvd_listener_find(const struct mvd_listeners *l, const char *name);
 
 void mvd_listeners_free(struct mvd_listeners *l);
@@ -70,5 +97,12 @@ void mvd_listeners_free(struct mvd_listeners *l);
  * 0, or -1 when malformed.
  */
 int mvd_listener_split_addr(const char *spec, char *host, size_t hostlen, unsigned *port);
+
+/*
+ * The TLS mode of an SMTP listener in force: tls = implicit, or STARTTLS
+ * when tls_cert and tls_key are set (tls = none or unset), else none.
+ * Proxy listeners take tls as written.
+ */
+enum mvd_tls_mode mvd_listener_tls(const struct mvd_listener_conf *c);
 
 #endif

@@ -16,6 +16,7 @@ static void runtime_free(struct mvd_runtime *rt)
 {
 	mvd_keys_free(rt->keys);
 	mvd_submit_close(&rt->submit);
+	mvd_localpolicy_free(rt->localpolicy);
 	mv_dkim_keycache_free(rt->keycache);
 	mv_dmarc_psl_free(rt->psl);
 	mv_dns_free(rt->resolver);
@@ -129,6 +130,9 @@ enum mv_status mvd_runtime_open(struct mvd_config *cfg, struct mvd_runtime **out
 	if ((st = mvd_keys_load(&rt->cfg, &rt->keys, err, errlen)) != MV_OK)
 		goto out;
 	if ((st = mvd_submit_open(&rt->cfg.submission, &rt->submit, err, errlen)) != MV_OK)
+		goto out;
+	/* the [policy] lists' files are read here, so SIGHUP reloads them with the rest */
+	if ((st = mvd_localpolicy_load(&rt->cfg, &rt->localpolicy, err, errlen)) != MV_OK)
 		goto out;
 	if ((st = mv_dkim_keycache_new(1024, &rt->keycache)) != MV_OK) {
 		snprintf(err, errlen, "out of memory");

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "keys.h"
 #include "submit.h"
+#include "localpolicy.h"
 
 /*
  * Everything a message is handled with. Reference counted: a milter
@@ -28,7 +29,9 @@ struct mvd_runtime {
 	struct mv_dkim_keycache *keycache; /* decoded DKIM and ARC keys, shared by all sessions */
 	struct mv_dmarc_psl *psl;          /* [verify] dmarc_mode = rfc7489: vcfg.dmarc.psl */
 	struct mvd_submit submit;          /* [submission]: credentials and the sender map */
-	int refs;                          /* guarded by the holder's lock */
+	/* [policy] overrides and skips (localpolicy.h); NULL = none */
+	struct mvd_localpolicy *localpolicy;
+	int refs; /* guarded by the holder's lock */
 };
 
 /*

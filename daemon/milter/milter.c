@@ -207,13 +207,21 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-/* The first recipient's domain is the DMARC record's envelope_to (no reply when the MTA allows). */
+/*
+ * The first recipient's domain is the DMARC record's envelope_to (no reply when the MTA
+ * allows); every recipient is counted for [policy] skip_recipient_domains.
+ */
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct mvd_session *s = ready(ctx);
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
+	if (argv && argv[0] && s->m.active) {
+		s->m.env.nrcpt++;
+		s->m.env.nrcpt_skip +=
+		        (unsigned)mvd_localpolicy_skip_rcpt(s->rt->localpolicy, argv[0]);
+	}
 	if (argv && argv[0] && !s->m.env.rcpt_domain[0]) {
 		char *to = strip_brackets(argv[0]);
 		mvd_envelope_rcpt(&s->m.env, to, 0);

@@ -86,8 +86,14 @@ static int quarantine(struct mvd_pipeline *p, struct mvd_outcome *out)
 	char value[300];
 
 	if (c->quarantine == MVD_QUARANTINE_MILTER) {
-		snprintf(out->verdict.reason, sizeof out->verdict.reason,
-		         "mailvetd: DMARC policy of the author's domain (%s)", c->authserv_id);
+		if (p->lp_dmarc) /* [policy] dmarc_override_file quarantines instead of rejecting */
+			snprintf(out->verdict.reason, sizeof out->verdict.reason,
+			         "mailvetd: local_policy=%.200s (%s)", p->local_policy,
+			         c->authserv_id);
+		else
+			snprintf(out->verdict.reason, sizeof out->verdict.reason,
+			         "mailvetd: DMARC policy of the author's domain (%s)",
+			         c->authserv_id);
 		return 1;
 	}
 	out->verdict.action = MVD_ACTION_ACCEPT;
@@ -103,7 +109,7 @@ static int quarantine(struct mvd_pipeline *p, struct mvd_outcome *out)
  */
 static void accepted(struct mvd_pipeline *p, struct mvd_outcome *out)
 {
-	const char *field = mv_verify_header_field(p->v);
+	const char *field = mvd_pipeline_local_field(p); /* the library's, or overridden */
 	int ours = !p->outbound || p->rt->cfg.outbound_results;
 	int seal_tempfail = 0;
 
@@ -137,6 +143,10 @@ void mvd_pipeline_end(struct mvd_pipeline *p, struct mvd_outcome *out)
 
 	memset(out, 0, sizeof *out);
 	p->nedits = 0;
+	if (p->skip) {
+		mvd_pipeline_local_pass(p, out);
+		return;
+	}
 	if (!p->failed && (st = mv_verify_end(p->v)) != MV_OK)
 		mvd_pipeline_failed(p, st, "verify_end");
 	if (p->failed) {
@@ -153,6 +163,7 @@ void mvd_pipeline_end(struct mvd_pipeline *p, struct mvd_outcome *out)
 	}
 	lv = mv_verify_verdict(p->v);
 	from_library(&out->verdict, lv);
+	mvd_pipeline_local_dmarc(p, &out->verdict); /* [policy] dmarc_override_file */
 	if (lv->note[0]) {
 		snprintf(p->note, sizeof p->note, "%s", lv->note);
 		out->note = p->note;

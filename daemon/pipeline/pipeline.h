@@ -38,6 +38,8 @@ struct mvd_envelope {
 	unsigned nrcpt;        /* recipients accepted, 0 when the front end does not know */
 	enum mvd_front_end front_end; /* who fed the message, for the metrics (0: the milter) */
 	char rcpt_domain[256]; /* the first RCPT's domain, "" = unknown (mvd_envelope_rcpt) */
+	/* of nrcpt, those in [policy] skip_recipient_domains (localpolicy.h) */
+	unsigned nrcpt_skip;
 };
 
 /*

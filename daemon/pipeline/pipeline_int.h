@@ -45,6 +45,12 @@ struct mvd_pipeline {
 	size_t nsubmit_fields;
 	int submit_unreadable;
 	char *submit_msgid; /* the Message-ID, for the trace record */
+	/* [policy] local policy (override.c): what was applied, for the log, A-R and report */
+	int skip;               /* skip_clients / skip_recipient_domains: not checked, passed on */
+	int lp_dmarc;           /* a dmarc_override_file line changed the DMARC action */
+	int lp_quarantine;      /* ... to quarantine (else to accept) */
+	char local_policy[300]; /* "skip_client", "dmarc_quarantine:example.com", ...; "" = none */
+	struct mv_buf lp_field; /* our field with the override in its dmarc comment */
 };
 
 /* submit.c: keep From/Sender of authenticated mail; refuse a sender the login may not use (1). */
@@ -76,6 +82,19 @@ int mvd_pipeline_insert_fields(struct mvd_pipeline *p, const char *text, size_t 
 
 /* Outbound: DKIM-sign, then ARC-seal (outbound.c). *tempfail set when sealing must wait. */
 int mvd_pipeline_outbound(struct mvd_pipeline *p, struct mvd_outcome *out, int *tempfail);
+
+/*
+ * Local policy (override.c). At the start: 1 when the message is not to be
+ * checked (p->skip, p->local_policy set); the client's internal_clients
+ * match makes it outbound.
+ */
+int mvd_pipeline_local_start(struct mvd_pipeline *p);
+/* The outcome of a skipped message: accepted as it is, no edits. */
+void mvd_pipeline_local_pass(struct mvd_pipeline *p, struct mvd_outcome *out);
+/* A dmarc_override_file line for the author domain, applied to the library's verdict. */
+void mvd_pipeline_local_dmarc(struct mvd_pipeline *p, struct mvd_verdict *v);
+/* Our Authentication-Results field(s): the library's, or with the override named; NULL: memory. */
+const char *mvd_pipeline_local_field(struct mvd_pipeline *p);
 
 /* The message's DMARC record to the recorder, when p->record (record.c). */
 void mvd_pipeline_record(struct mvd_pipeline *p);

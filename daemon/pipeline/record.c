@@ -38,6 +38,12 @@ void mvd_pipeline_record(struct mvd_pipeline *p)
 	if (mv_report_record_from_verify(p->v, p->env.rcpt_domain[0] ? p->env.rcpt_domain : NULL,
 	                                 (int64_t)time(NULL), &r) != MV_OK)
 		return; /* no DMARC record, virtual DMARC, none, temperror: nothing to report */
+	/* [policy] dmarc_override_file: RFC 9990 reason local_policy */
+	if (p->lp_dmarc) {
+		MV_REPORT_SET(r.disposition, p->lp_quarantine ? "quarantine" : "none");
+		MV_REPORT_SET(r.reason, "local_policy");
+		MV_REPORT_SET(r.reason_comment, p->local_policy);
+	}
 	if (store)
 		mvd_recorder_put(c->reports.store, c->reports.queue, c->reports.batch, &r);
 	mvd_failure_report(&c->reports.failure, p->v, &r, mvd_pipeline_queue_id(p));

@@ -62,8 +62,11 @@ const char *mvd_pipeline_action_name(const struct mvd_pipeline *m, const struct 
 	case MVD_ACTION_ACCEPT:
 		break;
 	}
-	/* quarantine = header: accepted with our quarantine field */
-	return mv_verify_action(m->v) == MV_VERIFY_QUARANTINE && !m->outbound && !m->failed &&
+	/* quarantine = header: accepted with our quarantine field (local policy's, or DMARC's) */
+	if (m->skip)
+		return "accept";
+	return (m->lp_dmarc ? m->lp_quarantine : mv_verify_action(m->v) == MV_VERIFY_QUARANTINE) &&
+	                       !m->outbound && !m->failed &&
 	                       m->rt->cfg.quarantine == MVD_QUARANTINE_HEADER
 	               ? "quarantine"
 	               : "accept";
@@ -108,6 +111,8 @@ static void report_kv(struct mv_buf *b, const struct mvd_pipeline *m, const stru
 	mvd_log_kv(b, "removed", num);
 	mvd_log_kv(b, "direction", m->outbound ? "outbound" : "inbound");
 	mvd_log_kv(b, "action", mvd_pipeline_action_name(m, o));
+	if (m->local_policy[0])
+		mvd_log_kv(b, "local_policy", m->local_policy);
 	if (o->signed_by)
 		mvd_log_kv(b, "signed", o->signed_by);
 	if (o->not_signed)
@@ -179,6 +184,7 @@ static void report_json(struct mv_buf *b, const struct mvd_pipeline *m, const st
 	mv_buf_printf(b, ",\"removed\":%zu", m->ndelete);
 	json_field(b, "direction", m->outbound ? "outbound" : "inbound");
 	json_field(b, "action", mvd_pipeline_action_name(m, o));
+	json_field(b, "local_policy", m->local_policy[0] ? m->local_policy : NULL);
 	json_field(b, "signed", o->signed_by);
 	json_field(b, "not_signed", o->not_signed);
 	json_field(b, "sealed", o->sealed_by);

@@ -62,7 +62,21 @@ static int over_limit(struct mvd_pipeline *p, struct mvd_outcome *out)
 	const struct mvd_submission_conf *c = &p->rt->cfg.submission;
 	struct mvd_verdict *v = &out->verdict;
 
-	if (p->env.limits_counted || mvd_submit_take_message(c, p->env.auth_id))
+	if (p->env.limits_counted)
+		return 0;
+	if (c->recipients_per_message && p->env.nrcpt > c->recipients_per_message) {
+		v->action = MVD_ACTION_TEMPFAIL;
+		snprintf(v->code, sizeof v->code, "452");
+		snprintf(v->xcode, sizeof v->xcode, "4.5.3");
+		snprintf(v->text, sizeof v->text,
+		         "Too many recipients for this login (at most %u a message)",
+		         c->recipients_per_message);
+		snprintf(p->note, sizeof p->note, "login %.60s: %u recipients, over %u",
+		         p->env.auth_id, p->env.nrcpt, c->recipients_per_message);
+		out->note = p->note;
+		return 1;
+	}
+	if (mvd_submit_take_message(c, p->env.auth_id))
 		return 0;
 	v->action = MVD_ACTION_TEMPFAIL;
 	snprintf(v->code, sizeof v->code, "451");

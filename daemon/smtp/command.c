@@ -189,8 +189,11 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 
 static void rcpt_done(struct smtp_session *s, int code, const char *reply)
 {
-	if (code >= 200 && code < 300)
+	if (code >= 200 && code < 300) {
 		s->nrcpt++;
+		/* of the recipients (data.c: env.nrcpt), those in [policy] skip_recipient_domains */
+		s->env.nrcpt_skip += (unsigned)s->rcpt_skip;
+	}
 	if (code == 0)
 		s->relay_lost = 1;
 	forward(s, code, reply, "451 4.4.2 Next hop connection lost, try again later");
@@ -258,6 +261,7 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	mvd_envelope_rcpt(&s->env, to.addr, s->nrcpt_tried == 0);
 	s->nrcpt_tried++;
+	s->rcpt_skip = mvd_localpolicy_skip_rcpt(s->rt->localpolicy, to.addr);
 	smtp_wait(s);
 	smtp_relay_cmd(s, rcpt_done, "RCPT TO:<%s>", to.addr);
 }

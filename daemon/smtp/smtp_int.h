@@ -125,6 +125,7 @@ struct smtp_session {
 	struct smtp_path *mail; /* from MAIL until the transaction ends */
 	unsigned nrcpt;         /* accepted by the next hop */
 	unsigned nrcpt_tried;   /* RCPT commands in this transaction */
+	int rcpt_skip;          /* the RCPT in flight is in [policy] skip_recipient_domains */
 	struct mvd_envelope env;
 	char qid[40];      /* our id of the message for the log: S<connection>.<message> */
 	char trace_id[24]; /* authenticated mail: the id in our Received field and trace record */

@@ -132,7 +132,7 @@ void mv_dns_questions_free(struct mv_dns_questions *l);
 
 /*
  * Record every answer this resolver serves from now on, as zone-file lines
- * (DESIGN.md format), so the verdict can be replayed offline with
+ * (docs/zone-file.md), so the verdict can be replayed offline with
  * mv_dns_zone_open(). The file is written by mv_dns_record_flush() and by
  * mv_dns_free(). SERVFAIL and TIMEOUT answers are recorded as the
  * pseudo-types of the same name, qualified by the asked type ("TIMEOUT TXT");
@@ -182,13 +182,14 @@ void mv_dns_stats_attach(struct mv_resolver *r, struct mv_dns_stats *s);
 void mv_dns_free(struct mv_resolver *r);
 
 /*
- * Zone-file backend (DESIGN.md "Zone file format"): answers from a file,
+ * Zone-file backend (docs/zone-file.md: RFC 1035 master-file syntax plus
+ * pseudo-records): answers from a file,
  * for tests, the demo and offline replay. On error *out is NULL and err
  * holds "line 12: bad TXT string" (at most errlen-1 bytes; err may be NULL).
  * mv_dns_zone_parse reads the zone from memory; the text is not kept.
  * Statuses: MV_ESYNTAX, MV_ETOOBIG (zone over MV_DNS_ZONE_MAX, a line over
  * 64 KiB), MV_EIO (open: cannot read the file), MV_ENOMEM.
- * Two extensions of the DESIGN.md format, which recordings use:
+ * Two extensions of the master-file format, which recordings use:
  *   `owner TIMEOUT TYPE` / `owner SERVFAIL TYPE` fail only queries of TYPE;
  *   `owner NODATA` makes the name exist without records.
  * The zone answers are immutable: lookups are thread-safe and lock-free.

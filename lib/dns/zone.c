@@ -186,7 +186,7 @@ void mv_dns_zone_clear(struct mv_dns_zone *z)
 }
 
 /*
- * DESIGN.md semantics, in order: no node is NXDOMAIN; records of the type
+ * docs/zone-file.md "Answers", in order: no node is NXDOMAIN; records of the type
  * answer; a pseudo-type for the type (or for every type) fails the query;
  * a CNAME is left to resolver.c to follow; otherwise NODATA.
  */

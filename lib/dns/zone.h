@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <mailvet/dns.h>
+#include <mailvet/util.h>
 
 /* Per-type slots: A, CNAME, PTR, MX, TXT, AAAA. */
 #define MV_DNS_ZONE_NTYPES 6
@@ -57,6 +58,29 @@ struct mv_dns_node *mv_dns_zone_node(struct mv_dns_zone *z, const char *name, si
 enum mv_status mv_dns_zone_add(struct mv_dns_node *node, const struct mv_dns_rr *rr);
 
 void mv_dns_zone_clear(struct mv_dns_zone *z);
+
+/* Bytes in one line and in one entry (lines joined by parentheses). */
+#define MV_DNS_ZONE_LINE_MAX 65536
+
+/* zone_entry.c: where the next entry of a zone's text starts. */
+struct mv_dns_zone_reader {
+	const char *p, *end;
+	size_t line;  /* line number of p */
+	size_t depth; /* open parentheses */
+};
+
+void mv_dns_zone_reader_init(struct mv_dns_zone_reader *rd, const char *text, size_t len);
+
+/*
+ * The next entry into out (reset first): one line, or the lines an open
+ * parenthesis joins, with comments dropped and parentheses and line breaks
+ * turned into blanks; quoted strings and backslash escapes are left as they
+ * are for the record parser. *start is the entry's first line (on error,
+ * the line at fault). Returns 1 (an entry, maybe blank), 0 at the end of
+ * the text, -1 with *why and *st (MV_ESYNTAX, MV_ETOOBIG, MV_ENOMEM).
+ */
+int mv_dns_zone_entry(struct mv_dns_zone_reader *rd, struct mv_buf *out, size_t *start,
+                      const char **why, enum mv_status *st);
 
 /* zone.c: wrap a parsed zone into a resolver (takes z, even on failure). */
 enum mv_status mv_dns_zone_resolver(struct mv_dns_zone *z, struct mv_resolver **out);

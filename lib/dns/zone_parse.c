@@ -1,4 +1,11 @@
-/* lib/dns/zone_parse.c — read the zone-file format (DESIGN.md "Zone file format") into a zone. */
+/*
+ * lib/dns/zone_parse.c — read a zone file (docs/zone-file.md: RFC 1035 §5
+ * master-file syntax plus the TIMEOUT, SERVFAIL and NODATA pseudo-records)
+ * into a zone. ldns reads master files too, but it has no place for the
+ * pseudo-records, and the one-line format that predates this one must keep
+ * its meaning (a name without a trailing dot is absolute until a $ORIGIN),
+ * so the entries are parsed here, bounded, and fuzzed (fuzz/fuzz_dns_zone.c).
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,9 +19,17 @@
 
 struct parser {
 	struct mv_dns_zone *zone;
-	struct mv_buf txt; /* a TXT record's decoded strings */
-	const char *why;   /* reason of the first error */
-	char why_buf[96];  /* for reasons that name a word */
+	struct mv_buf txt;   /* a TXT record's decoded strings */
+	struct mv_buf entry; /* the entry being parsed (zone_entry.c) */
+	/* $ORIGIN, normalized; "" (the root) until one is given */
+	char origin[MV_DNS_NAME_MAX + 1];
+	size_t originlen;
+	/* the last owner, for entries that start with a blank */
+	char prev[MV_DNS_NAME_MAX + 1];
+	size_t prevlen;
+	int have_prev;
+	const char *why;  /* reason of the first error */
+	char why_buf[96]; /* for reasons that name a word */
 };
 
 static int is_space(char c)
@@ -61,17 +76,32 @@ static int unescape(struct mv_cursor *c, unsigned char *out)
 	return 0;
 }
 
+/* Append ".origin" to the raw name (a relative name); -1 when it does not fit. */
+static int append_origin(const struct parser *ps, char *raw, size_t *n, size_t cap)
+{
+	if (ps->originlen == 0)
+		return 0; /* no $ORIGIN yet: the name is absolute, as in the one-line format */
+	if (*n + 1 + ps->originlen >= cap)
+		return -1;
+	raw[(*n)++] = '.';
+	memcpy(raw + *n, ps->origin, ps->originlen);
+	*n += ps->originlen;
+	return 0;
+}
+
 /*
  * A name word (owner or rdata host): decoded, validated, lowercased, with
  * no trailing dot, into out. Names are text, so a decoded NUL is refused
- * and a decoded dot separates labels as a plain one does.
+ * and a decoded dot separates labels as a plain one does. "@" is the
+ * origin; a name without a plain trailing dot is relative to the origin.
  */
 static int name_word(struct parser *ps, struct mv_cursor *c, char out[MV_DNS_NAME_MAX + 1],
                      size_t *outlen, const char *what)
 {
-	char raw[MV_DNS_NAME_MAX + 2];
+	char raw[2 * MV_DNS_NAME_MAX + 4];
 	size_t n = 0;
 	unsigned char b;
+	int absolute = 0, escaped;
 
 	skip_space(c);
 	if (c->p == c->end || *c->p == ';') {
@@ -79,9 +109,16 @@ static int name_word(struct parser *ps, struct mv_cursor *c, char out[MV_DNS_NAM
 		ps->why = ps->why_buf;
 		return -1;
 	}
+	if (c->end - c->p >= 1 && *c->p == '@' && (c->end - c->p == 1 || is_space(c->p[1]))) {
+		c->p++;
+		memcpy(out, ps->origin, ps->originlen + 1);
+		*outlen = ps->originlen;
+		return 0;
+	}
 	while (c->p < c->end && !is_space(*c->p) && *c->p != ';') {
 		b = (unsigned char)*c->p++;
-		if (b == '\\' && unescape(c, &b) < 0) {
+		escaped = b == '\\';
+		if (escaped && unescape(c, &b) < 0) {
 			ps->why = "bad \\DDD escape in a name";
 			return -1;
 		}
@@ -89,10 +126,13 @@ static int name_word(struct parser *ps, struct mv_cursor *c, char out[MV_DNS_NAM
 			ps->why = "NUL byte in a name";
 			return -1;
 		}
-		if (n == sizeof raw - 1)
+		if (n >= MV_DNS_NAME_MAX + 1)
 			goto bad;
+		absolute = b == '.' && !escaped;
 		raw[n++] = (char)b;
 	}
+	if (!absolute && append_origin(ps, raw, &n, sizeof raw) < 0)
+		goto bad;
 	if (mv_dns_name_norm(raw, n, out, outlen) == MV_OK)
 		return 0;
 bad:
@@ -276,41 +316,167 @@ static int record_type(const char *w, size_t n, enum mv_dns_type *type)
 	return -1;
 }
 
-/* One line that is not blank: owner TYPE rdata [; comment]. */
-static int parse_line(struct parser *ps, struct mv_cursor *c)
+/*
+ * Types a zone as nsd, BIND or `dig` writes it holds but no check asks:
+ * their owner exists (so it answers NODATA, as in real DNS) and their rdata
+ * is skipped. RFC 3597 TYPEnnn too.
+ */
+static int ignored_type(const char *w, size_t n)
+{
+	static const char *const names[] = {
+	        "NS",    "SOA",   "SRV",  "CAA",        "DS",    "DNSKEY", "RRSIG",
+	        "NSEC",  "NSEC3", "TLSA", "NSEC3PARAM", "SSHFP", "HINFO",  "NAPTR",
+	        "HTTPS", "SVCB",  "CDS",  "CDNSKEY",    "LOC",   "ZONEMD", "OPENPGPKEY"};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (mv_ascii_ieq(w, n, names[i]))
+			return 1;
+	if (n > 4 && n <= 9 && mv_ascii_ieq(w, 4, "TYPE")) {
+		for (i = 4; i < n; i++)
+			if (w[i] < '0' || w[i] > '9')
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* A TTL: seconds, or BIND's units ("1h30m", "2d"); the value is not kept. */
+static int is_ttl(const char *w, size_t n)
+{
+	size_t i;
+	int digit = 0;
+
+	if (n == 0 || n > 24 || w[0] < '0' || w[0] > '9')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (w[i] >= '0' && w[i] <= '9')
+			digit = 1;
+		else if (digit && strchr("smhdwSMHDW", w[i]))
+			digit = 0;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+static int is_class(const char *w, size_t n)
+{
+	return mv_ascii_ieq(w, n, "IN") || mv_ascii_ieq(w, n, "CH") || mv_ascii_ieq(w, n, "HS") ||
+	       mv_ascii_ieq(w, n, "CS");
+}
+
+/*
+ * The optional TTL and class, in either order (RFC 1035 §5.1), then the
+ * type word into [*w, *w + *n). Only class IN is served.
+ */
+static int ttl_class_type(struct parser *ps, struct mv_cursor *c, const char **w, size_t *n)
+{
+	int seen_ttl = 0, seen_class = 0;
+
+	for (;;) {
+		if (word(c, w, n) < 0) {
+			ps->why = "missing type";
+			return -1;
+		}
+		if (!seen_ttl && is_ttl(*w, *n)) {
+			seen_ttl = 1;
+		} else if (!seen_class && is_class(*w, *n)) {
+			seen_class = 1;
+			if (!mv_ascii_ieq(*w, *n, "IN")) {
+				snprintf(ps->why_buf, sizeof ps->why_buf,
+				         "class %.*s is not served (only IN)", (int)*n, *w);
+				ps->why = ps->why_buf;
+				return -1;
+			}
+		} else {
+			return 0;
+		}
+	}
+}
+
+/* Would this word, first on an indented line, be a TTL, class or type (not an owner)? */
+static int starts_without_owner(const char *w, size_t n)
+{
+	enum mv_dns_type t;
+
+	return is_ttl(w, n) || is_class(w, n) || record_type(w, n, &t) == 0 || ignored_type(w, n) ||
+	       mv_ascii_ieq(w, n, "TIMEOUT") || mv_ascii_ieq(w, n, "SERVFAIL") ||
+	       mv_ascii_ieq(w, n, "NODATA");
+}
+
+/*
+ * The owner of an entry. A line that starts with a blank continues the
+ * previous owner (RFC 1035 §5.1) when its first word is a TTL, class or
+ * type; otherwise, as in the one-line format, the first word is the owner.
+ */
+static int owner_name(struct parser *ps, struct mv_cursor *c, char owner[MV_DNS_NAME_MAX + 1],
+                      size_t *ownerlen)
+{
+	struct mv_cursor peek = *c;
+	const char *w;
+	size_t n;
+
+	if (ps->have_prev && c->p < c->end && is_space(*c->p) && word(&peek, &w, &n) == 0 &&
+	    starts_without_owner(w, n)) {
+		memcpy(owner, ps->prev, ps->prevlen + 1);
+		*ownerlen = ps->prevlen;
+		return 0;
+	}
+	if (name_word(ps, c, owner, ownerlen, "owner name") < 0)
+		return -1;
+	memcpy(ps->prev, owner, *ownerlen + 1);
+	ps->prevlen = *ownerlen;
+	ps->have_prev = 1;
+	return 0;
+}
+
+/* The type word: a record type, a pseudo-type (*fail >= 0) or an ignored type (*ignored). */
+static int entry_type(struct parser *ps, const char *w, size_t n, struct mv_dns_rr *rr, int *fail,
+                      int *ignored)
+{
+	if (mv_ascii_ieq(w, n, "TIMEOUT"))
+		*fail = MV_DNS_ZONE_TIMEOUT;
+	else if (mv_ascii_ieq(w, n, "SERVFAIL"))
+		*fail = MV_DNS_ZONE_SERVFAIL;
+	else if (mv_ascii_ieq(w, n, "NODATA"))
+		*fail = MV_DNS_ZONE_OK;
+	else if (ignored_type(w, n))
+		*ignored = 1;
+	else if (record_type(w, n, &rr->type) < 0) {
+		snprintf(ps->why_buf, sizeof ps->why_buf, "unknown type '%.*s'",
+		         n > 16 ? 16 : (int)n, w);
+		ps->why = ps->why_buf;
+		return -1;
+	}
+	return 0;
+}
+
+/* One entry that is not blank: owner [TTL] [class] TYPE rdata. */
+static int parse_record(struct parser *ps, struct mv_cursor *c)
 {
 	char owner[MV_DNS_NAME_MAX + 1], host[MV_DNS_NAME_MAX + 1];
 	struct mv_dns_rr rr;
 	struct mv_dns_node *node;
 	const char *w;
 	size_t n, ownerlen;
-	int fail = -1;
+	int fail = -1, ignored = 0;
 
-	if (name_word(ps, c, owner, &ownerlen, "owner name") < 0)
+	if (owner_name(ps, c, owner, &ownerlen) < 0)
 		return -1;
-	if (word(c, &w, &n) < 0) {
-		ps->why = "missing type";
+	if (ttl_class_type(ps, c, &w, &n) < 0)
 		return -1;
-	}
 	memset(&rr, 0, sizeof rr);
-	if (mv_ascii_ieq(w, n, "TIMEOUT"))
-		fail = MV_DNS_ZONE_TIMEOUT;
-	else if (mv_ascii_ieq(w, n, "SERVFAIL"))
-		fail = MV_DNS_ZONE_SERVFAIL;
-	else if (mv_ascii_ieq(w, n, "NODATA"))
-		fail = MV_DNS_ZONE_OK;
-	else if (record_type(w, n, &rr.type) < 0) {
-		snprintf(ps->why_buf, sizeof ps->why_buf, "unknown type '%.*s'",
-		         n > 16 ? 16 : (int)n, w);
-		ps->why = ps->why_buf;
+	if (entry_type(ps, w, n, &rr, &fail, &ignored) < 0)
 		return -1;
-	}
-	if (fail < 0 && parse_rdata(ps, c, &rr, host) < 0)
+	if (fail < 0 && !ignored && parse_rdata(ps, c, &rr, host) < 0)
 		return -1;
 	if (!(node = mv_dns_zone_node(ps->zone, owner, ownerlen, 1))) {
 		ps->why = "out of memory";
 		return -1;
 	}
+	if (ignored)
+		return 0;
 	if (fail >= 0 && parse_pseudo(ps, c, node, fail) < 0)
 		return -1;
 	if (!at_end(c)) {
@@ -324,32 +490,59 @@ static int parse_line(struct parser *ps, struct mv_cursor *c)
 	return 0;
 }
 
-#define LINE_MAX_BYTES 65536
+/* $ORIGIN name (relative to the current origin unless absolute), $TTL ttl. */
+static int parse_directive(struct parser *ps, struct mv_cursor *c)
+{
+	char name[MV_DNS_NAME_MAX + 1];
+	const char *w;
+	size_t n;
+
+	word(c, &w, &n);
+	if (mv_ascii_ieq(w, n, "$ORIGIN")) {
+		if (name_word(ps, c, name, &n, "$ORIGIN name") < 0)
+			return -1;
+		memcpy(ps->origin, name, n + 1);
+		ps->originlen = n;
+	} else if (mv_ascii_ieq(w, n, "$TTL")) {
+		if (word(c, &w, &n) < 0 || !is_ttl(w, n)) {
+			ps->why = "bad $TTL (seconds, or units as 1h30m)";
+			return -1;
+		}
+	} else {
+		/* $INCLUDE would let a zone read any file the process can: refused */
+		snprintf(ps->why_buf, sizeof ps->why_buf, "directive %.*s is not supported",
+		         n > 16 ? 16 : (int)n, w);
+		ps->why = ps->why_buf;
+		return -1;
+	}
+	if (!at_end(c)) {
+		ps->why = "trailing text after the directive";
+		return -1;
+	}
+	return 0;
+}
 
 static enum mv_status parse_text(struct parser *ps, const char *text, size_t len, size_t *lineno)
 {
-	const char *p = text, *end = text + len, *eol;
-	struct mv_cursor c;
+	struct mv_dns_zone_reader rd;
+	struct mv_cursor c, blank;
+	enum mv_status st = MV_OK;
+	int got, bad;
 
-	for (*lineno = 1; p < end; (*lineno)++, p = eol + 1) {
-		eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			eol = end;
-		if ((size_t)(eol - p) > LINE_MAX_BYTES) {
-			ps->why = "line longer than 65536 bytes";
-			return MV_ETOOBIG;
-		}
-		if (memchr(p, '\0', (size_t)(eol - p))) {
-			ps->why = "NUL byte (write \\000)";
-			return MV_ESYNTAX;
-		}
-		mv_cursor_init(&c, p, (size_t)(eol - p));
-		if (at_end(&c))
-			continue;
-		if (parse_line(ps, &c) < 0)
+	mv_dns_zone_reader_init(&rd, text, len);
+	while ((got = mv_dns_zone_entry(&rd, &ps->entry, lineno, &ps->why, &st)) > 0) {
+		mv_cursor_init(&c, ps->entry.data ? ps->entry.data : "", ps->entry.len);
+		blank = c; /* at_end() skips blanks; c keeps its indent for owner_name() */
+		if (c.p < c.end && *c.p == '$')
+			bad = parse_directive(ps, &c);
+		else if (at_end(&blank))
+			bad = 0;
+		else
+			bad = parse_record(ps, &c);
+		if (bad < 0)
 			return strcmp(ps->why, "out of memory") == 0 ? MV_ENOMEM : MV_ESYNTAX;
 	}
-	return MV_OK;
+	return got < 0 ? st : MV_OK;
 }
 
 enum mv_status mv_dns_zone_parse(const char *text, size_t len, struct mv_resolver **out, char *err,
@@ -371,8 +564,10 @@ enum mv_status mv_dns_zone_parse(const char *text, size_t len, struct mv_resolve
 	if (!(ps.zone = calloc(1, sizeof *ps.zone)))
 		return MV_ENOMEM;
 	mv_buf_init(&ps.txt);
+	mv_buf_init(&ps.entry);
 	st = text || len == 0 ? parse_text(&ps, text, len, &lineno) : MV_EINVAL;
 	mv_buf_free(&ps.txt);
+	mv_buf_free(&ps.entry);
 	if (st != MV_OK) {
 		if (err && errlen && ps.why)
 			snprintf(err, errlen, "line %zu: %s", lineno, ps.why);

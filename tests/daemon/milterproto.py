@@ -156,6 +156,13 @@ class MilterClient:
             return a
         return self.answer()
 
+    def rcpt(self, recipient):
+        """One RCPT TO; None when the milter asked for no reply (SMFIP_NR_RCPT)."""
+        self.send(b"R", _cstrs("<%s>" % recipient))
+        if self.skip & SMFIP_NR_RCPT:
+            return None
+        return self.answer()
+
     def header(self, name, value):
         """value as in the message after the colon (a leading space is dropped
         unless the milter asked for SMFIP_HDR_LEADSPC, as an MTA does)."""
@@ -195,14 +202,20 @@ class MilterClient:
             self.sock.close()
 
     def message(self, sender, headers, body, queue_id="QID", auth=None, eom_macros=None,
-                rcpt="rcpt@dest.example"):
-        """MAIL FROM .. end of message; returns the Answer to end of message."""
+                rcpt="rcpt@dest.example", rcpts=None):
+        """MAIL FROM .. end of message; returns the Answer to end of message.
+        rcpts: several RCPT TO instead of the one rcpt (sent only when the
+        milter asked for them: no SMFIP_NORCPT)."""
         m = {"i": queue_id}
         if auth:
             m["auth_authen"] = auth
-        a = self.mail(sender, macros=m, rcpt=rcpt)
+        a = self.mail(sender, macros=m, rcpt=None if rcpts else rcpt)
         if a.final != "continue":
             return a
+        for r in rcpts if rcpts and not self.skip & SMFIP_NORCPT else ():
+            a = self.rcpt(r)
+            if a is not None and a.final != "continue":
+                return a
         for name, value in headers:
             a = self.header(name, value)
             if a is not None and a.final != "continue":

@@ -49,3 +49,13 @@ mv_add_test(keys.daemon /usr/bin/python3 ${MVD_TEST_DIR}/keys_test.py
 	$<TARGET_FILE:mailvetd>)
 set_tests_properties(keys.daemon PROPERTIES
 	WORKING_DIRECTORY ${MVD_TEST_DIR} TIMEOUT 240)
+
+# [policy] local policy: the lists, their files and the matching (issue 16 "Local policy").
+add_executable(daemon_localpolicy_unit ${MVD_TEST_DIR}/localpolicy_unit.c)
+target_link_libraries(daemon_localpolicy_unit PRIVATE mailvetd-core PkgConfig::CMOCKA)
+mv_add_test(daemon.localpolicy daemon_localpolicy_unit)
+# ... and through the milter: overrides, skips, SIGHUP, the report record.
+mv_add_test(daemon.local_policy /usr/bin/python3 ${MVD_TEST_DIR}/localpolicy_test.py
+	$<TARGET_FILE:mailvetd>)
+set_tests_properties(daemon.local_policy PROPERTIES
+	WORKING_DIRECTORY ${MVD_TEST_DIR} TIMEOUT 240)

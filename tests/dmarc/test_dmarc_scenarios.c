@@ -1,7 +1,7 @@
 /*
  * tests/dmarc/test_dmarc_scenarios.c — the data-driven DMARC scenario suite (scenarios.yml).
  *
- * Each case: a zone (DESIGN.md format), a message, an envelope, optionally
+ * Each case: a zone (docs/zone-file.md format), a message, an envelope, optionally
  * DKIM signatures to add (made here with a fixed Ed25519 key whose record
  * is appended to the zone as <s>._domainkey.<d>), a configuration, and the
  * expected results. The whole of lib/verify runs on it (mv_verify_message),

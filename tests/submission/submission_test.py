@@ -561,6 +561,13 @@ def milter_enforces_the_header_from_rule(t):
         raise AssertionError("Postfix + mailvetd milter accepted another user's header From")
     except smtplib.SMTPDataError as e:
         assert e.smtp_code == 550 and b"bob@sign.example" in e.smtp_error, e
+    # recipients_per_message = 3 too (Postfix accepted the RCPTs; the message is refused)
+    try:
+        s.sendmail("mil@sign.example", ["r%d@dest.example" % i for i in range(4)],
+                   message("milter rcpts %f" % time.time(), "mil@sign.example"))
+        raise AssertionError("a message to 4 recipients was accepted")
+    except smtplib.SMTPDataError as e:
+        assert e.smtp_code == 452 and b"4.5.3" in e.smtp_error, e
     # messages_per_hour = 5 holds for mail Postfix authenticated too (1 counted so far:
     # the refused one was not)
     for i in range(4):
