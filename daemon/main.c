@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "keyd/keyd.h"
 #include "log.h"
 #include "process.h"
 #include "runtime.h"
@@ -159,10 +161,38 @@ static int check_only(const char *path, int check_dns)
 	return bad != 0;
 }
 
+/*
+ * The start's early check (the configuration loads, keys included) runs in a
+ * child that exits: the private keys it reads never enter the supervisor's
+ * memory, which every worker is forked from (docs/internals/privsep.md).
+ * 0 when it loaded; the reason is on stderr otherwise.
+ */
+static int check_in_child(const char *path)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	if (pid < 0) {
+		fprintf(stderr, "mailvetd: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		char err[512] = "";
+		struct mvd_runtime *rt = mvd_runtime_load(path, err, sizeof err);
+		if (!rt)
+			fprintf(stderr, "mailvetd: %s\n", err);
+		mvd_runtime_release(rt);
+		fflush(NULL);
+		_exit(rt ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
-	struct mvd_runtime *rt;
 	struct mvd_config c;
 	char err[512] = "";
 	int rc;
@@ -174,11 +204,8 @@ int main(int argc, char **argv)
 	if (o.check)
 		return check_only(o.config, o.check_dns);
 	/* Load everything once before the fork to fail early, on the terminal. */
-	if (!(rt = mvd_runtime_load(o.config, err, sizeof err))) {
-		fprintf(stderr, "mailvetd: %s\n", err);
+	if (check_in_child(o.config) != 0)
 		return 1;
-	}
-	mvd_runtime_release(rt); /* its resolver threads end here, before any fork */
 	if (mvd_config_load(&c, o.config, err, sizeof err) != MV_OK) {
 		fprintf(stderr, "mailvetd: %s\n", err);
 		mvd_config_free(&c);
@@ -197,7 +224,13 @@ int main(int argc, char **argv)
 		mvd_config_free(&c);
 		return 1;
 	}
-	rc = mvd_supervise(mvd_worker, (void *)o.config, c.drain_timeout);
+	if (mvd_keyd_channel_open() != 0) {
+		mvd_log(MVD_LOG_ERR, "start", "socketpair: %s", strerror(errno));
+		mvd_process_ready(1);
+		mvd_config_free(&c);
+		return 1;
+	}
+	rc = mvd_supervise(mvd_worker, mvd_keyd_main, (void *)o.config, c.drain_timeout);
 	mvd_process_pidfile_remove();
 	mvd_log(MVD_LOG_INFO, "stop", "exiting");
 	mvd_config_free(&c);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "keyd/keyd.h"
 #include "listen.h"
 #include "log.h"
 #include "proxy.h"
@@ -64,6 +65,7 @@ int mvd_worker(int ctl_fd, int ready_fd, void *arg)
 	int stop = 0, rc = 0, milter = 0;
 	unsigned timeout;
 
+	mvd_keyd_client_attach(); /* keys are the key process's: this process never reads them */
 	if (!(rt = mvd_runtime_load(config, err, sizeof err))) {
 		mvd_log(MVD_LOG_ERR, "start", "%s", err);
 		goto told;

@@ -8,10 +8,9 @@
 #include <mailvet/dkim.h>
 #include <mailvet/msg.h>
 
+#include "keyfile.h"
 #include "keys.h"
 #include "log.h"
-
-#define MAX_KEY_FILE ((size_t)64 * 1024)
 
 void mvd_keys_free(struct mvd_keys *s)
 {
@@ -29,33 +28,15 @@ void mvd_keys_free(struct mvd_keys *s)
 	free(s);
 }
 
-/* Load one PEM key file. */
+/* Load one [domain] key (keyfile.c: here or through the key process). */
 static enum mv_status load_key(const struct mvd_config *c, const struct mvd_key_conf *kc,
                                struct mv_dkim_signkey **out, char *err, size_t errlen)
 {
-	char *pem = NULL, why[128] = "";
-	size_t len = 0;
-	unsigned mode = 0;
-	enum mv_status st;
+	char why[400] = "";
+	enum mv_status st = mvd_keyfile_open(kc->path, out, why, sizeof why);
 
-	st = mv_read_regular_file(kc->path, MAX_KEY_FILE, &pem, &len, &mode);
-	if (st != MV_OK) {
-		mvd_config_errf(c, kc->line, err, errlen, "key %s: %s", kc->path,
-		                st == MV_EIO      ? strerror(errno)
-		                : st == MV_EINVAL ? "not a regular file"
-		                                  : mv_status_str(st));
-		return st;
-	}
-	if (mode & 0007)
-		mvd_log(MVD_LOG_WARNING, "key",
-		        "private key %s is readable by others (mode %04o): chmod o-rwx", kc->path,
-		        mode);
-	st = mv_dkim_signkey_pem(pem, len, out, why, sizeof why);
 	if (st != MV_OK)
-		mvd_config_errf(c, kc->line, err, errlen, "key %s: %s", kc->path,
-		                why[0] ? why : mv_status_str(st));
-	memset(pem, 0, len);
-	free(pem);
+		mvd_config_errf(c, kc->line, err, errlen, "%s", why);
 	return st;
 }
 

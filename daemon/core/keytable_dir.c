@@ -7,9 +7,8 @@
 
 #include <mailvet/util.h>
 
+#include "keyfile.h"
 #include "keytable_int.h"
-
-#define MAX_KEY_FILE ((size_t)64 * 1024)
 
 static int dirkey_cmp(const void *a, const void *b)
 {
@@ -104,28 +103,14 @@ enum mv_status mvd_keytable_read_dir(struct mvd_keytable *t, char *err, size_t e
 	return st;
 }
 
-/* Load one PEM key file into k->key. */
+/* Load one key file into k->key (keyfile.c: here or through the key process). */
 static enum mv_status load_one(struct mvd_kt_key *k, char *err, size_t errlen)
 {
-	char *pem = NULL, why[128] = "";
-	size_t len = 0;
-	unsigned mode = 0;
-	enum mv_status st;
+	char why[400] = "";
+	enum mv_status st = mvd_keyfile_open(k->path, &k->key, why, sizeof why);
 
-	st = mv_read_regular_file(k->path, MAX_KEY_FILE, &pem, &len, &mode);
-	if (st != MV_OK) {
-		mvd_keytable_errf(err, errlen, k->file, k->line, "key %s: %s", k->path,
-		                  st == MV_EIO      ? strerror(errno)
-		                  : st == MV_EINVAL ? "not a regular file"
-		                                    : mv_status_str(st));
-		return st;
-	}
-	st = mv_dkim_signkey_pem(pem, len, &k->key, why, sizeof why);
 	if (st != MV_OK)
-		mvd_keytable_errf(err, errlen, k->file, k->line, "key %s: %s", k->path,
-		                  why[0] ? why : mv_status_str(st));
-	memset(pem, 0, len);
-	free(pem);
+		mvd_keytable_errf(err, errlen, k->file, k->line, "%s", why);
 	return st;
 }
 

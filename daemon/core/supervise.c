@@ -41,7 +41,25 @@ struct sup {
 	time_t deadline; /* stopping: when the worker is killed */
 	unsigned deaths; /* unasked deaths within DEATH_WINDOW_S of each other */
 	time_t last_death, respawn_at;
+	struct keyd *keyd; /* NULL: no key process */
 };
+
+/*
+ * The key process (daemon/keyd): started before the first worker and
+ * restarted whenever it dies; its start-status pipe stays open, one byte
+ * per (re)load, so a reload reaches the worker only once the keys are.
+ */
+struct keyd {
+	mvd_worker_fn fn;
+	pid_t pid;
+	int ctl_fd, ready_fd;
+	unsigned deaths;
+	time_t last_death, respawn_at;
+	int hup_pending;     /* a reload waits for the key process's word */
+	time_t hup_deadline; /* ... at most until then */
+};
+
+#define KEYD_RELOAD_WAIT_S 5
 
 static time_t now_s(void)
 {
@@ -59,7 +77,7 @@ static void close_fd(int *fd)
 }
 
 /* The worker's start: signals as the worker wants them, then its function. */
-static void run_worker(struct sup *s, int ctl_r, int ready_w)
+static void run_worker(mvd_worker_fn fn, void *arg, int ctl_r, int ready_w)
 {
 	struct sigaction sa;
 	sigset_t all;
@@ -79,11 +97,22 @@ static void run_worker(struct sup *s, int ctl_r, int ready_w)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	exit(s->fn(ctl_r, ready_w, s->arg));
+	exit(fn(ctl_r, ready_w, arg));
 }
 
-/* Fork a worker. 0, or -1 when it could not be started (logged). */
-static int spawn(struct sup *s)
+static void close_others(const struct sup *s)
+{
+	int fds[4] = {s->ctl_fd, s->ready_fd, s->keyd ? s->keyd->ctl_fd : -1,
+	              s->keyd ? s->keyd->ready_fd : -1};
+
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* Fork a child running fn: its pid, the write end of its control pipe, the read end of its status pipe. */
+static int fork_child(const struct sup *s, mvd_worker_fn fn, pid_t *pidp, int *ctl_fd,
+                      int *ready_fd)
 {
 	int ctl[2], ready[2];
 	pid_t pid;
@@ -106,7 +135,8 @@ static int spawn(struct sup *s)
 	if (pid == 0) {
 		close(ctl[1]);
 		close(ready[0]);
-		run_worker(s, ctl[0], ready[1]);
+		close_others(s); /* a child holds no end of another child's pipes */
+		run_worker(fn, s->arg, ctl[0], ready[1]);
 	}
 	close(ctl[0]);
 	close(ready[1]);
@@ -114,20 +144,34 @@ static int spawn(struct sup *s)
 	fcntl(ctl[1], F_SETFL, O_NONBLOCK);
 	fcntl(ctl[1], F_SETFD, FD_CLOEXEC);
 	fcntl(ready[0], F_SETFD, FD_CLOEXEC);
-	s->pid = pid;
-	s->ctl_fd = ctl[1];
-	s->ready_fd = ready[0];
-	mvd_log(MVD_LOG_INFO, "worker", "worker %ld started", (long)pid);
+	*pidp = pid;
+	*ctl_fd = ctl[1];
+	*ready_fd = ready[0];
 	return 0;
 fail:
-	mvd_log(MVD_LOG_ERR, "worker", "cannot start a worker: %s", strerror(errno));
 	return -1;
+}
+
+/* Fork a worker. 0, or -1 when it could not be started (logged). */
+static int spawn(struct sup *s)
+{
+	if (fork_child(s, s->fn, &s->pid, &s->ctl_fd, &s->ready_fd) != 0) {
+		mvd_log(MVD_LOG_ERR, "worker", "cannot start a worker: %s", strerror(errno));
+		return -1;
+	}
+	mvd_log(MVD_LOG_INFO, "worker", "worker %ld started", (long)s->pid);
+	return 0;
+}
+
+static void write_ctl(int *fd, char c)
+{
+	if (*fd >= 0 && write(*fd, &c, 1) < 0 && errno != EAGAIN)
+		close_fd(fd);
 }
 
 static void send_ctl(struct sup *s, char c)
 {
-	if (s->ctl_fd >= 0 && write(s->ctl_fd, &c, 1) < 0 && errno != EAGAIN)
-		close_fd(&s->ctl_fd);
+	write_ctl(&s->ctl_fd, c);
 }
 
 /* The worker's first word: 0 = serving. */
@@ -203,7 +247,13 @@ static void handle_signals(struct sup *s, unsigned stop_timeout)
 {
 	if (got_hup) {
 		got_hup = 0;
-		send_ctl(s, MVD_CTL_RELOAD);
+		if (s->keyd && s->keyd->pid) { /* keys first; the worker when they are in */
+			write_ctl(&s->keyd->ctl_fd, MVD_CTL_RELOAD);
+			s->keyd->hup_pending = 1;
+			s->keyd->hup_deadline = now_s() + KEYD_RELOAD_WAIT_S;
+		} else {
+			send_ctl(s, MVD_CTL_RELOAD);
+		}
 	}
 	if (got_term && !s->stopping) {
 		mvd_log(MVD_LOG_INFO, "stop", "signal %d: draining", (int)got_term);
@@ -224,9 +274,122 @@ static struct timespec wait_time(const struct sup *s)
 	return ts;
 }
 
-int mvd_supervise(mvd_worker_fn worker, void *arg, unsigned stop_timeout)
+/* Fork the key process. 0, or -1 (logged). */
+static int keyd_spawn(struct sup *s)
 {
-	struct sup s = {worker, arg, 0, -1, -1, 0, 0, 0, 0, 0, 0};
+	struct keyd *k = s->keyd;
+
+	if (fork_child(s, k->fn, &k->pid, &k->ctl_fd, &k->ready_fd) != 0) {
+		mvd_log(MVD_LOG_ERR, "keyd", "cannot start the key process: %s", strerror(errno));
+		return -1;
+	}
+	mvd_log(MVD_LOG_INFO, "keyd", "key process %ld started", (long)k->pid);
+	return 0;
+}
+
+/* The first start, before any worker: its keys must load, or mailvetd does not start. */
+static int keyd_first_start(struct sup *s)
+{
+	unsigned char b = 1;
+	ssize_t n;
+
+	if (keyd_spawn(s) != 0)
+		return -1;
+	while ((n = read(s->keyd->ready_fd, &b, 1)) < 0 && errno == EINTR)
+		;
+	if (n == 1 && b == 0)
+		return 0;
+	mvd_log(MVD_LOG_ERR, "keyd", "the key process could not load the keys");
+	return -1;
+}
+
+/* Tell the worker to reload, the key process having reloaded (or not answered). */
+static void keyd_release_hup(struct sup *s)
+{
+	if (s->keyd->hup_pending) {
+		s->keyd->hup_pending = 0;
+		send_ctl(s, MVD_CTL_RELOAD);
+	}
+}
+
+/* The key process's word after a (re)load; end of file: it died (reaping tells the rest). */
+static void keyd_read(struct sup *s)
+{
+	unsigned char b[16];
+	ssize_t n = read(s->keyd->ready_fd, b, sizeof b);
+
+	if (n <= 0 && !(n < 0 && errno == EINTR))
+		close_fd(&s->keyd->ready_fd);
+	for (ssize_t i = 0; i < n; i++)
+		if (b[i] != 0)
+			mvd_log(MVD_LOG_ERR, "keyd", "the key process could not reload its keys");
+	if (n > 0)
+		keyd_release_hup(s);
+}
+
+/*
+ * Reap a dead key process and start another: at once, then with the same
+ * growing pause as the worker's after repeated deaths. Signing requests
+ * wait in the channel meanwhile (the worker gives up after its timeout).
+ */
+static void keyd_tend(struct sup *s)
+{
+	struct keyd *k = s->keyd;
+	int status;
+	pid_t r = 0;
+
+	if (k->pid) {
+		while ((r = waitpid(k->pid, &status, WNOHANG)) < 0 && errno == EINTR)
+			;
+	}
+	if (k->pid && r == k->pid) {
+		if (WIFSIGNALED(status))
+			mvd_log(MVD_LOG_ERR, "keyd", "key process %ld killed by signal %d",
+			        (long)k->pid, WTERMSIG(status));
+		else
+			mvd_log(MVD_LOG_ERR, "keyd", "key process %ld exited with status %d",
+			        (long)k->pid, WEXITSTATUS(status));
+		k->pid = 0;
+		close_fd(&k->ctl_fd);
+		close_fd(&k->ready_fd);
+		keyd_release_hup(s);
+		if (now_s() - k->last_death > DEATH_WINDOW_S)
+			k->deaths = 0;
+		k->deaths++;
+		k->last_death = now_s();
+		k->respawn_at = k->last_death + (time_t)pause_after(k->deaths);
+	}
+	if (k->hup_pending && now_s() >= k->hup_deadline)
+		keyd_release_hup(s);
+	if (!k->pid && !s->stopping && now_s() >= k->respawn_at && keyd_spawn(s) != 0)
+		k->respawn_at = now_s() + 1;
+}
+
+/* At the end: close its control pipe (a stop), wait a little, then kill it. */
+static void keyd_stop(struct sup *s)
+{
+	struct keyd *k = s->keyd;
+	struct timespec pause = {0, 50 * 1000 * 1000};
+	int status;
+
+	if (!k || !k->pid)
+		return;
+	write_ctl(&k->ctl_fd, MVD_CTL_STOP);
+	close_fd(&k->ctl_fd);
+	for (int i = 0; i < 100 && waitpid(k->pid, &status, WNOHANG) == 0; i++)
+		nanosleep(&pause, NULL);
+	if (kill(k->pid, 0) == 0) {
+		kill(k->pid, SIGKILL);
+		waitpid(k->pid, &status, 0);
+	}
+	close_fd(&k->ready_fd);
+	k->pid = 0;
+}
+
+int mvd_supervise(mvd_worker_fn worker, mvd_worker_fn keyd_fn, void *arg, unsigned stop_timeout)
+{
+	struct keyd kd = {keyd_fn, 0, -1, -1, 0, 0, 0, 0, 0};
+	struct sup s = {worker, arg, 0, -1, -1, 0, 0, 0, 0, 0, 0, keyd_fn ? &kd : NULL};
 	struct sigaction sa;
 	sigset_t block, waitmask;
 	int status = 0, rc = 0;
@@ -248,7 +411,8 @@ int mvd_supervise(mvd_worker_fn worker, void *arg, unsigned stop_timeout)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
-	if (spawn(&s) != 0) {
+	if ((s.keyd && keyd_first_start(&s) != 0) || spawn(&s) != 0) {
+		keyd_stop(&s);
 		mvd_process_ready(1);
 		return 1;
 	}
@@ -262,11 +426,20 @@ int mvd_supervise(mvd_worker_fn worker, void *arg, unsigned stop_timeout)
 			FD_SET(s.ready_fd, &rd);
 			nfds = s.ready_fd + 1;
 		}
-		if (pselect(nfds, &rd, NULL, NULL, &ts, &waitmask) > 0 && s.ready_fd >= 0 &&
-		    FD_ISSET(s.ready_fd, &rd))
-			read_ready(&s);
+		if (s.keyd && s.keyd->ready_fd >= 0) {
+			FD_SET(s.keyd->ready_fd, &rd);
+			nfds = s.keyd->ready_fd >= nfds ? s.keyd->ready_fd + 1 : nfds;
+		}
+		if (pselect(nfds, &rd, NULL, NULL, &ts, &waitmask) > 0) {
+			if (s.ready_fd >= 0 && FD_ISSET(s.ready_fd, &rd))
+				read_ready(&s);
+			if (s.keyd && s.keyd->ready_fd >= 0 && FD_ISSET(s.keyd->ready_fd, &rd))
+				keyd_read(&s);
+		}
 		handle_signals(&s, stop_timeout);
 		got_chld = 0;
+		if (s.keyd)
+			keyd_tend(&s);
 		if (reap(&s, &status)) {
 			if (s.stopping) { /* the last worker's status: a sanitizer's report shows */
 				rc = WIFEXITED(status) ? WEXITSTATUS(status)
@@ -292,5 +465,6 @@ int mvd_supervise(mvd_worker_fn worker, void *arg, unsigned stop_timeout)
 	}
 	close_fd(&s.ctl_fd);
 	close_fd(&s.ready_fd);
+	keyd_stop(&s);
 	return rc;
 }

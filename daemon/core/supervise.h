@@ -33,7 +33,12 @@ typedef int (*mvd_worker_fn)(int ctl_fd, int ready_fd, void *arg);
  * Returns the exit status for main(): the last worker's after a stop (0
  * when it stopped cleanly; 128 + signal when it was killed), 1 when the
  * first start failed.
+ *
+ * keyd_fn (NULL: none) is the key process (daemon/keyd), run the same way
+ * with arg: started first, and the first worker only once it said its keys
+ * loaded (else the start fails); restarted whenever it dies; SIGHUP goes to
+ * it first and to the worker once it answered (or after 5 s); stopped last.
  */
-int mvd_supervise(mvd_worker_fn worker, void *arg, unsigned stop_timeout);
+int mvd_supervise(mvd_worker_fn worker, mvd_worker_fn keyd_fn, void *arg, unsigned stop_timeout);
 
 #endif

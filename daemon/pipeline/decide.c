@@ -129,8 +129,10 @@ static void accepted(struct mvd_pipeline *p, struct mvd_outcome *out)
 	if (seal_tempfail) { /* the edits are dropped with the message */
 		p->nedits = 0;
 		reply(&out->verdict, MVD_ACTION_TEMPFAIL,
-		      "451 4.4.3 Temporary DNS failure while ARC-sealing the message, try again "
-		      "later");
+		      seal_tempfail == 2
+		              ? "451 4.3.0 Signing key temporarily unavailable, try again later"
+		              : "451 4.4.3 Temporary DNS failure while ARC-sealing the message, "
+		                "try again later");
 	}
 }
 

@@ -5,6 +5,7 @@
 
 #include <mailvet/authres.h>
 
+#include "keyfile.h"
 #include "log.h"
 #include "pipeline_int.h"
 
@@ -53,8 +54,11 @@ static enum mv_status ask_seal(struct mvd_pipeline *p)
  * internal failure; a message that cannot be signed or sealed goes out
  * without (the note says why). A chain left undetermined by a temporary
  * DNS failure is not sealed with cv=fail, which would end it for good:
- * with [verify] dmarc_temperror = tempfail *tempfail is set, else it goes out
- * unsealed.
+ * with [verify] dmarc_temperror = tempfail *tempfail is set (1), else it goes out
+ * unsealed. When the keys are the key process's and signing or sealing
+ * failed, the key process did not answer (it died and is being restarted):
+ * *tempfail is set (2) so that the MTA retries and the message leaves
+ * signed, rather than unsigned and failing DMARC at its receivers.
  */
 int mvd_pipeline_outbound(struct mvd_pipeline *p, struct mvd_outcome *out, int *tempfail)
 {
@@ -94,7 +98,13 @@ int mvd_pipeline_outbound(struct mvd_pipeline *p, struct mvd_outcome *out, int *
 		mvd_log(MVD_LOG_WARNING, "sign", "queue_id=%s: %s", mvd_pipeline_queue_id(p),
 		        r->dkim_reason);
 	}
-	if (r->arc == MV_OUTBOUND_TEMPFAIL) {
+	if (mvd_keyfile_remote() &&
+	    (r->dkim == MV_OUTBOUND_FAILED || r->arc == MV_OUTBOUND_FAILED)) {
+		*tempfail = 2;
+		out->note = "not signed: the key process did not answer";
+		mvd_log(MVD_LOG_WARNING, "sign", "queue_id=%s: %s: %s", mvd_pipeline_queue_id(p),
+		        out->note, r->dkim == MV_OUTBOUND_FAILED ? r->dkim_reason : r->arc_reason);
+	} else if (r->arc == MV_OUTBOUND_TEMPFAIL) {
 		*tempfail = p->rt->vcfg.dmarc_temperror_action == MV_VERIFY_TEMPFAIL;
 		out->note = *tempfail
 		                    ? "not sealed: temporary DNS failure validating the ARC chain"

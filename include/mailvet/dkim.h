@@ -283,6 +283,53 @@ enum mv_dkim_alg mv_dkim_signkey_alg(const struct mv_dkim_signkey *k);
 void mv_dkim_signkey_free(struct mv_dkim_signkey *k); /* NULL is fine */
 
 /*
+ * Signing outside the process (privilege separation): the private key lives
+ * elsewhere (mailvetd's key process) and this callback signs for it. The
+ * signers only ever hand over the 32-byte SHA-256 digest of the header data:
+ * RSA-SHA256 is RSASSA-PKCS1-v1_5 over it, Ed25519-SHA256 (RFC 8463) is
+ * PureEd25519 over it. sign writes at most cap bytes (MV_DKIM_MAX_SIG) to
+ * sig, the length to *siglen, and returns MV_OK, or any other status for a
+ * failure (MV_EIO: the signer is unavailable now). It is called from
+ * whatever thread signs, so it must be thread-safe. handle is the key's
+ * opaque id, borrowed until the signkey is freed.
+ */
+#define MV_DKIM_MAX_SIG 1024 /* an 8192-bit RSA signature */
+struct mv_dkim_signer {
+	enum mv_status (*sign)(void *arg, const void *handle, enum mv_dkim_alg alg,
+	                       const unsigned char digest[32], unsigned char *sig, size_t cap,
+	                       size_t *siglen);
+	void *arg;
+};
+
+/*
+ * A signing key held by signer (borrowed until mv_dkim_signkey_free()): alg
+ * is rsa-sha256 or ed25519-sha256 (else MV_EINVAL), bits its size (for the
+ * log). spki/spki_len, optional (NULL, 0), is its public key as DER
+ * SubjectPublicKeyInfo (mv_dkim_signkey_spki): then mv_dkim_signkey_record()
+ * and mv_dkim_keycheck() work as for a key in process; without it the
+ * record is NULL and the check reports a problem. MV_ESYNTAX: spki is not a
+ * public key of alg's type.
+ */
+enum mv_status mv_dkim_signkey_external(enum mv_dkim_alg alg, unsigned bits,
+                                        const unsigned char *spki, size_t spki_len,
+                                        const struct mv_dkim_signer *signer, const void *handle,
+                                        struct mv_dkim_signkey **out);
+
+/* The public key of k as DER SubjectPublicKeyInfo, appended to out. MV_ENOTFOUND: none known. */
+enum mv_status mv_dkim_signkey_spki(const struct mv_dkim_signkey *k, struct mv_buf *out);
+
+/* Its size in bits (RSA modulus; 256 for Ed25519). */
+unsigned mv_dkim_signkey_bits(const struct mv_dkim_signkey *k);
+
+/*
+ * Sign a 32-byte SHA-256 digest as DKIM and ARC do (see struct
+ * mv_dkim_signer), in process or through the signer. At most cap bytes go
+ * to sig. MV_OK, MV_ETOOBIG (cap too small), or the failure.
+ */
+enum mv_status mv_dkim_signkey_sign(const struct mv_dkim_signkey *k, const unsigned char digest[32],
+                                    unsigned char *sig, size_t cap, size_t *siglen);
+
+/*
  * The key record value to publish for k ("v=DKIM1; k=rsa; p=..."), a new
  * string the caller frees; NULL when memory runs out.
  */

@@ -166,7 +166,7 @@ static enum mv_status put_b(const struct mv_dkim_signkey *key, const unsigned ch
 	size_t siglen;
 	enum mv_status st;
 
-	if ((st = mv_dkim_crypto_sign(key->pkey, hash, &sig, &siglen)) != MV_OK)
+	if ((st = mv_dkim_signkey_sign_alloc(key, hash, &sig, &siglen)) != MV_OK)
 		goto out;
 	if ((st = mv_dkim_b64_encode(sig, siglen, &b64)) != MV_OK)
 		goto out;

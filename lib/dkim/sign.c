@@ -180,7 +180,7 @@ static enum mv_status sign_one(const char *tmpl, const struct mv_dkim_sig *ts,
 	                          sizeof FIELD_NAME - 1 + off, len, &scratch, hash);
 	if (st != MV_OK)
 		goto out;
-	if ((st = mv_dkim_crypto_sign(key->pkey, hash, &sig, &siglen)) != MV_OK)
+	if ((st = mv_dkim_signkey_sign_alloc(key, hash, &sig, &siglen)) != MV_OK)
 		goto out;
 	mv_buf_reset(&b64);
 	if ((st = mv_dkim_b64_encode(sig, siglen, &b64)) != MV_OK)

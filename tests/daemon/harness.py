@@ -176,20 +176,28 @@ key = ed1 %s
             time.sleep(0.05)
         return False
 
-    def worker_pids(self):
-        """The supervisor's children: the worker process(es) serving the milter."""
+    def worker_pids(self, keyd=False):
+        """The supervisor's children: the worker process(es) serving the milter
+        (keyd=True: the key process instead)."""
         out = []
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
             try:
                 with open("/proc/%s/stat" % pid) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.proc.pid:
+                    stat = f.read()
+                comm = stat.split("(", 1)[1].rsplit(")", 1)[0]
+                fields = stat.rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.proc.pid and (comm == "mailvetd-keyd") == keyd:
                     out.append(int(pid))
             except (OSError, IndexError, ValueError):
                 pass
         return out
+
+    def keyd_pid(self):
+        """The key process's pid (the supervisor's child named mailvetd-keyd), or None."""
+        pids = self.worker_pids(keyd=True)
+        return pids[0] if len(pids) == 1 else None
 
     def worker_pid(self):
         """The one worker's pid (the process whose memory and CPU are the milter's)."""

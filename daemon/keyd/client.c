@@ -1,0 +1,194 @@
+/* daemon/keyd/client.c — the worker's side: open keys and sign digests through the key process. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keyd.h"
+#include "keyfile.h"
+
+#define SIGN_TIMEOUT_MS 3000 /* a key process that died is restarted well within this */
+#define INFO_TIMEOUT_MS 5000
+
+/* One socket, used by one thread at a time. */
+struct slot {
+	pthread_mutex_t lock;
+	int fd;
+};
+
+static struct slot slots[MVD_KEYD_SOCKETS];
+static atomic_uint next_slot;
+static atomic_uint_fast32_t next_seq;
+
+static enum mv_status sign_remote(void *arg, const void *handle, enum mv_dkim_alg alg,
+                                  const unsigned char digest[32], unsigned char *sig, size_t cap,
+                                  size_t *siglen);
+
+static const struct mv_dkim_signer signer = {sign_remote, NULL};
+
+void mvd_keyd_client_attach(void)
+{
+	int fds[MVD_KEYD_SOCKETS];
+
+	mvd_keyd_channel_client(fds);
+	for (int i = 0; i < MVD_KEYD_SOCKETS; i++) {
+		pthread_mutex_init(&slots[i].lock, NULL);
+		slots[i].fd = fds[i];
+	}
+	/* Replies meant for an earlier worker may wait in the sockets: start elsewhere. */
+	atomic_store(&next_seq, (uint_fast32_t)getpid() << 16 ^ (uint_fast32_t)time(NULL));
+	mvd_keyfile_set_remote(mvd_keyd_open_key);
+}
+
+/* A free slot if there is one, else wait for one; returned locked. */
+static struct slot *take_slot(void)
+{
+	unsigned start = atomic_fetch_add(&next_slot, 1);
+
+	for (unsigned i = 0; i < MVD_KEYD_SOCKETS; i++) {
+		struct slot *s = &slots[(start + i) % MVD_KEYD_SOCKETS];
+		if (pthread_mutex_trylock(&s->lock) == 0)
+			return s;
+	}
+	pthread_mutex_lock(&slots[start % MVD_KEYD_SOCKETS].lock);
+	return &slots[start % MVD_KEYD_SOCKETS];
+}
+
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Read replies on fd until the one for seq; stale ones (a timed-out earlier call) are dropped. */
+static enum mv_status await(int fd, uint32_t seq, struct mvd_keyd_rep *rep, int timeout_ms)
+{
+	unsigned char buf[MVD_KEYD_MAX_REP];
+	struct timespec deadline;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	while ((left = ms_left(&deadline)) > 0) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		ssize_t n;
+		int r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return MV_EIO;
+		if ((size_t)n <= sizeof buf && mvd_keyd_rep_parse(buf, (size_t)n, rep) == MV_OK &&
+		    rep->seq == seq)
+			return MV_OK;
+	}
+	return MV_ETEMP;
+}
+
+enum mv_status mvd_keyd_call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int timeout_ms)
+{
+	unsigned char buf[MVD_KEYD_MAX_REQ];
+	struct slot *s;
+	enum mv_status st = MV_EINVAL;
+	size_t n;
+
+	r->seq = (uint32_t)atomic_fetch_add(&next_seq, 1);
+	if ((n = mvd_keyd_req_encode(r, buf)) == 0)
+		return st;
+	s = take_slot();
+	st = MV_EIO;
+	if (s->fd >= 0 && send(s->fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n)
+		st = await(s->fd, r->seq, rep, timeout_ms);
+	pthread_mutex_unlock(&s->lock);
+	return st;
+}
+
+static enum mv_status status_of(const struct mvd_keyd_rep *rep)
+{
+	switch (rep->status) {
+	case MVD_KEYD_OK:
+		return MV_OK;
+	case MVD_KEYD_UNKNOWN_KEY:
+		return MV_ENOTFOUND;
+	case MVD_KEYD_FAILED:
+		return MV_EIO;
+	default:
+		return MV_EINVAL;
+	}
+}
+
+static enum mv_status sign_remote(void *arg, const void *handle, enum mv_dkim_alg alg,
+                                  const unsigned char digest[32], unsigned char *sig, size_t cap,
+                                  size_t *siglen)
+{
+	struct mvd_keyd_req r;
+	struct mvd_keyd_rep rep;
+	enum mv_status st;
+
+	(void)arg;
+	memset(&r, 0, sizeof r);
+	r.op = MVD_KEYD_SIGN;
+	r.alg = (uint8_t)alg;
+	memcpy(r.digest, digest, 32);
+	r.idlen = strlen(handle);
+	if (r.idlen > MVD_KEYD_MAX_ID)
+		return MV_EINVAL;
+	memcpy(r.id, handle, r.idlen);
+	if ((st = mvd_keyd_call(&r, &rep, SIGN_TIMEOUT_MS)) != MV_OK)
+		return MV_EIO; /* no answer: the key process is down or stuck */
+	if ((st = status_of(&rep)) != MV_OK)
+		return st;
+	if (rep.siglen > cap || rep.alg != alg)
+		return MV_EINVAL;
+	memcpy(sig, rep.sig, rep.siglen);
+	*siglen = rep.siglen;
+	return MV_OK;
+}
+
+enum mv_status mvd_keyd_open_key(const char *path, struct mv_dkim_signkey **out, char *why,
+                                 size_t whylen)
+{
+	struct mvd_keyd_req r;
+	struct mvd_keyd_rep rep;
+	enum mv_status st;
+
+	*out = NULL;
+	memset(&r, 0, sizeof r);
+	r.op = MVD_KEYD_INFO;
+	r.idlen = strlen(path);
+	if (r.idlen == 0 || r.idlen > MVD_KEYD_MAX_ID) {
+		snprintf(why, whylen, "path too long for the key process");
+		return MV_EINVAL;
+	}
+	memcpy(r.id, path, r.idlen);
+	if ((st = mvd_keyd_call(&r, &rep, INFO_TIMEOUT_MS)) != MV_OK) {
+		snprintf(why, whylen, "the key process does not answer");
+		return MV_ETEMP;
+	}
+	if ((st = status_of(&rep)) != MV_OK) {
+		snprintf(why, whylen, "the key process has no key from this file (see its log)");
+		return st;
+	}
+	st = mv_dkim_signkey_external((enum mv_dkim_alg)rep.alg, rep.bits, rep.sig, rep.siglen,
+	                              &signer, path, out);
+	if (st != MV_OK)
+		snprintf(why, whylen, "the key process sent a bad public key");
+	return st;
+}

@@ -1,0 +1,145 @@
+/* daemon/keyd/keyd.h — the key process: the only holder of DKIM/ARC private keys; signs digests. */
+#ifndef MAILVETD_KEYD_H
+#define MAILVETD_KEYD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mailvet/dkim.h>
+#include <mailvet/status.h>
+
+/*
+ * The protocol between the worker (client) and the key process (server),
+ * over SOCK_SEQPACKET socketpairs: one request, one reply, each one record
+ * that also carries its own length. All integers big-endian.
+ *
+ * request: u16 length, u8 version (1), u8 op, u32 seq, u8 alg, u8 zero,
+ *          u16 id length, 32 bytes digest (zero for INFO), the key id
+ *          (the key file's path: 1..MVD_KEYD_MAX_ID bytes, no NUL)
+ * reply:   u16 length, u8 version (1), u8 status, u32 seq, u8 alg, u8 zero,
+ *          u16 data length, u32 bits, the data (status OK only: SIGN, the
+ *          signature; INFO, the public key as DER SubjectPublicKeyInfo)
+ *
+ * The key process never receives message bytes: only a digest to sign.
+ */
+#define MVD_KEYD_VERSION 1
+#define MVD_KEYD_MAX_ID 1024
+#define MVD_KEYD_REQ_HEAD 44
+#define MVD_KEYD_REP_HEAD 16
+#define MVD_KEYD_MAX_REQ (MVD_KEYD_REQ_HEAD + MVD_KEYD_MAX_ID)
+#define MVD_KEYD_MAX_DATA 2048 /* an 8192-bit RSA public key's SPKI is ~1,060 bytes */
+#define MVD_KEYD_MAX_REP (MVD_KEYD_REP_HEAD + MVD_KEYD_MAX_DATA)
+#define MVD_KEYD_SOCKETS 4 /* socketpairs between worker and key process */
+
+enum mvd_keyd_op {
+	MVD_KEYD_SIGN = 1, /* sign digest with key id, which must be of algorithm alg */
+	MVD_KEYD_INFO = 2, /* the algorithm and size of key id (alg is ignored, sent 0) */
+};
+
+enum mvd_keyd_status {
+	MVD_KEYD_OK = 0,
+	MVD_KEYD_UNKNOWN_KEY = 1, /* no key loaded from that file */
+	MVD_KEYD_WRONG_ALG = 2,   /* the key is not of the algorithm asked */
+	MVD_KEYD_FAILED = 3,      /* the signature operation failed */
+	MVD_KEYD_BAD_REQUEST = 4, /* the request did not parse */
+};
+
+struct mvd_keyd_req {
+	uint8_t op;
+	uint32_t seq;
+	uint8_t alg; /* enum mv_dkim_alg */
+	unsigned char digest[32];
+	char id[MVD_KEYD_MAX_ID + 1]; /* NUL-terminated */
+	size_t idlen;
+};
+
+struct mvd_keyd_rep {
+	uint8_t status;
+	uint32_t seq;
+	uint8_t alg;
+	uint32_t bits;
+	unsigned char sig[MVD_KEYD_MAX_DATA]; /* the signature, or INFO's public key */
+	size_t siglen;
+};
+
+/*
+ * Encode r into buf (at least MVD_KEYD_MAX_REQ / MVD_KEYD_MAX_REP bytes);
+ * returns the length, 0 when r is out of range (id too long or empty,
+ * signature too long).
+ */
+size_t mvd_keyd_req_encode(const struct mvd_keyd_req *r, unsigned char *buf);
+size_t mvd_keyd_rep_encode(const struct mvd_keyd_rep *r, unsigned char *buf);
+
+/*
+ * Parse one record of n bytes, strictly: the length field equals n, the
+ * version is ours, op/status and alg are known, the zero bytes are zero, the
+ * id has no NUL, the digest of INFO is zero, lengths within their limits.
+ * MV_OK, or MV_ESYNTAX / MV_ETOOBIG (and *out is not to be used).
+ */
+enum mv_status mvd_keyd_req_parse(const unsigned char *p, size_t n, struct mvd_keyd_req *out);
+enum mv_status mvd_keyd_rep_parse(const unsigned char *p, size_t n, struct mvd_keyd_rep *out);
+
+/* ---- The channel: socketpairs made by main before the supervisor forks ---- */
+
+/* Make the socketpairs (close-on-exec). 0, or -1 with errno. */
+int mvd_keyd_channel_open(void);
+/* In the key process: close the worker's ends; the server's fds in fds[MVD_KEYD_SOCKETS]. */
+void mvd_keyd_channel_server(int *fds);
+/* In the worker: close the key process's ends; the client's fds in fds[MVD_KEYD_SOCKETS]. */
+void mvd_keyd_channel_client(int *fds);
+
+/* ---- The key process (an mvd_worker_fn of the supervisor; arg: the configuration path) ---- */
+
+/*
+ * Load the signing keys of the configuration (every [domain] key, every key
+ * table version, the key directory), then answer requests until ctl_fd
+ * says stop or closes. One status byte goes to ready_fd after each load (0:
+ * loaded; else the running keys stay); MVD_CTL_RELOAD on ctl_fd loads again.
+ * The first load failing ends the process with status 1.
+ */
+int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg);
+
+/*
+ * Answer one request record of n bytes with the keys of the loaded set
+ * (the server's core, and what the fuzz target drives): writes the reply to
+ * out (MVD_KEYD_MAX_REP bytes) and returns its length.
+ */
+struct mvd_keyd_keys;
+size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, size_t n,
+                       unsigned char *out);
+
+/*
+ * Install the key process's system-call filter on every thread (libseccomp):
+ * its I/O, memory, locks and the file reads of a reload are allowed, any
+ * other call fails with EPERM, and execve, execveat, fork, vfork, clone of a
+ * process (not a thread), ptrace and process_vm_* kill the process. 0, or
+ * -1 with the reason in err.
+ */
+int mvd_keyd_sandbox(char *err, size_t errlen);
+
+/* ---- The worker's side ---- */
+
+/*
+ * Attach the worker to the key process: from now on every key file the
+ * configuration names is opened through it (mvd_keyfile_set_remote), and
+ * signing goes through mvd_keyd_signer(). Call before any configuration load.
+ */
+void mvd_keyd_client_attach(void);
+
+/*
+ * mvd_keyfile_remote_fn: ask the key process for key path's algorithm and
+ * size and return a key that signs through it. MV_ENOTFOUND (the key
+ * process has no such key), MV_ETEMP (it does not answer).
+ */
+enum mv_status mvd_keyd_open_key(const char *path, struct mv_dkim_signkey **out, char *why,
+                                 size_t whylen);
+
+/*
+ * One round trip on the channel (thread-safe: each socket has a lock; a
+ * caller takes a free one). Waits at most timeout_ms for the reply with
+ * r->seq, discarding stale ones; MV_ETEMP when none came, MV_EIO when the
+ * channel is broken.
+ */
+enum mv_status mvd_keyd_call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int timeout_ms);
+
+#endif
