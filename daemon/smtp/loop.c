@@ -1,4 +1,6 @@
 /* daemon/smtp/loop.c — the listeners: bound by the supervisor, served by one event loop in the worker. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -103,8 +105,12 @@ size_t mvd_smtp_count(void)
 static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
+	int one = 1;
+
 	(void)evl;
 	(void)len;
+	/* Replies are whole lines written at once: Nagle would only hold the last one back. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	smtp_session_accept(arg, fd, sa);
 }
 
