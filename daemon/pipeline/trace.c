@@ -2,6 +2,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <mailvet/msg.h>
 #include <mailvet/store.h>
 
 #include "pipeline_int.h"
@@ -10,30 +11,23 @@
 /* s= of the first DKIM-Signature we added, into sel (cut at n-1 bytes); "" when none. */
 static void our_selector(const struct mvd_outcome *out, char *sel, size_t n)
 {
+	struct mv_taglist tl;
+
 	sel[0] = '\0';
 	for (size_t i = 0; i < out->nedits; i++) {
 		const struct mvd_edit *e = &out->edits[i];
-		const char *v, *s;
-		size_t len;
 
 		if (e->kind != MVD_EDIT_INSERT ||
-		    !mv_ascii_ieq(e->name, strlen(e->name), "DKIM-Signature"))
+		    !mv_ascii_ieq(e->name, strlen(e->name), "DKIM-Signature") ||
+		    mv_taglist_parse(e->value, strlen(e->value), &tl, NULL, 0) != MV_OK)
 			continue;
-		for (v = e->value; (s = strstr(v, "s=")) != NULL; v = s + 2) {
-			const char *before = s;
-			while (before > e->value && (before[-1] == ' ' || before[-1] == '\t' ||
-			                             before[-1] == '\n' || before[-1] == '\r'))
-				before--;
-			if (before != e->value && before[-1] != ';')
-				continue; /* "s=" inside another tag's value */
-			s += 2;
-			len = strcspn(s, "; \t\r\n");
-			if (len >= n)
-				len = n - 1;
-			memcpy(sel, s, len);
-			sel[len] = '\0';
-			return;
-		}
+		for (size_t k = 0; k < tl.count; k++)
+			if (tl.tag[k].name_len == 1 && tl.tag[k].name[0] == 's') {
+				size_t len = tl.tag[k].value_len < n ? tl.tag[k].value_len : n - 1;
+				memcpy(sel, tl.tag[k].value, len);
+				sel[len] = '\0';
+				return;
+			}
 	}
 }
 
