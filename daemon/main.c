@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "authd/authd.h"
 #include "config.h"
 #include "keyd/keyd.h"
 #include "log.h"
@@ -190,8 +191,59 @@ static int check_in_child(const char *path)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* 1 when a listener may offer AUTH: then the password back end needs its own process. */
+static int wants_auth_process(const struct mvd_config *c)
+{
+	for (size_t i = 0; i < c->listeners.count; i++)
+		if (c->listeners.item[i].role == MVD_ROLE_SUBMISSION || c->listeners.item[i].auth)
+			return 1;
+	return 0;
+}
+
+/* The key process holds no end of the auth process's channel. */
+static int run_keyd(int ctl_fd, int ready_fd, void *arg)
+{
+	mvd_authd_channel_close();
+	return mvd_keyd_main(ctl_fd, ready_fd, arg);
+}
+
+/* The auth process holds no end of the key process's channel. */
+static int run_authd(int ctl_fd, int ready_fd, void *arg)
+{
+	int fds[MVD_KEYD_SOCKETS];
+
+	mvd_keyd_channel_client(fds);
+	for (int i = 0; i < MVD_KEYD_SOCKETS; i++)
+		close(fds[i]);
+	return mvd_authd_main(ctl_fd, ready_fd, arg);
+}
+
+/*
+ * The processes beside the worker: the key process always, the auth
+ * process when a listener may offer AUTH (its channel opened here). *n
+ * gets their count; -1 when a channel cannot be made (logged).
+ */
+static int aux_processes(const struct mvd_config *c, struct mvd_aux *aux, size_t *n)
+{
+	*n = 0;
+	if (mvd_keyd_channel_open() != 0)
+		goto fail;
+	aux[(*n)++] = (struct mvd_aux){"keyd", "key process", run_keyd};
+	if (wants_auth_process(c)) {
+		if (mvd_authd_channel_open() != 0)
+			goto fail;
+		aux[(*n)++] = (struct mvd_aux){"authd", "auth process", run_authd};
+	}
+	return 0;
+fail:
+	mvd_log(MVD_LOG_ERR, "start", "socketpair: %s", strerror(errno));
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
+	struct mvd_aux aux[2];
+	size_t naux = 0;
 	struct options o = {0};
 	struct mvd_config c;
 	char err[512] = "";
@@ -224,13 +276,12 @@ int main(int argc, char **argv)
 		mvd_config_free(&c);
 		return 1;
 	}
-	if (mvd_keyd_channel_open() != 0) {
-		mvd_log(MVD_LOG_ERR, "start", "socketpair: %s", strerror(errno));
+	if (aux_processes(&c, aux, &naux) != 0) {
 		mvd_process_ready(1);
 		mvd_config_free(&c);
 		return 1;
 	}
-	rc = mvd_supervise(mvd_worker, mvd_keyd_main, (void *)o.config, c.drain_timeout);
+	rc = mvd_supervise(mvd_worker, aux, naux, (void *)o.config, c.drain_timeout);
 	mvd_process_pidfile_remove();
 	mvd_log(MVD_LOG_INFO, "stop", "exiting");
 	mvd_config_free(&c);

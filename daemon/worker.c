@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "authd/authd.h"
 #include "http.h"
 #include "keyd/keyd.h"
 #include "listen.h"
@@ -11,6 +12,7 @@
 #include "recorder.h"
 #include "runtime.h"
 #include "smtp.h"
+#include "submit.h"
 #include "supervise.h"
 #include "worker.h"
 
@@ -65,7 +67,9 @@ int mvd_worker(int ctl_fd, int ready_fd, void *arg)
 	int stop = 0, rc = 0, milter = 0;
 	unsigned timeout;
 
-	mvd_keyd_client_attach(); /* keys are the key process's: this process never reads them */
+	mvd_keyd_client_attach();  /* keys are the key process's: this process never reads them */
+	mvd_authd_client_attach(); /* and passwords the auth process's */
+	mvd_submit_backend_elsewhere();
 	if (!(rt = mvd_runtime_load(config, err, sizeof err))) {
 		mvd_log(MVD_LOG_ERR, "start", "%s", err);
 		goto told;

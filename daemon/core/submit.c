@@ -8,13 +8,21 @@
 
 #define LIMITER_ENTRIES 20000 /* client IPs and logins remembered */
 
+static int backend_elsewhere; /* set once, before any thread */
+
+void mvd_submit_backend_elsewhere(void)
+{
+	backend_elsewhere = 1;
+}
+
 enum mv_status mvd_submit_open(const struct mvd_submission_conf *c, struct mvd_submit *out,
                                char *err, size_t errlen)
 {
 	enum mv_status st;
 
 	memset(out, 0, sizeof *out);
-	if (c->sasl && c->sasl[0] &&
+	out->auth = c->sasl && c->sasl[0];
+	if (out->auth && !backend_elsewhere &&
 	    (st = mv_auth_backend_open(c->sasl, &out->backend, err, errlen)) != MV_OK)
 		return st;
 	if (c->sender_login_map && c->sender_login_map[0] &&

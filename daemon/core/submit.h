@@ -15,7 +15,8 @@
  * password-guessing run.
  */
 struct mvd_submit {
-	struct mv_auth_backend *backend; /* [submission] sasl, or NULL (no AUTH) */
+	int auth;                        /* [submission] sasl is set: AUTH can be offered */
+	struct mv_auth_backend *backend; /* [submission] sasl, or NULL (none, or elsewhere) */
 	struct mv_auth_senders *senders; /* sender_login_map, or NULL (any address) */
 };
 
@@ -23,6 +24,14 @@ struct mvd_submit {
 enum mv_status mvd_submit_open(const struct mvd_submission_conf *c, struct mvd_submit *out,
                                char *err, size_t errlen);
 void mvd_submit_close(struct mvd_submit *s);
+
+/*
+ * From now on this process opens no credential back end: mvd_submit_open
+ * only notes that one is configured (auth), and the checks go to the auth
+ * process (daemon/authd), which alone reads the password file. The worker
+ * calls it before its first configuration load.
+ */
+void mvd_submit_backend_elsewhere(void);
 
 /* Failed logins of a client IP (auth_failures in auth_failure_window). Thread-safe. */
 int mvd_submit_blocked(const struct mvd_submission_conf *c, const char *ip);

@@ -41,25 +41,27 @@ struct sup {
 	time_t deadline; /* stopping: when the worker is killed */
 	unsigned deaths; /* unasked deaths within DEATH_WINDOW_S of each other */
 	time_t last_death, respawn_at;
-	struct keyd *keyd; /* NULL: no key process */
+	struct aux *aux; /* the auxiliary processes, naux of them */
+	size_t naux;
 };
 
 /*
- * The key process (daemon/keyd): started before the first worker and
- * restarted whenever it dies; its start-status pipe stays open, one byte
- * per (re)load, so a reload reaches the worker only once the keys are.
+ * An auxiliary process (the key process daemon/keyd, the auth process
+ * daemon/authd): started before the first worker and restarted whenever it
+ * dies; its start-status pipe stays open, one byte per (re)load, so a
+ * reload reaches the worker only once every one of them reloaded.
  */
-struct keyd {
-	mvd_worker_fn fn;
+struct aux {
+	const struct mvd_aux *def;
 	pid_t pid;
 	int ctl_fd, ready_fd;
 	unsigned deaths;
 	time_t last_death, respawn_at;
-	int hup_pending;     /* a reload waits for the key process's word */
+	int hup_pending;     /* a reload waits for this process's word */
 	time_t hup_deadline; /* ... at most until then */
 };
 
-#define KEYD_RELOAD_WAIT_S 5
+#define AUX_RELOAD_WAIT_S 5
 
 static time_t now_s(void)
 {
@@ -102,12 +104,16 @@ static void run_worker(mvd_worker_fn fn, void *arg, int ctl_r, int ready_w)
 
 static void close_others(const struct sup *s)
 {
-	int fds[4] = {s->ctl_fd, s->ready_fd, s->keyd ? s->keyd->ctl_fd : -1,
-	              s->keyd ? s->keyd->ready_fd : -1};
-
-	for (int i = 0; i < 4; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	if (s->ctl_fd >= 0)
+		close(s->ctl_fd);
+	if (s->ready_fd >= 0)
+		close(s->ready_fd);
+	for (size_t i = 0; i < s->naux; i++) {
+		if (s->aux[i].ctl_fd >= 0)
+			close(s->aux[i].ctl_fd);
+		if (s->aux[i].ready_fd >= 0)
+			close(s->aux[i].ready_fd);
+	}
 }
 
 /* Fork a child running fn: its pid, the write end of its control pipe, the read end of its status pipe. */
@@ -246,14 +252,19 @@ static void schedule_restart(struct sup *s)
 static void handle_signals(struct sup *s, unsigned stop_timeout)
 {
 	if (got_hup) {
+		int waiting = 0;
 		got_hup = 0;
-		if (s->keyd && s->keyd->pid) { /* keys first; the worker when they are in */
-			write_ctl(&s->keyd->ctl_fd, MVD_CTL_RELOAD);
-			s->keyd->hup_pending = 1;
-			s->keyd->hup_deadline = now_s() + KEYD_RELOAD_WAIT_S;
-		} else {
-			send_ctl(s, MVD_CTL_RELOAD);
+		/* Keys and passwords first; the worker when they are in (aux_release_hup). */
+		for (size_t i = 0; i < s->naux; i++) {
+			struct aux *a = &s->aux[i];
+			if (!a->pid)
+				continue;
+			write_ctl(&a->ctl_fd, MVD_CTL_RELOAD);
+			a->hup_pending = waiting = 1;
+			a->hup_deadline = now_s() + AUX_RELOAD_WAIT_S;
 		}
+		if (!waiting)
+			send_ctl(s, MVD_CTL_RELOAD);
 	}
 	if (got_term && !s->stopping) {
 		mvd_log(MVD_LOG_INFO, "stop", "signal %d: draining", (int)got_term);
@@ -274,122 +285,134 @@ static struct timespec wait_time(const struct sup *s)
 	return ts;
 }
 
-/* Fork the key process. 0, or -1 (logged). */
-static int keyd_spawn(struct sup *s)
+/* Fork an auxiliary process. 0, or -1 (logged). */
+static int aux_spawn(struct sup *s, struct aux *a)
 {
-	struct keyd *k = s->keyd;
-
-	if (fork_child(s, k->fn, &k->pid, &k->ctl_fd, &k->ready_fd) != 0) {
-		mvd_log(MVD_LOG_ERR, "keyd", "cannot start the key process: %s", strerror(errno));
+	if (fork_child(s, a->def->fn, &a->pid, &a->ctl_fd, &a->ready_fd) != 0) {
+		mvd_log(MVD_LOG_ERR, a->def->name, "cannot start the %s: %s", a->def->what,
+		        strerror(errno));
 		return -1;
 	}
-	mvd_log(MVD_LOG_INFO, "keyd", "key process %ld started", (long)k->pid);
+	mvd_log(MVD_LOG_INFO, a->def->name, "%s %ld started", a->def->what, (long)a->pid);
 	return 0;
 }
 
-/* The first start, before any worker: its keys must load, or mailvetd does not start. */
-static int keyd_first_start(struct sup *s)
+/* The first start, before any worker: each must load, or mailvetd does not start. */
+static int aux_first_start(struct sup *s)
 {
-	unsigned char b = 1;
-	ssize_t n;
+	for (size_t i = 0; i < s->naux; i++) {
+		struct aux *a = &s->aux[i];
+		unsigned char b = 1;
+		ssize_t n;
 
-	if (keyd_spawn(s) != 0)
-		return -1;
-	while ((n = read(s->keyd->ready_fd, &b, 1)) < 0 && errno == EINTR)
-		;
-	if (n == 1 && b == 0)
-		return 0;
-	mvd_log(MVD_LOG_ERR, "keyd", "the key process could not load the keys");
-	return -1;
-}
-
-/* Tell the worker to reload, the key process having reloaded (or not answered). */
-static void keyd_release_hup(struct sup *s)
-{
-	if (s->keyd->hup_pending) {
-		s->keyd->hup_pending = 0;
-		send_ctl(s, MVD_CTL_RELOAD);
+		if (aux_spawn(s, a) != 0)
+			return -1;
+		while ((n = read(a->ready_fd, &b, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1 || b != 0) {
+			mvd_log(MVD_LOG_ERR, a->def->name, "the %s could not load", a->def->what);
+			return -1;
+		}
 	}
+	return 0;
 }
 
-/* The key process's word after a (re)load; end of file: it died (reaping tells the rest). */
-static void keyd_read(struct sup *s)
+/* One process answered a reload (or will not): the worker's turn once none waits. */
+static void aux_release_hup(struct sup *s, struct aux *a)
+{
+	if (!a->hup_pending)
+		return;
+	a->hup_pending = 0;
+	for (size_t i = 0; i < s->naux; i++)
+		if (s->aux[i].hup_pending)
+			return;
+	send_ctl(s, MVD_CTL_RELOAD);
+}
+
+/* A process's word after a (re)load; end of file: it died (reaping tells the rest). */
+static void aux_read(struct sup *s, struct aux *a)
 {
 	unsigned char b[16];
-	ssize_t n = read(s->keyd->ready_fd, b, sizeof b);
+	ssize_t n = read(a->ready_fd, b, sizeof b);
 
 	if (n <= 0 && !(n < 0 && errno == EINTR))
-		close_fd(&s->keyd->ready_fd);
+		close_fd(&a->ready_fd);
 	for (ssize_t i = 0; i < n; i++)
 		if (b[i] != 0)
-			mvd_log(MVD_LOG_ERR, "keyd", "the key process could not reload its keys");
+			mvd_log(MVD_LOG_ERR, a->def->name, "the %s could not reload", a->def->what);
 	if (n > 0)
-		keyd_release_hup(s);
+		aux_release_hup(s, a);
 }
 
 /*
- * Reap a dead key process and start another: at once, then with the same
- * growing pause as the worker's after repeated deaths. Signing requests
- * wait in the channel meanwhile (the worker gives up after its timeout).
+ * Reap a dead auxiliary process and start another: at once, then with the
+ * same growing pause as the worker's after repeated deaths. Requests wait
+ * in its channel meanwhile (the worker gives up after its timeout).
  */
-static void keyd_tend(struct sup *s)
+static void aux_tend(struct sup *s, struct aux *a)
 {
-	struct keyd *k = s->keyd;
 	int status;
 	pid_t r = 0;
 
-	if (k->pid) {
-		while ((r = waitpid(k->pid, &status, WNOHANG)) < 0 && errno == EINTR)
+	if (a->pid) {
+		while ((r = waitpid(a->pid, &status, WNOHANG)) < 0 && errno == EINTR)
 			;
 	}
-	if (k->pid && r == k->pid) {
+	if (a->pid && r == a->pid) {
 		if (WIFSIGNALED(status))
-			mvd_log(MVD_LOG_ERR, "keyd", "key process %ld killed by signal %d",
-			        (long)k->pid, WTERMSIG(status));
+			mvd_log(MVD_LOG_ERR, a->def->name, "%s %ld killed by signal %d",
+			        a->def->what, (long)a->pid, WTERMSIG(status));
 		else
-			mvd_log(MVD_LOG_ERR, "keyd", "key process %ld exited with status %d",
-			        (long)k->pid, WEXITSTATUS(status));
-		k->pid = 0;
-		close_fd(&k->ctl_fd);
-		close_fd(&k->ready_fd);
-		keyd_release_hup(s);
-		if (now_s() - k->last_death > DEATH_WINDOW_S)
-			k->deaths = 0;
-		k->deaths++;
-		k->last_death = now_s();
-		k->respawn_at = k->last_death + (time_t)pause_after(k->deaths);
+			mvd_log(MVD_LOG_ERR, a->def->name, "%s %ld exited with status %d",
+			        a->def->what, (long)a->pid, WEXITSTATUS(status));
+		a->pid = 0;
+		close_fd(&a->ctl_fd);
+		close_fd(&a->ready_fd);
+		aux_release_hup(s, a);
+		if (now_s() - a->last_death > DEATH_WINDOW_S)
+			a->deaths = 0;
+		a->deaths++;
+		a->last_death = now_s();
+		a->respawn_at = a->last_death + (time_t)pause_after(a->deaths);
 	}
-	if (k->hup_pending && now_s() >= k->hup_deadline)
-		keyd_release_hup(s);
-	if (!k->pid && !s->stopping && now_s() >= k->respawn_at && keyd_spawn(s) != 0)
-		k->respawn_at = now_s() + 1;
+	if (a->hup_pending && now_s() >= a->hup_deadline)
+		aux_release_hup(s, a);
+	if (!a->pid && !s->stopping && now_s() >= a->respawn_at && aux_spawn(s, a) != 0)
+		a->respawn_at = now_s() + 1;
 }
 
 /* At the end: close its control pipe (a stop), wait a little, then kill it. */
-static void keyd_stop(struct sup *s)
+static void aux_stop(struct aux *a)
 {
-	struct keyd *k = s->keyd;
 	struct timespec pause = {0, 50 * 1000 * 1000};
 	int status;
 
-	if (!k || !k->pid)
+	if (!a->pid)
 		return;
-	write_ctl(&k->ctl_fd, MVD_CTL_STOP);
-	close_fd(&k->ctl_fd);
-	for (int i = 0; i < 100 && waitpid(k->pid, &status, WNOHANG) == 0; i++)
+	write_ctl(&a->ctl_fd, MVD_CTL_STOP);
+	close_fd(&a->ctl_fd);
+	for (int i = 0; i < 100 && waitpid(a->pid, &status, WNOHANG) == 0; i++)
 		nanosleep(&pause, NULL);
-	if (kill(k->pid, 0) == 0) {
-		kill(k->pid, SIGKILL);
-		waitpid(k->pid, &status, 0);
+	if (kill(a->pid, 0) == 0) {
+		kill(a->pid, SIGKILL);
+		waitpid(a->pid, &status, 0);
 	}
-	close_fd(&k->ready_fd);
-	k->pid = 0;
+	close_fd(&a->ready_fd);
+	a->pid = 0;
 }
 
-int mvd_supervise(mvd_worker_fn worker, mvd_worker_fn keyd_fn, void *arg, unsigned stop_timeout)
+/* Stop them all, the last started first. */
+static void aux_stop_all(struct sup *s)
 {
-	struct keyd kd = {keyd_fn, 0, -1, -1, 0, 0, 0, 0, 0};
-	struct sup s = {worker, arg, 0, -1, -1, 0, 0, 0, 0, 0, 0, keyd_fn ? &kd : NULL};
+	for (size_t i = s->naux; i-- > 0;)
+		aux_stop(&s->aux[i]);
+}
+
+int mvd_supervise(mvd_worker_fn worker, const struct mvd_aux *aux, size_t naux, void *arg,
+                  unsigned stop_timeout)
+{
+	struct aux ax[MVD_AUX_MAX];
+	struct sup s = {worker, arg, 0, -1, -1, 0, 0, 0, 0, 0, 0, ax, 0};
 	struct sigaction sa;
 	sigset_t block, waitmask;
 	int status = 0, rc = 0;
@@ -411,8 +434,10 @@ int mvd_supervise(mvd_worker_fn worker, mvd_worker_fn keyd_fn, void *arg, unsign
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
-	if ((s.keyd && keyd_first_start(&s) != 0) || spawn(&s) != 0) {
-		keyd_stop(&s);
+	for (size_t i = 0; i < naux && i < MVD_AUX_MAX; i++)
+		ax[s.naux++] = (struct aux){&aux[i], 0, -1, -1, 0, 0, 0, 0, 0};
+	if (aux_first_start(&s) != 0 || spawn(&s) != 0) {
+		aux_stop_all(&s);
 		mvd_process_ready(1);
 		return 1;
 	}
@@ -426,20 +451,23 @@ int mvd_supervise(mvd_worker_fn worker, mvd_worker_fn keyd_fn, void *arg, unsign
 			FD_SET(s.ready_fd, &rd);
 			nfds = s.ready_fd + 1;
 		}
-		if (s.keyd && s.keyd->ready_fd >= 0) {
-			FD_SET(s.keyd->ready_fd, &rd);
-			nfds = s.keyd->ready_fd >= nfds ? s.keyd->ready_fd + 1 : nfds;
+		for (size_t i = 0; i < s.naux; i++) {
+			if (ax[i].ready_fd < 0)
+				continue;
+			FD_SET(ax[i].ready_fd, &rd);
+			nfds = ax[i].ready_fd >= nfds ? ax[i].ready_fd + 1 : nfds;
 		}
 		if (pselect(nfds, &rd, NULL, NULL, &ts, &waitmask) > 0) {
 			if (s.ready_fd >= 0 && FD_ISSET(s.ready_fd, &rd))
 				read_ready(&s);
-			if (s.keyd && s.keyd->ready_fd >= 0 && FD_ISSET(s.keyd->ready_fd, &rd))
-				keyd_read(&s);
+			for (size_t i = 0; i < s.naux; i++)
+				if (ax[i].ready_fd >= 0 && FD_ISSET(ax[i].ready_fd, &rd))
+					aux_read(&s, &ax[i]);
 		}
 		handle_signals(&s, stop_timeout);
 		got_chld = 0;
-		if (s.keyd)
-			keyd_tend(&s);
+		for (size_t i = 0; i < s.naux; i++)
+			aux_tend(&s, &ax[i]);
 		if (reap(&s, &status)) {
 			if (s.stopping) { /* the last worker's status: a sanitizer's report shows */
 				rc = WIFEXITED(status) ? WEXITSTATUS(status)
@@ -465,6 +493,6 @@ int mvd_supervise(mvd_worker_fn worker, mvd_worker_fn keyd_fn, void *arg, unsign
 	}
 	close_fd(&s.ctl_fd);
 	close_fd(&s.ready_fd);
-	keyd_stop(&s);
+	aux_stop_all(&s);
 	return rc;
 }

@@ -34,11 +34,20 @@ typedef int (*mvd_worker_fn)(int ctl_fd, int ready_fd, void *arg);
  * when it stopped cleanly; 128 + signal when it was killed), 1 when the
  * first start failed.
  *
- * keyd_fn (NULL: none) is the key process (daemon/keyd), run the same way
- * with arg: started first, and the first worker only once it said its keys
- * loaded (else the start fails); restarted whenever it dies; SIGHUP goes to
- * it first and to the worker once it answered (or after 5 s); stopped last.
+ * aux[0..naux) (at most MVD_AUX_MAX) are the auxiliary processes (the key
+ * process daemon/keyd, the auth process daemon/authd), each run the same
+ * way with arg: started first, in order, and the first worker only once
+ * each said it loaded (else the start fails); restarted whenever one dies;
+ * SIGHUP goes to them first and to the worker once all answered (or after
+ * 5 s); stopped last.
  */
-int mvd_supervise(mvd_worker_fn worker, mvd_worker_fn keyd_fn, void *arg, unsigned stop_timeout);
+#define MVD_AUX_MAX 4
+struct mvd_aux {
+	const char *name; /* its log event: "keyd", "authd" */
+	const char *what; /* in messages: "key process", "auth process" */
+	mvd_worker_fn fn;
+};
+int mvd_supervise(mvd_worker_fn worker, const struct mvd_aux *aux, size_t naux, void *arg,
+                  unsigned stop_timeout);
 
 #endif

@@ -1,4 +1,4 @@
-/* daemon/smtp/auth.c — SMTP AUTH (RFC 4954) over TLS: the SASL exchange, the check off the loop, the limits. */
+/* daemon/smtp/auth.c — SMTP AUTH (RFC 4954) over TLS: the SASL exchange here, the check in the auth process. */
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -14,7 +14,7 @@
 
 int smtp_auth_offered(const struct smtp_session *s)
 {
-	return (s->lc->role == MVD_ROLE_SUBMISSION || s->lc->auth) && s->rt->submit.backend;
+	return (s->lc->role == MVD_ROLE_SUBMISSION || s->lc->auth) && s->rt->submit.auth;
 }
 
 static void auth_log_failure(struct smtp_session *s, const char *why)
@@ -35,6 +35,14 @@ static void auth_end(struct smtp_session *s)
 		s->state = SMTP_ST_COMMAND;
 }
 
+/* The client reached its failure limit (the auth process's count): 421 and close. */
+static void blocked_reply(struct smtp_session *s, const char *what)
+{
+	mvd_log(MVD_LOG_WARNING, "auth", "id=%lu client=%s %s", s->id, s->client.ip, what);
+	smtp_reply(s, "421 4.7.0 %s Too many failed logins, try again later", smtp_hostname(s));
+	s->state = SMTP_ST_CLOSING;
+}
+
 /* The failure reply, after the delay that slows password guessing. */
 static void failure_reply(evutil_socket_t fd, short what, void *arg)
 {
@@ -45,19 +53,18 @@ static void failure_reply(evutil_socket_t fd, short what, void *arg)
 	if (smtp_worker_done(s))
 		return;
 	smtp_error_reply(s, "535 5.7.8 Error: authentication failed");
-	if (mvd_submit_blocked(&s->rt->cfg.submission, s->client.ip)) {
-		mvd_log(MVD_LOG_WARNING, "auth", "id=%lu client=%s too many failed logins, closed",
-		        s->id, s->client.ip);
-		smtp_reply(s, "421 4.7.0 %s Too many failed logins, try again later",
-		           smtp_hostname(s));
-		s->state = SMTP_ST_CLOSING;
-	}
+	if (s->auth.now_blocked)
+		blocked_reply(s, "too many failed logins, closed");
 	smtp_resume(s);
 }
 
-static void auth_failed(struct smtp_session *s, const char *why)
+/*
+ * A failure: the delay is the auth process's (it counts the failures per
+ * client IP); a refusal the worker decided alone (a bad authorization
+ * identity) waits 1 s.
+ */
+static void auth_failed(struct smtp_session *s, const char *why, unsigned delay)
 {
-	unsigned delay = mvd_submit_failed(&s->rt->cfg.submission, s->client.ip);
 
 	auth_log_failure(s, why);
 	auth_end(s);
@@ -74,17 +81,21 @@ static void auth_failed(struct smtp_session *s, const char *why)
 	}
 }
 
-/* Runs in its own thread: the back end may take seconds (Dovecot, a slow hash). */
+/*
+ * Runs in its own thread: the auth process may take seconds (Dovecot, a
+ * slow hash). It gets the back end's own timeout and 2 s more to answer;
+ * past that, a temporary failure (a late answer is dropped by its number).
+ */
 static void *check_thread(void *arg)
 {
 	struct smtp_session *s = arg;
 	const struct mv_sasl_cred *c = mv_sasl_cred(s->sasl);
-	struct mv_auth_request req = {c->authzid,      c->login,     c->password,
-	                              c->password_len, s->client.ip, s->tls};
+	enum mvd_authd_mech mech =
+	        strcasecmp(c->mech, "LOGIN") == 0 ? MVD_AUTHD_LOGIN : MVD_AUTHD_PLAIN;
+	int timeout_ms = (int)s->rt->cfg.submission.auth_timeout * 1000 + 2000;
 
-	s->auth_verdict = mv_auth_check(s->rt->submit.backend, &req,
-	                                s->rt->cfg.submission.auth_timeout * 1000u, &s->auth_login,
-	                                s->auth_err, sizeof s->auth_err);
+	mvd_authd_check(c->authzid, c->login, c->password, c->password_len, mech, s->client.ip,
+	                s->tls, timeout_ms, &s->auth);
 	event_active(s->auth_ev, EV_READ, 0);
 	return NULL;
 }
@@ -98,10 +109,9 @@ void smtp_auth_checked(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (smtp_worker_done(s)) /* gone: smtp_auth_free() wiped the exchange */
 		return;
-	if (s->auth_verdict == MV_AUTH_OK && s->auth_login) {
-		mvd_submit_succeeded(&s->rt->cfg.submission, s->client.ip);
-		s->login = s->auth_login;
-		s->auth_login = NULL;
+	if (s->auth.status == MVD_AUTHD_OK && s->auth.login) {
+		s->login = s->auth.login;
+		s->auth.login = NULL;
 		mvd_log(MVD_LOG_INFO, "auth", "id=%lu client=%s login=%s mech=%s authenticated",
 		        s->id, s->client.ip, s->login, c->mech);
 		auth_end(s);
@@ -111,17 +121,25 @@ void smtp_auth_checked(evutil_socket_t fd, short what, void *arg)
 		smtp_resume(s);
 		return;
 	}
-	free(s->auth_login);
-	s->auth_login = NULL;
-	if (s->auth_verdict == MV_AUTH_TEMPFAIL) {
+	free(s->auth.login);
+	s->auth.login = NULL;
+	if (s->auth.status == MVD_AUTHD_BLOCKED) {
+		auth_end(s);
+		blocked_reply(s, "blocked after failed logins");
+		smtp_resume(s);
+		return;
+	}
+	if (s->auth.status != MVD_AUTHD_FAIL) {
 		mvd_log(MVD_LOG_WARNING, "auth", "id=%lu client=%s login=%s back end: %s", s->id,
-		        s->client.ip, c->login, s->auth_err[0] ? s->auth_err : "temporary failure");
+		        s->client.ip, c->login,
+		        s->auth.reason[0] ? s->auth.reason : "temporary failure");
 		auth_end(s);
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure, try again later");
 		smtp_resume(s);
 		return;
 	}
-	auth_failed(s, s->auth_err[0] ? s->auth_err : "wrong password or unknown login");
+	auth_failed(s, s->auth.reason[0] ? s->auth.reason : "wrong password or unknown login",
+	            s->auth.delay);
 }
 
 /* The exchange's next step: a challenge, a check, or the end. */
@@ -141,7 +159,8 @@ static void step(struct smtp_session *s, enum mv_sasl_step st)
 	case MV_SASL_ERROR: {
 		const char *r = mv_sasl_reply(s->sasl);
 		if (strncmp(r, "535", 3) == 0) { /* a refused identity counts as a failure */
-			auth_failed(s, r + 4);
+			s->auth.now_blocked = 0;
+			auth_failed(s, r + 4, 1);
 			return;
 		}
 		auth_log_failure(s, r);
@@ -156,6 +175,7 @@ static void step(struct smtp_session *s, enum mv_sasl_step st)
 		s->state = SMTP_ST_COMMAND;
 	smtp_wait(s);
 	s->worker_busy = 1;
+	memset(&s->auth, 0, sizeof s->auth);
 	if (pthread_create(&tid, NULL, check_thread, s) != 0) {
 		s->worker_busy = 0;
 		auth_end(s);
@@ -191,14 +211,6 @@ void smtp_cmd_auth(struct smtp_session *s, const char *args, size_t len)
 		smtp_error_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
 		return;
 	}
-	if (mvd_submit_blocked(c, s->client.ip)) {
-		mvd_log(MVD_LOG_WARNING, "auth", "id=%lu client=%s blocked after failed logins",
-		        s->id, s->client.ip);
-		smtp_reply(s, "421 4.7.0 %s Too many failed logins, try again later",
-		           smtp_hostname(s));
-		s->state = SMTP_ST_CLOSING;
-		return;
-	}
 	if (!s->auth_ev && !(s->auth_ev = event_new(s->loop->base, -1, 0, smtp_auth_checked, s))) {
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure, try again later");
 		return;
@@ -228,8 +240,8 @@ void smtp_auth_free(struct smtp_session *s)
 	s->sasl = NULL;
 	free(s->login);
 	s->login = NULL;
-	free(s->auth_login);
-	s->auth_login = NULL;
+	free(s->auth.login);
+	s->auth.login = NULL;
 	if (s->auth_ev)
 		event_free(s->auth_ev);
 	if (s->delay_ev)

@@ -12,6 +12,7 @@
 #include <mailvet/auth.h>
 #include <mailvet/util.h>
 
+#include "authd.h"
 #include "listener.h"
 #include "parse.h"
 #include "pipeline.h"
@@ -141,10 +142,8 @@ struct smtp_session {
 	char *login; /* the authenticated identity, or NULL */
 	struct mv_sasl *sasl;
 	struct event *auth_ev, *delay_ev;
-	enum mv_auth_verdict auth_verdict;
-	char *auth_login;   /* what the check thread settled on */
-	char auth_err[200]; /* why the check failed, for the log */
-	char refusal[600];  /* the reply for a refused message, sent after the next hop's RSET */
+	struct mvd_authd_result auth; /* the auth process's answer, from the check thread */
+	char refusal[600]; /* the reply for a refused message, sent after the next hop's RSET */
 	struct smtp_session *prev, *next; /* every open session of the loop (loop.c) */
 };
 

@@ -188,7 +188,9 @@ key = ed1 %s
                     stat = f.read()
                 comm = stat.split("(", 1)[1].rsplit(")", 1)[0]
                 fields = stat.rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.proc.pid and (comm == "mailvetd-keyd") == keyd:
+                # The auth process (mailvetd-authd) is neither: see auth_pid().
+                if int(fields[1]) == self.proc.pid and comm != "mailvetd-authd" and \
+                        (comm == "mailvetd-keyd") == keyd:
                     out.append(int(pid))
             except (OSError, IndexError, ValueError):
                 pass
@@ -198,6 +200,19 @@ key = ed1 %s
         """The key process's pid (the supervisor's child named mailvetd-keyd), or None."""
         pids = self.worker_pids(keyd=True)
         return pids[0] if len(pids) == 1 else None
+
+    def auth_pid(self):
+        """The auth process's pid (the supervisor's child named mailvetd-authd), or None."""
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    stat = f.read()
+                if stat.split("(", 1)[1].rsplit(")", 1)[0] == "mailvetd-authd" and \
+                        int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    return int(pid)
+            except (OSError, IndexError, ValueError):
+                pass
+        return None
 
     def worker_pid(self):
         """The one worker's pid (the process whose memory and CPU are the milter's)."""
