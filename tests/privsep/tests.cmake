@@ -24,3 +24,21 @@ foreach(case no_key_in_worker signing key_process_restart reload)
 	set_tests_properties(privsep.${case} PROPERTIES
 		WORKING_DIRECTORY ${PRIVSEP_TEST_DIR} TIMEOUT 240)
 endforeach()
+
+# The auth process (daemon/authd): its messages (round trips, each lie
+# refused), its answers through a password file with the failure limiter,
+# and its system-call filter.
+add_executable(privsep_authd_unit ${PRIVSEP_TEST_DIR}/authd_unit.c)
+target_link_libraries(privsep_authd_unit PRIVATE mailvetd-authd PkgConfig::CMOCKA)
+mv_add_test(privsep.authd_proto privsep_authd_unit)
+set_tests_properties(privsep.authd_proto PROPERTIES WORKING_DIRECTORY ${PRIVSEP_TEST_DIR})
+
+# A private mailvetd with a submission listener and a password file, driven by
+# smtplib over STARTTLS: AUTH through the auth process, the worker's memory
+# without the hashes, a stuck or killed auth process, a reload.
+foreach(case auth_process auth_process_restart auth_reload)
+	mv_add_test(privsep.${case} /usr/bin/python3 ${PRIVSEP_TEST_DIR}/authd_test.py ${case}
+		$<TARGET_FILE:mailvetd>)
+	set_tests_properties(privsep.${case} PROPERTIES
+		WORKING_DIRECTORY ${PRIVSEP_TEST_DIR} TIMEOUT 240)
+endforeach()

@@ -1,0 +1,272 @@
+#!/usr/bin/python3
+"""Issue 17, privilege separation: the SMTP AUTH password back end (the
+[submission] password file) and the failure limiter live in mailvetd's auth
+process (mailvetd-authd), never in the worker that parses SMTP.
+
+usage: authd_test.py CASE MAILVETD   (CASE: auth_process, auth_process_restart,
+auth_reload). Needs root (the memory scan reads /proc/PID/mem).
+"""
+import base64
+import crypt
+import os
+import re
+import shutil
+import signal
+import smtplib
+import ssl
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
+import harness  # noqa: E402
+from privsep_test import memory_holds  # noqa: E402
+
+USERS = {"alice": "alice-Pass-7Qz!", "bob": "bob-Pass-3Kx!", "carol": "carol-Pass-9Wt!"}
+GUESSER = "127.0.0.3"
+
+
+def self_signed(work):
+    """A certificate for 127.0.0.1 that is its own CA; (cert, key) paths."""
+    cert, key = os.path.join(work, "srv.pem"), os.path.join(work, "srv.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+def write_passwd(path, users):
+    hashes = {}
+    with open(path, "w") as f:
+        for user, pw in users.items():
+            hashes[user] = crypt.crypt(pw, crypt.mksalt(crypt.METHOD_SHA512))
+            f.write("%s:%s\n" % (user, hashes[user]))
+    os.chmod(path, 0o644)
+    return hashes
+
+
+class Setup:
+    def __init__(self, work):
+        self.work = work
+        self.cert, key = self_signed(work)
+        self.passwd = os.path.join(work, "passwd")
+        self.hashes = write_passwd(self.passwd, USERS)
+        self.sub = harness.free_port()
+        self.nexthop = harness.free_port()  # nothing listens: AUTH needs no next hop
+        extra = """[submission]
+sasl = passwd-file:{passwd}
+auth_failures = 3
+auth_failure_window = 30
+auth_timeout = 2
+[listener sub]
+role = submission
+listen = 127.0.0.1:{sub}
+next_hop = inet:127.0.0.1:{nexthop}
+tls_cert = {cert}
+tls_key = {key}
+""".format(passwd=self.passwd, sub=self.sub, nexthop=self.nexthop, cert=self.cert, key=key)
+        self.d = harness.Mailvetd(work, extra=extra)
+
+    def ctx(self):
+        return ssl.create_default_context(cafile=self.cert)
+
+    def session(self, source=None):
+        s = smtplib.SMTP("127.0.0.1", self.sub, timeout=60,
+                         source_address=(source, 0) if source else None)
+        s.ehlo("client.test")
+        s.starttls(context=self.ctx())
+        s.ehlo("client.test")
+        return s
+
+    def auth(self, user, password, mech="PLAIN", source=None):
+        """(code, text) of one AUTH on a new STARTTLS session."""
+        s = self.session(source)
+        s.user, s.password = user, password
+        try:
+            code, text = s.auth(mech, s.auth_plain if mech == "PLAIN" else s.auth_login)
+        except smtplib.SMTPAuthenticationError as e:
+            code, text = e.smtp_code, e.smtp_error
+        except smtplib.SMTPServerDisconnected:
+            code, text = 421, b"closed"
+        try:
+            s.quit()
+        except (smtplib.SMTPServerDisconnected, OSError):
+            pass
+        return code, text.decode() if isinstance(text, bytes) else text
+
+
+def seccomp_mode(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Seccomp:"):
+                return int(line.split()[1])
+    return None
+
+
+# ------------------------------------------------------------------- cases
+
+def auth_process(t):
+    """AUTH PLAIN and LOGIN through the auth process; the hashes are in its memory, not the worker's."""
+    d = t.d
+    authd, worker = d.auth_pid(), d.worker_pid()
+    assert authd and authd != worker, "no auth process"
+    assert seccomp_mode(authd) == 2, "the auth process runs without its system-call filter"
+    assert "no system-call filter" not in d.log_text()
+    code, text = t.auth("alice", USERS["alice"])
+    assert code == 235 and text.startswith("2.7.0"), (code, text)
+    code, text = t.auth("bob", USERS["bob"], mech="LOGIN")
+    assert code == 235, (code, text)
+    code, text = t.auth("alice", "not-her-password")
+    assert code == 535 and text.startswith("5.7.8"), (code, text)
+    code, text = t.auth("nobody", "whatever")
+    assert code == 535, (code, text)
+    assert d.wait_log("login=alice mech=PLAIN authenticated")
+    # The hashes (and each salt+digest part alone) of the password file.
+    needles = {}
+    for user, h in t.hashes.items():
+        needles[user + " hash"] = h.encode()
+        needles[user + " digest"] = h.rsplit("$", 1)[1].encode()
+    in_authd = memory_holds(authd, needles)
+    print("    auth process %d holds: %s" % (authd, ", ".join(sorted(in_authd))))
+    assert len(in_authd) == len(needles), "the scan cannot fail: %r" % sorted(in_authd)
+    in_worker = memory_holds(worker, needles)
+    assert not in_worker, "the worker %d holds password hashes: %s" % (worker, sorted(in_worker))
+    in_sup = memory_holds(d.proc.pid, needles)
+    assert not in_sup, "the supervisor holds password hashes: %s" % sorted(in_sup)
+    # The secrets were wiped after use, in both processes.
+    plain = {u + " password": p.encode() for u, p in USERS.items() if u in ("alice", "bob")}
+    for name, pid in (("worker", worker), ("auth process", authd)):
+        held = memory_holds(pid, plain)
+        assert not held, "the %s %d still holds %s" % (name, pid, sorted(held))
+    print("    worker %d, supervisor %d: no hash; no password left in either process"
+          % (worker, d.proc.pid))
+    # The limit is the auth process's: the third failure from one address closes, then blocked.
+    for i in range(3):
+        code, text = t.auth("carol", "wrong-%d" % i, source=GUESSER)
+        assert code == 535, (i, code, text)
+    code, text = t.auth("carol", USERS["carol"], source=GUESSER)
+    assert code == 421, ("a blocked client got", code, text)
+    code, text = t.auth("carol", USERS["carol"])  # another address is not blocked
+    assert code == 235, (code, text)
+
+
+def wait_new_authd(d, old, timeout=15):
+    end = time.time() + timeout
+    while time.time() < end:
+        pid = d.auth_pid()
+        if pid and pid != old:
+            return pid
+        time.sleep(0.05)
+    raise AssertionError("no new auth process after %d died" % old)
+
+
+def auth_process_restart(t):
+    """A stuck auth process: 454 after the timeout, and its late answer is not
+    taken for the next one's; a killed one is restarted, the worker lives on."""
+    d = t.d
+    code, _ = t.auth("alice", USERS["alice"])
+    assert code == 235
+    authd, worker = d.auth_pid(), d.worker_pid()
+    os.kill(authd, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        code, text = t.auth("alice", "a-wrong-one")  # would be a 535: its answer comes late
+        took = time.time() - t0
+    finally:
+        os.kill(authd, signal.SIGCONT)
+    assert code == 454 and text.startswith("4.7.0"), (code, text)
+    assert took < 10, "the 454 took %.1f s" % took
+    print("    auth process stopped: 454 after %.1f s" % took)
+    # The late FAIL waits in a socket; the next check on it must get its own answer.
+    for user in ("alice", "bob", "carol", "alice", "bob"):
+        code, text = t.auth(user, USERS[user])
+        assert code == 235, (user, code, text)
+    os.kill(authd, signal.SIGKILL)
+    code, text = t.auth("bob", USERS["bob"])
+    assert code in (235, 454), (code, text)
+    print("    auth process killed: next AUTH %d" % code)
+    new = wait_new_authd(d, authd)
+    assert d.worker_pid() == worker, "the worker was restarted"
+    code, text = t.auth("alice", USERS["alice"])
+    assert code == 235, (code, text)
+    assert seccomp_mode(new) == 2
+    print("    auth process %d replaced by %d; worker %d still serves" % (authd, new, worker))
+
+
+def auth_reload(t):
+    """A password changed in the file and SIGHUP: the auth process alone reloads it."""
+    d = t.d
+    authd = d.auth_pid()
+    users = dict(USERS, alice="alice-New-Pass-1")
+    t.hashes = write_passwd(t.passwd, users)
+    before = d.log_text().count("back end passwd-file")
+    d.hup()
+    end = time.time() + 15
+    while d.log_text().count("back end passwd-file") <= before:
+        assert time.time() < end, "the auth process did not reload"
+        time.sleep(0.05)
+    assert d.auth_pid() == authd, (authd, d.auth_pid())
+    code, _ = t.auth("alice", "alice-New-Pass-1")
+    assert code == 235
+    code, _ = t.auth("alice", USERS["alice"])
+    assert code == 535
+    # A broken file: the running table stays.
+    with open(t.passwd, "a") as f:
+        f.write("mallory:plaintext\n")
+    d.hup()
+    assert d.wait_log("reload failed: keeping the back end loaded"), "a bad file was loaded"
+    code, _ = t.auth("bob", USERS["bob"])
+    assert code == 235
+
+
+def wait_started(d, timeout=30):
+    """The auth process runs and a worker started (the worker comes after its word)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if d.auth_pid() and re.search(r"worker \d+ started", d.log_text()):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+CASES = {f.__name__: f for f in (auth_process, auth_process_restart, auth_reload)}
+
+
+def main():
+    if len(sys.argv) < 3 or sys.argv[1] not in CASES:
+        print(__doc__)
+        return 2
+    case = CASES[sys.argv[1]]
+    sys.argv = [sys.argv[0]] + sys.argv[2:]  # harness reads the binary from argv[1]
+    work = harness.tempdir("mailvetd-authd-")
+    os.chmod(work, 0o755)
+    t = Setup(work)
+    try:
+        t.d.start()
+        harness.wait_port(t.sub, t.d.proc)
+        # The supervisor binds the port before it starts its children: wait for the worker,
+        # which starts only once the auth process said its back end loaded.
+        assert wait_started(t.d), "no worker started"
+    except Exception as e:  # a test that cannot start its server fails
+        print("FAIL cannot start mailvetd: %s" % e)
+        print(t.d.log_text()[-4000:])
+        return 1
+    rc = 0
+    try:
+        case(t)
+        print("ok %s" % case.__name__)
+    except Exception:
+        traceback.print_exc()
+        print("FAIL %s; log: %s" % (case.__name__, t.d.log))
+        print(t.d.log_text()[-4000:])
+        rc = 1
+    rc |= harness.stop_checked(t.d)
+    if rc == 0:
+        shutil.rmtree(work, ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
