@@ -103,11 +103,11 @@ static int add_sockets(scmp_filter_ctx ctx, int inet)
 {
 	static const int inet_families[] = {AF_INET, AF_INET6};
 	int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	                          SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	                          SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 
 	for (size_t i = 0; inet && rc == 0 && i < 2; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		                      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)inet_families[i]));
+		                      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)inet_families[i], 0));
 	return rc;
 }
 
