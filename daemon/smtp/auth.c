@@ -65,7 +65,6 @@ static void failure_reply(evutil_socket_t fd, short what, void *arg)
  */
 static void auth_failed(struct smtp_session *s, const char *why, unsigned delay)
 {
-
 	auth_log_failure(s, why);
 	auth_end(s);
 	smtp_wait(s);
@@ -158,7 +157,8 @@ static void step(struct smtp_session *s, enum mv_sasl_step st)
 		return;
 	case MV_SASL_ERROR: {
 		const char *r = mv_sasl_reply(s->sasl);
-		if (strncmp(r, "535", 3) == 0) { /* a refused identity counts as a failure */
+		/* A refused identity fails like a wrong password (not counted: no secret was tried). */
+		if (strncmp(r, "535", 3) == 0) {
 			s->auth.now_blocked = 0;
 			auth_failed(s, r + 4, 1);
 			return;
