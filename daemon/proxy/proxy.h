@@ -205,9 +205,11 @@ void proxy_session_resume(struct proxy_session *s);
  * through a pipe, in the kernel, when both sides are plain sockets.
  * proxy_splice_start() returns 1 when it took over (the session may be
  * freed by then), proxy_splice_run() moves what it can (on_write of the
- * client calls it), proxy_splice_end() frees the pipe and events.
+ * client calls it), proxy_splice_end() frees the pipe and events (kept
+ * from one literal to the next of a session).
  */
 int proxy_splice_usable(const struct proxy_session *s);
+int proxy_splicing(const struct proxy_session *s); /* 1 while a literal goes by splice */
 int proxy_splice_start(struct proxy_session *s);
 void proxy_splice_run(struct proxy_session *s);
 void proxy_splice_end(struct proxy_session *s);

@@ -219,7 +219,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 			proxy_session_free(s);
 		return;
 	}
-	if (s->sp && bev == s->client) { /* the splice reads the upstream, not its bufferevent */
+	if (proxy_splicing(s) &&
+	    bev == s->client) { /* the splice reads the upstream, not its bufferevent */
 		proxy_splice_run(s);
 		return;
 	}

@@ -28,6 +28,7 @@ struct proxy_splice {
 	size_t cap;  /* the pipe's size */
 	size_t held; /* bytes in the pipe, not yet written to the client */
 	int up_done; /* the upstream ended or failed: empty the pipe, then hand back */
+	int active;  /* a literal is being moved; else the pipe waits for the next one */
 	struct event *up_ev, *cli_ev;
 };
 
@@ -42,9 +43,14 @@ static long long now_s(void)
 int proxy_splice_usable(const struct proxy_session *s)
 {
 	/* Both sides plain TCP (or a unix socket upstream): TLS bytes need userspace. */
-	return !s->sp && !s->closing && !s->lst->up_tls && !s->rw->tls_active &&
+	return !proxy_splicing(s) && !s->closing && !s->lst->up_tls && !s->rw->tls_active &&
 	       !s->rw->starttls_due && bufferevent_getfd(s->up) >= 0 &&
 	       bufferevent_getfd(s->client) >= 0;
+}
+
+int proxy_splicing(const struct proxy_session *s)
+{
+	return s->sp && s->sp->active;
 }
 
 void proxy_splice_end(struct proxy_session *s)
@@ -63,10 +69,18 @@ void proxy_splice_end(struct proxy_session *s)
 	s->sp = NULL;
 }
 
-/* The pipe is empty: the bufferevents carry on (and see an end or error of the upstream). */
+/*
+ * The pipe is empty: the bufferevents carry on (and see an end or error of
+ * the upstream). The pipe stays for the session's next literal.
+ */
 static void hand_back(struct proxy_session *s)
 {
-	proxy_splice_end(s);
+	struct proxy_splice *sp = s->sp;
+
+	event_del(sp->up_ev);
+	event_del(sp->cli_ev);
+	sp->active = 0;
+	sp->up_done = 0;
 	proxy_session_resume(s);
 }
 
@@ -130,7 +144,7 @@ void proxy_splice_run(struct proxy_session *s)
 	struct proxy_splice *sp = s->sp;
 	int up_blocked = 0, cli_blocked = 0, r, round;
 
-	if (!sp || s->closing)
+	if (!sp || !sp->active || s->closing)
 		return;
 	for (round = 0; round < ROUNDS_MAX; round++) {
 		int moved = fill(s, &up_blocked);
@@ -183,17 +197,17 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 	proxy_splice_run(s);
 }
 
-int proxy_splice_start(struct proxy_session *s)
+static struct proxy_splice *splice_new(struct proxy_session *s)
 {
 	struct proxy_splice *sp = calloc(1, sizeof *sp);
 	struct event_base *base = s->lst->loop->base;
 	int sz;
 
 	if (!sp)
-		return 0;
+		return NULL;
 	if (pipe2(sp->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
 		free(sp);
-		return 0;
+		return NULL;
 	}
 	fcntl(sp->pipe[1], F_SETPIPE_SZ, PIPE_WANT); /* may be refused: the default is kept */
 	sz = fcntl(sp->pipe[1], F_GETPIPE_SZ);
@@ -203,8 +217,16 @@ int proxy_splice_start(struct proxy_session *s)
 	sp->cli_ev = event_new(base, bufferevent_getfd(s->client), EV_WRITE, on_ready, s);
 	if (!sp->up_ev || !sp->cli_ev) {
 		proxy_splice_end(s);
-		return 0;
+		return NULL;
 	}
+	return sp;
+}
+
+int proxy_splice_start(struct proxy_session *s)
+{
+	if (!s->sp && !splice_new(s))
+		return 0;
+	s->sp->active = 1;
 	proxy_session_hold(s);
 	proxy_splice_run(s);
 	return 1;
