@@ -100,6 +100,10 @@ def main():
         dv.start()
         d.start()
         harness.wait_port(port, d.proc)
+        for _ in range(100):  # the supervisor forks the worker after the port is bound
+            if len(d.worker_pids()) == 1:
+                break
+            time.sleep(0.1)
         worker = d.worker_pid()
         c = imaplib.IMAP4("127.0.0.1", dv.ports["imap"])
         c.login(pt.USER, pt.PASSWORD)
