@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """bench/proxy: what the IMAP capability proxy costs.
 
-    bench/proxy/run.py [BUILD_DIR] [MESSAGES] [SIZE_KB] [ROUNDS] [CLIENTS]   # as root, by hand
+    bench/proxy/run.py [BUILD_DIR] [MESSAGES] [SIZE_KB] [ROUNDS] [CLIENTS] [ATTEMPTS]   # as root, by hand
 
 One private Dovecot and one private mailvetd (an [listener] of role imap in front of
 Dovecot), started here on 127.0.0.1 and stopped by PID (tests/proxy/proxy_test.py's
 classes). CLIENTS concurrent imaplib sessions each fetch MESSAGES messages of SIZE_KB
-ROUNDS times, first straight from Dovecot, then through the proxy, alternating twice;
+ROUNDS times, first straight from Dovecot, then through the proxy, alternating ATTEMPTS
+times (default 2);
 the bytes must be equal. Printed: MB/s both ways, the ratio, CPU seconds of the mailvetd
 worker per GB, then the worker's RSS with 1,000 idle sessions through the proxy.
 Defaults: 100 messages of 1 MiB, 5 rounds, 2 clients (1 GB each way).
@@ -14,6 +15,7 @@ Defaults: 100 messages of 1 MiB, 5 rounds, 2 clients (1 GB each way).
 import hashlib
 import imaplib
 import os
+import re
 import socket
 import sys
 import threading
@@ -29,6 +31,7 @@ MESSAGES = int(sys.argv[2]) if len(sys.argv) > 2 else 100
 SIZE_KB = int(sys.argv[3]) if len(sys.argv) > 3 else 1024
 ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 5
 CLIENTS = int(sys.argv[5]) if len(sys.argv) > 5 else 2
+ATTEMPTS = int(sys.argv[6]) if len(sys.argv) > 6 else 2
 IDLE = 1000
 
 os.environ["MAILVETD"] = os.path.join(BUILD, "daemon", "mailvetd")
@@ -97,6 +100,10 @@ def main():
         dv.start()
         d.start()
         harness.wait_port(port, d.proc)
+        for _ in range(100):  # the supervisor forks the worker after the port is bound
+            if len(d.worker_pids()) == 1:
+                break
+            time.sleep(0.1)
         worker = d.worker_pid()
         c = imaplib.IMAP4("127.0.0.1", dv.ports["imap"])
         c.login(pt.USER, pt.PASSWORD)
@@ -107,18 +114,26 @@ def main():
         c.logout()
         digest = h.hexdigest()
         rows = []
-        for attempt in range(2):
+        for attempt in range(ATTEMPTS):
             for name, p in (("direct", dv.ports["imap"]), ("proxy", port)):
                 n, took, cpu = run(p, digest, worker)
                 rows.append((name, attempt, n, took, cpu))
                 print("%-6s run %d: %.0f MB in %.2f s = %.1f MB/s; mailvetd worker CPU %.2f s/GB"
-                      % (name, attempt + 1, n / 1e6, took, n / 1e6 / took, cpu / (n / 1e9)),
-                      flush=True)
-        for attempt in range(2):
+                      " (load average %.2f)"
+                      % (name, attempt + 1, n / 1e6, took, n / 1e6 / took, cpu / (n / 1e9),
+                         os.getloadavg()[0]), flush=True)
+        ratios, cpus = [], []
+        for attempt in range(ATTEMPTS):
             direct = [r for r in rows if r[0] == "direct" and r[1] == attempt][0]
             proxy = [r for r in rows if r[0] == "proxy" and r[1] == attempt][0]
-            print("run %d: proxy throughput = %.1f %% of direct"
-                  % (attempt + 1, 100.0 * (proxy[2] / proxy[3]) / (direct[2] / direct[3])))
+            ratios.append(100.0 * (proxy[2] / proxy[3]) / (direct[2] / direct[3]))
+            cpus.append(proxy[4] / (proxy[2] / 1e9))
+            print("run %d: proxy throughput = %.1f %% of direct" % (attempt + 1, ratios[-1]))
+        closed = re.findall(r"closed .*server_bytes=(\d+).*spliced_bytes=(\d+)", d.log_text())
+        print("proxy sessions: %d of %d server bytes moved by splice(2)"
+              % (sum(int(b) for _, b in closed), sum(int(a) for a, _ in closed)))
+        print("median of %d runs: proxy = %.1f %% of direct, %.2f CPU s per GB"
+              % (ATTEMPTS, sorted(ratios)[ATTEMPTS // 2], sorted(cpus)[ATTEMPTS // 2]))
         before = rss_kb(worker)
         socks = []
         for _ in range(IDLE):

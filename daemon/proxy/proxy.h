@@ -188,12 +188,31 @@ struct proxy_session {
 	unsigned timeout; /* timeout_idle */
 	long long last;   /* a byte went by, either way (monotonic s) */
 	unsigned long long c2s_bytes, s2c_bytes;
-	int closing;        /* flushing the last bytes, then freed */
-	int heard_upstream; /* the upstream has said something */
+	int closing;             /* flushing the last bytes, then freed */
+	int heard_upstream;      /* the upstream has said something */
+	struct proxy_splice *sp; /* a literal going server -> client by splice(2), or NULL */
+	unsigned long long spliced_bytes; /* of s2c_bytes, those moved by splice(2) */
 };
 
 void proxy_session_accept(struct proxy_listener *l, int fd, const struct sockaddr *sa);
 void proxy_session_free(struct proxy_session *s);
+/* Around a splice: the upstream's bufferevent stops reading, then reads again. */
+void proxy_session_hold(struct proxy_session *s);
+void proxy_session_resume(struct proxy_session *s);
+
+/*
+ * splice.c: the rest of a literal from the server goes to the client
+ * through a pipe, in the kernel, when both sides are plain sockets.
+ * proxy_splice_start() returns 1 when it took over (the session may be
+ * freed by then), proxy_splice_run() moves what it can (on_write of the
+ * client calls it), proxy_splice_end() frees the pipe and events (kept
+ * from one literal to the next of a session).
+ */
+int proxy_splice_usable(const struct proxy_session *s);
+int proxy_splicing(const struct proxy_session *s); /* 1 while a literal goes by splice */
+int proxy_splice_start(struct proxy_session *s);
+void proxy_splice_run(struct proxy_session *s);
+void proxy_splice_end(struct proxy_session *s);
 struct ssl_ctx_st *proxy_tls_server_ctx(const struct mvd_listener_conf *lc, char *err,
                                         size_t errlen);
 struct ssl_ctx_st *proxy_tls_client_ctx(const struct mvd_listener_conf *lc, char *err,

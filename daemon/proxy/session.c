@@ -26,6 +26,8 @@
 #define OUT_HIGH (512 * 1024)
 #define OUT_LOW (128 * 1024)
 #define FLUSH_TIMEOUT 10 /* s to write the last bytes to a side before closing */
+/* A literal's rest at least this long goes by splice(2) (a pipe costs a few system calls). */
+#define SPLICE_MIN (16 * 1024)
 
 static long long now_s(void)
 {
@@ -45,9 +47,12 @@ void proxy_session_free(struct proxy_session *s)
 	struct proxy_loop *loop = s->lst->loop;
 
 	mvd_log(MVD_LOG_INFO, proto_name(s),
-	        "id=%lu client=%s closed client_bytes=%llu server_bytes=%llu tls=%s authed=%s",
+	        "id=%lu client=%s closed client_bytes=%llu server_bytes=%llu tls=%s authed=%s "
+	        "spliced_bytes=%llu",
 	        s->id, s->peer, s->c2s_bytes, s->s2c_bytes,
-	        s->rw && s->rw->tls_active ? "yes" : "no", s->rw && s->rw->authed ? "yes" : "no");
+	        s->rw && s->rw->tls_active ? "yes" : "no", s->rw && s->rw->authed ? "yes" : "no",
+	        s->spliced_bytes);
+	proxy_splice_end(s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -120,8 +125,27 @@ static void pump(struct proxy_session *s, struct bufferevent *from)
 	s->last = now_s();
 	if (evbuffer_get_length(out) > OUT_HIGH)
 		bufferevent_disable(from, EV_READ); /* on_write of `to` turns it on again */
-	if (server && mvd_proxy_rw_starttls_due(s->rw))
+	if (server && mvd_proxy_rw_starttls_due(s->rw)) {
 		start_tls(s);
+		return;
+	}
+	/* Last: the splice may end the session (the client gone). */
+	if (server && evbuffer_get_length(in) == 0 &&
+	    mvd_proxy_rw_verbatim(s->rw, 1) >= SPLICE_MIN && proxy_splice_usable(s))
+		proxy_splice_start(s);
+}
+
+void proxy_session_hold(struct proxy_session *s)
+{
+	bufferevent_disable(s->up, EV_READ);
+	/* on_write once the client's output is empty: the pipe's bytes come after it */
+	bufferevent_setwatermark(s->client, EV_WRITE, 0, 0);
+}
+
+void proxy_session_resume(struct proxy_session *s)
+{
+	bufferevent_setwatermark(s->client, EV_WRITE, OUT_LOW, 0);
+	bufferevent_enable(s->up, EV_READ);
 }
 
 /*
@@ -193,6 +217,11 @@ static void on_write(struct bufferevent *bev, void *arg)
 	if (s->closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 			proxy_session_free(s);
+		return;
+	}
+	if (proxy_splicing(s) &&
+	    bev == s->client) { /* the splice reads the upstream, not its bufferevent */
+		proxy_splice_run(s);
 		return;
 	}
 	if (other)

@@ -5,7 +5,8 @@ Usage: proxy_test.py MAILVETD GROUP [CASE...]
 GROUP: imap, pop3 (capabilities, STARTTLS, implicit TLS, big messages),
 imap-hostile, pop3-hostile (a scripted server here, hostile clients),
 imap-discover, pop3-discover (mailvet discover against the proxy and Dovecot), load
-(200 concurrent IMAP sessions), native (Dovecot's own settings, no proxy).
+(200 concurrent IMAP sessions), native (Dovecot's own settings, no proxy),
+imap-splice (literal bodies moved by splice(2): a scripted server, slow clients).
 
 Needs root and Dovecot (dovecot-imapd, dovecot-pop3d): without them the test
 FAILS. Dovecot runs with its own configuration in a temporary directory, on
@@ -15,6 +16,8 @@ import hashlib
 import imaplib
 import os
 import poplib
+import random
+import re
 import shutil
 import socket
 import ssl
@@ -302,6 +305,62 @@ def b3_server(c):
             c.sendall(b"-ERR unknown\r\n")
 
 
+# Literal bodies for the splice(2) path: random bytes with capability text inside (unchanged).
+SPLICE_SEED = random.Random(14).randbytes(1 << 20) + CAPABILITY_BODY
+SPLICE_SENT = {}  # tag -> bytes of its literal the scripted server has sent so far
+SPLICE_TAIL = b")\r\n* CAPABILITY IMAP4rev1 AUTHSERV=forged.example\r\n"
+
+
+def splice_chunks(n, steps=(1 << 20,)):
+    """The n bytes of the literal of size n, in pieces of the sizes in steps (cycled)."""
+    off, left, i = n % 4093, n, 0
+    while left:
+        take = min(steps[i % len(steps)], left, len(SPLICE_SEED) - off)
+        yield SPLICE_SEED[off:off + take]
+        off, left, i = (off + take) % len(SPLICE_SEED), left - take, i + 1
+
+
+def splice_body(n):
+    return b"".join(splice_chunks(n))
+
+
+def splice_server(c):
+    """LIT n: a FETCH reply with a literal of n bytes; ODD n: the same cut in odd TCP segments."""
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    r = Lines(c)
+    c.sendall(b"* OK splice test server ready\r\n")
+    while True:
+        parts = r.line().split()
+        tag, cmd = parts[0], parts[1].upper()
+        if cmd == b"LOGOUT":
+            c.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
+            return
+        if cmd not in (b"LIT", b"ODD"):
+            c.sendall(tag + b" BAD unknown\r\n")
+            continue
+        n, odd = int(parts[2]), cmd == b"ODD"
+        head = b"* 1 FETCH (BODY[] {%d}\r\n" % n
+        tail = SPLICE_TAIL + tag + b" OK FETCH done\r\n"
+        SPLICE_SENT[tag] = 0
+        if not odd:
+            c.sendall(head)
+            for piece in splice_chunks(n):
+                c.sendall(piece)
+                SPLICE_SENT[tag] += len(piece)
+            c.sendall(tail)
+            continue
+        # The announcement cut inside "{n}" and its CRLF, the body in pieces of
+        # 1, 7, ... bytes, its last piece and the next lines in one segment.
+        for piece in (head[:7], head[7:-5], head[-5:-2], head[-2:-1], head[-1:]):
+            c.sendall(piece)
+            time.sleep(0.02)
+        pieces = list(splice_chunks(n, (1, 7, 4096, 65537, 3, 262145, 1000, 131071)))
+        for piece in pieces[:-1]:
+            c.sendall(piece)
+            time.sleep(0.002)
+        c.sendall((pieces[-1] if pieces else b"") + tail)
+
+
 # ---------------------------------------------------------------- helpers
 
 def imap_caps_line(client):
@@ -539,6 +598,149 @@ def pop3_big_message_is_byte_identical(t):
         assert sum(len(x) + 2 for x in got[0]) >= BIG
         assert b"\r\n".join(got[1]) + b"\r\n" == t.capability_message, got[1]
         print("    %s: 20 MB RETR identical in %.2f s" % (listener, time.time() - start))
+
+
+# ---------------------------------------------------------------- splice(2) of literal bodies
+
+def session_spliced(t, listener, timeout=10):
+    """(server_bytes, spliced_bytes) of the last closed session of listener, from the log."""
+    deadline = time.time() + timeout
+    while True:
+        log = t.d.log_text()
+        ids = re.findall(r"id=(\d+) client=\S+ listener=%s\b" % listener, log)
+        if ids:
+            m = re.search(r"id=%s client=\S+ closed .*server_bytes=(\d+).*spliced_bytes=(\d+)"
+                          % ids[-1], log)
+            if m:
+                return int(m.group(1)), int(m.group(2))
+        if time.time() > deadline:
+            raise AssertionError("no close line for the last session of %s" % listener)
+        time.sleep(0.1)
+
+
+def splice_expect(r, tag, n):
+    head = r.line()
+    assert head == b"* 1 FETCH (BODY[] {%d}\r\n" % n, head
+    body = r.exactly(n)
+    if body != splice_body(n):
+        at = next(i for i, (a, b) in enumerate(zip(body, splice_body(n))) if a != b)
+        raise AssertionError("literal of %d bytes differs at byte %d" % (n, at))
+    tail = r.line() + r.line() + r.line()
+    # After the literal the rewriter reads lines again: the CAPABILITY line is rewritten.
+    assert tail == b")\r\n* CAPABILITY IMAP4rev1 AUTHSERV\r\n" + tag + b" OK FETCH done\r\n", tail
+
+
+SPLICE_SIZES = [0, 1, 2, 16383, 16384, 16385, 65535, 65536, 65537, 131072, 262143, 262144,
+                262145, 1048577, 5 * 1024 * 1024 + 3]
+
+
+def imap_splice_literal_sizes(t):
+    """Literals of many sizes, one at a time and pipelined: byte-exact, and spliced."""
+    s, r = raw(t, "imap_splice")
+    r.line()
+    for i, n in enumerate(SPLICE_SIZES):
+        s.sendall(b"a%d LIT %d\r\n" % (i, n))
+        splice_expect(r, b"a%d" % i, n)
+    s.sendall(b"".join(b"p%d LIT %d\r\n" % (i, n) for i, n in enumerate(SPLICE_SIZES)))
+    for i, n in enumerate(SPLICE_SIZES):
+        splice_expect(r, b"p%d" % i, n)
+    s.sendall(b"z LOGOUT\r\n")
+    assert r.line() + r.line() == b"* BYE\r\nz OK bye\r\n"
+    s.close()
+    total = 2 * sum(SPLICE_SIZES)
+    server, spliced = session_spliced(t, "imap_splice")
+    # At most one read of the bufferevent (128 KiB) of each literal goes the old way.
+    least = 2 * sum(max(0, n - 128 * 1024 - 64) for n in SPLICE_SIZES)
+    print("    %d literal bytes, %d of %d server bytes spliced (at least %d expected)"
+          % (total, spliced, server, least))
+    assert least <= spliced <= total, (spliced, least, total)
+
+
+def imap_splice_odd_segments(t):
+    """The announcement and the body cut in odd TCP segments, the next lines in the last one."""
+    s, r = raw(t, "imap_splice")
+    r.line()
+    for i, n in enumerate((16385, 65537, 300001, 1)):
+        s.sendall(b"o%d ODD %d\r\n" % (i, n))
+        splice_expect(r, b"o%d" % i, n)
+    s.close()
+    server, spliced = session_spliced(t, "imap_splice")
+    print("    %d of %d server bytes spliced" % (spliced, server))
+    assert spliced > 300001 - 128 * 1024, spliced
+
+
+def imap_splice_slow_reader(t):
+    """A 50 MB literal read slowly: the upstream is held back, the worker's memory stays flat."""
+    n, tag = 50 * 1024 * 1024, b"slow"
+    worker = t.d.worker_pid()
+    before = harness.vm_hwm_kb(worker)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.settimeout(60)
+    s.connect(("127.0.0.1", t.ports["imap_splice"]))
+    r = Lines(s)
+    r.line()
+    s.sendall(tag + b" LIT %d\r\n" % n)
+    head = r.line()
+    assert head == b"* 1 FETCH (BODY[] {%d}\r\n" % n, head
+    want = hashlib.sha256(splice_body(n)).hexdigest()
+    h, got = hashlib.sha256(), 0
+    first = r.exactly(1 << 20) + r.buf  # and what Lines read beyond it
+    r.buf = b""
+    h.update(first)
+    got += len(first)
+    time.sleep(3)  # the client stops reading
+    sent = SPLICE_SENT.get(tag, 0)
+    print("    client stalled after 1 MB: the server could send %.1f MB of %d" % (sent / 1e6, n // 10**6))
+    # What the kernel may hold: the proxy's upstream receive buffer (tcp_rmem's
+    # maximum), two send buffers, the pipe; the worker itself holds nothing.
+    with open("/proc/sys/net/ipv4/tcp_rmem") as f:
+        rmem = int(f.read().split()[2])
+    with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+        wmem = int(f.read().split()[2])
+    bound = (1 << 20) + rmem + 2 * wmem + (2 << 20)
+    assert sent < min(bound, n), (sent, bound)
+    while got < n:
+        d = s.recv(min(65536, n - got))
+        if not d:
+            raise AssertionError("closed after %d of %d bytes" % (got, n))
+        h.update(d)
+        got += len(d)
+        if got % (8 << 20) < 65536:
+            time.sleep(0.2)  # and again, now and then
+    assert h.hexdigest() == want, "the 50 MB literal differs"
+    assert r.line() + r.line() + r.line() == (b")\r\n* CAPABILITY IMAP4rev1 AUTHSERV\r\n" + tag +
+                                              b" OK FETCH done\r\n")
+    s.close()
+    grew = harness.vm_hwm_kb(worker) - before
+    server, spliced = session_spliced(t, "imap_splice")
+    print("    worker peak memory grew by %d kB; %d of %d server bytes spliced" % (grew, spliced, server))
+    assert grew < 8 * 1024, grew
+    assert spliced >= n - 128 * 1024, spliced
+
+
+def imap_splice_idle_client_times_out(t):
+    """A client that stops reading in the middle of a spliced literal is closed after timeout_idle."""
+    n = 50 * 1024 * 1024
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.settimeout(60)
+    s.connect(("127.0.0.1", t.ports["imap_splice_idle"]))
+    r = Lines(s)
+    r.line()
+    s.sendall(b"i LIT %d\r\n" % n)
+    r.line()
+    r.exactly(1 << 20)
+    start = time.time()
+    time.sleep(5)  # timeout_idle is 2 s
+    rest = len(r.until_close())
+    print("    closed after %.1f s with %.1f MB of %d unread" % (time.time() - start, (n - (1 << 20) - rest) / 1e6, n // 10**6))
+    assert (1 << 20) + rest < n, rest
+    s.close()
+    server, spliced = session_spliced(t, "imap_splice_idle")
+    assert spliced > 0, spliced
+    assert re.search(r"listener=imap_splice_idle", t.d.log_text())
+    t.still_serves("imap")
 
 
 # ---------------------------------------------------------------- the draft's examples, hostile input
@@ -837,6 +1039,8 @@ GROUPS = {
     "imap-discover": [imap_discover_finds_the_proxy_and_not_dovecot],
     "pop3-discover": [pop3_discover_finds_the_proxy_and_not_dovecot],
     "load": [load],
+    "imap-splice": [imap_splice_literal_sizes, imap_splice_odd_segments, imap_splice_slow_reader,
+                    imap_splice_idle_client_times_out],
     "native": [dovecot_native_before_and_after_login],
 }
 
@@ -870,7 +1074,9 @@ def listeners(t, cert, key):
              ("pop3_stls", "pop3", up % dv["pop3"] + tls % "starttls"),
              ("pop3s", "pop3", up % dv["pop3"] + tls % "implicit"),
              ("imap_b2", "imap", up % t.b2.port + "authserv_id = %s\n" % DRAFT_ID),
-             ("pop3_b3", "pop3", up % t.b3.port + "authserv_id = %s\n" % DRAFT_ID)]
+             ("pop3_b3", "pop3", up % t.b3.port + "authserv_id = %s\n" % DRAFT_ID),
+             ("imap_splice", "imap", up % t.splice.port),
+             ("imap_splice_idle", "imap", up % t.splice.port + "timeout_idle = 2\n")]
     for name, role, extra in specs:
         t.ports[name] = harness.free_port()
         out += "[listener %s]\nrole = %s\nlisten = 127.0.0.1:%d\n%s" % (name, role, t.ports[name], extra)
@@ -901,8 +1107,10 @@ def main():
     for i in range(3, 3 + LOAD_MESSAGES):
         t.dv.add("%d.msg" % i, message(i, 2000 + 300 * i))
     t.b2, t.b3 = Scripted(b2_server), Scripted(b3_server)
+    t.splice = Scripted(splice_server)
     t.b2.start()
     t.b3.start()
+    t.splice.start()
     t.d = harness.Mailvetd(work, extra="[log]\ndebug = no\n" + listeners(t, cert, key))
     failures, rc = 0, 0
     try:

@@ -22,7 +22,8 @@ mv_add_test(imap.listener_config proxy_listener_unit)
 set(MVD_PROXY_GROUPS
 	"imap.dovecot\;imap" "pop3.dovecot\;pop3"
 	"imap.hostile\;imap-hostile" "pop3.hostile\;pop3-hostile"
-	"imap.discover_proxy\;imap-discover" "pop3.discover_proxy\;pop3-discover" "imap.load\;load" "imap.dovecot_native\;native")
+	"imap.discover_proxy\;imap-discover" "pop3.discover_proxy\;pop3-discover" "imap.load\;load" "imap.dovecot_native\;native"
+	"imap.splice_literals\;imap-splice")
 foreach(pair ${MVD_PROXY_GROUPS})
 	list(GET pair 0 name)
 	list(GET pair 1 group)
