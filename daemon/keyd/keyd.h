@@ -14,19 +14,30 @@
  * that also carries its own length. All integers big-endian.
  *
  * request: u16 length, u8 version (1), u8 op, u32 seq, u8 alg, u8 zero,
- *          u16 id length, 32 bytes digest (zero for INFO), the key id
- *          (the key file's path: 1..MVD_KEYD_MAX_ID bytes, no NUL)
+ *          u16 id length, 32 bytes digest (zero for every op but SIGN), the
+ *          key id (the key file's path: 1..MVD_KEYD_MAX_ID bytes, no NUL),
+ *          then for TLS_SIGN only the input: the rest of the record,
+ *          1..MVD_KEYD_MAX_TLS_IN bytes
  * reply:   u16 length, u8 version (1), u8 status, u32 seq, u8 alg, u8 zero,
- *          u16 data length, u32 bits, the data (status OK only: SIGN, the
- *          signature; INFO, the public key as DER SubjectPublicKeyInfo)
+ *          u16 data length, u32 bits, the data (status OK only: SIGN and
+ *          TLS_SIGN, the signature; INFO and TLS_INFO, the public key as DER
+ *          SubjectPublicKeyInfo)
  *
- * The key process never receives message bytes: only a digest to sign.
+ * The key process never receives message bytes: only a digest to sign, or
+ * for a TLS handshake the block its private-key operation works on.
+ *
+ * DKIM/ARC keys (SIGN, INFO) and TLS keys (TLS_SIGN, TLS_INFO) are two
+ * separate sets even when one file is in both: a key does only the one job
+ * the configuration gave it, so a worker in an attacker's hands can never
+ * turn a DKIM key into a raw RSA oracle, nor sign mail with a TLS key.
  */
 #define MVD_KEYD_VERSION 1
 #define MVD_KEYD_MAX_ID 1024
 #define MVD_KEYD_REQ_HEAD 44
 #define MVD_KEYD_REP_HEAD 16
-#define MVD_KEYD_MAX_REQ (MVD_KEYD_REQ_HEAD + MVD_KEYD_MAX_ID)
+#define MVD_KEYD_MAX_TLS_IN 1024 /* an 8192-bit modulus */
+#define MVD_KEYD_MIN_TLS_IN 20   /* a SHA-1 digest, the shortest TLS 1.2 may sign */
+#define MVD_KEYD_MAX_REQ (MVD_KEYD_REQ_HEAD + MVD_KEYD_MAX_ID + MVD_KEYD_MAX_TLS_IN)
 #define MVD_KEYD_MAX_DATA 2048 /* an 8192-bit RSA public key's SPKI is ~1,060 bytes */
 #define MVD_KEYD_MAX_REP (MVD_KEYD_REP_HEAD + MVD_KEYD_MAX_DATA)
 #define MVD_KEYD_SOCKETS 4 /* socketpairs between worker and key process */
@@ -34,6 +45,21 @@
 enum mvd_keyd_op {
 	MVD_KEYD_SIGN = 1, /* sign digest with key id, which must be of algorithm alg */
 	MVD_KEYD_INFO = 2, /* the algorithm and size of key id (alg is ignored, sent 0) */
+	/*
+	 * The private-key operation of a TLS handshake with TLS key id, whose
+	 * kind must be alg: MVD_KEYD_TLS_RSA, the raw RSA private operation on
+	 * an input of exactly the modulus's size (OpenSSL pads, PKCS#1 v1.5 or
+	 * PSS, in the worker); MVD_KEYD_TLS_EC, an ECDSA signature (DER) of the
+	 * input, a digest of MVD_KEYD_MIN_TLS_IN..64 bytes.
+	 */
+	MVD_KEYD_TLS_SIGN = 3,
+	MVD_KEYD_TLS_INFO = 4, /* like INFO, of TLS key id; the reply's alg is its kind */
+};
+
+/* The kinds of TLS key (the alg byte of the TLS ops), apart from enum mv_dkim_alg's values. */
+enum mvd_keyd_tls_kind {
+	MVD_KEYD_TLS_RSA = 0x10,
+	MVD_KEYD_TLS_EC = 0x11,
 };
 
 enum mvd_keyd_status {
@@ -51,6 +77,8 @@ struct mvd_keyd_req {
 	unsigned char digest[32];
 	char id[MVD_KEYD_MAX_ID + 1]; /* NUL-terminated */
 	size_t idlen;
+	unsigned char in[MVD_KEYD_MAX_TLS_IN]; /* TLS_SIGN's input */
+	size_t inlen;                          /* 0 for every other op */
 };
 
 struct mvd_keyd_rep {
@@ -73,7 +101,8 @@ size_t mvd_keyd_rep_encode(const struct mvd_keyd_rep *r, unsigned char *buf);
 /*
  * Parse one record of n bytes, strictly: the length field equals n, the
  * version is ours, op/status and alg are known, the zero bytes are zero, the
- * id has no NUL, the digest of INFO is zero, lengths within their limits.
+ * id has no NUL, the digest of every op but SIGN is zero, only TLS_SIGN
+ * has an input, lengths within their limits.
  * MV_OK, or MV_ESYNTAX / MV_ETOOBIG (and *out is not to be used).
  */
 enum mv_status mvd_keyd_req_parse(const unsigned char *p, size_t n, struct mvd_keyd_req *out);
@@ -107,6 +136,20 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg);
 struct mvd_keyd_keys;
 size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, size_t n,
                        unsigned char *out);
+
+/*
+ * The TLS keys: the tls_key of every [listener] that names one, read at
+ * each (re)load with the DKIM keys, indexed by path apart from them.
+ */
+struct mvd_config;
+struct mvd_keyd_tls;
+enum mv_status mvd_keyd_tls_load(const struct mvd_config *cfg, struct mvd_keyd_tls **out,
+                                 char *err, size_t errlen);
+void mvd_keyd_tls_free(struct mvd_keyd_tls *t);
+size_t mvd_keyd_tls_count(const struct mvd_keyd_tls *t);
+/* Answer TLS_SIGN or TLS_INFO request r (parsed) into rep (zeroed, seq set). */
+void mvd_keyd_tls_answer(const struct mvd_keyd_tls *t, const struct mvd_keyd_req *r,
+                         struct mvd_keyd_rep *rep);
 
 /*
  * Install the key process's system-call filter on every thread (libseccomp):

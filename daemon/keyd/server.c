@@ -27,6 +27,7 @@ struct mvd_keyd_keys {
 	struct mvd_keys *keys;
 	struct entry *e; /* sorted by path */
 	size_t n;
+	struct mvd_keyd_tls *tls; /* the listeners' TLS keys, a set of their own */
 };
 
 static void keys_free(struct mvd_keyd_keys *k)
@@ -34,6 +35,7 @@ static void keys_free(struct mvd_keyd_keys *k)
 	if (!k)
 		return;
 	mvd_keys_free(k->keys);
+	mvd_keyd_tls_free(k->tls);
 	mvd_config_free(&k->cfg);
 	free(k->e);
 	free(k);
@@ -84,10 +86,11 @@ static struct mvd_keyd_keys *load(const char *path)
 	if (!k)
 		goto fail;
 	if (mvd_config_load(&k->cfg, path, err, sizeof err) != MV_OK ||
-	    mvd_keys_load(&k->cfg, &k->keys, err, sizeof err) != MV_OK || index_keys(k) != 0)
+	    mvd_keys_load(&k->cfg, &k->keys, err, sizeof err) != MV_OK || index_keys(k) != 0 ||
+	    mvd_keyd_tls_load(&k->cfg, &k->tls, err, sizeof err) != MV_OK)
 		goto fail;
-	mvd_log(MVD_LOG_INFO, "keyd", "key process %ld: %zu private key(s) loaded", (long)getpid(),
-	        k->n);
+	mvd_log(MVD_LOG_INFO, "keyd", "key process %ld: %zu private key(s) loaded, %zu TLS key(s)",
+	        (long)getpid(), k->n, mvd_keyd_tls_count(k->tls));
 	return k;
 fail:
 	mvd_log(MVD_LOG_ERR, "keyd", "%s", err);
@@ -116,7 +119,9 @@ size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, 
 		return mvd_keyd_rep_encode(&rep, out);
 	}
 	rep.seq = r.seq;
-	if (!(key = find(k, r.id))) {
+	if (r.op == MVD_KEYD_TLS_SIGN || r.op == MVD_KEYD_TLS_INFO) {
+		mvd_keyd_tls_answer(k->tls, &r, &rep); /* never the DKIM set: see keyd.h */
+	} else if (!(key = find(k, r.id))) {
 		rep.status = MVD_KEYD_UNKNOWN_KEY;
 	} else if (r.op == MVD_KEYD_INFO) {
 		struct mv_buf spki = MV_BUF_INIT;

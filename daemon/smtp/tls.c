@@ -5,8 +5,9 @@
 #include <openssl/ssl.h>
 
 #include "smtp_int.h"
+#include "tlskey.h"
 
-SSL_CTX *smtp_tls_ctx(const struct mvd_listener_conf *lc, char *err, size_t errlen)
+SSL_CTX *smtp_tls_ctx(const struct mvd_listener_conf *lc, int with_key, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	const char *what = "cannot create a TLS context";
@@ -20,6 +21,16 @@ SSL_CTX *smtp_tls_ctx(const struct mvd_listener_conf *lc, char *err, size_t errl
 	what = "cannot read tls_cert";
 	if (SSL_CTX_use_certificate_chain_file(ctx, lc->tls_cert) != 1)
 		goto fail;
+	if (!with_key)
+		return ctx;
+	if (mvd_keyd_attached()) { /* privilege separation: the key stays in the key process */
+		char why[512];
+		if (mvd_tlskey_use(ctx, lc->tls_key, why, sizeof why) == 0)
+			return ctx;
+		snprintf(err, errlen, "[listener %s] %s", lc->name, why);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	what = "cannot read tls_key";
 	if (SSL_CTX_use_PrivateKey_file(ctx, lc->tls_key, SSL_FILETYPE_PEM) != 1)
 		goto fail;
