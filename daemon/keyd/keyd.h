@@ -129,11 +129,18 @@ void mvd_keyd_channel_client(int *fds);
 int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg);
 
 /*
+ * Read the configuration at path and load its keys, DKIM/ARC and TLS; NULL
+ * (logged) when that fails. The key process's (re)load, and the unit tests'.
+ */
+struct mvd_keyd_keys;
+struct mvd_keyd_keys *mvd_keyd_keys_load(const char *path);
+void mvd_keyd_keys_free(struct mvd_keyd_keys *k); /* NULL is fine */
+
+/*
  * Answer one request record of n bytes with the keys of the loaded set
  * (the server's core, and what the fuzz target drives): writes the reply to
  * out (MVD_KEYD_MAX_REP bytes) and returns its length.
  */
-struct mvd_keyd_keys;
 size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, size_t n,
                        unsigned char *out);
 

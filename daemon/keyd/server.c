@@ -30,7 +30,7 @@ struct mvd_keyd_keys {
 	struct mvd_keyd_tls *tls; /* the listeners' TLS keys, a set of their own */
 };
 
-static void keys_free(struct mvd_keyd_keys *k)
+void mvd_keyd_keys_free(struct mvd_keyd_keys *k)
 {
 	if (!k)
 		return;
@@ -77,8 +77,7 @@ static int index_keys(struct mvd_keyd_keys *k)
 	return 0;
 }
 
-/* Read the configuration at path and load its keys; NULL (logged) when that fails. */
-static struct mvd_keyd_keys *load(const char *path)
+struct mvd_keyd_keys *mvd_keyd_keys_load(const char *path)
 {
 	struct mvd_keyd_keys *k = calloc(1, sizeof *k);
 	char err[512] = "out of memory";
@@ -94,7 +93,7 @@ static struct mvd_keyd_keys *load(const char *path)
 	return k;
 fail:
 	mvd_log(MVD_LOG_ERR, "keyd", "%s", err);
-	keys_free(k);
+	mvd_keyd_keys_free(k);
 	return NULL;
 }
 
@@ -220,14 +219,14 @@ static void *serve_loop(void *arg)
 
 static void reload(struct server *srv, const char *path, int ready_fd)
 {
-	struct mvd_keyd_keys *nk = load(path), *old = NULL;
+	struct mvd_keyd_keys *nk = mvd_keyd_keys_load(path), *old = NULL;
 
 	if (nk) {
 		pthread_rwlock_wrlock(&srv->lock);
 		old = srv->keys;
 		srv->keys = nk;
 		pthread_rwlock_unlock(&srv->lock);
-		keys_free(old);
+		mvd_keyd_keys_free(old);
 	} else {
 		mvd_log(MVD_LOG_ERR, "keyd", "reload failed: keeping the keys loaded");
 	}
@@ -247,7 +246,7 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 	/* Its own name, so that ps and the tests tell it from the worker. */
 	prctl(PR_SET_NAME, "mailvetd-keyd", 0, 0, 0);
 	mvd_keyd_channel_server(fds);
-	srv.keys = load(path);
+	srv.keys = mvd_keyd_keys_load(path);
 	mvd_log_start_over();
 	tell(ready_fd, srv.keys ? 0 : 1);
 	if (!srv.keys)
@@ -276,7 +275,7 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 	atomic_store(&srv.stop, 1);
 	for (int i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
-	keys_free(srv.keys);
+	mvd_keyd_keys_free(srv.keys);
 	pthread_rwlock_destroy(&srv.lock);
 	return started ? 0 : 1;
 }

@@ -10,6 +10,14 @@ target_link_libraries(privsep_proto_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA
 mv_add_test(privsep.proto privsep_proto_unit)
 set_tests_properties(privsep.proto PROPERTIES WORKING_DIRECTORY ${PRIVSEP_TEST_DIR})
 
+# The TLS operations of the key process on keys it loads from a configuration.
+add_executable(privsep_tls_unit ${PRIVSEP_TEST_DIR}/tls_unit.c)
+target_link_libraries(privsep_tls_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA)
+target_compile_definitions(privsep_tls_unit PRIVATE
+	DATA_DIR="${CMAKE_SOURCE_DIR}/tests/daemon/data")
+mv_add_test(privsep.tls_ops privsep_tls_unit)
+set_tests_properties(privsep.tls_ops PROPERTIES WORKING_DIRECTORY ${PRIVSEP_TEST_DIR})
+
 # The key process's seccomp filter: execve and fork kill, its own work goes on.
 add_executable(privsep_sandbox_unit ${PRIVSEP_TEST_DIR}/sandbox_unit.c)
 target_link_libraries(privsep_sandbox_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA)
