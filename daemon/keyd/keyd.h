@@ -150,8 +150,8 @@ size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, 
  */
 struct mvd_config;
 struct mvd_keyd_tls;
-enum mv_status mvd_keyd_tls_load(const struct mvd_config *cfg, struct mvd_keyd_tls **out,
-                                 char *err, size_t errlen);
+enum mv_status mvd_keyd_tls_load(const struct mvd_config *cfg, struct mvd_keyd_tls **out, char *err,
+                                 size_t errlen);
 void mvd_keyd_tls_free(struct mvd_keyd_tls *t);
 size_t mvd_keyd_tls_count(const struct mvd_keyd_tls *t);
 /* Answer TLS_SIGN or TLS_INFO request r (parsed) into rep (zeroed, seq set). */

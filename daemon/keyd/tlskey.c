@@ -240,16 +240,16 @@ int mvd_tlskey_use(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 	if (!(kpub = remote_public(path, &kind, err, errlen)))
 		return -1;
 	if (EVP_PKEY_eq(cpub, kpub) != 1) {
-		snprintf(err, errlen, "tls_key does not match tls_cert (the key process's key from %s)",
-		         path);
+		snprintf(err, errlen,
+		         "tls_key does not match tls_cert (the key process's key from %s)", path);
 		goto out;
 	}
 	pk = kind == MVD_KEYD_TLS_RSA && EVP_PKEY_is_a(cpub, "RSA") ? rsa_remote(cpub, path)
 	     : kind == MVD_KEYD_TLS_EC && EVP_PKEY_is_a(cpub, "EC") ? ec_remote(cpub, path)
-	                                                              : NULL;
+	                                                            : NULL;
 	if (!pk) {
-		snprintf(err, errlen, "tls_key %s: cannot make a key that signs through the key process",
-		         path);
+		snprintf(err, errlen,
+		         "tls_key %s: cannot make a key that signs through the key process", path);
 		goto out;
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1 || SSL_CTX_check_private_key(ctx) != 1) {

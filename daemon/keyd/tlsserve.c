@@ -65,7 +65,8 @@ static EVP_PKEY *read_key(const char *path, uint8_t *kind, char *err, size_t err
 	} else if (EVP_PKEY_is_a(pk, "EC")) {
 		*kind = MVD_KEYD_TLS_EC;
 	} else {
-		snprintf(err, errlen, "tls_key %s: only RSA and EC keys serve TLS through the key process",
+		snprintf(err, errlen,
+		         "tls_key %s: only RSA and EC keys serve TLS through the key process",
 		         path);
 		EVP_PKEY_free(pk);
 		return NULL;
@@ -96,8 +97,8 @@ static int has_key(const struct mvd_listener_conf *c)
 	return c->tls_key && c->tls_key[0];
 }
 
-enum mv_status mvd_keyd_tls_load(const struct mvd_config *cfg, struct mvd_keyd_tls **out,
-                                 char *err, size_t errlen)
+enum mv_status mvd_keyd_tls_load(const struct mvd_config *cfg, struct mvd_keyd_tls **out, char *err,
+                                 size_t errlen)
 {
 	const struct mvd_listeners *l = &cfg->listeners;
 	struct mvd_keyd_tls *t = calloc(1, sizeof *t);

@@ -195,8 +195,8 @@ struct proxy_session {
 void proxy_session_accept(struct proxy_listener *l, int fd, const struct sockaddr *sa);
 void proxy_session_free(struct proxy_session *s);
 /* with_key: as smtp_tls_ctx's (0: the certificate only, in the supervisor at bind). */
-struct ssl_ctx_st *proxy_tls_server_ctx(const struct mvd_listener_conf *lc, int with_key,
-                                        char *err, size_t errlen);
+struct ssl_ctx_st *proxy_tls_server_ctx(const struct mvd_listener_conf *lc, int with_key, char *err,
+                                        size_t errlen);
 struct ssl_ctx_st *proxy_tls_client_ctx(const struct mvd_listener_conf *lc, char *err,
                                         size_t errlen);
 
