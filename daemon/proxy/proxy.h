@@ -197,6 +197,9 @@ void proxy_session_free(struct proxy_session *s);
 /* with_key: as smtp_tls_ctx's (0: the certificate only, in the supervisor at bind). */
 struct ssl_ctx_st *proxy_tls_server_ctx(const struct mvd_listener_conf *lc, int with_key, char *err,
                                         size_t errlen);
+/* The private key of lc on ctx, which has its certificate (the worker at start). 0, or -1. */
+int proxy_tls_key(struct ssl_ctx_st *ctx, const struct mvd_listener_conf *lc, char *err,
+                  size_t errlen);
 struct ssl_ctx_st *proxy_tls_client_ctx(const struct mvd_listener_conf *lc, char *err,
                                         size_t errlen);
 

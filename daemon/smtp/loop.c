@@ -188,7 +188,11 @@ static void *loop_thread(void *arg)
 	return NULL;
 }
 
-/* In the worker: the contexts bound with their certificate only get their keys (smtp_tls_ctx). */
+/*
+ * In the worker: the contexts the supervisor bound with their certificate
+ * only get their private keys (from the key process), the certificate not
+ * read again.
+ */
 static int tls_keys(char *err, size_t errlen)
 {
 	struct mvd_runtime *rt = mvd_runtime_acquire();
@@ -197,16 +201,9 @@ static int tls_keys(char *err, size_t errlen)
 	for (size_t i = 0; rt && rc == 0 && i < loop.nlisteners; i++) {
 		struct smtp_listener *l = &loop.listeners[i];
 		const struct mvd_listener_conf *lc = mvd_listener_find(&rt->cfg.listeners, l->name);
-		SSL_CTX *ctx;
 
-		if (!l->tls || !lc)
-			continue;
-		if (!(ctx = smtp_tls_ctx(lc, 1, err, errlen))) {
-			rc = -1;
-			break;
-		}
-		SSL_CTX_free(l->tls);
-		l->tls = ctx;
+		if (l->tls && lc)
+			rc = smtp_tls_key(l->tls, lc, err, errlen);
 	}
 	mvd_runtime_release(rt);
 	return rc;

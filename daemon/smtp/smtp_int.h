@@ -223,5 +223,7 @@ int smtp_tls_start(struct smtp_session *s);
  * the key process once the worker is attached to it, else read from tls_key.
  */
 SSL_CTX *smtp_tls_ctx(const struct mvd_listener_conf *lc, int with_key, char *err, size_t errlen);
+/* The private key of lc on ctx, which has its certificate (the worker at start). 0, or -1. */
+int smtp_tls_key(SSL_CTX *ctx, const struct mvd_listener_conf *lc, char *err, size_t errlen);
 
 #endif
