@@ -14,7 +14,9 @@
  * that also carries its own length. All integers big-endian.
  *
  * request: u16 length, u8 version (1), u8 op, u32 seq, u8 alg, u8 zero,
- *          u16 id length, 32 bytes digest (zero for every op but SIGN), the
+ *          u16 id length, 32 bytes digest (SIGN: the digest to sign;
+ *          TLS_SIGN: the SHA-256 of the key's public key, the DER that
+ *          TLS_INFO sent; zero for INFO and TLS_INFO), the
  *          key id (the key file's path: 1..MVD_KEYD_MAX_ID bytes, no NUL),
  *          then for TLS_SIGN only the input: the rest of the record,
  *          1..MVD_KEYD_MAX_TLS_IN bytes
@@ -50,7 +52,9 @@ enum mvd_keyd_op {
 	 * kind must be alg: MVD_KEYD_TLS_RSA, the raw RSA private operation on
 	 * an input of exactly the modulus's size (OpenSSL pads, PKCS#1 v1.5 or
 	 * PSS, in the worker); MVD_KEYD_TLS_EC, an ECDSA signature (DER) of the
-	 * input, a digest of MVD_KEYD_MIN_TLS_IN..64 bytes.
+	 * input, a digest of MVD_KEYD_MIN_TLS_IN..64 bytes. The digest field
+	 * names the key's public half: the key of the load before still
+	 * answers for the worker's contexts made before a reload.
 	 */
 	MVD_KEYD_TLS_SIGN = 3,
 	MVD_KEYD_TLS_INFO = 4, /* like INFO, of TLS key id; the reply's alg is its kind */
@@ -101,7 +105,7 @@ size_t mvd_keyd_rep_encode(const struct mvd_keyd_rep *r, unsigned char *buf);
 /*
  * Parse one record of n bytes, strictly: the length field equals n, the
  * version is ours, op/status and alg are known, the zero bytes are zero, the
- * id has no NUL, the digest of every op but SIGN is zero, only TLS_SIGN
+ * id has no NUL, the digest of INFO and TLS_INFO is zero, only TLS_SIGN
  * has an input, lengths within their limits.
  * MV_OK, or MV_ESYNTAX / MV_ETOOBIG (and *out is not to be used).
  */
@@ -135,6 +139,8 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg);
 struct mvd_keyd_keys;
 struct mvd_keyd_keys *mvd_keyd_keys_load(const char *path);
 void mvd_keyd_keys_free(struct mvd_keyd_keys *k); /* NULL is fine */
+/* After loading nk to replace old: old's TLS keys answer on through nk (mvd_keyd_tls_carry). */
+void mvd_keyd_keys_carry(struct mvd_keyd_keys *nk, struct mvd_keyd_keys *old);
 
 /*
  * Answer one request record of n bytes with the keys of the loaded set
@@ -153,6 +159,8 @@ struct mvd_keyd_tls;
 enum mv_status mvd_keyd_tls_load(const struct mvd_config *cfg, struct mvd_keyd_tls **out, char *err,
                                  size_t errlen);
 void mvd_keyd_tls_free(struct mvd_keyd_tls *t);
+/* At a reload: old (the set loaded before, taken) stays usable by TLS_SIGN through t. */
+void mvd_keyd_tls_carry(struct mvd_keyd_tls *t, struct mvd_keyd_tls *old);
 size_t mvd_keyd_tls_count(const struct mvd_keyd_tls *t);
 /* Answer TLS_SIGN or TLS_INFO request r (parsed) into rep (zeroed, seq set). */
 void mvd_keyd_tls_answer(const struct mvd_keyd_tls *t, const struct mvd_keyd_req *r,

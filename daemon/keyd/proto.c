@@ -112,8 +112,7 @@ enum mv_status mvd_keyd_req_parse(const unsigned char *p, size_t n, struct mvd_k
 		ok = alg_ok(out->alg) && inlen == 0;
 		break;
 	case MVD_KEYD_TLS_SIGN:
-		ok = tls_kind_ok(out->alg) && tls_in_ok(out->alg, inlen) &&
-		     !memcmp(out->digest, zero, 32);
+		ok = tls_kind_ok(out->alg) && tls_in_ok(out->alg, inlen);
 		break;
 	case MVD_KEYD_INFO:
 	case MVD_KEYD_TLS_INFO:

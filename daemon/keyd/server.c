@@ -41,6 +41,14 @@ void mvd_keyd_keys_free(struct mvd_keyd_keys *k)
 	free(k);
 }
 
+void mvd_keyd_keys_carry(struct mvd_keyd_keys *nk, struct mvd_keyd_keys *old)
+{
+	if (nk && old) {
+		mvd_keyd_tls_carry(nk->tls, old->tls);
+		old->tls = NULL;
+	}
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct entry *)a)->path, ((const struct entry *)b)->path);
@@ -224,6 +232,8 @@ static void reload(struct server *srv, const char *path, int ready_fd)
 	if (nk) {
 		pthread_rwlock_wrlock(&srv->lock);
 		old = srv->keys;
+		mvd_keyd_keys_carry(nk,
+		                    old); /* the worker's contexts still use them till it reloads */
 		srv->keys = nk;
 		pthread_rwlock_unlock(&srv->lock);
 		mvd_keyd_keys_free(old);

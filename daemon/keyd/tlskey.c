@@ -28,22 +28,29 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static RSA_METHOD *rsa_meth;
 static EC_KEY_METHOD *ec_meth;
-static int rsa_idx = -1, ec_idx = -1; /* ex_data: the key's path, owned */
+static int rsa_idx = -1, ec_idx = -1; /* ex_data: the key's struct remote_key, owned */
+
+/* Which key the key process is to use: its file, and its public half (SHA-256 of the SPKI). */
+struct remote_key {
+	char path[MVD_KEYD_MAX_ID + 1];
+	unsigned char spki[32];
+};
 
 /* One TLS_SIGN round trip: the result in out (at most cap bytes), its length or -1. */
-static int remote(const char *path, uint8_t kind, const unsigned char *in, size_t inlen,
+static int remote(const struct remote_key *k, uint8_t kind, const unsigned char *in, size_t inlen,
                   unsigned char *out, size_t cap)
 {
 	struct mvd_keyd_req r;
 	struct mvd_keyd_rep rep;
 
-	if (!path || inlen > sizeof r.in || strlen(path) > MVD_KEYD_MAX_ID)
+	if (!k || inlen > sizeof r.in)
 		return -1;
 	memset(&r, 0, sizeof r);
 	r.op = MVD_KEYD_TLS_SIGN;
 	r.alg = kind;
-	r.idlen = strlen(path);
-	memcpy(r.id, path, r.idlen);
+	r.idlen = strlen(k->path);
+	memcpy(r.id, k->path, r.idlen);
+	memcpy(r.digest, k->spki, sizeof r.digest);
 	memcpy(r.in, in, inlen);
 	r.inlen = inlen;
 	if (mvd_keyd_call(&r, &rep, TLS_TIMEOUT_MS) != MV_OK || rep.status != MVD_KEYD_OK ||
@@ -112,7 +119,8 @@ static ECDSA_SIG *ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM 
 	return d2i_ECDSA_SIG(NULL, &p, (long)len);
 }
 
-static void free_path(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+static void free_remote_key(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                            void *argp)
 {
 	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
 	free(ptr);
@@ -120,8 +128,8 @@ static void free_path(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long
 
 static void init(void)
 {
-	rsa_idx = RSA_get_ex_new_index(0, NULL, NULL, NULL, free_path);
-	ec_idx = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, free_path);
+	rsa_idx = RSA_get_ex_new_index(0, NULL, NULL, NULL, free_remote_key);
+	ec_idx = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, free_remote_key);
 	if ((rsa_meth = RSA_meth_dup(RSA_PKCS1_OpenSSL())) != NULL &&
 	    (RSA_meth_set1_name(rsa_meth, "mailvetd key process") != 1 ||
 	     RSA_meth_set_priv_enc(rsa_meth, rsa_priv_enc) != 1 ||
@@ -135,14 +143,27 @@ static void init(void)
 		EC_KEY_METHOD_set_sign(ec_meth, ec_sign, NULL, ec_sign_sig);
 }
 
+static struct remote_key *remote_key(const char *path, const unsigned char spki[32])
+{
+	struct remote_key *k = calloc(1, sizeof *k);
+
+	if (k && strlen(path) < sizeof k->path) {
+		memcpy(k->path, path, strlen(path));
+		memcpy(k->spki, spki, 32);
+		return k;
+	}
+	free(k);
+	return NULL;
+}
+
 /* An RSA key with pub's public half and our private operations for path. */
-static EVP_PKEY *rsa_remote(const EVP_PKEY *pub, const char *path)
+static EVP_PKEY *rsa_remote(const EVP_PKEY *pub, const char *path, const unsigned char spki[32])
 {
 	const RSA *src = EVP_PKEY_get0_RSA(pub);
 	const BIGNUM *n = NULL, *e = NULL;
 	RSA *rsa = src && rsa_meth ? RSA_new() : NULL;
 	BIGNUM *n2 = NULL, *e2 = NULL;
-	char *id = strdup(path);
+	struct remote_key *id = remote_key(path, spki);
 	EVP_PKEY *pk = NULL;
 
 	if (!rsa || !id || RSA_set_method(rsa, rsa_meth) != 1)
@@ -167,11 +188,11 @@ fail:
 }
 
 /* The same for an EC key (any named curve the certificate has). */
-static EVP_PKEY *ec_remote(const EVP_PKEY *pub, const char *path)
+static EVP_PKEY *ec_remote(const EVP_PKEY *pub, const char *path, const unsigned char spki[32])
 {
 	const EC_KEY *src = EVP_PKEY_get0_EC_KEY(pub);
 	EC_KEY *ec = src && ec_meth ? EC_KEY_new() : NULL;
-	char *id = strdup(path);
+	struct remote_key *id = remote_key(path, spki);
 	EVP_PKEY *pk = NULL;
 
 	if (!ec || !id || EC_KEY_set_method(ec, ec_meth) != 1 ||
@@ -190,8 +211,12 @@ fail:
 	return NULL;
 }
 
-/* The key process's public key of TLS key path, or NULL with the reason in err. */
-static EVP_PKEY *remote_public(const char *path, uint8_t *kind, char *err, size_t errlen)
+/*
+ * The key process's public key of TLS key path, or NULL with the reason in
+ * err; *kind its kind, spki the SHA-256 of its DER as sent.
+ */
+static EVP_PKEY *remote_public(const char *path, uint8_t *kind, unsigned char spki[32], char *err,
+                               size_t errlen)
 {
 	struct mvd_keyd_req r;
 	struct mvd_keyd_rep rep;
@@ -221,6 +246,11 @@ static EVP_PKEY *remote_public(const char *path, uint8_t *kind, char *err, size_
 		EVP_PKEY_free(pk);
 		return NULL;
 	}
+	if (!EVP_Digest(rep.sig, rep.siglen, spki, NULL, EVP_sha256(), NULL)) {
+		snprintf(err, errlen, "tls_key %s: cannot hash its public key", path);
+		EVP_PKEY_free(pk);
+		return NULL;
+	}
 	*kind = rep.alg;
 	return pk;
 }
@@ -229,6 +259,7 @@ int mvd_tlskey_use(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 {
 	X509 *cert = SSL_CTX_get0_certificate(ctx);
 	EVP_PKEY *cpub = cert ? X509_get0_pubkey(cert) : NULL, *kpub, *pk = NULL;
+	unsigned char spki[32];
 	uint8_t kind = 0;
 	int ok = -1;
 
@@ -237,15 +268,15 @@ int mvd_tlskey_use(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "tls_cert has no usable public key");
 		return -1;
 	}
-	if (!(kpub = remote_public(path, &kind, err, errlen)))
+	if (!(kpub = remote_public(path, &kind, spki, err, errlen)))
 		return -1;
 	if (EVP_PKEY_eq(cpub, kpub) != 1) {
 		snprintf(err, errlen,
 		         "tls_key does not match tls_cert (the key process's key from %s)", path);
 		goto out;
 	}
-	pk = kind == MVD_KEYD_TLS_RSA && EVP_PKEY_is_a(cpub, "RSA") ? rsa_remote(cpub, path)
-	     : kind == MVD_KEYD_TLS_EC && EVP_PKEY_is_a(cpub, "EC") ? ec_remote(cpub, path)
+	pk = kind == MVD_KEYD_TLS_RSA && EVP_PKEY_is_a(cpub, "RSA") ? rsa_remote(cpub, path, spki)
+	     : kind == MVD_KEYD_TLS_EC && EVP_PKEY_is_a(cpub, "EC") ? ec_remote(cpub, path, spki)
 	                                                            : NULL;
 	if (!pk) {
 		snprintf(err, errlen,

@@ -13,22 +13,36 @@
 #include "keyd.h"
 
 struct tls_entry {
-	const char *path; /* borrowed from the configuration */
+	char *path; /* owned: a set outlives its configuration (prev) */
 	EVP_PKEY *pk;
-	uint8_t kind; /* enum mvd_keyd_tls_kind */
+	uint8_t kind;           /* enum mvd_keyd_tls_kind */
+	unsigned char spki[32]; /* SHA-256 of the public key as TLS_INFO sends it */
+	unsigned char *der;     /* that public key */
+	size_t derlen;
 };
 
 struct mvd_keyd_tls {
 	struct tls_entry *e; /* sorted by path, no two alike */
 	size_t n;
+	/*
+	 * The set of the load before: between the key process's reload and the
+	 * worker's, the worker still serves the old certificates, whose
+	 * handshakes must still be signed by their keys (TLS_SIGN names the
+	 * key by path and public key).
+	 */
+	struct mvd_keyd_tls *prev;
 };
 
 void mvd_keyd_tls_free(struct mvd_keyd_tls *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->n; i++)
+	mvd_keyd_tls_free(t->prev);
+	for (size_t i = 0; i < t->n; i++) {
 		EVP_PKEY_free(t->e[i].pk);
+		OPENSSL_free(t->e[i].der);
+		free(t->e[i].path);
+	}
 	free(t->e);
 	free(t);
 }
@@ -81,14 +95,40 @@ static EVP_PKEY *read_key(const char *path, uint8_t *kind, char *err, size_t err
 
 static int add(struct mvd_keyd_tls *t, const char *path, char *err, size_t errlen)
 {
+	struct tls_entry *e = &t->e[t->n];
+	int len;
+
 	for (size_t i = 0; i < t->n; i++)
 		if (!strcmp(t->e[i].path, path))
 			return 0; /* two listeners, one key */
-	t->e[t->n].path = path;
-	if (!(t->e[t->n].pk = read_key(path, &t->e[t->n].kind, err, errlen)))
+	if (!(e->pk = read_key(path, &e->kind, err, errlen)))
 		return -1;
+	e->der = NULL;
+	if (!(e->path = strdup(path)) || (len = i2d_PUBKEY(e->pk, &e->der)) <= 0 ||
+	    !EVP_Digest(e->der, (size_t)len, e->spki, NULL, EVP_sha256(), NULL)) {
+		snprintf(err, errlen, "tls_key %s: out of memory", path);
+		EVP_PKEY_free(e->pk);
+		OPENSSL_free(e->der);
+		free(e->path);
+		return -1;
+	}
+	e->derlen = (size_t)len;
 	t->n++;
 	return 0;
+}
+
+void mvd_keyd_tls_carry(struct mvd_keyd_tls *t, struct mvd_keyd_tls *old)
+{
+	if (!old)
+		return;
+	if (!t) {
+		mvd_keyd_tls_free(old);
+		return;
+	}
+	mvd_keyd_tls_free(old->prev); /* two generations at most */
+	old->prev = NULL;
+	mvd_keyd_tls_free(t->prev);
+	t->prev = old;
 }
 
 /* What the worker would serve TLS with: any listener that names a key. */
@@ -127,9 +167,21 @@ fail:
 
 static const struct tls_entry *find(const struct mvd_keyd_tls *t, const char *path)
 {
-	struct tls_entry key = {path, NULL, 0};
+	struct tls_entry key = {.path = (char *)path};
 
 	return t && t->n ? bsearch(&key, t->e, t->n, sizeof *t->e, entry_cmp) : NULL;
+}
+
+/* TLS_SIGN: the key of path whose public key hashes to spki, this load's or the one before. */
+static const struct tls_entry *find_exact(const struct mvd_keyd_tls *t, const char *path,
+                                          const unsigned char spki[32])
+{
+	const struct tls_entry *e = find(t, path);
+
+	if (e && !memcmp(e->spki, spki, 32))
+		return e;
+	e = t ? find(t->prev, path) : NULL;
+	return e && !memcmp(e->spki, spki, 32) ? e : NULL;
 }
 
 /*
@@ -157,23 +209,20 @@ static int tls_sign(const struct tls_entry *e, const struct mvd_keyd_req *r,
 void mvd_keyd_tls_answer(const struct mvd_keyd_tls *t, const struct mvd_keyd_req *r,
                          struct mvd_keyd_rep *rep)
 {
-	const struct tls_entry *e = find(t, r->id);
-	unsigned char *der = NULL;
-	int len;
+	const struct tls_entry *e =
+	        r->op == MVD_KEYD_TLS_INFO ? find(t, r->id) : find_exact(t, r->id, r->digest);
 
 	if (!e) {
 		rep->status = MVD_KEYD_UNKNOWN_KEY;
 	} else if (r->op == MVD_KEYD_TLS_INFO) {
 		rep->alg = e->kind;
 		rep->bits = (uint32_t)EVP_PKEY_get_bits(e->pk);
-		len = i2d_PUBKEY(e->pk, &der);
-		if (len > 0 && (size_t)len <= sizeof rep->sig) {
-			memcpy(rep->sig, der, (size_t)len);
-			rep->siglen = (size_t)len;
+		if (e->derlen <= sizeof rep->sig) {
+			memcpy(rep->sig, e->der, e->derlen);
+			rep->siglen = e->derlen;
 		} else {
 			rep->status = MVD_KEYD_FAILED;
 		}
-		OPENSSL_free(der);
 	} else if (e->kind != r->alg) {
 		rep->status = MVD_KEYD_WRONG_ALG;
 	} else {

@@ -133,6 +133,7 @@ static struct mvd_keyd_req tls_req(uint8_t kind, size_t inlen)
 	r.alg = kind;
 	r.idlen = strlen("/etc/ssl/private/mx.key");
 	memcpy(r.id, "/etc/ssl/private/mx.key", r.idlen);
+	memset(r.digest, 0xee, sizeof r.digest); /* the public key's SHA-256 */
 	for (size_t i = 0; i < inlen && i < sizeof r.in; i++)
 		r.in[i] = (unsigned char)(i * 7);
 	r.inlen = inlen; /* may lie, to see the encoder refuse */
@@ -152,6 +153,7 @@ static void a_tls_request_round_trips(void **state)
 	assert_int_equal(back.alg, MVD_KEYD_TLS_RSA);
 	assert_int_equal(back.inlen, 512);
 	assert_memory_equal(back.in, r.in, 512);
+	assert_memory_equal(back.digest, r.digest, 32);
 	assert_string_equal(back.id, r.id);
 	r = tls_req(MVD_KEYD_TLS_EC, 48);
 	n = mvd_keyd_req_encode(&r, buf);
@@ -188,15 +190,16 @@ static void a_bad_tls_request_is_refused(void **state)
 	r = tls_req(MV_DKIM_RSA_SHA256, 256); /* a DKIM algorithm */
 	n = mvd_keyd_req_encode(&r, buf);
 	assert_int_equal(mvd_keyd_req_parse(buf, n, &back), MV_ESYNTAX);
-	r = tls_req(MVD_KEYD_TLS_RSA, 256);
-	r.digest[5] = 1; /* the digest field of a TLS op */
-	n = mvd_keyd_req_encode(&r, buf);
-	assert_int_equal(mvd_keyd_req_parse(buf, n, &back), MV_ESYNTAX);
 	r = tls_req(MVD_KEYD_TLS_RSA, 0);
 	r.op = MVD_KEYD_TLS_INFO;
 	r.alg = 0;
+	memset(r.digest, 0, sizeof r.digest);
 	n = mvd_keyd_req_encode(&r, buf);
 	assert_int_equal(mvd_keyd_req_parse(buf, n, &back), MV_OK);
+	r.digest[5] = 1; /* TLS_INFO names no public key */
+	n = mvd_keyd_req_encode(&r, buf);
+	assert_int_equal(mvd_keyd_req_parse(buf, n, &back), MV_ESYNTAX);
+	r.digest[5] = 0;
 	r.inlen = 32; /* INFO carries no input */
 	n = mvd_keyd_req_encode(&r, buf);
 	assert_int_equal(mvd_keyd_req_parse(buf, n, &back), MV_ESYNTAX);

@@ -13,6 +13,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -158,17 +159,40 @@ def tls_reload(d, t):
     key is gone from the key process and never was in the worker."""
     old = key_secrets(t.rsa_key)
     before = handshakes(t, "before")
+    with open(t.rsa_cert) as f:
+        old_cert = f.read()
     new_cert, new_key = self_signed(t.work, "mx2", "rsa")
-    shutil.copy(new_key, t.rsa_key)
-    shutil.copy(new_cert, t.rsa_cert)
-    reload_plain(d)
-    end = time.time() + 15
-    while True:  # the worker reloads once the key process has
-        after = starttls(t.ports["mx"], t.rsa_cert, ssl.TLSVersion.TLSv1_3)[2]
-        if after != before:
-            break
-        assert time.time() < end, "still the old certificate after SIGHUP"
-        time.sleep(0.1)
+    # Handshakes all through the reload: between the key process's reload and
+    # the worker's, the old certificate must still be signed by its own key.
+    seen, errors, stop = [], [], threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            try:
+                with open(os.path.join(t.work, "both.pem"), "w") as f:
+                    f.write(old_cert + open(new_cert).read())
+                seen.append(starttls(t.ports["mx"], os.path.join(t.work, "both.pem"),
+                                     ssl.TLSVersion.TLSv1_3)[2])
+            except Exception as e:  # noqa: BLE001 - any failed handshake fails the test
+                errors.append(repr(e))
+    th = threading.Thread(target=hammer)
+    th.start()
+    try:
+        time.sleep(0.3)
+        shutil.copy(new_key, t.rsa_key)
+        shutil.copy(new_cert, t.rsa_cert)
+        reload_plain(d)
+        end = time.time() + 15
+        while not seen or seen[-1] == before:  # the worker reloads once the key process has
+            assert time.time() < end and not errors, ("still the old certificate", errors)
+            time.sleep(0.1)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        th.join()
+    assert not errors, "handshakes failed during the reload: %s" % errors[:3]
+    print("    %d handshakes during the reload, none failed (%d with the old certificate)"
+          % (len(seen), sum(1 for x in seen if x == before)))
     handshakes(t, "after SIGHUP")
     assert "keeping the certificate loaded before" not in d.log_text()
     assert_only_keyd_holds(d, key_secrets(t.rsa_key), ("mx.key privateExponent",))

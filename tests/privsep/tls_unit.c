@@ -68,8 +68,19 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct mvd_keyd_rep ask(uint8_t op, uint8_t alg, const char *id, const unsigned char *in,
-                               size_t inlen)
+/* The SHA-256 of TLS key id's public key, as TLS_SIGN names it. */
+static unsigned char spki_of[2][32]; /* [0] rsa_path, [1] ec_path, set by public_of */
+
+static const unsigned char *spki_for(const char *id)
+{
+	static const unsigned char none[32];
+
+	return !strcmp(id, rsa_path) ? spki_of[0] : !strcmp(id, ec_path) ? spki_of[1] : none;
+}
+
+static struct mvd_keyd_rep ask_with(const struct mvd_keyd_keys *k, uint8_t op, uint8_t alg,
+                                    const char *id, const unsigned char *spki,
+                                    const unsigned char *in, size_t inlen)
 {
 	struct mvd_keyd_req r;
 	struct mvd_keyd_rep rep;
@@ -84,14 +95,22 @@ static struct mvd_keyd_rep ask(uint8_t op, uint8_t alg, const char *id, const un
 	memcpy(r.id, id, r.idlen);
 	if (op == MVD_KEYD_SIGN)
 		memset(r.digest, 0x5a, sizeof r.digest);
+	if (op == MVD_KEYD_TLS_SIGN)
+		memcpy(r.digest, spki, 32);
 	memcpy(r.in, in, inlen);
 	r.inlen = inlen;
 	n = mvd_keyd_req_encode(&r, req);
 	assert_int_not_equal(n, 0);
-	n = mvd_keyd_answer(keys, req, n, out);
+	n = mvd_keyd_answer(k, req, n, out);
 	assert_int_equal(mvd_keyd_rep_parse(out, n, &rep), MV_OK);
 	assert_int_equal(rep.seq, 42);
 	return rep;
+}
+
+static struct mvd_keyd_rep ask(uint8_t op, uint8_t alg, const char *id, const unsigned char *in,
+                               size_t inlen)
+{
+	return ask_with(keys, op, alg, id, spki_for(id), in, inlen);
 }
 
 static EVP_PKEY *public_of(const char *id, uint8_t kind)
@@ -101,6 +120,9 @@ static EVP_PKEY *public_of(const char *id, uint8_t kind)
 
 	assert_int_equal(rep.status, MVD_KEYD_OK);
 	assert_int_equal(rep.alg, kind);
+	assert_int_equal(EVP_Digest(rep.sig, rep.siglen, spki_of[kind == MVD_KEYD_TLS_EC], NULL,
+	                            EVP_sha256(), NULL),
+	                 1);
 	return d2i_PUBKEY(NULL, &p, (long)rep.siglen);
 }
 
@@ -177,12 +199,50 @@ static void each_set_keeps_to_its_ops(void **state)
 	                 MVD_KEYD_WRONG_ALG);
 }
 
+/*
+ * A reload with a new key in the same file: TLS_SIGN names the key by its
+ * public half, so the worker's contexts of before the reload still get
+ * their key's signatures until the worker has reloaded too; any other
+ * public half is unknown.
+ */
+static void the_key_of_before_answers_after_a_reload(void **state)
+{
+	struct mvd_keyd_keys *next;
+	unsigned char in[256], old[32], bogus[32];
+	EVP_PKEY *pub;
+
+	(void)state;
+	EVP_PKEY_free(public_of(rsa_path, MVD_KEYD_TLS_RSA));
+	memcpy(old, spki_of[0], 32);
+	write_key(rsa_path, EVP_RSA_gen(2048));
+	assert_non_null(next = mvd_keyd_keys_load(conf_path));
+	mvd_keyd_keys_carry(next, keys);
+	mvd_keyd_keys_free(keys);
+	keys = next;
+	pub = public_of(rsa_path, MVD_KEYD_TLS_RSA);
+	assert_memory_not_equal(old, spki_of[0], 32);
+	memset(in, 0, sizeof in);
+	in[1] = 1;
+	assert_int_equal(ask(MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, in, 256).status,
+	                 MVD_KEYD_OK);
+	assert_int_equal(
+	        ask_with(keys, MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, old, in, 256).status,
+	        MVD_KEYD_OK);
+	memset(bogus, 0x11, sizeof bogus);
+	assert_int_equal(
+	        ask_with(keys, MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, bogus, in, 256)
+	                .status,
+	        MVD_KEYD_UNKNOWN_KEY);
+	EVP_PKEY_free(pub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(rsa_raw_signs),
 	        cmocka_unit_test(ecdsa_signs),
 	        cmocka_unit_test(each_set_keeps_to_its_ops),
+	        cmocka_unit_test(the_key_of_before_answers_after_a_reload),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
