@@ -97,7 +97,8 @@ static struct mvd_keyd_rep ask_with(const struct mvd_keyd_keys *k, uint8_t op, u
 		memset(r.digest, 0x5a, sizeof r.digest);
 	if (op == MVD_KEYD_TLS_SIGN)
 		memcpy(r.digest, spki, 32);
-	memcpy(r.in, in, inlen);
+	if (inlen)
+		memcpy(r.in, in, inlen);
 	r.inlen = inlen;
 	n = mvd_keyd_req_encode(&r, req);
 	assert_int_not_equal(n, 0);
