@@ -11,6 +11,7 @@
 
 #include "keyd.h"
 #include "keyfile.h"
+#include "tlskey.h"
 
 #define SIGN_TIMEOUT_MS 3000 /* a key process that died is restarted well within this */
 #define INFO_TIMEOUT_MS 5000
@@ -22,6 +23,7 @@ struct slot {
 };
 
 static struct slot slots[MVD_KEYD_SOCKETS];
+static atomic_int attached;
 static atomic_uint next_slot;
 static atomic_uint_fast32_t next_seq;
 
@@ -43,6 +45,12 @@ void mvd_keyd_client_attach(void)
 	/* Replies meant for an earlier worker may wait in the sockets: start elsewhere. */
 	atomic_store(&next_seq, (uint_fast32_t)getpid() << 16 ^ (uint_fast32_t)time(NULL));
 	mvd_keyfile_set_remote(mvd_keyd_open_key);
+	atomic_store(&attached, 1);
+}
+
+int mvd_keyd_attached(void)
+{
+	return atomic_load(&attached);
 }
 
 /* A free slot if there is one, else wait for one; returned locked. */

@@ -14,19 +14,32 @@
  * that also carries its own length. All integers big-endian.
  *
  * request: u16 length, u8 version (1), u8 op, u32 seq, u8 alg, u8 zero,
- *          u16 id length, 32 bytes digest (zero for INFO), the key id
- *          (the key file's path: 1..MVD_KEYD_MAX_ID bytes, no NUL)
+ *          u16 id length, 32 bytes digest (SIGN: the digest to sign;
+ *          TLS_SIGN: the SHA-256 of the key's public key, the DER that
+ *          TLS_INFO sent; zero for INFO and TLS_INFO), the
+ *          key id (the key file's path: 1..MVD_KEYD_MAX_ID bytes, no NUL),
+ *          then for TLS_SIGN only the input: the rest of the record,
+ *          1..MVD_KEYD_MAX_TLS_IN bytes
  * reply:   u16 length, u8 version (1), u8 status, u32 seq, u8 alg, u8 zero,
- *          u16 data length, u32 bits, the data (status OK only: SIGN, the
- *          signature; INFO, the public key as DER SubjectPublicKeyInfo)
+ *          u16 data length, u32 bits, the data (status OK only: SIGN and
+ *          TLS_SIGN, the signature; INFO and TLS_INFO, the public key as DER
+ *          SubjectPublicKeyInfo)
  *
- * The key process never receives message bytes: only a digest to sign.
+ * The key process never receives message bytes: only a digest to sign, or
+ * for a TLS handshake the block its private-key operation works on.
+ *
+ * DKIM/ARC keys (SIGN, INFO) and TLS keys (TLS_SIGN, TLS_INFO) are two
+ * separate sets even when one file is in both: a key does only the one job
+ * the configuration gave it, so a worker in an attacker's hands can never
+ * turn a DKIM key into a raw RSA oracle, nor sign mail with a TLS key.
  */
 #define MVD_KEYD_VERSION 1
 #define MVD_KEYD_MAX_ID 1024
 #define MVD_KEYD_REQ_HEAD 44
 #define MVD_KEYD_REP_HEAD 16
-#define MVD_KEYD_MAX_REQ (MVD_KEYD_REQ_HEAD + MVD_KEYD_MAX_ID)
+#define MVD_KEYD_MAX_TLS_IN 1024 /* an 8192-bit modulus */
+#define MVD_KEYD_MIN_TLS_IN 20   /* a SHA-1 digest, the shortest TLS 1.2 may sign */
+#define MVD_KEYD_MAX_REQ (MVD_KEYD_REQ_HEAD + MVD_KEYD_MAX_ID + MVD_KEYD_MAX_TLS_IN)
 #define MVD_KEYD_MAX_DATA 2048 /* an 8192-bit RSA public key's SPKI is ~1,060 bytes */
 #define MVD_KEYD_MAX_REP (MVD_KEYD_REP_HEAD + MVD_KEYD_MAX_DATA)
 #define MVD_KEYD_SOCKETS 4 /* socketpairs between worker and key process */
@@ -34,6 +47,23 @@
 enum mvd_keyd_op {
 	MVD_KEYD_SIGN = 1, /* sign digest with key id, which must be of algorithm alg */
 	MVD_KEYD_INFO = 2, /* the algorithm and size of key id (alg is ignored, sent 0) */
+	/*
+	 * The private-key operation of a TLS handshake with TLS key id, whose
+	 * kind must be alg: MVD_KEYD_TLS_RSA, the raw RSA private operation on
+	 * an input of exactly the modulus's size (OpenSSL pads, PKCS#1 v1.5 or
+	 * PSS, in the worker); MVD_KEYD_TLS_EC, an ECDSA signature (DER) of the
+	 * input, a digest of MVD_KEYD_MIN_TLS_IN..64 bytes. The digest field
+	 * names the key's public half: the key of the load before still
+	 * answers for the worker's contexts made before a reload.
+	 */
+	MVD_KEYD_TLS_SIGN = 3,
+	MVD_KEYD_TLS_INFO = 4, /* like INFO, of TLS key id; the reply's alg is its kind */
+};
+
+/* The kinds of TLS key (the alg byte of the TLS ops), apart from enum mv_dkim_alg's values. */
+enum mvd_keyd_tls_kind {
+	MVD_KEYD_TLS_RSA = 0x10,
+	MVD_KEYD_TLS_EC = 0x11,
 };
 
 enum mvd_keyd_status {
@@ -51,6 +81,8 @@ struct mvd_keyd_req {
 	unsigned char digest[32];
 	char id[MVD_KEYD_MAX_ID + 1]; /* NUL-terminated */
 	size_t idlen;
+	unsigned char in[MVD_KEYD_MAX_TLS_IN]; /* TLS_SIGN's input */
+	size_t inlen;                          /* 0 for every other op */
 };
 
 struct mvd_keyd_rep {
@@ -73,7 +105,8 @@ size_t mvd_keyd_rep_encode(const struct mvd_keyd_rep *r, unsigned char *buf);
 /*
  * Parse one record of n bytes, strictly: the length field equals n, the
  * version is ours, op/status and alg are known, the zero bytes are zero, the
- * id has no NUL, the digest of INFO is zero, lengths within their limits.
+ * id has no NUL, the digest of INFO and TLS_INFO is zero, only TLS_SIGN
+ * has an input, lengths within their limits.
  * MV_OK, or MV_ESYNTAX / MV_ETOOBIG (and *out is not to be used).
  */
 enum mv_status mvd_keyd_req_parse(const unsigned char *p, size_t n, struct mvd_keyd_req *out);
@@ -100,13 +133,38 @@ void mvd_keyd_channel_client(int *fds);
 int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg);
 
 /*
+ * Read the configuration at path and load its keys, DKIM/ARC and TLS; NULL
+ * (logged) when that fails. The key process's (re)load, and the unit tests'.
+ */
+struct mvd_keyd_keys;
+struct mvd_keyd_keys *mvd_keyd_keys_load(const char *path);
+void mvd_keyd_keys_free(struct mvd_keyd_keys *k); /* NULL is fine */
+/* After loading nk to replace old: old's TLS keys answer on through nk (mvd_keyd_tls_carry). */
+void mvd_keyd_keys_carry(struct mvd_keyd_keys *nk, struct mvd_keyd_keys *old);
+
+/*
  * Answer one request record of n bytes with the keys of the loaded set
  * (the server's core, and what the fuzz target drives): writes the reply to
  * out (MVD_KEYD_MAX_REP bytes) and returns its length.
  */
-struct mvd_keyd_keys;
 size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, size_t n,
                        unsigned char *out);
+
+/*
+ * The TLS keys: the tls_key of every [listener] that names one, read at
+ * each (re)load with the DKIM keys, indexed by path apart from them.
+ */
+struct mvd_config;
+struct mvd_keyd_tls;
+enum mv_status mvd_keyd_tls_load(const struct mvd_config *cfg, struct mvd_keyd_tls **out, char *err,
+                                 size_t errlen);
+void mvd_keyd_tls_free(struct mvd_keyd_tls *t);
+/* At a reload: old (the set loaded before, taken) stays usable by TLS_SIGN through t. */
+void mvd_keyd_tls_carry(struct mvd_keyd_tls *t, struct mvd_keyd_tls *old);
+size_t mvd_keyd_tls_count(const struct mvd_keyd_tls *t);
+/* Answer TLS_SIGN or TLS_INFO request r (parsed) into rep (zeroed, seq set). */
+void mvd_keyd_tls_answer(const struct mvd_keyd_tls *t, const struct mvd_keyd_req *r,
+                         struct mvd_keyd_rep *rep);
 
 /*
  * Install the key process's system-call filter on every thread (libseccomp):

@@ -27,16 +27,26 @@ struct mvd_keyd_keys {
 	struct mvd_keys *keys;
 	struct entry *e; /* sorted by path */
 	size_t n;
+	struct mvd_keyd_tls *tls; /* the listeners' TLS keys, a set of their own */
 };
 
-static void keys_free(struct mvd_keyd_keys *k)
+void mvd_keyd_keys_free(struct mvd_keyd_keys *k)
 {
 	if (!k)
 		return;
 	mvd_keys_free(k->keys);
+	mvd_keyd_tls_free(k->tls);
 	mvd_config_free(&k->cfg);
 	free(k->e);
 	free(k);
+}
+
+void mvd_keyd_keys_carry(struct mvd_keyd_keys *nk, struct mvd_keyd_keys *old)
+{
+	if (nk && old) {
+		mvd_keyd_tls_carry(nk->tls, old->tls);
+		old->tls = NULL;
+	}
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -75,8 +85,7 @@ static int index_keys(struct mvd_keyd_keys *k)
 	return 0;
 }
 
-/* Read the configuration at path and load its keys; NULL (logged) when that fails. */
-static struct mvd_keyd_keys *load(const char *path)
+struct mvd_keyd_keys *mvd_keyd_keys_load(const char *path)
 {
 	struct mvd_keyd_keys *k = calloc(1, sizeof *k);
 	char err[512] = "out of memory";
@@ -84,14 +93,15 @@ static struct mvd_keyd_keys *load(const char *path)
 	if (!k)
 		goto fail;
 	if (mvd_config_load(&k->cfg, path, err, sizeof err) != MV_OK ||
-	    mvd_keys_load(&k->cfg, &k->keys, err, sizeof err) != MV_OK || index_keys(k) != 0)
+	    mvd_keys_load(&k->cfg, &k->keys, err, sizeof err) != MV_OK || index_keys(k) != 0 ||
+	    mvd_keyd_tls_load(&k->cfg, &k->tls, err, sizeof err) != MV_OK)
 		goto fail;
-	mvd_log(MVD_LOG_INFO, "keyd", "key process %ld: %zu private key(s) loaded", (long)getpid(),
-	        k->n);
+	mvd_log(MVD_LOG_INFO, "keyd", "key process %ld: %zu private key(s) loaded, %zu TLS key(s)",
+	        (long)getpid(), k->n, mvd_keyd_tls_count(k->tls));
 	return k;
 fail:
 	mvd_log(MVD_LOG_ERR, "keyd", "%s", err);
-	keys_free(k);
+	mvd_keyd_keys_free(k);
 	return NULL;
 }
 
@@ -116,7 +126,9 @@ size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, 
 		return mvd_keyd_rep_encode(&rep, out);
 	}
 	rep.seq = r.seq;
-	if (!(key = find(k, r.id))) {
+	if (r.op == MVD_KEYD_TLS_SIGN || r.op == MVD_KEYD_TLS_INFO) {
+		mvd_keyd_tls_answer(k->tls, &r, &rep); /* never the DKIM set: see keyd.h */
+	} else if (!(key = find(k, r.id))) {
 		rep.status = MVD_KEYD_UNKNOWN_KEY;
 	} else if (r.op == MVD_KEYD_INFO) {
 		struct mv_buf spki = MV_BUF_INIT;
@@ -215,14 +227,16 @@ static void *serve_loop(void *arg)
 
 static void reload(struct server *srv, const char *path, int ready_fd)
 {
-	struct mvd_keyd_keys *nk = load(path), *old = NULL;
+	struct mvd_keyd_keys *nk = mvd_keyd_keys_load(path), *old = NULL;
 
 	if (nk) {
 		pthread_rwlock_wrlock(&srv->lock);
 		old = srv->keys;
+		mvd_keyd_keys_carry(nk,
+		                    old); /* the worker's contexts still use them till it reloads */
 		srv->keys = nk;
 		pthread_rwlock_unlock(&srv->lock);
-		keys_free(old);
+		mvd_keyd_keys_free(old);
 	} else {
 		mvd_log(MVD_LOG_ERR, "keyd", "reload failed: keeping the keys loaded");
 	}
@@ -242,7 +256,7 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 	/* Its own name, so that ps and the tests tell it from the worker. */
 	prctl(PR_SET_NAME, "mailvetd-keyd", 0, 0, 0);
 	mvd_keyd_channel_server(fds);
-	srv.keys = load(path);
+	srv.keys = mvd_keyd_keys_load(path);
 	mvd_log_start_over();
 	tell(ready_fd, srv.keys ? 0 : 1);
 	if (!srv.keys)
@@ -271,7 +285,7 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 	atomic_store(&srv.stop, 1);
 	for (int i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
-	keys_free(srv.keys);
+	mvd_keyd_keys_free(srv.keys);
 	pthread_rwlock_destroy(&srv.lock);
 	return started ? 0 : 1;
 }

@@ -66,7 +66,7 @@ static int bind_one(const struct mvd_listener_conf *lc, char *err, size_t errlen
 	l->proto = lc->role == MVD_ROLE_POP3 ? MVD_PROXY_POP3 : MVD_PROXY_IMAP;
 	l->tls_mode = lc->tls_mode;
 	l->loop = &loop;
-	if (lc->tls_mode != MVD_TLS_NONE && !(l->tls = proxy_tls_server_ctx(lc, err, errlen)))
+	if (lc->tls_mode != MVD_TLS_NONE && !(l->tls = proxy_tls_server_ctx(lc, 0, err, errlen)))
 		return -1;
 	if (lc->upstream_tls && !(l->up_tls = proxy_tls_client_ctx(lc, err, errlen))) {
 		SSL_CTX_free(l->tls);
@@ -133,7 +133,7 @@ static void on_reload(evutil_socket_t fd, short what, void *arg)
 
 		if (!lc || !l->tls || lc->tls_mode == MVD_TLS_NONE)
 			continue; /* TLS on or off needs a restart, like the socket */
-		if (!(ctx = proxy_tls_server_ctx(lc, err, sizeof err))) {
+		if (!(ctx = proxy_tls_server_ctx(lc, 1, err, sizeof err))) {
 			mvd_log(MVD_LOG_WARNING, "reload",
 			        "%s: keeping the certificate loaded before", err);
 			continue;
@@ -158,10 +158,33 @@ static void *loop_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * In the worker: the contexts the supervisor bound with their certificate
+ * only get their private keys (from the key process), the certificate not
+ * read again.
+ */
+static int tls_keys(char *err, size_t errlen)
+{
+	struct mvd_runtime *rt = mvd_runtime_acquire();
+	int rc = 0;
+
+	for (size_t i = 0; rt && rc == 0 && i < loop.nlisteners; i++) {
+		struct proxy_listener *l = &loop.listeners[i];
+		const struct mvd_listener_conf *lc = mvd_listener_find(&rt->cfg.listeners, l->name);
+
+		if (l->tls && lc)
+			rc = proxy_tls_key(l->tls, lc, err, errlen);
+	}
+	mvd_runtime_release(rt);
+	return rc;
+}
+
 int mvd_proxy_start(char *err, size_t errlen)
 {
 	if (loop.nlisteners == 0)
 		return 0;
+	if (tls_keys(err, errlen) != 0)
+		return -1;
 	if (evthread_use_pthreads() != 0 || !(loop.base = event_base_new()) ||
 	    !(loop.stop_ev = event_new(loop.base, -1, 0, on_stop, NULL)) ||
 	    !(loop.reload_ev = event_new(loop.base, -1, 0, on_reload, NULL))) {

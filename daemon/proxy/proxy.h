@@ -213,8 +213,12 @@ int proxy_splicing(const struct proxy_session *s); /* 1 while a literal goes by 
 int proxy_splice_start(struct proxy_session *s);
 void proxy_splice_run(struct proxy_session *s);
 void proxy_splice_end(struct proxy_session *s);
-struct ssl_ctx_st *proxy_tls_server_ctx(const struct mvd_listener_conf *lc, char *err,
+/* with_key: as smtp_tls_ctx's (0: the certificate only, in the supervisor at bind). */
+struct ssl_ctx_st *proxy_tls_server_ctx(const struct mvd_listener_conf *lc, int with_key, char *err,
                                         size_t errlen);
+/* The private key of lc on ctx, which has its certificate (the worker at start). 0, or -1. */
+int proxy_tls_key(struct ssl_ctx_st *ctx, const struct mvd_listener_conf *lc, char *err,
+                  size_t errlen);
 struct ssl_ctx_st *proxy_tls_client_ctx(const struct mvd_listener_conf *lc, char *err,
                                         size_t errlen);
 

@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include "proxy.h"
+#include "tlskey.h"
 
 static SSL_CTX *fail(SSL_CTX *ctx, const struct mvd_listener_conf *lc, const char *what, char *err,
                      size_t errlen)
@@ -18,8 +19,29 @@ static SSL_CTX *fail(SSL_CTX *ctx, const struct mvd_listener_conf *lc, const cha
 	return NULL;
 }
 
+int proxy_tls_key(SSL_CTX *ctx, const struct mvd_listener_conf *lc, char *err, size_t errlen)
+{
+	if (mvd_keyd_attached()) { /* privilege separation: the key stays in the key process */
+		char why[512];
+		if (mvd_tlskey_use(ctx, lc->tls_key, why, sizeof why) == 0)
+			return 0;
+		snprintf(err, errlen, "[listener %s] %s", lc->name, why);
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, lc->tls_key, SSL_FILETYPE_PEM) != 1) {
+		fail(NULL, lc, "cannot read tls_key", err, errlen);
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		fail(NULL, lc, "tls_key does not match tls_cert", err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
 /* RFC 8314 / RFC 2595: TLS 1.2 or later, no renegotiation, no TLS compression. */
-SSL_CTX *proxy_tls_server_ctx(const struct mvd_listener_conf *lc, char *err, size_t errlen)
+SSL_CTX *proxy_tls_server_ctx(const struct mvd_listener_conf *lc, int with_key, char *err,
+                              size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
@@ -30,10 +52,10 @@ SSL_CTX *proxy_tls_server_ctx(const struct mvd_listener_conf *lc, char *err, siz
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 	if (SSL_CTX_use_certificate_chain_file(ctx, lc->tls_cert) != 1)
 		return fail(ctx, lc, "cannot read tls_cert", err, errlen);
-	if (SSL_CTX_use_PrivateKey_file(ctx, lc->tls_key, SSL_FILETYPE_PEM) != 1)
-		return fail(ctx, lc, "cannot read tls_key", err, errlen);
-	if (SSL_CTX_check_private_key(ctx) != 1)
-		return fail(ctx, lc, "tls_key does not match tls_cert", err, errlen);
+	if (with_key && proxy_tls_key(ctx, lc, err, errlen) != 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 

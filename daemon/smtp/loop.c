@@ -77,7 +77,7 @@ static int bind_one(const struct mvd_listener_conf *lc, char *err, size_t errlen
 	snprintf(grown[loop.nlisteners].name, sizeof grown->name, "%s", lc->name);
 	grown[loop.nlisteners].fd = fd;
 	grown[loop.nlisteners].loop = &loop;
-	if (lc->tls_cert[0] && !(grown[loop.nlisteners].tls = smtp_tls_ctx(lc, err, errlen)))
+	if (lc->tls_cert[0] && !(grown[loop.nlisteners].tls = smtp_tls_ctx(lc, 0, err, errlen)))
 		goto fail;
 	loop.nlisteners++;
 	freeaddrinfo(ai);
@@ -163,7 +163,7 @@ static void on_reload(evutil_socket_t fd, short what, void *arg)
 
 		if (!lc || !lc->tls_cert[0] || !l->tls)
 			continue; /* STARTTLS on or off needs a restart, like the socket */
-		if (!(ctx = smtp_tls_ctx(lc, err, sizeof err))) {
+		if (!(ctx = smtp_tls_ctx(lc, 1, err, sizeof err))) {
 			mvd_log(MVD_LOG_WARNING, "reload",
 			        "%s: keeping the certificate loaded before", err);
 			continue;
@@ -188,10 +188,33 @@ static void *loop_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * In the worker: the contexts the supervisor bound with their certificate
+ * only get their private keys (from the key process), the certificate not
+ * read again.
+ */
+static int tls_keys(char *err, size_t errlen)
+{
+	struct mvd_runtime *rt = mvd_runtime_acquire();
+	int rc = 0;
+
+	for (size_t i = 0; rt && rc == 0 && i < loop.nlisteners; i++) {
+		struct smtp_listener *l = &loop.listeners[i];
+		const struct mvd_listener_conf *lc = mvd_listener_find(&rt->cfg.listeners, l->name);
+
+		if (l->tls && lc)
+			rc = smtp_tls_key(l->tls, lc, err, errlen);
+	}
+	mvd_runtime_release(rt);
+	return rc;
+}
+
 int mvd_smtp_start(char *err, size_t errlen)
 {
 	if (loop.nlisteners == 0)
 		return 0;
+	if (tls_keys(err, errlen) != 0)
+		return -1;
 	if (evthread_use_pthreads() != 0 || !(loop.base = event_base_new()) ||
 	    !(loop.stop_ev = event_new(loop.base, -1, 0, on_stop, NULL)) ||
 	    !(loop.reload_ev = event_new(loop.base, -1, 0, on_reload, NULL))) {

@@ -215,7 +215,14 @@ void smtp_relay_close(struct smtp_session *s);
 /* TLS on the client connection from now on (STARTTLS, implicit TLS); -1 when it cannot start. */
 int smtp_tls_start(struct smtp_session *s);
 
-/* tls.c */
-SSL_CTX *smtp_tls_ctx(const struct mvd_listener_conf *lc, char *err, size_t errlen);
+/*
+ * tls.c: the server context of listener lc. with_key 0: the certificate
+ * only, as the supervisor makes it at bind (every worker is forked from its
+ * memory, which must never hold a TLS key); 1: with the private key, held by
+ * the key process once the worker is attached to it, else read from tls_key.
+ */
+SSL_CTX *smtp_tls_ctx(const struct mvd_listener_conf *lc, int with_key, char *err, size_t errlen);
+/* The private key of lc on ctx, which has its certificate (the worker at start). 0, or -1. */
+int smtp_tls_key(SSL_CTX *ctx, const struct mvd_listener_conf *lc, char *err, size_t errlen);
 
 #endif

@@ -10,6 +10,14 @@ target_link_libraries(privsep_proto_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA
 mv_add_test(privsep.proto privsep_proto_unit)
 set_tests_properties(privsep.proto PROPERTIES WORKING_DIRECTORY ${PRIVSEP_TEST_DIR})
 
+# The TLS operations of the key process on keys it loads from a configuration.
+add_executable(privsep_tls_unit ${PRIVSEP_TEST_DIR}/tls_unit.c)
+target_link_libraries(privsep_tls_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA)
+target_compile_definitions(privsep_tls_unit PRIVATE
+	DATA_DIR="${CMAKE_SOURCE_DIR}/tests/daemon/data")
+mv_add_test(privsep.tls_ops privsep_tls_unit)
+set_tests_properties(privsep.tls_ops PROPERTIES WORKING_DIRECTORY ${PRIVSEP_TEST_DIR})
+
 # The key process's seccomp filter: execve and fork kill, its own work goes on.
 add_executable(privsep_sandbox_unit ${PRIVSEP_TEST_DIR}/sandbox_unit.c)
 target_link_libraries(privsep_sandbox_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA)
@@ -38,6 +46,16 @@ set_tests_properties(privsep.authd_proto PROPERTIES WORKING_DIRECTORY ${PRIVSEP_
 # without the hashes, a stuck or killed auth process, a reload.
 foreach(case auth_process auth_process_restart auth_reload)
 	mv_add_test(privsep.${case} /usr/bin/python3 ${PRIVSEP_TEST_DIR}/authd_test.py ${case}
+		$<TARGET_FILE:mailvetd>)
+	set_tests_properties(privsep.${case} PROPERTIES
+		WORKING_DIRECTORY ${PRIVSEP_TEST_DIR} TIMEOUT 240)
+endforeach()
+
+# The listeners' TLS keys in the key process: handshakes (TLS 1.2 and 1.3, RSA
+# and ECDSA) signed through it, the worker's memory scanned, SIGHUP with a new
+# pair, a key that does not match its certificate refused at start.
+foreach(case no_tls_key_in_worker tls_reload tls_mismatch)
+	mv_add_test(privsep.${case} /usr/bin/python3 ${PRIVSEP_TEST_DIR}/tls_test.py ${case}
 		$<TARGET_FILE:mailvetd>)
 	set_tests_properties(privsep.${case} PROPERTIES
 		WORKING_DIRECTORY ${PRIVSEP_TEST_DIR} TIMEOUT 240)
