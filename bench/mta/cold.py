@@ -159,13 +159,17 @@ def unbound_conf(work, port, slowport, also53):
 
 def step(c, cmd, data, no_flag, nr_flag):
     """One step as an MTA sends it: not at all when the milter asked to skip it, without
-    waiting when it asked for no reply; returns the Answer or None."""
+    waiting when it asked for no reply; returns the Answer or None. c.waits collects the
+    time each answered step took before EOB (which step holds the MTA back)."""
     if no_flag and c.skip & no_flag:
         return None
     c.send(cmd, data)
     if nr_flag and c.skip & nr_flag:
         return None
-    return c.answer()
+    t = time.monotonic()
+    a = c.answer()
+    c.waits[cmd.decode()] = c.waits.get(cmd.decode(), 0.0) + time.monotonic() - t
+    return a
 
 
 def session(port, m, extra_headers=()):
@@ -173,6 +177,7 @@ def session(port, m, extra_headers=()):
     t_eob monotonic, final Answer)."""
     t_start = time.monotonic()
     c = mp.MilterClient("127.0.0.1", port, timeout=60)
+    c.waits = {}
     c.negotiate()
 
     def ok(a):
@@ -205,6 +210,7 @@ def session(port, m, extra_headers=()):
     a = c.answer()
     t_end = time.monotonic()
     c.quit()
+    session.waits = c.waits
     return t_end - t_eob, t_end - t_start, t_eob, a
 
 
@@ -290,21 +296,25 @@ def main():
                 for k, m in enumerate(msgs[f]):
                     mark = srv.mark()
                     eob, total, t_eob, a = session(ports[0], m)
+                    waits = dict(session.waits)
                     ars = ar_of(a)
                     if len(ports) == 2:   # OpenDMARC after OpenDKIM, with its A-R on top
                         top = [("Authentication-Results", " " + x) for x in ars]
                         eob2, total2, _, a2 = session(ports[1], m, top)
+                        for kk, vv in session.waits.items():
+                            waits["2" + kk] = vv   # "2N": OpenDMARC's end of headers
                         eob += eob2
                         total += total2
                         ars += ar_of(a2)
                         a = a2
                     time.sleep(0.3)   # late queries (none expected) land in this message
                     dq = dns_of(srv.queries(mark), m, t_eob, delay)
+                    slow = max(waits.items(), key=lambda kv: kv[1], default=("-", 0.0))
                     if k < 2:
                         if k == 0:
                             print("  %s first A-R: %s" % (f, " | ".join(ars) or "(none: %r)" % a))
                         continue
-                    rows.append((eob, total, dq, a.final))
+                    rows.append((eob, total, dq, a.final, slow))
                 eobs = [r[0] * 1000 for r in rows]
                 tots = [r[1] * 1000 for r in rows]
                 nq = [r[2]["n"] for r in rows]
@@ -315,13 +325,16 @@ def main():
                        "qmin": min(nq), "qmax": max(nq), "rounds": statistics.median(rd),
                        "rafter": statistics.median(ra), "finals": sorted(set(r[3] for r in rows)),
                        "load": open("/proc/loadavg").read().split()[0],
-                       "sample": rows[len(rows) // 2][2]}
+                       "sample": rows[len(rows) // 2][2], "slow": rows[len(rows) // 2][4]}
                 results.append(res)
                 print("%-20s EOB->verdict p50 %6.1f p90 %6.1f ms (session p50 %6.1f); queries "
                       "%s (%d..%d), rounds %s (after EOB %s); finals %s; load %s"
                       % (f, res["p50"], res["p90"], res["tot50"], res["q"], res["qmin"],
                          res["qmax"], res["rounds"], res["rafter"], res["finals"], res["load"]),
                       flush=True)
+                print("   its slowest step before EOB: %s %.1f ms (C connect, H helo, M mail, "
+                      "R rcpt, T data, L header, N end of headers, B body)"
+                      % (res["slow"][0], res["slow"][1] * 1000))
                 print("   one message's queries (arrival, ms after EOB): " + ", ".join(
                     "%+.0f %s" % x for x in res["sample"]["seq"]), flush=True)
             finally:
