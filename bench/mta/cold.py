@@ -33,6 +33,7 @@ the process, not the DNS). The DNS server's log gives, per message: the queries 
 """
 import os
 import resource
+import smtplib
 import statistics
 import subprocess
 import sys
@@ -73,7 +74,7 @@ class Msg:
     pass
 
 
-def make_messages(work, mv, fidx, count, keys, zone, tag):
+def make_messages(work, mv, fidx, count, keys, zone, tag, ip=None):
     """count messages for filter number fidx, each with its own names; their records go into
     zone (slowdns.Zone) and into work/zone-TAG (for mailvet sign/seal)."""
     out = []
@@ -84,7 +85,7 @@ def make_messages(work, mv, fidx, count, keys, zone, tag):
         m.label = "f%dm%d" % (fidx, i)
         m.d = "f%dm%d.coldbench" % (fidx, i)
         m.relay = "f%dm%d-relay.coldbench" % (fidx, i)
-        m.ip = "198.18.%d.%d" % (fidx, i + 1)
+        m.ip = ip or "198.18.%d.%d" % (fidx, i + 1)
         m.ptr = ".".join(reversed(m.ip.split("."))) + ".in-addr.arpa"
         m.helo = "mx." + m.d
         m.sender = "b@" + m.d
@@ -214,6 +215,30 @@ def session(port, m, extra_headers=()):
     return t_end - t_eob, t_end - t_start, t_eob, a
 
 
+def smtp_session(port, m):
+    """One message through mailvetd's SMTP front end (a new connection); returns
+    (end-of-data..reply seconds, whole session seconds, t of the final dot, reply)."""
+    t_start = time.monotonic()
+    s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+    s.ehlo(m.helo)
+    s.mail(m.sender)
+    s.rcpt(RCPT)
+    code, _ = s.docmd("DATA")
+    assert code == 354, code
+    raw = b"".join((n + ":" + v.replace("\n", "\r\n") + "\r\n").encode() for n, v in m.headers)
+    data = raw + b"\r\n" + m.body
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    s.send(data.replace(b"\r\n.", b"\r\n.."))
+    t_eod = time.monotonic()
+    s.send(b".\r\n")
+    code, msg = s.getreply()
+    t_end = time.monotonic()
+    s.quit()
+    session.waits = {}
+    return t_end - t_eod, t_end - t_start, t_eod, (code, msg)
+
+
 def ar_of(a):
     return [x[3] for x in a.mods if x[2].lower() == "authentication-results"]
 
@@ -253,10 +278,13 @@ def main():
         keys[sel] = key_rdata(sh([mv, "keygen", "--algorithm"] + alg + [
             "--domain", "example.com", "--selector", sel, "--out", sel + ".pem"], cwd=work))
     zone = slowdns.Zone(["coldbench.", "18.198.in-addr.arpa."])
-    filters = os.environ.get("COLD_FILTERS", "mailvetd,opendkim+opendmarc,rspamd").split(",")
+    filters = os.environ.get("COLD_FILTERS", "mailvetd,opendkim+opendmarc,rspamd,frontend").split(",")
     msgs = {}
     for fi, f in enumerate(filters, start=1):
-        msgs[f] = make_messages(work, mv, fi, count + 2, keys, zone, f)
+        # The front end sees the real client, 127.0.0.1: its records name that address (the
+        # PTR of 127.0.0.1 is answered by libunbound itself: iprev costs it no round).
+        msgs[f] = make_messages(work, mv, fi, count + 2, keys, zone, f,
+                                "127.0.0.1" if f == "frontend" else None)
     srv = slowdns.SlowServer(zone, delay)
     dnsport = harness.free_port()
     also53 = run.port_free(53)
@@ -289,13 +317,30 @@ def main():
             elif f == "rspamd":
                 ports = [harness.free_port()]
                 procs = [run.start_rspamd(work, ports[0], dnsport)]
+            elif f == "frontend":
+                port, sink = harness.free_port(), harness.free_port()
+                procs = [run.start(["/usr/sbin/smtp-sink", "-u", "postfix", "127.0.0.1:%d" % sink,
+                                    "512"], os.path.join(work, "sink.log"))]
+                harness.wait_port(sink, procs[0])
+                d = harness.Mailvetd(work, port=harness.free_port(), extra=(
+                    "[log]\ndebug = no\n[dns]\nzone_file =\nresolver = 127.0.0.1@%d\n"
+                    "[listener front]\nlisten = 127.0.0.1:%d\nnext_hop = inet:127.0.0.1:%d\n"
+                    "hostname = mx.test.example\n" % (dnsport, port, sink)))
+                d.start()
+                harness.wait_port(port, d.proc)
+                ports = [port]
             else:
                 raise SystemExit("unknown filter %s" % f)
             try:
                 rows = []
                 for k, m in enumerate(msgs[f]):
                     mark = srv.mark()
-                    eob, total, t_eob, a = session(ports[0], m)
+                    if f == "frontend":
+                        eob, total, t_eob, reply = smtp_session(ports[0], m)
+                        a = mp.Answer()
+                        a.final = "%d" % reply[0]
+                    else:
+                        eob, total, t_eob, a = session(ports[0], m)
                     waits = dict(session.waits)
                     ars = ar_of(a)
                     if len(ports) == 2:   # OpenDMARC after OpenDKIM, with its A-R on top
@@ -311,7 +356,10 @@ def main():
                     dq = dns_of(srv.queries(mark), m, t_eob, delay)
                     slow = max(waits.items(), key=lambda kv: kv[1], default=("-", 0.0))
                     if k < 2:
-                        if k == 0:
+                        if k == 0 and f == "frontend":
+                            print("  frontend first reply: %r; its log: %s" % (
+                                reply, (d.message_lines() or ["(none)"])[-1][:400]))
+                        elif k == 0:
                             print("  %s first A-R: %s" % (f, " | ".join(ars) or "(none: %r)" % a))
                         continue
                     rows.append((eob, total, dq, a.final, slow))
