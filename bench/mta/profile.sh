@@ -22,8 +22,11 @@ until grep -q "mailvetd milter *load" "$OUT/run.log"; do
 done
 sleep 2
 SUP=$(pgrep -P $RUN -f "$BUILD/daemon/mailvetd" | head -1)
-# The worker: the supervisor's child with the most threads (the key process has fewer).
-W=$(for p in $(pgrep -P "$SUP"); do echo "$(ls /proc/$p/task | wc -l) $p"; done | sort -rn | head -1 | cut -d' ' -f2)
+# The worker: the supervisor's child named mailvetd (the key and auth processes are
+# mailvetd-keyd and mailvetd-authd); else the child with the most threads.
+W=$(for p in $(pgrep -P "$SUP"); do [ "$(cat /proc/$p/comm)" = mailvetd ] && echo "$p"; done | head -1)
+[ -n "$W" ] || W=$(for p in $(pgrep -P "$SUP"); do echo "$(ls /proc/$p/task | wc -l) $p"; done |
+	sort -rn | head -1 | cut -d' ' -f2)
 echo "load $(cut -d' ' -f1-3 /proc/loadavg); worker $W" | tee "$OUT/info.txt"
 perf stat -e task-clock,context-switches,cpu-migrations --per-thread -p "$W" -o "$OUT/stat.txt" -- sleep 10
 timeout -s INT 10 strace -f -c -p "$W" -o "$OUT/strace.txt" || true
