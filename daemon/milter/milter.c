@@ -27,6 +27,7 @@ static struct mvd_session *session_new(SMFICTX *ctx)
 
 	if (!s)
 		return NULL;
+	s->tcp_fd = -1;
 	pthread_mutex_lock(&sessions_lock);
 	s->next = sessions;
 	if (sessions)
@@ -118,21 +119,29 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	(void)f2;
 	(void)f3;
 	*pf0 = want & f0;
-	if (rt && strncmp(rt->cfg.socket, "inet", 4) == 0) {
+	if (!s && !(s = session_new(ctx))) {
+		mvd_runtime_release(rt);
+		return SMFIS_REJECT; /* libmilter then falls back to the defaults */
+	}
+	s->tcp_fd = -1;
+	if (rt && strncmp(rt->cfg.socket, "inet", 4) == 0 &&
+	    (s->tcp_fd = mvd_milter_tcp_fd(ctx, rt->cfg.socket)) < 0) {
 		/*
 		 * Over TCP every packet the MTA writes without waiting for our reply
 		 * (the macros of a skipped DATA, a header or a RCPT without reply)
 		 * holds its next write under Nagle until our delayed ACK: 40 ms a
-		 * message (bench/mta/README.md). A reply each costs far less. A unix
-		 * socket has no Nagle: there the fewer round trips, the better.
+		 * message (bench/mta/README.md). When we cannot ACK at once
+		 * (quickack.c), a reply each costs far less. A unix socket has no
+		 * Nagle: there the fewer round trips, the better.
 		 */
 		skip = SMFIP_NOUNKNOWN;
 		noreply = 0;
+	} else if (s->tcp_fd >= 0) {
+		/* No-reply headers and RCPT, each ACKed at once; DATA's macros have no
+		 * callback to ACK them from, so DATA keeps its reply. */
+		skip = SMFIP_NOUNKNOWN;
 	}
 	mvd_runtime_release(rt);
-	/* The session starts here (xxfi_close frees it, connect or not). */
-	if (!s && !(s = session_new(ctx)))
-		return SMFIS_REJECT; /* libmilter then falls back to the defaults */
 	/* Values with their leading space: needed to see a header as it was written. */
 	*pf1 = (skip | SMFIP_HDR_LEADSPC | noreply) & f1;
 	*pf2 = 0;
@@ -231,6 +240,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
+	if (s->nr_rcpt)
+		mvd_milter_quickack(s); /* first: the MTA's next write waits for it */
 	if (argv && argv[0] && s->m.active) {
 		s->m.env.nrcpt++;
 		s->m.env.nrcpt_skip +=
@@ -271,6 +282,8 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	if (!s)
 		return SMFIS_TEMPFAIL;
 	r = s->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	if (s->nr_hdr)
+		mvd_milter_quickack(s); /* first: the MTA's next write waits for it */
 	if (!(p = start(ctx, s)) || !name || !value)
 		return r;
 	/* Without SMFIP_HDR_LEADSPC the MTA dropped the space after the colon: put it back. */

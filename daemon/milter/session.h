@@ -27,6 +27,7 @@ struct mvd_session {
 	int leadspc;       /* header values keep their leading space (SMFIP_HDR_LEADSPC) */
 	int nr_hdr;        /* header fields get no reply (SMFIP_NR_HDR) */
 	int nr_rcpt;       /* RCPT gets no reply (SMFIP_NR_RCPT) */
+	int tcp_fd;        /* the MTA's TCP connection (quickack.c), or -1 */
 	struct mvd_message m;
 	struct mvd_session *prev, *next; /* every live session (milter.c) */
 };
@@ -41,6 +42,15 @@ int mvd_milter_in_flight(void);
  * smfi_stop() closes every open session at once, so it comes after.)
  */
 void mvd_milter_drain(void);
+
+/*
+ * The TCP socket of ctx's connection when the milter socket is "inet..."
+ * (the port checked against socket), else -1: the no-reply flags over TCP
+ * need it (quickack.c).
+ */
+int mvd_milter_tcp_fd(SMFICTX *ctx, const char *socket);
+/* ACK now what the MTA sent last (a packet that gets no reply); no-op without tcp_fd. */
+void mvd_milter_quickack(const struct mvd_session *s);
 
 /* Free what the current message holds and mark it inactive. */
 void mvd_message_reset(struct mvd_message *m);
