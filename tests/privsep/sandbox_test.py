@@ -218,6 +218,7 @@ def killed_mid_message(d, pf, port, subject):
     os.kill(w, signal.SIGSYS)
     assert d.wait_log("worker %d killed by signal %d" % (w, signal.SIGSYS), 10), d.log_text()[-3000:]
     code, text = finish_body(s)
+    print("port %d: the client saw %s %r" % (port, code if code else "the connection closed", text))
     assert code is None or 400 <= code < 500, (code, text)
     w2 = wait_new_worker(d, w)
     time.sleep(1)  # let a message that was wrongly accepted arrive
