@@ -263,8 +263,10 @@ static const int fatal[] = {
 /* The ioctls of stdio (a terminal?) and of the libraries' non-blocking sockets. */
 static const unsigned long ioctls[] = {FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, TCGETS};
 
+#ifndef MVD_SANITIZED
 /* prctl: a thread's name (libraries name theirs); anything else (no new privileges...) not. */
 static const int prctls[] = {PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE};
+#endif
 
 /* Socket families: local (syslog), the Internet, route netlink (getaddrinfo's address check). */
 static const int families[] = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK};
