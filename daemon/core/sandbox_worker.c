@@ -100,6 +100,7 @@ static const int allowed[] = {
         SCMP_SYS(readlink),
         SCMP_SYS(readlinkat),
         SCMP_SYS(getdents64),
+        SCMP_SYS(getdents),
         SCMP_SYS(getcwd),
         SCMP_SYS(fadvise64),
         /* memory */

@@ -29,10 +29,13 @@ KEY_USER = "mvtest-keyd"
 
 
 def status_field(pid, name):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(name + ":"):
-                return line.split(":", 1)[1].split()
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(name + ":"):
+                    return line.split(":", 1)[1].split()
+    except FileNotFoundError:
+        return None  # gone
     raise AssertionError("no %s in /proc/%d/status" % (name, pid))
 
 
@@ -40,10 +43,23 @@ def wait_new_worker(d, old, timeout=20):
     end = time.time() + timeout
     while time.time() < end:
         pids = d.worker_pids()
-        if len(pids) == 1 and pids[0] != old:
+        if len(pids) == 1 and pids[0] != old and status_field(pids[0], "Seccomp") == ["2"]:
             return pids[0]
         time.sleep(0.1)
     raise AssertionError("no new worker after %d died" % old)
+
+
+def serving_worker(d, timeout=30):
+    """The worker's pid once it serves (it logs so after its filter is on)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        pids = d.worker_pids()
+        if len(pids) == 1 and d.keyd_pid() is not None and \
+                ("worker %d started" % pids[0]) in d.log_text() and \
+                status_field(pids[0], "Seccomp") == ["2"]:
+            return pids[0]
+        time.sleep(0.1)
+    raise AssertionError("no worker with its filter after %d s:\n%s" % (timeout, d.log_text()[-3000:]))
 
 
 def start(d):
@@ -51,6 +67,7 @@ def start(d):
         d.start()
     except Exception as e:  # a test that cannot start its server fails
         raise AssertionError("cannot start mailvetd: %s\n%s" % (e, d.log_text()[-4000:]))
+    return serving_worker(d)
 
 
 # ------------------------------------------------------------ worker_seccomp
@@ -59,9 +76,8 @@ def worker_seccomp(work):
     """The running worker has its filter (Seccomp: 2) and still does its work:
     a message is judged and signed through the key process; after a reload too."""
     d = harness.Mailvetd(work)
-    start(d)
+    w = start(d)
     try:
-        w = d.worker_pid()
         assert status_field(w, "Seccomp") == ["2"], status_field(w, "Seccomp")
         assert int(status_field(w, "Seccomp_filters")[0]) >= 1
         # the supervisor has none (it starts processes, it parses nothing)
@@ -122,8 +138,8 @@ def users(work):
         with open(d.conf, "w") as f:
             f.write(text)
         os.chmod(d.conf, 0o644)
-        start(d)
-        w, k = d.worker_pid(), d.keyd_pid()
+        w = start(d)
+        k = d.keyd_pid()
         assert k is not None, "no key process"
         assert status_field(d.proc.pid, "Uid")[:2] == ["0", "0"], status_field(d.proc.pid, "Uid")
         assert status_field(w, "Uid") == [str(a.pw_uid)] * 4, status_field(w, "Uid")
@@ -151,7 +167,9 @@ def users(work):
         os.kill(k, signal.SIGKILL)
         w2 = wait_new_worker(d, w)
         k2 = pt.wait_new_keyd(d, k)
-        time.sleep(0.5)
+        end = time.time() + 20  # the new key process drops first thing: wait for it
+        while status_field(k2, "Seccomp") != ["2"] and time.time() < end:
+            time.sleep(0.1)
         assert status_field(w2, "Uid") == [str(a.pw_uid)] * 4
         assert status_field(k2, "Uid") == [str(b.pw_uid)] * 4
         pt.assert_signed_and_verifies(d, "users-2")
