@@ -256,7 +256,7 @@ static const int fatal[] = {
         SCMP_SYS(mknodat),
         SCMP_SYS(quotactl),
 #ifndef MVD_SANITIZED
-        /* LeakSanitizer's exit check traces the process from a clone of it */
+        /* (allowed in sanitizer builds: LeakSanitizer's exit check traces the process) */
         SCMP_SYS(ptrace),
 #endif
 };
