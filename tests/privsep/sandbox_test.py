@@ -138,6 +138,14 @@ def users(work):
         with open(d.conf, "w") as f:
             f.write(text)
         os.chmod(d.conf, 0o644)
+        # a key the key user cannot read fails the check (and the start), naming it
+        rsa = os.path.join(keys, "rsa1.pem")
+        os.chown(rsa, 0, 0)
+        r = subprocess.run([d.binary, "-n", "-c", d.conf], capture_output=True, text=True)
+        assert r.returncode != 0 and "key_user " + KEY_USER in r.stderr, (r.returncode, r.stderr)
+        os.chown(rsa, b.pw_uid, b.pw_gid)
+        r = subprocess.run([d.binary, "-n", "-c", d.conf], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
         w = start(d)
         k = d.keyd_pid()
         assert k is not None, "no key process"
