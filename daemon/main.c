@@ -108,9 +108,40 @@ static const char *socket_path(const char *spec)
 }
 
 /*
- * Everything the supervisor does before its worker runs, with the
- * privileges it started with: the socket (and its directory), the pid
- * file, then the drop to [milter] user.
+ * Who each child becomes when mailvetd starts as root (from the start's
+ * configuration: a change needs a restart). The supervisor stays root, so
+ * that every restart can start each child as its own user; it parses no
+ * input (docs/internals/privsep.md, "Users").
+ */
+static struct {
+	const char *user, *group;           /* the worker: [milter] user and group */
+	const char *key_user, *key_group;   /* the key process: [privsep] key_user, or the same */
+	const char *auth_user, *auth_group; /* the auth process: [privsep] auth_user, or the same */
+} ids = {"", "", "", "", "", ""};
+
+/* A child's first step: become its user; 1 (a failed start, logged) when that fails. */
+static int become(const char *who, const char *user, const char *group)
+{
+	char err[512] = "";
+
+	if (mvd_process_become(user, group, err, sizeof err) == 0)
+		return 0;
+	mvd_log(MVD_LOG_ERR, "start", "%s: %s", who, err);
+	return 1;
+}
+
+static int worker_start(int ctl_fd, int ready_fd, void *arg)
+{
+	if (become("worker", ids.user, ids.group) != 0)
+		return 1; /* no status byte: the supervisor sees a start that failed */
+	return mvd_worker(ctl_fd, ready_fd, arg);
+}
+
+/*
+ * Everything the supervisor does before its children run, with the
+ * privileges it started with: the socket (and its directory, handed to
+ * [milter] user), the pid file. It keeps them: each child drops in its
+ * own start (worker_start, run_keyd, run_authd).
  */
 static int prepare(const struct mvd_config *c, const struct options *o)
 {
@@ -125,15 +156,23 @@ static int prepare(const struct mvd_config *c, const struct options *o)
 		goto fail;
 	if (mvd_process_pidfile(c->pid_file, c->user, c->group, err, sizeof err) != 0)
 		goto fail;
-	if (mvd_process_drop(c->user, c->group, path, c->socket_group, err, sizeof err) != 0)
+	if (mvd_process_give_socket(c->user, c->group, path, c->socket_group, err, sizeof err) != 0)
 		goto fail;
+	ids.user = c->user;
+	ids.group = c->group;
+	ids.key_user = c->key_user[0] ? c->key_user : c->user;
+	ids.key_group = c->key_user[0] ? "" : c->group;
+	ids.auth_user = c->auth_user[0] ? c->auth_user : c->user;
+	ids.auth_group = c->auth_user[0] ? "" : c->group;
 	if (mvd_proxy_count())
 		snprintf(proxies, sizeof proxies, " and %zu IMAP/POP3 listener(s)",
 		         mvd_proxy_count());
 	mvd_log(MVD_LOG_INFO, "start",
-	        "mailvetd %s listening on %s%s%zu SMTP listener(s)%s as uid %ld%s", MV_VERSION,
-	        c->socket[0] ? c->socket : "", c->socket[0] ? " and " : "", mvd_smtp_count(),
-	        proxies, (long)geteuid(), o->foreground ? " (foreground)" : "");
+	        "mailvetd %s listening on %s%s%zu SMTP listener(s)%s as uid %ld (worker: %s, key "
+	        "process: %s)%s",
+	        MV_VERSION, c->socket[0] ? c->socket : "", c->socket[0] ? " and " : "",
+	        mvd_smtp_count(), proxies, (long)geteuid(), ids.user[0] ? ids.user : "the same",
+	        ids.key_user[0] ? ids.key_user : "the same", o->foreground ? " (foreground)" : "");
 	return 0;
 fail:
 	mvd_log(MVD_LOG_ERR, "start", "%s", err); /* on the terminal too: mvd_log_start_terminal */
@@ -204,6 +243,8 @@ static int wants_auth_process(const struct mvd_config *c)
 static int run_keyd(int ctl_fd, int ready_fd, void *arg)
 {
 	mvd_authd_channel_close();
+	if (become("key process", ids.key_user, ids.key_group) != 0)
+		return 1;
 	return mvd_keyd_main(ctl_fd, ready_fd, arg);
 }
 
@@ -215,6 +256,8 @@ static int run_authd(int ctl_fd, int ready_fd, void *arg)
 	mvd_keyd_channel_client(fds);
 	for (int i = 0; i < MVD_KEYD_SOCKETS; i++)
 		close(fds[i]);
+	if (become("auth process", ids.auth_user, ids.auth_group) != 0)
+		return 1;
 	return mvd_authd_main(ctl_fd, ready_fd, arg);
 }
 
@@ -281,7 +324,7 @@ int main(int argc, char **argv)
 		mvd_config_free(&c);
 		return 1;
 	}
-	rc = mvd_supervise(mvd_worker, aux, naux, (void *)o.config, c.drain_timeout);
+	rc = mvd_supervise(worker_start, aux, naux, (void *)o.config, c.drain_timeout);
 	mvd_process_pidfile_remove();
 	mvd_log(MVD_LOG_INFO, "stop", "exiting");
 	mvd_config_free(&c);

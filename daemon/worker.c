@@ -11,6 +11,7 @@
 #include "proxy.h"
 #include "recorder.h"
 #include "runtime.h"
+#include "sandbox_worker.h"
 #include "smtp.h"
 #include "submit.h"
 #include "supervise.h"
@@ -32,6 +33,22 @@ static int start(const struct mvd_runtime *rt, int *milter)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Once everything runs (the threads exist: the filter goes on all of them),
+ * the system-call filter: from here a takeover of this process cannot start
+ * a program or a process, nor open a file for writing unless a store or
+ * spool needs it. 0, or 1 (a failed start) when it cannot be installed.
+ */
+static unsigned char sandbox(const struct mvd_runtime *rt)
+{
+	char err[128] = "";
+
+	if (mvd_worker_sandbox(mvd_worker_sandbox_writes(&rt->cfg), err, sizeof err) == 0)
+		return 0;
+	mvd_log(MVD_LOG_ERR, "start", "worker: no system-call filter: %s", err);
+	return 1;
 }
 
 /* A front end that stopped by itself ends the worker (the supervisor starts another). */
@@ -79,6 +96,8 @@ int mvd_worker(int ctl_fd, int ready_fd, void *arg)
 	rt = mvd_runtime_acquire();
 	mvd_recorder_configure(&rt->cfg.reports, &rt->cfg.trace); /* spools, trace retention */
 	status = start(rt, &milter) == 0 ? 0 : 1;
+	if (status == 0)
+		status = sandbox(rt);
 	mvd_runtime_release(rt);
 told:
 	mvd_log_start_over();

@@ -13,21 +13,32 @@
 #include "keytable.h"
 #include "process.h"
 
-/* [milter] user, group, socket_group: each that is set names an entry of the system. */
+/*
+ * [milter] user, group, socket_group and [privsep] key_user, auth_user: each
+ * that is set names an entry of the system.
+ */
 static enum mv_status accounts(const struct mvd_config *c, char *err, size_t errlen)
 {
-	static const char *const what[] = {"user", "group", "socket_group"};
-	const char *names[] = {c->user, c->group, c->socket_group};
+	static const struct {
+		const char *section, *key;
+		int is_user;
+	} what[] = {{"milter", "user", 1},
+	            {"milter", "group", 0},
+	            {"milter", "socket_group", 0},
+	            {"privsep", "key_user", 1},
+	            {"privsep", "auth_user", 1}};
+	const char *names[] = {c->user, c->group, c->socket_group, c->key_user, c->auth_user};
 
-	for (size_t i = 0; i < 3; i++) {
-		unsigned line = mvd_config_line(c, "milter", what[i]);
-		int known = i == 0 ? getpwnam(names[i]) != NULL : getgrnam(names[i]) != NULL;
+	for (size_t i = 0; i < sizeof what / sizeof what[0]; i++) {
+		unsigned line = mvd_config_line(c, what[i].section, what[i].key);
+		int known =
+		        what[i].is_user ? getpwnam(names[i]) != NULL : getgrnam(names[i]) != NULL;
 
 		if (!names[i][0] || known)
 			continue;
-		mvd_config_errf(c, line, err, errlen,
-		                "[milter] %s = %s: no such %s on this system%s", what[i], names[i],
-		                i == 0 ? "user" : "group",
+		mvd_config_errf(c, line, err, errlen, "[%s] %s = %s: no such %s on this system%s",
+		                what[i].section, what[i].key, names[i],
+		                what[i].is_user ? "user" : "group",
 		                line ? ""
 		                     : " (the default: create it as mailvetd(8) says, or set "
 		                       "[milter] user)");
@@ -85,12 +96,57 @@ static size_t table_files(const struct mvd_keytable *kt, const struct mvd_config
 	return n;
 }
 
+/*
+ * With [privsep] key_user: the key files are the key process's, opened as
+ * key_user (and the configuration, which it reads too), and taken out of
+ * paths[0..*n) (the domain keys right after the configuration, table keys where files[] is
+ * set), so that the worker's user is not required to read them. 0, or -1
+ * with the reason in err.
+ */
+static long key_user_reads(const struct mvd_config *c, const char **paths, unsigned *lines,
+                           const char **files, size_t ndomkeys, size_t *n, char *err, size_t errlen)
+{
+	const char **keys = calloc(*n ? *n : 1, sizeof *keys);
+	size_t nk = 0, kept = 0, first = c->path ? 1 : 0;
+	long bad;
+	int why;
+
+	if (!keys) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		int key = (i >= first && i < first + ndomkeys) || files[i] != NULL;
+		if (key || (c->path && i == 0))
+			keys[nk++] = paths[i];
+		if (!key || !c->key_user[0]) {
+			paths[kept] = paths[i];
+			lines[kept] = lines[i];
+			files[kept++] = files[i];
+		}
+	}
+	bad = c->key_user[0]
+	              ? mvd_process_unreadable_as(c->key_user, "", keys, nk, &why, err, errlen)
+	              : (long)nk;
+	if (bad >= 0 && (size_t)bad < nk) {
+		snprintf(err, errlen,
+		         "%s: %s for [privsep] key_user %s, which the key process runs as",
+		         keys[bad], strerror(why), c->key_user);
+		bad = -1;
+	} else if (bad >= 0) {
+		*n = kept;
+		bad = 0;
+	}
+	free(keys);
+	return bad;
+}
+
 /* Every file the worker reads after the drop, opened as the user it drops to. */
 static enum mv_status readable_after_drop(const struct mvd_config *c, char *err, size_t errlen)
 {
 	const char **paths, **files;
 	unsigned *lines;
-	size_t n = 0, total = 7; /* config, zone, trust anchor, http password, table files */
+	size_t n = 0, ndomkeys = 0, total = 7; /* config, zone, trust anchor, http, tables */
 	enum mv_status st = MV_OK;
 	struct mvd_keytable *kt = NULL;
 	char ktwhy[400];
@@ -123,6 +179,7 @@ static enum mv_status readable_after_drop(const struct mvd_config *c, char *err,
 		for (size_t k = 0; k < c->domains[i].nkeys; k++) {
 			lines[n] = c->domains[i].keys[k].line;
 			paths[n++] = c->domains[i].keys[k].path;
+			ndomkeys++;
 		}
 	if (c->zone_file[0]) {
 		lines[n] = mvd_config_line(c, "dns", "zone_file");
@@ -138,7 +195,9 @@ static enum mv_status readable_after_drop(const struct mvd_config *c, char *err,
 		paths[n++] = c->http.password_file;
 	}
 	n = table_files(kt, c, paths, lines, files, n);
-	bad = mvd_process_unreadable_as(c->user, c->group, paths, n, &why, err, errlen);
+	bad = key_user_reads(c, paths, lines, files, ndomkeys, &n, err, errlen);
+	if (bad >= 0)
+		bad = mvd_process_unreadable_as(c->user, c->group, paths, n, &why, err, errlen);
 	if (bad < 0) {
 		st = MV_EINVAL;
 	} else if ((size_t)bad < n && files[bad]) { /* a key the [signing] tables name */

@@ -53,6 +53,8 @@ static const struct key keys[] = {
         {"milter", "socket", KEY_STR, O(socket), 0, 0, NULL},
         {"milter", "user", KEY_STR, O(user), 0, 0, NULL},
         {"milter", "group", KEY_STR, O(group), 0, 0, NULL},
+        {"privsep", "key_user", KEY_STR, O(key_user), 0, 0, NULL},
+        {"privsep", "auth_user", KEY_STR, O(auth_user), 0, 0, NULL},
         {"milter", "pid_file", KEY_STR, O(pid_file), 0, 0, NULL},
         {"milter", "socket_group", KEY_STR, O(socket_group), 0, 0, NULL},
         {"milter", "socket_umask", KEY_OCTAL, O(socket_umask), 0, 0777, NULL},
@@ -564,6 +566,8 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 	ok &= set_str(&c->socket_group, "");
 	ok &= set_str(&c->user, "mailvet");
 	ok &= set_str(&c->group, "");
+	ok &= set_str(&c->key_user, "");
+	ok &= set_str(&c->auth_user, "");
 	ok &= set_str(&c->pid_file, "");
 	c->socket_umask = 0007;
 	c->milter_timeout = 600;
@@ -598,22 +602,15 @@ enum mv_status mvd_config_init(struct mvd_config *c)
 
 void mvd_config_free(struct mvd_config *c)
 {
-	char **strs[] = {&c->path,
-	                 &c->socket,
-	                 &c->socket_group,
-	                 &c->user,
-	                 &c->group,
-	                 &c->pid_file,
-	                 &c->log_facility,
-	                 &c->authserv_id,
-	                 &c->quarantine_header,
-	                 &c->resolver,
-	                 &c->trust_anchor_file,
-	                 &c->zone_file,
-	                 &c->sign_headers,
-	                 &c->key_table,
-	                 &c->signing_table,
-	                 &c->key_directory};
+	char **strs[] = {&c->path,          &c->socket,
+	                 &c->socket_group,  &c->user,
+	                 &c->group,         &c->key_user,
+	                 &c->pid_file,      &c->log_facility,
+	                 &c->authserv_id,   &c->quarantine_header,
+	                 &c->resolver,      &c->trust_anchor_file,
+	                 &c->zone_file,     &c->sign_headers,
+	                 &c->key_table,     &c->signing_table,
+	                 &c->key_directory, &c->auth_user};
 
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);

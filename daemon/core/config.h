@@ -71,6 +71,8 @@ struct mvd_config {
 	char *socket;            /* libmilter connection spec: inet:PORT@HOST, unix:/path */
 	char *socket_group;      /* unix socket: group of its directory ("" = the daemon's) */
 	char *user, *group;      /* drop privileges to these after binding ("" = stay) */
+	char *key_user;          /* [privsep] key_user: the key process's user ("" = user's) */
+	char *auth_user;         /* [privsep] auth_user: the auth process's user ("" = user's) */
 	char *pid_file;          /* "" = none */
 	unsigned socket_umask;   /* umask while the unix socket is created */
 	unsigned milter_timeout; /* seconds libmilter waits for the MTA */

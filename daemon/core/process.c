@@ -283,23 +283,35 @@ int mvd_process_socket_dir(const char *socket, const char *user, const char *soc
 	return give_dir(dir, user, socket_group, err, errlen);
 }
 
-int mvd_process_drop(const char *user, const char *group, const char *chown_path,
-                     const char *socket_group, char *err, size_t errlen)
+int mvd_process_give_socket(const char *user, const char *group, const char *chown_path,
+                            const char *socket_group, char *err, size_t errlen)
 {
 	uid_t uid;
 	gid_t gid, sgid;
 
-	if (geteuid() != 0 || !user[0])
+	if (geteuid() != 0 || !user[0] || !chown_path)
 		return 0;
 	if (lookup_ids(user, group, &uid, &gid, err, errlen) != 0)
 		return -1;
 	sgid = gid;
 	if (socket_group[0] && lookup_gid(user, socket_group, &sgid, err, errlen) != 0)
 		return -1;
-	if (chown_path && chown(chown_path, uid, sgid) != 0) {
+	if (chown(chown_path, uid, sgid) != 0) {
 		snprintf(err, errlen, "chown %s: %s", chown_path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int mvd_process_become(const char *user, const char *group, char *err, size_t errlen)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0 || !user[0])
+		return 0;
+	if (lookup_ids(user, group, &uid, &gid, err, errlen) != 0)
+		return -1;
 	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
 		snprintf(err, errlen, "cannot become %s: %s", user, strerror(errno));
 		return -1;
@@ -309,6 +321,14 @@ int mvd_process_drop(const char *user, const char *group, const char *chown_path
 		return -1;
 	}
 	return 0;
+}
+
+int mvd_process_drop(const char *user, const char *group, const char *chown_path,
+                     const char *socket_group, char *err, size_t errlen)
+{
+	if (mvd_process_give_socket(user, group, chown_path, socket_group, err, errlen) != 0)
+		return -1;
+	return mvd_process_become(user, group, err, errlen);
 }
 
 /* The child of mvd_process_unreadable_as(): drop, open each path, report {index, errno}. */

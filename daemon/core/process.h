@@ -52,11 +52,23 @@ int mvd_process_socket_dir(const char *socket, const char *user, const char *soc
                            char *err, size_t errlen);
 
 /*
- * When running as root and user is not "": switch to user (and group, or
- * the user's primary group), dropping supplementary groups; first hand
- * `chown_path` (a unix socket, may be NULL) to user and socket_group (the
- * daemon's group when ""). 0 on success, -1 with a reason in err.
+ * When running as root and user is not "": hand `chown_path` (a unix
+ * socket, may be NULL) to user and socket_group (user's group, or group,
+ * when ""). The supervisor does this and stays root; each child drops
+ * with mvd_process_become(). 0 on success, -1 with a reason in err.
  */
+int mvd_process_give_socket(const char *user, const char *group, const char *chown_path,
+                            const char *socket_group, char *err, size_t errlen);
+
+/*
+ * When running as root and user is not "": switch to user for good (and
+ * group, or the user's primary group), dropping supplementary groups, and
+ * check that root cannot be regained. 0 on success (or nothing to do), -1
+ * with a reason in err.
+ */
+int mvd_process_become(const char *user, const char *group, char *err, size_t errlen);
+
+/* mvd_process_give_socket() then mvd_process_become(). */
 int mvd_process_drop(const char *user, const char *group, const char *chown_path,
                      const char *socket_group, char *err, size_t errlen);
 

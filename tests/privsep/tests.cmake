@@ -60,3 +60,19 @@ foreach(case no_tls_key_in_worker tls_reload tls_mismatch)
 	set_tests_properties(privsep.${case} PROPERTIES
 		WORKING_DIRECTORY ${PRIVSEP_TEST_DIR} TIMEOUT 240)
 endforeach()
+
+# The worker's seccomp filter (daemon/core/sandbox_worker.c): execve, fork and
+# the like kill, what it has no use for fails with EPERM, its work goes on.
+add_executable(privsep_worker_sandbox_unit ${PRIVSEP_TEST_DIR}/worker_sandbox_unit.c)
+target_link_libraries(privsep_worker_sandbox_unit PRIVATE mailvetd-core PkgConfig::CMOCKA)
+mv_add_test(privsep.worker_seccomp_unit privsep_worker_sandbox_unit)
+
+# The worker's filter on the running worker, a user of its own for the key
+# process, a worker killed in the middle of a message (a private Postfix and
+# mailvetd's own listener). Root: useradd, setpriv, Postfix.
+foreach(case worker_seccomp users worker_crash)
+	mv_add_test(privsep.${case} /usr/bin/python3 ${PRIVSEP_TEST_DIR}/sandbox_test.py ${case}
+		$<TARGET_FILE:mailvetd>)
+	set_tests_properties(privsep.${case} PROPERTIES
+		WORKING_DIRECTORY ${PRIVSEP_TEST_DIR} TIMEOUT 300)
+endforeach()
