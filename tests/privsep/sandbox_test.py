@@ -293,7 +293,69 @@ def worker_crash(work):
     assert rc == 0, "mailvetd exit status"
 
 
-CASES = {f.__name__: f for f in (worker_seccomp, users, worker_crash)}
+# --------------------------------------------------------------- auth_user
+
+AUTH_USER = "mvtest-authd"
+
+
+def auth_user(work):
+    """[privsep] auth_user C: the auth process runs as C and reads the
+    password file (C's, 0600), which the worker (user A) cannot open; AUTH
+    through it works, and a restarted auth process is C's again."""
+    import authd_test
+    a = add_user(WORKER_USER)
+    c = add_user(AUTH_USER)
+    t = None
+    try:
+        os.chmod(work, 0o755)
+        t = authd_test.Setup(work)
+        os.chown(t.passwd, c.pw_uid, c.pw_gid)
+        os.chmod(t.passwd, 0o600)
+        key = os.path.join(work, "srv.key")  # the TLS key: the key process's (user A here)
+        os.chown(key, a.pw_uid, a.pw_gid)
+        with open(t.d.conf) as f:
+            text = f.read()
+        assert "\nuser =\n" in text, text[:200]
+        text = text.replace("\nuser =\n", "\nuser = %s\n" % WORKER_USER, 1)
+        text += "[privsep]\nauth_user = %s\n" % AUTH_USER
+        with open(t.d.conf, "w") as f:
+            f.write(text)
+        os.chmod(t.d.conf, 0o644)
+        w = start(t.d)
+        p = t.d.auth_pid()
+        assert p is not None, "no auth process"
+        assert status_field(p, "Uid") == [str(c.pw_uid)] * 4, status_field(p, "Uid")
+        assert status_field(w, "Uid") == [str(a.pw_uid)] * 4, status_field(w, "Uid")
+        code, text = t.auth("alice", authd_test.USERS["alice"])
+        assert code == 235, (code, text)
+        code, text = t.auth("alice", "wrong")
+        assert code == 535, (code, text)
+        r = subprocess.run(["setpriv", "--reuid", str(a.pw_uid), "--regid", str(a.pw_gid),
+                            "--clear-groups", "cat", t.passwd], capture_output=True, text=True)
+        assert r.returncode != 0 and "Permission denied" in r.stderr, (r.returncode, r.stderr)
+        r = subprocess.run(["setpriv", "--reuid", str(c.pw_uid), "--regid", str(c.pw_gid),
+                            "--clear-groups", "cat", t.passwd], capture_output=True, text=True)
+        assert r.returncode == 0 and "alice:" in r.stdout, r.stderr
+        os.kill(p, signal.SIGKILL)
+        end = time.time() + 20
+        p2 = None
+        while time.time() < end:
+            p2 = t.d.auth_pid()
+            if p2 and p2 != p and status_field(p2, "Seccomp") == ["2"]:
+                break
+            time.sleep(0.1)
+        assert p2 and p2 != p, "no new auth process"
+        assert status_field(p2, "Uid") == [str(c.pw_uid)] * 4, status_field(p2, "Uid")
+        code, text = t.auth("bob", authd_test.USERS["bob"])
+        assert code == 235, (code, text)
+    finally:
+        rc = harness.stop_checked(t.d) if t else 0
+        del_user(WORKER_USER)
+        del_user(AUTH_USER)
+    assert rc == 0, "mailvetd exit status"
+
+
+CASES = {f.__name__: f for f in (worker_seccomp, users, auth_user, worker_crash)}
 
 
 def main():

@@ -68,9 +68,9 @@ target_link_libraries(privsep_worker_sandbox_unit PRIVATE mailvetd-core PkgConfi
 mv_add_test(privsep.worker_seccomp_unit privsep_worker_sandbox_unit)
 
 # The worker's filter on the running worker, a user of its own for the key
-# process, a worker killed in the middle of a message (a private Postfix and
+# process and one for the auth process, a worker killed in the middle of a message (a private Postfix and
 # mailvetd's own listener). Root: useradd, setpriv, Postfix.
-foreach(case worker_seccomp users worker_crash)
+foreach(case worker_seccomp users auth_user worker_crash)
 	mv_add_test(privsep.${case} /usr/bin/python3 ${PRIVSEP_TEST_DIR}/sandbox_test.py ${case}
 		$<TARGET_FILE:mailvetd>)
 	set_tests_properties(privsep.${case} PROPERTIES
