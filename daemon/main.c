@@ -147,6 +147,7 @@ static int prepare(const struct mvd_config *c, const struct options *o)
 {
 	char err[512] = "", proxies[64] = "";
 	const char *path = socket_path(c->socket);
+	rlim_t nofile;
 
 	if (path && mvd_process_socket_dir(path, c->user, c->socket_group, err, sizeof err) != 0)
 		goto fail;
@@ -167,12 +168,14 @@ static int prepare(const struct mvd_config *c, const struct options *o)
 	if (mvd_proxy_count())
 		snprintf(proxies, sizeof proxies, " and %zu IMAP/POP3 listener(s)",
 		         mvd_proxy_count());
+	nofile = mvd_process_raise_nofile();
 	mvd_log(MVD_LOG_INFO, "start",
 	        "mailvetd %s listening on %s%s%zu SMTP listener(s)%s as uid %ld (worker: %s, key "
-	        "process: %s)%s",
+	        "process: %s), open files %lu%s",
 	        MV_VERSION, c->socket[0] ? c->socket : "", c->socket[0] ? " and " : "",
 	        mvd_smtp_count(), proxies, (long)geteuid(), ids.user[0] ? ids.user : "the same",
-	        ids.key_user[0] ? ids.key_user : "the same", o->foreground ? " (foreground)" : "");
+	        ids.key_user[0] ? ids.key_user : "the same", (unsigned long)nofile,
+	        o->foreground ? " (foreground)" : "");
 	return 0;
 fail:
 	mvd_log(MVD_LOG_ERR, "start", "%s", err); /* on the terminal too: mvd_log_start_terminal */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -323,12 +324,19 @@ int mvd_process_become(const char *user, const char *group, char *err, size_t er
 	return 0;
 }
 
-int mvd_process_drop(const char *user, const char *group, const char *chown_path,
-                     const char *socket_group, char *err, size_t errlen)
+rlim_t mvd_process_raise_nofile(void)
 {
-	if (mvd_process_give_socket(user, group, chown_path, socket_group, err, errlen) != 0)
-		return -1;
-	return mvd_process_become(user, group, err, errlen);
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return was;
+	}
+	return rl.rlim_cur;
 }
 
 /* The child of mvd_process_unreadable_as(): drop, open each path, report {index, errno}. */

@@ -3,6 +3,7 @@
 #define MAILVETD_PROCESS_H
 
 #include <stddef.h>
+#include <sys/resource.h>
 
 /*
  * Go to the background: fork, setsid, chdir /, stdin and stdout to
@@ -68,13 +69,18 @@ int mvd_process_give_socket(const char *user, const char *group, const char *cho
  */
 int mvd_process_become(const char *user, const char *group, char *err, size_t errlen);
 
-/* mvd_process_give_socket() then mvd_process_become(). */
-int mvd_process_drop(const char *user, const char *group, const char *chown_path,
-                     const char *socket_group, char *err, size_t errlen);
+/*
+ * Raise the soft limit of open files to the hard one (inherited by the
+ * children): every SMTP session holds two sockets (and a spool file), every
+ * IMAP/POP3 session two (four while it splices), so the usual soft limit of
+ * 1,024 would cap a busy front end near 500 sessions. Returns the limit now
+ * in force (0: unknown).
+ */
+rlim_t mvd_process_raise_nofile(void);
 
 /*
  * Which of paths[0..n) user could not open for reading once dropped to as
- * mvd_process_drop() drops (group, or the user's primary group, and no
+ * mvd_process_become() drops (group, or the user's primary group, and no
  * supplementary group): tried for real, in a child process that drops and
  * opens each path (non-blocking, so a FIFO cannot hang it). Returns n when
  * every path opens (and at once when not root or user is ""), else the

@@ -7,6 +7,7 @@ bank.example publishes p=reject.
 """
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -320,12 +321,38 @@ def default_socket_is_a_unix_socket_in_a_closed_directory(binary, work):
     assert rc == 0, rc
 
 
+def open_files_soft_limit_is_raised_to_the_hard_one(binary, work):
+    """Started with a soft limit of 256 open files (the hard one higher), the
+    worker and the key process run with the hard limit as their soft one."""
+    sub = os.path.join(work, "nofile")
+    os.mkdir(sub)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard == resource.RLIM_INFINITY or hard > 256, hard
+    d = harness.Mailvetd(sub)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # inherited by mailvetd
+    try:
+        d.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        for pid in (d.worker_pid(), d.keyd_pid()):
+            assert pid, "no worker or key process"
+            with open("/proc/%d/limits" % pid) as f:
+                row = [l for l in f if l.startswith("Max open files")][0].split()
+            want = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+            assert row[3] == want and row[4] == want, row
+        assert "open files %s" % hard in d.log_text(), d.log_text()[-2000:]
+    finally:
+        assert harness.stop_checked(d) == 0
+
+
 OFFLINE = [
     fifo_key_file_is_refused_at_once,
     fifo_configuration_file_is_refused_at_once,
     private_key_readable_by_others_is_warned_about,
     help_and_version_exit_zero,
     default_socket_is_a_unix_socket_in_a_closed_directory,
+    open_files_soft_limit_is_raised_to_the_hard_one,
 ]
 
 
