@@ -14,6 +14,7 @@
 #include "log.h"
 #include "process.h"
 #include "runtime.h"
+#include "sandbox_worker.h"
 #include "listen.h"
 #include "proxy.h"
 #include "smtp.h"
@@ -323,6 +324,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (aux_processes(&c, aux, &naux) != 0) {
+		mvd_process_ready(1);
+		mvd_config_free(&c);
+		return 1;
+	}
+	/* Before any child: each inherits it beneath its own filter. */
+	if (mvd_supervisor_sandbox(err, sizeof err) != 0) {
+		mvd_log(MVD_LOG_ERR, "start", "supervisor: %s", err);
 		mvd_process_ready(1);
 		mvd_config_free(&c);
 		return 1;

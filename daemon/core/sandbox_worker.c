@@ -195,24 +195,20 @@ static const int writing[] = {
  * io_uring (whose operations a filter never sees), mounting, personality
  * changes (which undo address randomisation).
  */
+static const int fatal_worker[] = {
+        SCMP_SYS(fork),      SCMP_SYS(vfork),    SCMP_SYS(setuid),    SCMP_SYS(setgid),
+        SCMP_SYS(setreuid),  SCMP_SYS(setregid), SCMP_SYS(setresuid), SCMP_SYS(setresgid),
+        SCMP_SYS(setgroups), SCMP_SYS(setfsuid), SCMP_SYS(setfsgid),
+};
+
+/* ... and what no process of mailvetd has a use for, the supervisor included. */
 static const int fatal[] = {
         SCMP_SYS(execve),
         SCMP_SYS(execveat),
-        SCMP_SYS(fork),
-        SCMP_SYS(vfork),
         SCMP_SYS(process_vm_readv),
         SCMP_SYS(process_vm_writev),
         SCMP_SYS(pidfd_getfd),
         SCMP_SYS(kcmp),
-        SCMP_SYS(setuid),
-        SCMP_SYS(setgid),
-        SCMP_SYS(setreuid),
-        SCMP_SYS(setregid),
-        SCMP_SYS(setresuid),
-        SCMP_SYS(setresgid),
-        SCMP_SYS(setgroups),
-        SCMP_SYS(setfsuid),
-        SCMP_SYS(setfsgid),
         SCMP_SYS(capset),
         SCMP_SYS(unshare),
         SCMP_SYS(setns),
@@ -354,6 +350,8 @@ int mvd_worker_sandbox(int write_files, char *err, size_t errlen)
 		ADD(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
 	for (i = 0; i < N(fatal); i++)
 		ADD(ctx, SCMP_ACT_KILL_PROCESS, fatal[i], 0);
+	for (i = 0; i < N(fatal_worker); i++)
+		ADD(ctx, SCMP_ACT_KILL_PROCESS, fatal_worker[i], 0);
 	if ((rc = add_checked(ctx, write_files)) != 0)
 		goto out;
 	rc = seccomp_load(ctx);
@@ -380,4 +378,26 @@ static int store_writes(const struct mvd_reports_conf *r)
 int mvd_worker_sandbox_writes(const struct mvd_config *c)
 {
 	return store_writes(&c->reports) || store_writes(&c->trace.base);
+}
+
+/*
+ * The supervisor's filter: a denylist (it forks the children and each child
+ * becomes its user before its own filter, so fork, clone and the set*id
+ * calls stay; every child inherits this filter under its own).
+ */
+int mvd_supervisor_sandbox(char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int rc = -ENOMEM;
+
+	if (!ctx)
+		goto out;
+	for (size_t i = 0; i < N(fatal); i++)
+		ADD(ctx, SCMP_ACT_KILL_PROCESS, fatal[i], 0);
+	rc = seccomp_load(ctx);
+out:
+	if (rc != 0)
+		snprintf(err, errlen, "seccomp: %s", strerror(rc < 0 ? -rc : rc));
+	seccomp_release(ctx);
+	return rc == 0 ? 0 : -1;
 }

@@ -30,4 +30,14 @@ int mvd_worker_sandbox_writes(const struct mvd_config *c);
  */
 int mvd_worker_sandbox(int write_files, char *err, size_t errlen);
 
+/*
+ * Install the supervisor's filter on the calling (single-threaded) process,
+ * before it starts any child: every call is allowed but those no process of
+ * mailvetd has a use for (running a program, tracing or reading another
+ * process, namespaces, mounting, kernel code, keyrings, io_uring,
+ * personality...), which kill it (SIGSYS). Its children inherit it beneath
+ * their own filters. 0, or -1 with the reason in err.
+ */
+int mvd_supervisor_sandbox(char *err, size_t errlen);
+
 #endif

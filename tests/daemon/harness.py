@@ -92,6 +92,21 @@ def vm_hwm_kb(pid):
     return -1
 
 
+def seccomp_filters(pid):
+    """How many seccomp filters pid runs under (0: none)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Seccomp_filters:"):
+                return int(line.split()[1])
+    return 0
+
+
+def has_own_filter(pid, supervisor):
+    """pid (a child of mailvetd's supervisor) installed a filter of its own:
+    one more than the supervisor's, which every child inherits."""
+    return seccomp_filters(pid) > seccomp_filters(supervisor)
+
+
 def merge_ini(base, extra):
     """base with extra's sections merged in: mailvetd refuses a section or a
     key (other than a list key) set twice, so a key of extra replaces the

@@ -112,7 +112,8 @@ def auth_process(t):
     d = t.d
     authd, worker = d.auth_pid(), d.worker_pid()
     assert authd and authd != worker, "no auth process"
-    assert seccomp_mode(authd) == 2, "the auth process runs without its system-call filter"
+    assert seccomp_mode(authd) == 2 and harness.has_own_filter(authd, d.proc.pid), \
+        "the auth process runs without its system-call filter"
     assert "no system-call filter" not in d.log_text()
     code, text = t.auth("alice", USERS["alice"])
     assert code == 235 and text.startswith("2.7.0"), (code, text)
@@ -191,7 +192,7 @@ def auth_process_restart(t):
     assert d.worker_pid() == worker, "the worker was restarted"
     code, text = t.auth("alice", USERS["alice"])
     assert code == 235, (code, text)
-    assert seccomp_mode(new) == 2
+    assert seccomp_mode(new) == 2 and harness.has_own_filter(new, d.proc.pid)
     print("    auth process %d replaced by %d; worker %d still serves" % (authd, new, worker))
 
 

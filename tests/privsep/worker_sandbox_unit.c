@@ -109,6 +109,47 @@ static void setuid_mount_personality_kill_it(void **state)
 	killed(sandboxed(0, undo_randomisation));
 }
 
+/* Run fn in a child under the supervisor's filter; its wait status. */
+static int supervised(int (*fn)(void))
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[128];
+		if (mvd_supervisor_sandbox(err, sizeof err) != 0)
+			_exit(99);
+		_exit(fn());
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* What the supervisor does: start a child, which changes its identity. */
+static int start_a_child_that_drops(void)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 6;
+	if (pid == 0)
+		_exit(setgid(getgid()) == 0 && setuid(getuid()) == 0 ? 0 : 7);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 8;
+	return WEXITSTATUS(status);
+}
+
+static void supervisor_starts_children_but_no_program(void **state)
+{
+	(void)state;
+	exited_zero(supervised(start_a_child_that_drops));
+	killed(supervised(run_a_program));
+	killed(supervised(mount_something));
+	killed(supervised(undo_randomisation));
+}
+
 /* Calls the worker has no use for fail with EPERM, and the process goes on. */
 static int forbidden_calls_fail(void)
 {
@@ -247,6 +288,7 @@ int main(void)
 	        cmocka_unit_test(forbidden_calls_get_eperm),
 	        cmocka_unit_test(files_are_read_only_without_a_store),
 	        cmocka_unit_test(the_basics_work),
+	        cmocka_unit_test(supervisor_starts_children_but_no_program),
 	};
 	int rc;
 
