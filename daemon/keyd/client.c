@@ -121,6 +121,7 @@ static enum mv_status await(const struct slot *s, uint32_t seq, struct mvd_keyd_
 {
 	unsigned char buf[MVD_KEYD_MAX_REP];
 	struct timespec deadline;
+
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout_ms / 1000;
 	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
