@@ -18,18 +18,36 @@
 #include "supervise.h"
 
 /*
- * usage: bench_keyd_sign CONFIG MESSAGE SECONDS THREADS
+ * usage: bench_keyd_sign CONFIG MESSAGE SECONDS THREADS [ROUNDS [ALG]]
  *
  * CONFIG is a mailvet.conf whose first [domain] section has the keys to
- * sign with (one rsa, one ed25519). For each key alone, signs MESSAGE (the
- * header hashed, the body hashed, the digest signed: all of mv_dkim_sign)
- * for SECONDS with THREADS threads, with the key in this process and
- * through a key process forked here and spoken to over mailvetd's channel,
- * in ROUNDS turns (the best round of each side counts).
- * Prints one line per algorithm: "ALG inproc/s keyd/s cost%".
+ * sign with (one rsa, one ed25519). For each key alone (or only the one of
+ * algorithm ALG), signs MESSAGE (the header hashed, the body hashed, the
+ * digest signed: all of mv_dkim_sign) for SECONDS with THREADS threads, with
+ * the key in this process and through a key process forked here and spoken
+ * to over mailvetd's channel, in ROUNDS (default 5) turns of SECONDS/ROUNDS
+ * each side, in process first then through the key process.
+ * Prints one line per algorithm:
+ *   "ALG inproc/s keyd/s cost% median-cost% inproc-cpu-us keyd-cpu-us cpu-cost%":
+ * the best round of each side, the cost of those, the median of the costs
+ * of each pair of neighbouring rounds (many short pairs see the same load
+ * on both sides), then the CPU time per signature over all rounds, in
+ * process (this process) and through the key process (this process and the
+ * key process), and the throughput that costs when the CPUs are the limit.
+ * On a shared machine the CPU figure is the steadiest: the wall-clock ones
+ * also measure how long the scheduler makes a woken thread wait, and how
+ * much CPU more threads take from the machine's other work.
  */
 
 #define ROUNDS 5
+#define MAX_ROUNDS 1000
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
 
 struct job {
 	const struct mv_dkim_signkey *key;
@@ -42,12 +60,25 @@ struct job {
 	int failed;
 };
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+static clockid_t keyd_clock; /* the key process's CPU time */
+
+/* CPU seconds used so far by this process, and by the key process if with_keyd. */
+static double cpu_s(int with_keyd)
+{
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID) + (with_keyd ? clock_s(keyd_clock) : 0);
 }
 
 static void *run(void *arg)
@@ -70,9 +101,9 @@ static void *run(void *arg)
 	return NULL;
 }
 
-/* Signatures per second with key over nthreads threads. */
+/* Signatures per second with key over nthreads threads; *n gets the count. */
 static double rate(const struct mv_dkim_signkey *key, const struct mv_msg *m, double secs,
-                   int nthreads)
+                   int nthreads, long *n)
 {
 	pthread_t t[64];
 	struct job jobs[64];
@@ -94,6 +125,7 @@ static double rate(const struct mv_dkim_signkey *key, const struct mv_msg *m, do
 		}
 		total += jobs[i].n;
 	}
+	*n = total;
 	return (double)total / (now_s() - start);
 }
 
@@ -117,15 +149,24 @@ int main(int argc, char **argv)
 	struct mv_msg *m = NULL;
 	char *msg = NULL, err[160];
 	size_t len;
-	int ctl[2], ready[2], nthreads;
+	int ctl[2], ready[2], nthreads, rounds = ROUNDS;
+	const char *only = NULL;
+	static double cost[MAX_ROUNDS];
 	unsigned char b = 1;
 	double secs;
 	pid_t pid;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: bench_keyd_sign CONFIG MESSAGE SECONDS THREADS\n");
+	if (argc < 5 || argc > 7) {
+		fprintf(stderr,
+		        "usage: bench_keyd_sign CONFIG MESSAGE SECONDS THREADS [ROUNDS [ALG]]\n");
 		return 2;
 	}
+	if (argc > 5)
+		rounds = (int)strtol(argv[5], NULL, 10);
+	if (rounds < 1 || rounds > MAX_ROUNDS)
+		rounds = ROUNDS;
+	if (argc > 6)
+		only = argv[6];
 	secs = strtod(argv[3], NULL);
 	nthreads = (int)strtol(argv[4], NULL, 10);
 	if (nthreads < 1 || nthreads > 64)
@@ -146,23 +187,41 @@ int main(int argc, char **argv)
 	}
 	close(ctl[0]);
 	close(ready[1]);
-	if (read(ready[0], &b, 1) != 1 || b != 0)
+	if (read(ready[0], &b, 1) != 1 || b != 0 || clock_getcpuclockid(pid, &keyd_clock) != 0)
 		return 2;
 	mvd_keyd_client_attach();
 	out = load_keys(&c_out, argv[1]);
 	for (size_t k = 0; k < 2; k++) {
-		double r_in = 0, r_out = 0;
-		/* Best of rounds taken in turns: a machine shared with other work adds noise
-		 * to both sides alike, and the best round is the least disturbed one. */
-		for (int round = 0; round < ROUNDS; round++) {
-			double ri = rate(in->d[0].keys[k], m, secs / ROUNDS, nthreads);
-			double ro = rate(out->d[0].keys[k], m, secs / ROUNDS, nthreads);
+		const char *alg = mv_dkim_alg_str(mv_dkim_signkey_alg(in->d[0].keys[k]));
+		double r_in = 0, r_out = 0, cpu_in = 0, cpu_out = 0;
+		long n_in = 0, n_out = 0;
+		if (only && strncmp(alg, only, strlen(only)) != 0)
+			continue;
+		/* Rounds taken in turns: a machine shared with other work adds noise to both
+		 * sides alike when the turns are short. */
+		for (int round = 0; round < rounds; round++) {
+			double c, ri, ro;
+			long ni, no;
+			c = cpu_s(0);
+			ri = rate(in->d[0].keys[k], m, secs / rounds, nthreads, &ni);
+			cpu_in += cpu_s(0) - c;
+			c = cpu_s(1);
+			ro = rate(out->d[0].keys[k], m, secs / rounds, nthreads, &no);
+			cpu_out += cpu_s(1) - c;
+			n_in += ni;
+			n_out += no;
 			r_in = ri > r_in ? ri : r_in;
 			r_out = ro > r_out ? ro : r_out;
+			cost[round] = 100.0 * (1.0 - ro / ri);
 		}
-		printf("%s %.0f %.0f %.1f\n",
-		       mv_dkim_alg_str(mv_dkim_signkey_alg(in->d[0].keys[k])), r_in, r_out,
-		       100.0 * (1.0 - r_out / r_in));
+		qsort(cost, (size_t)rounds, sizeof cost[0], cmp_double);
+		cpu_in /= (double)n_in;
+		cpu_out /= (double)n_out;
+		printf("%s %.0f %.0f %.1f %.1f %.1f %.1f %.1f\n", alg, r_in, r_out,
+		       100.0 * (1.0 - r_out / r_in),
+		       rounds % 2 ? cost[rounds / 2]
+		                  : (cost[rounds / 2 - 1] + cost[rounds / 2]) / 2,
+		       cpu_in * 1e6, cpu_out * 1e6, 100.0 * (1.0 - cpu_in / cpu_out));
 	}
 	close(ctl[1]); /* the key process stops at end of file */
 	waitpid(pid, NULL, 0);

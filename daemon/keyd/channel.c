@@ -11,7 +11,9 @@
  * socket alive, requests wait in it for the next one, and a restart needs
  * no descriptor passing.
  */
-static int pairs[MVD_KEYD_SOCKETS][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
+static int pairs[MVD_KEYD_SOCKETS][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1},
+                                         {-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
+_Static_assert(MVD_KEYD_SOCKETS == 8, "pairs: one {-1, -1} per socketpair");
 
 int mvd_keyd_channel_open(void)
 {

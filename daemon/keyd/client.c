@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,17 +16,25 @@
 
 #define SIGN_TIMEOUT_MS 3000 /* a key process that died is restarted well within this */
 #define INFO_TIMEOUT_MS 5000
+/*
+ * A blocking receive wakes at least this often to look at the call's
+ * deadline, so a call waits at most its timeout plus this.
+ */
+#define WAIT_SLICE_MS 100
 
 /* One socket, used by one thread at a time. */
 struct slot {
 	pthread_mutex_t lock;
 	int fd;
+	int timed; /* SO_RCVTIMEO is set: recv blocks, no poll before it */
 };
 
 static struct slot slots[MVD_KEYD_SOCKETS];
 static atomic_int attached;
 static atomic_uint next_slot;
 static atomic_uint_fast32_t next_seq;
+/* The slot this thread had last: taken again first, so threads seldom meet on one. */
+static _Thread_local int my_slot = -1;
 
 static enum mv_status sign_remote(void *arg, const void *handle, enum mv_dkim_alg alg,
                                   const unsigned char digest[32], unsigned char *sig, size_t cap,
@@ -39,8 +48,12 @@ void mvd_keyd_client_attach(void)
 
 	mvd_keyd_channel_client(fds);
 	for (int i = 0; i < MVD_KEYD_SOCKETS; i++) {
+		struct timeval tv = {0, WAIT_SLICE_MS * 1000};
 		pthread_mutex_init(&slots[i].lock, NULL);
 		slots[i].fd = fds[i];
+		/* One system call per reply in place of poll and recv; before any filter. */
+		slots[i].timed = fds[i] >= 0 &&
+		                 setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
 	}
 	/* Replies meant for an earlier worker may wait in the sockets: start elsewhere. */
 	atomic_store(&next_seq, (uint_fast32_t)getpid() << 16 ^ (uint_fast32_t)time(NULL));
@@ -53,15 +66,20 @@ int mvd_keyd_attached(void)
 	return atomic_load(&attached);
 }
 
-/* A free slot if there is one, else wait for one; returned locked. */
+/* This thread's last slot if free, else a free one, else wait for one; returned locked. */
 static struct slot *take_slot(void)
 {
-	unsigned start = atomic_fetch_add(&next_slot, 1);
+	unsigned start;
 
+	if (my_slot >= 0 && pthread_mutex_trylock(&slots[my_slot].lock) == 0)
+		return &slots[my_slot];
+	start = atomic_fetch_add(&next_slot, 1);
 	for (unsigned i = 0; i < MVD_KEYD_SOCKETS; i++) {
-		struct slot *s = &slots[(start + i) % MVD_KEYD_SOCKETS];
-		if (pthread_mutex_trylock(&s->lock) == 0)
-			return s;
+		unsigned k = (start + i) % MVD_KEYD_SOCKETS;
+		if (pthread_mutex_trylock(&slots[k].lock) == 0) {
+			my_slot = (int)k;
+			return &slots[k];
+		}
 	}
 	pthread_mutex_lock(&slots[start % MVD_KEYD_SOCKETS].lock);
 	return &slots[start % MVD_KEYD_SOCKETS];
@@ -76,12 +94,33 @@ static long ms_left(const struct timespec *deadline)
 	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
-/* Read replies on fd until the one for seq; stale ones (a timed-out earlier call) are dropped. */
-static enum mv_status await(int fd, uint32_t seq, struct mvd_keyd_rep *rep, int timeout_ms)
+/* Wait until fd has a record or the deadline passes: 1, or 0 at the deadline. */
+static int readable(const struct slot *s, const struct timespec *deadline)
+{
+	long left;
+
+	if (s->timed)
+		return ms_left(deadline) > 0; /* the recv itself waits, a slice at a time */
+	while ((left = ms_left(deadline)) > 0) {
+		struct pollfd pfd = {s->fd, POLLIN, 0};
+		int r = poll(&pfd, 1, (int)left);
+		if (r > 0)
+			return 1;
+		if (r == 0 || errno != EINTR)
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * Read replies on s until the one for seq; stale ones (a timed-out earlier
+ * call) are dropped.
+ */
+static enum mv_status await(const struct slot *s, uint32_t seq, struct mvd_keyd_rep *rep,
+                            int timeout_ms)
 {
 	unsigned char buf[MVD_KEYD_MAX_REP];
 	struct timespec deadline;
-	long left;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout_ms / 1000;
@@ -90,16 +129,9 @@ static enum mv_status await(int fd, uint32_t seq, struct mvd_keyd_rep *rep, int 
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000;
 	}
-	while ((left = ms_left(&deadline)) > 0) {
-		struct pollfd pfd = {fd, POLLIN, 0};
-		ssize_t n;
-		int r = poll(&pfd, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+	while (readable(s, &deadline)) {
+		ssize_t n = recv(s->fd, buf, sizeof buf, (s->timed ? 0 : MSG_DONTWAIT) | MSG_TRUNC);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
 		if (n <= 0)
 			return MV_EIO;
@@ -123,7 +155,7 @@ enum mv_status mvd_keyd_call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, i
 	s = take_slot();
 	st = MV_EIO;
 	if (s->fd >= 0 && send(s->fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n)
-		st = await(s->fd, r->seq, rep, timeout_ms);
+		st = await(s, r->seq, rep, timeout_ms);
 	pthread_mutex_unlock(&s->lock);
 	return st;
 }

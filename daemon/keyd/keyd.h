@@ -42,7 +42,12 @@
 #define MVD_KEYD_MAX_REQ (MVD_KEYD_REQ_HEAD + MVD_KEYD_MAX_ID + MVD_KEYD_MAX_TLS_IN)
 #define MVD_KEYD_MAX_DATA 2048 /* an 8192-bit RSA public key's SPKI is ~1,060 bytes */
 #define MVD_KEYD_MAX_REP (MVD_KEYD_REP_HEAD + MVD_KEYD_MAX_DATA)
-#define MVD_KEYD_SOCKETS 4 /* socketpairs between worker and key process */
+/*
+ * Socketpairs between worker and key process, one server thread each: more
+ * than the signing threads that usually run at once, so a caller seldom
+ * waits for a free one (issue 17).
+ */
+#define MVD_KEYD_SOCKETS 8
 
 enum mvd_keyd_op {
 	MVD_KEYD_SIGN = 1, /* sign digest with key id, which must be of algorithm alg */
@@ -194,7 +199,7 @@ enum mv_status mvd_keyd_open_key(const char *path, struct mv_dkim_signkey **out,
 
 /*
  * One round trip on the channel (thread-safe: each socket has a lock; a
- * caller takes a free one). Waits at most timeout_ms for the reply with
+ * caller takes the one it had last if free, else another free one). Waits at most timeout_ms for the reply with
  * r->seq, discarding stale ones; MV_ETEMP when none came, MV_EIO when the
  * channel is broken.
  */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -153,21 +154,6 @@ size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, 
 	return mvd_keyd_rep_encode(&rep, out);
 }
 
-/* Answer what waits on fd (one record). */
-static void serve(const struct mvd_keyd_keys *k, int fd)
-{
-	unsigned char req[MVD_KEYD_MAX_REQ], rep[MVD_KEYD_MAX_REP];
-	ssize_t n = recv(fd, req, sizeof req, MSG_DONTWAIT | MSG_TRUNC);
-	size_t len;
-
-	if (n <= 0)
-		return;
-	/* A record longer than the buffer was truncated: answered as a bad request. */
-	len = mvd_keyd_answer(k, req, (size_t)n > sizeof req ? sizeof req + 1 : (size_t)n, rep);
-	if (len)
-		(void)send(fd, rep, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
 /* The control pipe: 1 to go on, 0 to stop; *reload set by MVD_CTL_RELOAD. */
 static int control(int fd, int *reload)
 {
@@ -205,22 +191,63 @@ struct server {
 struct server_thread {
 	struct server *srv;
 	int fd;
+	int timed; /* SO_RCVTIMEO is set: recv blocks a slice at a time, no poll before it */
 };
 
+#define STOP_SLICE_MS 200 /* how often a waiting thread looks at the stop flag */
+
+/* Wait for a record on t's socket: 1 to read it, 0 to look at the stop flag, -1 gone. */
+static int wait_request(const struct server_thread *t)
+{
+	struct pollfd pfd = {t->fd, POLLIN, 0};
+	int r;
+
+	if (t->timed)
+		return 1;
+	if ((r = poll(&pfd, 1, STOP_SLICE_MS)) <= 0)
+		return 0;
+	return pfd.revents & POLLIN ? 1 : -1; /* the socket is gone: do not spin on it */
+}
+
+/* Is the worker's end closed (a bench or a test ending; mailvetd keeps it open)? */
+static int peer_gone(int fd)
+{
+	struct pollfd pfd = {fd, 0, 0};
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
+/*
+ * Two system calls per request: a blocking recv, the send of the reply
+ * (issue 17: the round trip's cost is mostly its system calls and wakeups).
+ */
 static void *serve_loop(void *arg)
 {
 	struct server_thread *t = arg;
+	unsigned char req[MVD_KEYD_MAX_REQ], rep[MVD_KEYD_MAX_REP];
 
 	while (!atomic_load(&t->srv->stop)) {
-		struct pollfd pfd = {t->fd, POLLIN, 0};
-		int r = poll(&pfd, 1, 200);
-		if (r <= 0)
+		ssize_t n;
+		size_t len;
+		int w = wait_request(t);
+		if (w < 0)
+			break;
+		if (w == 0)
 			continue;
-		if (!(pfd.revents & POLLIN))
-			break; /* the socket is gone: do not spin on it */
+		n = recv(t->fd, req, sizeof req, (t->timed ? 0 : MSG_DONTWAIT) | MSG_TRUNC);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (n < 0 || (n == 0 && peer_gone(t->fd)))
+			break;
+		if (n == 0)
+			continue;
+		/* A record longer than the buffer was truncated: answered as a bad request. */
 		pthread_rwlock_rdlock(&t->srv->lock);
-		serve(t->srv->keys, t->fd);
+		len = mvd_keyd_answer(t->srv->keys, req,
+		                      (size_t)n > sizeof req ? sizeof req + 1 : (size_t)n, rep);
 		pthread_rwlock_unlock(&t->srv->lock);
+		if (len)
+			(void)send(t->fd, rep, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	return NULL;
 }
@@ -263,7 +290,10 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 		return 1;
 	pthread_rwlock_init(&srv.lock, NULL);
 	for (int i = 0; i < MVD_KEYD_SOCKETS; i++) {
-		th[i] = (struct server_thread){&srv, fds[i]};
+		struct timeval tv = {0, STOP_SLICE_MS * 1000};
+		/* Before the filter: setsockopt is not among the calls it allows. */
+		int timed = setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
+		th[i] = (struct server_thread){&srv, fds[i], timed};
 		if (pthread_create(&tid[i], NULL, serve_loop, &th[i]) != 0)
 			break;
 		started++;
