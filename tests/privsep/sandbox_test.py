@@ -297,6 +297,7 @@ def worker_crash(work):
 # --------------------------------------------------------------- auth_user
 
 AUTH_USER = "mvtest-authd"
+AUTH_WORKER_USER = "mvtest-aworker"  # not privsep.users' own: the two may run at once
 
 
 def auth_user(work):
@@ -304,7 +305,7 @@ def auth_user(work):
     password file (C's, 0600), which the worker (user A) cannot open; AUTH
     through it works, and a restarted auth process is C's again."""
     import authd_test
-    a = add_user(WORKER_USER)
+    a = add_user(AUTH_WORKER_USER)
     c = add_user(AUTH_USER)
     t = None
     try:
@@ -317,7 +318,7 @@ def auth_user(work):
         with open(t.d.conf) as f:
             text = f.read()
         assert "\nuser =\n" in text, text[:200]
-        text = text.replace("\nuser =\n", "\nuser = %s\n" % WORKER_USER, 1)
+        text = text.replace("\nuser =\n", "\nuser = %s\n" % AUTH_WORKER_USER, 1)
         text += "[privsep]\nauth_user = %s\n" % AUTH_USER
         with open(t.d.conf, "w") as f:
             f.write(text)
@@ -351,7 +352,7 @@ def auth_user(work):
         assert code == 235, (code, text)
     finally:
         rc = harness.stop_checked(t.d) if t else 0
-        del_user(WORKER_USER)
+        del_user(AUTH_WORKER_USER)
         del_user(AUTH_USER)
     assert rc == 0, "mailvetd exit status"
 

@@ -76,3 +76,6 @@ foreach(case worker_seccomp users auth_user worker_crash)
 	set_tests_properties(privsep.${case} PROPERTIES
 		WORKING_DIRECTORY ${PRIVSEP_TEST_DIR} TIMEOUT 300)
 endforeach()
+
+# useradd/userdel lock /etc/passwd: two at once may fail ("cannot lock").
+set_tests_properties(privsep.users privsep.auth_user PROPERTIES RESOURCE_LOCK system_users)
