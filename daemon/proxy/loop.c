@@ -1,4 +1,5 @@
 /* daemon/proxy/loop.c — the proxy listeners: bound by the supervisor, served by one event loop in the worker. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
