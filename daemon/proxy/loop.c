@@ -57,6 +57,16 @@ size_t mvd_proxy_count(void)
 	return loop.nlisteners;
 }
 
+/* The shared loop's view of listener i. */
+static int listener_at(size_t i, struct mvd_evloop_listener *out)
+{
+	struct proxy_listener *l = i < loop.nlisteners ? &loop.listeners[i] : NULL;
+
+	if (l)
+		*out = (struct mvd_evloop_listener){l->name, l->fd, &l->tls, &l->evl, l};
+	return l != NULL;
+}
+
 static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
@@ -78,16 +88,6 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	event_base_loopbreak(loop.base);
-}
-
-/* The shared loop's view of listener i. */
-static int listener_at(size_t i, struct mvd_evloop_listener *out)
-{
-	struct proxy_listener *l = i < loop.nlisteners ? &loop.listeners[i] : NULL;
-
-	if (l)
-		*out = (struct mvd_evloop_listener){l->name, l->fd, &l->tls, &l->evl, l};
-	return l != NULL;
 }
 
 /* The loop on loop.base: its thread, stop and reload events (daemon/evloop). */

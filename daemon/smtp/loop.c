@@ -74,6 +74,16 @@ size_t mvd_smtp_count(void)
 	return loop.nlisteners;
 }
 
+/* The shared loop's view of listener i. */
+static int listener_at(size_t i, struct mvd_evloop_listener *out)
+{
+	struct smtp_listener *l = i < loop.nlisteners ? &loop.listeners[i] : NULL;
+
+	if (l)
+		*out = (struct mvd_evloop_listener){l->name, l->fd, &l->tls, &l->evl, l};
+	return l != NULL;
+}
+
 static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
@@ -117,16 +127,6 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	if (!tick && (tick = event_new(loop.base, -1, EV_PERSIST, drain_tick, NULL)))
 		event_add(tick, &(struct timeval){0, 100 * 1000});
 	drain_tick(-1, 0, NULL);
-}
-
-/* The shared loop's view of listener i. */
-static int listener_at(size_t i, struct mvd_evloop_listener *out)
-{
-	struct smtp_listener *l = i < loop.nlisteners ? &loop.listeners[i] : NULL;
-
-	if (l)
-		*out = (struct mvd_evloop_listener){l->name, l->fd, &l->tls, &l->evl, l};
-	return l != NULL;
 }
 
 /* The loop on loop.base: its thread, stop and reload events (daemon/evloop). */
