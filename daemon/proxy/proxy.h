@@ -151,7 +151,6 @@ void mvd_proxy_rw_tls_started(struct proxy_rw *rw);
 
 /* Internal to daemon/proxy: the listeners, the loop, the sessions (loop.c, session.c, tls.c). */
 struct bufferevent;
-struct event;
 struct event_base;
 struct evconnlistener;
 struct ssl_ctx_st;
@@ -170,7 +169,6 @@ struct proxy_listener {
 
 struct proxy_loop {
 	struct event_base *base;
-	struct event *stop_ev, *reload_ev;
 	struct proxy_listener *listeners;
 	size_t nlisteners;
 	unsigned long next_id;
@@ -213,12 +211,7 @@ int proxy_splicing(const struct proxy_session *s); /* 1 while a literal goes by 
 int proxy_splice_start(struct proxy_session *s);
 void proxy_splice_run(struct proxy_session *s);
 void proxy_splice_end(struct proxy_session *s);
-/* with_key: as smtp_tls_ctx's (0: the certificate only, in the supervisor at bind). */
-struct ssl_ctx_st *proxy_tls_server_ctx(const struct mvd_listener_conf *lc, int with_key, char *err,
-                                        size_t errlen);
-/* The private key of lc on ctx, which has its certificate (the worker at start). 0, or -1. */
-int proxy_tls_key(struct ssl_ctx_st *ctx, const struct mvd_listener_conf *lc, char *err,
-                  size_t errlen);
+/* tls.c: towards the upstream (the server context is daemon/evloop's). */
 struct ssl_ctx_st *proxy_tls_client_ctx(const struct mvd_listener_conf *lc, char *err,
                                         size_t errlen);
 

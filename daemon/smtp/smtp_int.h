@@ -32,7 +32,6 @@ struct smtp_listener {
 /* The worker's event loop and every listener it serves. */
 struct smtp_loop {
 	struct event_base *base;
-	struct event *stop_ev, *reload_ev;
 	struct smtp_listener *listeners;
 	size_t nlisteners;
 	unsigned long next_id;
@@ -214,15 +213,5 @@ void smtp_relay_close(struct smtp_session *s);
 
 /* TLS on the client connection from now on (STARTTLS, implicit TLS); -1 when it cannot start. */
 int smtp_tls_start(struct smtp_session *s);
-
-/*
- * tls.c: the server context of listener lc. with_key 0: the certificate
- * only, as the supervisor makes it at bind (every worker is forked from its
- * memory, which must never hold a TLS key); 1: with the private key, held by
- * the key process once the worker is attached to it, else read from tls_key.
- */
-SSL_CTX *smtp_tls_ctx(const struct mvd_listener_conf *lc, int with_key, char *err, size_t errlen);
-/* The private key of lc on ctx, which has its certificate (the worker at start). 0, or -1. */
-int smtp_tls_key(SSL_CTX *ctx, const struct mvd_listener_conf *lc, char *err, size_t errlen);
 
 #endif

@@ -1,14 +1,14 @@
-/* daemon/smtp/tls.c — STARTTLS (RFC 3207): the server context of a listener. */
+/* daemon/evloop/tls.c — a listener's server SSL_CTX: the certificate at bind, the private key in the worker. */
 #include <stdio.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "smtp_int.h"
+#include "evloop.h"
 #include "tlskey.h"
 
-/* The reason in err: what failed and OpenSSL's word on it. */
-static void say(const struct mvd_listener_conf *lc, const char *what, char *err, size_t errlen)
+void mvd_evloop_tls_say(const struct mvd_listener_conf *lc, const char *what, char *err,
+                        size_t errlen)
 {
 	unsigned long e = ERR_peek_error();
 
@@ -17,7 +17,7 @@ static void say(const struct mvd_listener_conf *lc, const char *what, char *err,
 	ERR_clear_error();
 }
 
-int smtp_tls_key(SSL_CTX *ctx, const struct mvd_listener_conf *lc, char *err, size_t errlen)
+int mvd_evloop_tls_key(SSL_CTX *ctx, const struct mvd_listener_conf *lc, char *err, size_t errlen)
 {
 	if (mvd_keyd_attached()) { /* privilege separation: the key stays in the key process */
 		char why[512];
@@ -27,34 +27,35 @@ int smtp_tls_key(SSL_CTX *ctx, const struct mvd_listener_conf *lc, char *err, si
 		return -1;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, lc->tls_key, SSL_FILETYPE_PEM) != 1) {
-		say(lc, "cannot read tls_key", err, errlen);
+		mvd_evloop_tls_say(lc, "cannot read tls_key", err, errlen);
 		return -1;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		say(lc, "tls_key does not match tls_cert", err, errlen);
+		mvd_evloop_tls_say(lc, "tls_key does not match tls_cert", err, errlen);
 		return -1;
 	}
 	return 0;
 }
 
-SSL_CTX *smtp_tls_ctx(const struct mvd_listener_conf *lc, int with_key, char *err, size_t errlen)
+SSL_CTX *mvd_evloop_tls_server(const struct mvd_listener_conf *lc, int with_key, char *err,
+                               size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
 	if (!ctx) {
-		say(lc, "cannot create a TLS context", err, errlen);
+		mvd_evloop_tls_say(lc, "cannot create a TLS context", err, errlen);
 		return NULL;
 	}
 	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
-		say(lc, "TLS 1.2 or later is not available", err, errlen);
+		mvd_evloop_tls_say(lc, "TLS 1.2 or later is not available", err, errlen);
 		goto fail;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 	if (SSL_CTX_use_certificate_chain_file(ctx, lc->tls_cert) != 1) {
-		say(lc, "cannot read tls_cert", err, errlen);
+		mvd_evloop_tls_say(lc, "cannot read tls_cert", err, errlen);
 		goto fail;
 	}
-	if (!with_key || smtp_tls_key(ctx, lc, err, errlen) == 0)
+	if (!with_key || mvd_evloop_tls_key(ctx, lc, err, errlen) == 0)
 		return ctx;
 fail:
 	SSL_CTX_free(ctx);
