@@ -18,7 +18,21 @@ struct mv_dkim_keycache {
 	pthread_mutex_t lock;
 	struct slot *slot;
 	size_t n, next; /* next: the slot replaced when the cache is full (round robin) */
+	struct mv_dkim_keycache_stats stats;
 };
+
+/* The slot holding exactly this record text, or NULL. Called with the lock held. */
+static struct slot *find(struct mv_dkim_keycache *c, const char *txt, size_t len, uint64_t h)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		struct slot *s = &c->slot[i];
+		if (s->txt != NULL && s->hash == h && s->len == len && !memcmp(s->txt, txt, len))
+			return s;
+	}
+	return NULL;
+}
 
 static uint64_t fnv1a(const char *p, size_t n)
 {
@@ -81,16 +95,15 @@ enum mv_status mv_dkim_keycache_get(struct mv_dkim_keycache *c, const char *txt,
 {
 	uint64_t h = fnv1a(txt, len);
 	enum mv_status st = MV_ENOTFOUND;
-	size_t i;
+	const struct slot *s;
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
-	for (i = 0; i < c->n; i++) {
-		const struct slot *s = &c->slot[i];
-		if (s->txt != NULL && s->hash == h && s->len == len && !memcmp(s->txt, txt, len)) {
-			st = share(&s->key, out);
-			break;
-		}
+	if ((s = find(c, txt, len, h)) != NULL) {
+		st = share(&s->key, out);
+		c->stats.hits++;
+	} else {
+		c->stats.misses++;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return st;
@@ -100,20 +113,46 @@ void mv_dkim_keycache_put(struct mv_dkim_keycache *c, const char *txt, size_t le
                           const struct mv_dkim_key *k)
 {
 	struct slot *s;
+	uint64_t h = fnv1a(txt, len);
 	char *copy = mv_strndup(txt, len);
+	EVP_PKEY *old = NULL;
 
 	if (copy == NULL || (k->pkey != NULL && EVP_PKEY_up_ref(k->pkey) != 1)) {
 		free(copy);
 		return; /* not cached: only slower */
 	}
 	pthread_mutex_lock(&c->lock);
+	/*
+	 * Threads that missed the same record at once each parsed it; the first
+	 * to come back stored it, and a second copy would only push out another key.
+	 */
+	if (find(c, txt, len, h) != NULL) {
+		pthread_mutex_unlock(&c->lock);
+		free(copy);
+		EVP_PKEY_free(k->pkey);
+		return;
+	}
 	s = &c->slot[c->next];
 	c->next = (c->next + 1) % c->n;
+	if (s->txt != NULL)
+		c->stats.evictions++;
+	else
+		c->stats.entries++;
+	c->stats.inserts++;
 	free(s->txt);
-	EVP_PKEY_free(s->key.pkey);
+	old = s->key.pkey;
 	s->txt = copy;
 	s->len = len;
-	s->hash = fnv1a(txt, len);
+	s->hash = h;
 	s->key = *k;
+	pthread_mutex_unlock(&c->lock);
+	/* the last reference may be ours: free it outside the lock */
+	EVP_PKEY_free(old);
+}
+
+void mv_dkim_keycache_stats(struct mv_dkim_keycache *c, struct mv_dkim_keycache_stats *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->stats;
 	pthread_mutex_unlock(&c->lock);
 }
