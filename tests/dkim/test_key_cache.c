@@ -256,6 +256,7 @@ static void undecodable_key_is_not_cached(void **state)
 
 struct worker {
 	struct mv_dkim_keycache *cache;
+	pthread_barrier_t *start; /* all threads miss the empty cache at once */
 	int passed, failed_as_expected;
 };
 
@@ -270,6 +271,7 @@ static void *verify_loop(void *arg)
 
 	if (mv_dns_zone_parse(zone_text, strlen(zone_text), &r, errbuf, sizeof errbuf) != MV_OK)
 		return NULL;
+	pthread_barrier_wait(w->start);
 	mv_dkim_verify_opts_default(&o);
 	o.keycache = w->cache;
 	for (i = 0; i < ROUNDS; i++) {
@@ -302,12 +304,15 @@ static void threads_share_the_cache(void **state)
 	struct worker w[THREADS];
 	pthread_t t[THREADS];
 	struct mv_dkim_keycache_stats s;
+	pthread_barrier_t start;
 	int i;
 
 	(void)state;
 	assert_int_equal(mv_dkim_keycache_new(16, &c), MV_OK);
+	assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
 	for (i = 0; i < THREADS; i++) {
 		w[i].cache = c;
+		w[i].start = &start;
 		w[i].passed = w[i].failed_as_expected = 0;
 		assert_int_equal(pthread_create(&t[i], NULL, verify_loop, &w[i]), 0);
 	}
@@ -316,6 +321,7 @@ static void threads_share_the_cache(void **state)
 		assert_int_equal(w[i].passed, ROUNDS - ROUNDS / 4);
 		assert_int_equal(w[i].failed_as_expected, ROUNDS / 4);
 	}
+	pthread_barrier_destroy(&start);
 	s = stats(c);
 	/* 2 keys a good message, 1 a bad one; the rsa and ed records, stored once each */
 	assert_int_equal(s.hits + s.misses, THREADS * (2 * (ROUNDS - ROUNDS / 4) + ROUNDS / 4));
