@@ -11,13 +11,21 @@ struct slot {
 	char *txt; /* the record as DNS gave it; NULL = empty slot */
 	size_t len;
 	uint64_t hash;
+	size_t chain;           /* the next slot in the same bucket, plus one; 0 = none */
 	struct mv_dkim_key key; /* owns key.pkey */
 };
 
+/*
+ * Lookups go through buckets by hash (a power of two, at least twice the
+ * slots): the lock is held for a few comparisons, not a walk over every
+ * slot of a large cache as mailvetd's.
+ */
 struct mv_dkim_keycache {
 	pthread_mutex_t lock;
 	struct slot *slot;
-	size_t n, next; /* next: the slot replaced when the cache is full (round robin) */
+	size_t *bucket; /* the first slot of each bucket, plus one; 0 = empty */
+	size_t n, nbucket;
+	size_t next; /* the slot replaced when the cache is full (round robin) */
 	struct mv_dkim_keycache_stats stats;
 };
 
@@ -26,12 +34,23 @@ static struct slot *find(struct mv_dkim_keycache *c, const char *txt, size_t len
 {
 	size_t i;
 
-	for (i = 0; i < c->n; i++) {
-		struct slot *s = &c->slot[i];
-		if (s->txt != NULL && s->hash == h && s->len == len && !memcmp(s->txt, txt, len))
+	for (i = c->bucket[h & (c->nbucket - 1)]; i != 0; i = c->slot[i - 1].chain) {
+		struct slot *s = &c->slot[i - 1];
+		if (s->hash == h && s->len == len && !memcmp(s->txt, txt, len))
 			return s;
 	}
 	return NULL;
+}
+
+/* Take slot i (in use) out of its bucket's chain. Called with the lock held. */
+static void unlink_slot(struct mv_dkim_keycache *c, size_t i)
+{
+	size_t *p = &c->bucket[c->slot[i].hash & (c->nbucket - 1)];
+
+	while (*p != i + 1)
+		p = &c->slot[*p - 1].chain;
+	*p = c->slot[i].chain;
+	c->slot[i].chain = 0;
 }
 
 static uint64_t fnv1a(const char *p, size_t n)
@@ -46,17 +65,27 @@ static uint64_t fnv1a(const char *p, size_t n)
 
 enum mv_status mv_dkim_keycache_new(size_t entries, struct mv_dkim_keycache **out)
 {
-	struct mv_dkim_keycache *c = calloc(1, sizeof *c);
+	struct mv_dkim_keycache *c;
+	size_t nb = 2;
 
 	*out = NULL;
-	if (c == NULL || entries == 0 || (c->slot = calloc(entries, sizeof *c->slot)) == NULL ||
+	if (entries == 0 || entries > SIZE_MAX / 4 / sizeof *c->slot)
+		return MV_EINVAL;
+	while (nb < 2 * entries)
+		nb *= 2;
+	c = calloc(1, sizeof *c);
+	if (c == NULL || (c->slot = calloc(entries, sizeof *c->slot)) == NULL ||
+	    (c->bucket = calloc(nb, sizeof *c->bucket)) == NULL ||
 	    pthread_mutex_init(&c->lock, NULL) != 0) {
-		if (c != NULL)
+		if (c != NULL) {
 			free(c->slot);
+			free(c->bucket);
+		}
 		free(c);
-		return entries == 0 ? MV_EINVAL : MV_ENOMEM;
+		return MV_ENOMEM;
 	}
 	c->n = entries;
+	c->nbucket = nb;
 	*out = c;
 	return MV_OK;
 }
@@ -72,6 +101,7 @@ void mv_dkim_keycache_free(struct mv_dkim_keycache *c)
 		EVP_PKEY_free(c->slot[i].key.pkey);
 	}
 	free(c->slot);
+	free(c->bucket);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -133,11 +163,13 @@ void mv_dkim_keycache_put(struct mv_dkim_keycache *c, const char *txt, size_t le
 		return;
 	}
 	s = &c->slot[c->next];
-	c->next = (c->next + 1) % c->n;
-	if (s->txt != NULL)
+	if (s->txt != NULL) {
+		unlink_slot(c, c->next);
 		c->stats.evictions++;
-	else
+	} else {
 		c->stats.entries++;
+	}
+	c->next = (c->next + 1) % c->n;
 	c->stats.inserts++;
 	free(s->txt);
 	old = s->key.pkey;
@@ -145,6 +177,8 @@ void mv_dkim_keycache_put(struct mv_dkim_keycache *c, const char *txt, size_t le
 	s->len = len;
 	s->hash = h;
 	s->key = *k;
+	s->chain = c->bucket[h & (c->nbucket - 1)];
+	c->bucket[h & (c->nbucket - 1)] = (size_t)(s - c->slot) + 1;
 	pthread_mutex_unlock(&c->lock);
 	/* the last reference may be ours: free it outside the lock */
 	EVP_PKEY_free(old);

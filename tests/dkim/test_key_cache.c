@@ -232,6 +232,52 @@ static void full_cache_evicts_the_oldest(void **state)
 	mv_dkim_keycache_free(c);
 }
 
+/*
+ * A long mixed sequence through a tiny cache (1 and 2 entries: 2 and 4 buckets,
+ * so chains share buckets and lose members from the middle): hits and misses
+ * exactly as a first-in first-out model of the cache says, each key the record's own.
+ */
+static void evictions_keep_the_index_right(void **state)
+{
+	static const char *const sels[] = {"rsa", "rsa2", "ed", "testing"};
+	struct mv_dkim_keycache *c;
+	size_t cap, i;
+
+	(void)state;
+	for (cap = 1; cap <= 2; cap++) {
+		int held[2] = {-1, -1}; /* the model: which selector each slot holds */
+		size_t next = 0;
+		uint64_t hits = 0, misses = 0;
+
+		assert_int_equal(mv_dkim_keycache_new(cap, &c), MV_OK);
+		for (i = 0; i < 60; i++) {
+			int sel = (int)((i * 7 + i / 5) % 4), hit = 0;
+			struct mv_dkim_key *k = fetch(c, sels[sel]),
+			                   *plain = fetch(NULL, sels[sel]);
+			size_t j;
+
+			assert_int_equal(EVP_PKEY_eq(k->pkey, plain->pkey), 1);
+			assert_int_equal(k->testing, plain->testing);
+			for (j = 0; j < cap; j++)
+				hit |= held[j] == sel;
+			if (hit) {
+				hits++;
+			} else {
+				misses++;
+				held[next] = sel;
+				next = (next + 1) % cap;
+			}
+			mv_dkim_key_free(k);
+			mv_dkim_key_free(plain);
+		}
+		assert_int_equal(stats(c).hits, hits);
+		assert_int_equal(stats(c).misses, misses);
+		assert_true(hits > 0);
+		assert_int_equal(stats(c).entries, cap);
+		mv_dkim_keycache_free(c);
+	}
+}
+
 /* A record whose key does not decode is not stored: each fetch fails the same way. */
 static void undecodable_key_is_not_cached(void **state)
 {
@@ -337,6 +383,7 @@ int main(void)
 	        cmocka_unit_test(same_record_gives_the_cached_key),
 	        cmocka_unit_test(different_record_gives_another_key),
 	        cmocka_unit_test(full_cache_evicts_the_oldest),
+	        cmocka_unit_test(evictions_keep_the_index_right),
 	        cmocka_unit_test(undecodable_key_is_not_cached),
 	        cmocka_unit_test(threads_share_the_cache),
 	};
