@@ -110,6 +110,19 @@ enum mv_status mv_dkim_keycache_new(size_t entries, struct mv_dkim_keycache **ou
 void mv_dkim_keycache_free(struct mv_dkim_keycache *c); /* NULL is fine */
 
 /*
+ * What a key cache has done since it was made: lookups that found the
+ * record (hits) or not (misses), keys stored (inserts; a key another
+ * thread stored first is not stored twice) and keys pushed out to make
+ * room (evictions); entries is how many keys it holds now (at most the
+ * `entries` it was made with). For tests, benchmarks and metrics.
+ */
+struct mv_dkim_keycache_stats {
+	uint64_t hits, misses, inserts, evictions;
+	size_t entries;
+};
+void mv_dkim_keycache_stats(struct mv_dkim_keycache *c, struct mv_dkim_keycache_stats *out);
+
+/*
  * Look up and parse the key of selector s in domain d
  * (s._domainkey.d, TXT), through cache c when it is not NULL. MV_ENOTFOUND: NXDOMAIN or NODATA; MV_ETEMP:
  * SERVFAIL or timeout; MV_ESYNTAX / MV_EUNSUPPORTED as mv_dkim_key_parse,

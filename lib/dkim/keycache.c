@@ -11,14 +11,47 @@ struct slot {
 	char *txt; /* the record as DNS gave it; NULL = empty slot */
 	size_t len;
 	uint64_t hash;
+	size_t chain;           /* the next slot in the same bucket, plus one; 0 = none */
 	struct mv_dkim_key key; /* owns key.pkey */
 };
 
+/*
+ * Lookups go through buckets by hash (a power of two, at least twice the
+ * slots): the lock is held for a few comparisons, not a walk over every
+ * slot of a large cache as mailvetd's.
+ */
 struct mv_dkim_keycache {
 	pthread_mutex_t lock;
 	struct slot *slot;
-	size_t n, next; /* next: the slot replaced when the cache is full (round robin) */
+	size_t *bucket; /* the first slot of each bucket, plus one; 0 = empty */
+	size_t n, nbucket;
+	size_t next; /* the slot replaced when the cache is full (round robin) */
+	struct mv_dkim_keycache_stats stats;
 };
+
+/* The slot holding exactly this record text, or NULL. Called with the lock held. */
+static struct slot *find(struct mv_dkim_keycache *c, const char *txt, size_t len, uint64_t h)
+{
+	size_t i;
+
+	for (i = c->bucket[h & (c->nbucket - 1)]; i != 0; i = c->slot[i - 1].chain) {
+		struct slot *s = &c->slot[i - 1];
+		if (s->hash == h && s->len == len && !memcmp(s->txt, txt, len))
+			return s;
+	}
+	return NULL;
+}
+
+/* Take slot i (in use) out of its bucket's chain. Called with the lock held. */
+static void unlink_slot(struct mv_dkim_keycache *c, size_t i)
+{
+	size_t *p = &c->bucket[c->slot[i].hash & (c->nbucket - 1)];
+
+	while (*p != i + 1)
+		p = &c->slot[*p - 1].chain;
+	*p = c->slot[i].chain;
+	c->slot[i].chain = 0;
+}
 
 static uint64_t fnv1a(const char *p, size_t n)
 {
@@ -32,17 +65,27 @@ static uint64_t fnv1a(const char *p, size_t n)
 
 enum mv_status mv_dkim_keycache_new(size_t entries, struct mv_dkim_keycache **out)
 {
-	struct mv_dkim_keycache *c = calloc(1, sizeof *c);
+	struct mv_dkim_keycache *c;
+	size_t nb = 2;
 
 	*out = NULL;
-	if (c == NULL || entries == 0 || (c->slot = calloc(entries, sizeof *c->slot)) == NULL ||
+	if (entries == 0 || entries > SIZE_MAX / 4 / sizeof *c->slot)
+		return MV_EINVAL;
+	while (nb < 2 * entries)
+		nb *= 2;
+	c = calloc(1, sizeof *c);
+	if (c == NULL || (c->slot = calloc(entries, sizeof *c->slot)) == NULL ||
+	    (c->bucket = calloc(nb, sizeof *c->bucket)) == NULL ||
 	    pthread_mutex_init(&c->lock, NULL) != 0) {
-		if (c != NULL)
+		if (c != NULL) {
 			free(c->slot);
+			free(c->bucket);
+		}
 		free(c);
-		return entries == 0 ? MV_EINVAL : MV_ENOMEM;
+		return MV_ENOMEM;
 	}
 	c->n = entries;
+	c->nbucket = nb;
 	*out = c;
 	return MV_OK;
 }
@@ -58,6 +101,7 @@ void mv_dkim_keycache_free(struct mv_dkim_keycache *c)
 		EVP_PKEY_free(c->slot[i].key.pkey);
 	}
 	free(c->slot);
+	free(c->bucket);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -81,16 +125,15 @@ enum mv_status mv_dkim_keycache_get(struct mv_dkim_keycache *c, const char *txt,
 {
 	uint64_t h = fnv1a(txt, len);
 	enum mv_status st = MV_ENOTFOUND;
-	size_t i;
+	const struct slot *s;
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
-	for (i = 0; i < c->n; i++) {
-		const struct slot *s = &c->slot[i];
-		if (s->txt != NULL && s->hash == h && s->len == len && !memcmp(s->txt, txt, len)) {
-			st = share(&s->key, out);
-			break;
-		}
+	if ((s = find(c, txt, len, h)) != NULL) {
+		st = share(&s->key, out);
+		c->stats.hits++;
+	} else {
+		c->stats.misses++;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return st;
@@ -100,20 +143,50 @@ void mv_dkim_keycache_put(struct mv_dkim_keycache *c, const char *txt, size_t le
                           const struct mv_dkim_key *k)
 {
 	struct slot *s;
+	uint64_t h = fnv1a(txt, len);
 	char *copy = mv_strndup(txt, len);
+	EVP_PKEY *old = NULL;
 
 	if (copy == NULL || (k->pkey != NULL && EVP_PKEY_up_ref(k->pkey) != 1)) {
 		free(copy);
 		return; /* not cached: only slower */
 	}
 	pthread_mutex_lock(&c->lock);
+	/*
+	 * Threads that missed the same record at once each parsed it; the first
+	 * to come back stored it, and a second copy would only push out another key.
+	 */
+	if (find(c, txt, len, h) != NULL) {
+		pthread_mutex_unlock(&c->lock);
+		free(copy);
+		EVP_PKEY_free(k->pkey);
+		return;
+	}
 	s = &c->slot[c->next];
+	if (s->txt != NULL) {
+		unlink_slot(c, c->next);
+		c->stats.evictions++;
+	} else {
+		c->stats.entries++;
+	}
 	c->next = (c->next + 1) % c->n;
+	c->stats.inserts++;
 	free(s->txt);
-	EVP_PKEY_free(s->key.pkey);
+	old = s->key.pkey;
 	s->txt = copy;
 	s->len = len;
-	s->hash = fnv1a(txt, len);
+	s->hash = h;
 	s->key = *k;
+	s->chain = c->bucket[h & (c->nbucket - 1)];
+	c->bucket[h & (c->nbucket - 1)] = (size_t)(s - c->slot) + 1;
+	pthread_mutex_unlock(&c->lock);
+	/* the last reference may be ours: free it outside the lock */
+	EVP_PKEY_free(old);
+}
+
+void mv_dkim_keycache_stats(struct mv_dkim_keycache *c, struct mv_dkim_keycache_stats *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->stats;
 	pthread_mutex_unlock(&c->lock);
 }
