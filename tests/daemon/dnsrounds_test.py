@@ -106,6 +106,7 @@ def main():
         failures += 1
     finally:
         rc = harness.stop_checked(d) if d.proc else 1
+        server.close()
     return harness.finish(work, failures, rc, d)
 
 
