@@ -132,12 +132,22 @@ class SlowServer:
         self.cv = threading.Condition()
         self.seq = 0
         self.stopping = False
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", port))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
+        # A UDP port the kernel picks may be taken for TCP by someone else (other tests,
+        # other benchmarks): try again with another one, a few times.
+        for attempt in range(20):
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.udp.bind(("127.0.0.1", port))
+            self.port = self.udp.getsockname()[1]
+            self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.tcp.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                self.udp.close()
+                self.tcp.close()
+                if port or attempt == 19:
+                    raise
         self.tcp.listen(64)
         self.threads = [threading.Thread(target=f, daemon=True)
                         for f in (self._udp_loop, self._tcp_loop, self._sender)]

@@ -51,6 +51,17 @@ void mv_iprev_verdict_clear(struct mv_iprev_verdict *v);
 enum mv_status mv_iprev_questions(const char *ip, struct mv_dns_questions *l);
 
 /*
+ * The forward questions mv_iprev_check(r, ip, max_names) will ask once the
+ * PTR answer is in cache's answer cache (read with mv_dns_query_cached():
+ * nothing asked): A (or AAAA for an IPv6 client) of each of the first
+ * max_names PTR names (0 = MV_IPREV_MAX_NAMES), appended to l for a
+ * caller's second prefetch round. Nothing when the PTR is not cached or
+ * holds no names. MV_ENOMEM, MV_ETOOBIG (l is full).
+ */
+enum mv_status mv_iprev_next_questions(struct mv_resolver *cache, const char *ip,
+                                       unsigned max_names, struct mv_dns_questions *l);
+
+/*
  * The reverse-lookup name of ip ("4.3.2.1.in-addr.arpa", nibbles under
  * ip6.arpa) into buf (at least 74 bytes). MV_EINVAL for a bad address.
  */

@@ -116,6 +116,23 @@ void mv_spf_verdict_clear(struct mv_spf_verdict *v); /* frees the strings, zeroe
  */
 enum mv_status mv_spf_questions(const struct mv_spf_request *req, struct mv_dns_questions *l);
 
+/*
+ * The questions the SPF record of the identity's <domain> leads to, once
+ * that record is in cache's answer cache (read with mv_dns_query_cached():
+ * nothing is asked, nothing counted), appended to l for a caller's second
+ * prefetch round: include: and redirect= targets (TXT), a (A or AAAA, the
+ * client's family), mx (MX), exists: (A). Only targets written without
+ * macros, only the first record's own terms (not what its includes lead
+ * to), at most MV_SPF_NEXT_MAX questions: a hostile record cannot make the
+ * prefetch fan out. The check itself counts its lookups (RFC 7208 §4.6.4)
+ * as it always did; a prefetched answer only saves it the wait. Nothing
+ * when the record is not cached, not exactly one v=spf1, or broken.
+ * MV_ENOMEM, MV_ETOOBIG (l is full).
+ */
+#define MV_SPF_NEXT_MAX 10
+enum mv_status mv_spf_next_questions(struct mv_resolver *cache, const struct mv_spf_request *req,
+                                     struct mv_dns_questions *l);
+
 /* "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror". */
 const char *mv_spf_result_str(enum mv_spf_result res);
 /* Inverse of mv_spf_result_str (ASCII case-insensitive); MV_EINVAL if unknown. */
