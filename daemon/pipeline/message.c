@@ -133,6 +133,12 @@ void mvd_pipeline_header_end(struct mvd_pipeline *p)
 		mvd_pipeline_failed(p, st, "eoh");
 }
 
+void mvd_pipeline_defer_prefetch(struct mvd_pipeline *p)
+{
+	if (p && p->v)
+		mv_verify_defer_prefetch(p->v);
+}
+
 void mvd_pipeline_body(struct mvd_pipeline *p, const void *data, size_t len)
 {
 	enum mv_status st;

@@ -112,6 +112,12 @@ enum mv_status mvd_pipeline_new(struct mvd_runtime *rt, const struct mvd_client 
 void mvd_pipeline_header(struct mvd_pipeline *p, const char *name, const char *value);
 /* The end of the header block (starts the DNS prefetch). */
 void mvd_pipeline_header_end(struct mvd_pipeline *p);
+/*
+ * Before the header ends: the DNS prefetch waits for mvd_pipeline_end()
+ * instead of mvd_pipeline_header_end(), which then never blocks (the SMTP
+ * front end's event loop serves every session: it must not wait for DNS).
+ */
+void mvd_pipeline_defer_prefetch(struct mvd_pipeline *p);
 /* A piece of the body, in order, CRLF line ends. */
 void mvd_pipeline_body(struct mvd_pipeline *p, const void *data, size_t len);
 

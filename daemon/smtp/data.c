@@ -33,6 +33,8 @@ void smtp_msg_start(struct smtp_session *s)
 	s->env.queue_id = s->qid;
 	if (mvd_pipeline_new(s->rt, &s->client, &s->env, &s->p) != MV_OK)
 		m->io_error = 1;
+	else /* the loop serves every session: the DNS waits in the verdict thread */
+		mvd_pipeline_defer_prefetch(s->p);
 }
 
 void smtp_msg_free(struct smtp_msg *m)

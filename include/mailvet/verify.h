@@ -204,6 +204,14 @@ enum mv_status mv_verify_header(struct mv_verify *v, const char *name, size_t na
                                 const char *value, size_t value_len);
 /* End of header: the prefetch of every foreseeable DNS query starts here. */
 enum mv_status mv_verify_header_end(struct mv_verify *v);
+/*
+ * Before the end of header: its prefetch does not wait for DNS there but at
+ * the start of mv_verify_end() (still one batch and its second round). For a
+ * caller that must not block at end of header (an event loop feeding many
+ * messages, as mailvetd's SMTP front end is); a thread per message, as in
+ * the milter, keeps the default and overlaps the DNS with the body.
+ */
+void mv_verify_defer_prefetch(struct mv_verify *v);
 enum mv_status mv_verify_body(struct mv_verify *v, const void *p, size_t n);
 /* End of message: run the checks; afterwards the accessors below answer. */
 enum mv_status mv_verify_end(struct mv_verify *v);

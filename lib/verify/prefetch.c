@@ -27,13 +27,20 @@ static void second_round(struct mv_verify *v, const struct mv_spf_request *req)
 
 enum mv_status mv_verify_prefetch(struct mv_verify *v)
 {
+	enum mv_status st = mv_dkim_verifier_headers(v->dkim, v->msg);
+
+	if (st == MV_OK && !v->prefetch_deferred)
+		mv_verify_prefetch_ask(v);
+	return st;
+}
+
+void mv_verify_prefetch_ask(struct mv_verify *v)
+{
 	struct mv_dns_questions l = MV_DNS_QUESTIONS_INIT;
 	struct mv_spf_request req;
-	enum mv_status st, qst = MV_OK;
+	enum mv_status qst = MV_OK;
 	int spf;
 
-	if ((st = mv_dkim_verifier_headers(v->dkim, v->msg)) != MV_OK)
-		goto out;
 	/* What each check says it will ask, in the order the checks run but
 	 * ARC last: a list cut short (full, out of memory) still goes, and
 	 * what did not fit is asked when needed. */
@@ -51,7 +58,5 @@ enum mv_status mv_verify_prefetch(struct mv_verify *v)
 		(void)mv_dns_prefetch(v->res, l.q, l.n);
 		second_round(v, spf ? &req : NULL);
 	}
-out:
 	mv_dns_questions_free(&l);
-	return st;
 }

@@ -134,6 +134,12 @@ enum mv_status mv_verify_header(struct mv_verify *v, const char *name, size_t na
 	return mv_msg_add_field(v->msg, name, name_len, value, value_len);
 }
 
+void mv_verify_defer_prefetch(struct mv_verify *v)
+{
+	if (v && v->state == VERIFY_HEADER)
+		v->prefetch_deferred = 1;
+}
+
 enum mv_status mv_verify_header_end(struct mv_verify *v)
 {
 	enum mv_status st;
@@ -299,6 +305,8 @@ enum mv_status mv_verify_end(struct mv_verify *v)
 	if (v->state != VERIFY_BODY)
 		return MV_EINVAL;
 	v->state = VERIFY_DONE;
+	if (v->prefetch_deferred)
+		mv_verify_prefetch_ask(v);
 	if ((st = mv_dkim_verifier_final(v->dkim)) != MV_OK ||
 	    (v->arc && (st = mv_arc_validator_final(v->arc)) != MV_OK) ||
 	    (st = run_spf(v)) != MV_OK || (st = run_dmarc(v)) != MV_OK ||

@@ -81,6 +81,7 @@ struct mv_verify {
 	struct mv_verify_budget budget;
 	time_t now;
 	enum verify_state state;
+	int prefetch_deferred; /* mv_verify_defer_prefetch(): ask at end of message */
 	/* the envelope, copied: each string owned (NULL stays NULL) */
 	struct mv_envelope env;
 	struct mv_msg *msg;
@@ -114,6 +115,8 @@ struct mv_verify {
  * prefetch itself never fails.
  */
 enum mv_status mv_verify_prefetch(struct mv_verify *v);
+/* The prefetch's DNS part: both rounds (mv_verify_end runs it when deferred). */
+void mv_verify_prefetch_ask(struct mv_verify *v);
 
 /*
  * The request run_spf() gives mv_spf_check() (lib/verify/verify.c), into

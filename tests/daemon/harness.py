@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SKIP = 77
@@ -298,3 +299,49 @@ def finish(work, failures, d_rc, d, what="mailvetd.log"):
     import shutil
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+class Sink(threading.Thread):
+    """A next hop for the SMTP front end: accepts every message, keeps its bytes."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.messages = []
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        f = c.makefile("rb")
+        c.sendall(b"220 sink ESMTP\r\n")
+        for line in f:
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                c.sendall(b"250-sink\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                c.sendall(b"354 go on\r\n")
+                data = b""
+                for l in f:
+                    if l == b".\r\n":
+                        break
+                    data += l
+                self.messages.append(data.decode("utf-8", "replace"))
+                c.sendall(b"250 2.0.0 kept\r\n")
+            elif verb == b"QUIT":
+                c.sendall(b"221 bye\r\n")
+                break
+            else:
+                c.sendall(b"250 ok\r\n")
+        c.close()
+
+    def stop(self):
+        self.sock.close()

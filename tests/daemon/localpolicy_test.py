@@ -12,11 +12,9 @@ override file; the DMARC report record says reason local_policy.
 import os
 import re
 import smtplib
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -251,52 +249,6 @@ def list_file_the_daemon_user_cannot_read(work):
     check("readable, it passes", out.returncode == 0, out)
 
 
-class Sink(threading.Thread):
-    """A next hop for the SMTP front end: accepts every message, keeps its bytes."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.messages = []
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
-
-    def serve(self, c):
-        f = c.makefile("rb")
-        c.sendall(b"220 sink ESMTP\r\n")
-        for line in f:
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                c.sendall(b"250-sink\r\n250 8BITMIME\r\n")
-            elif verb == b"DATA":
-                c.sendall(b"354 go on\r\n")
-                data = b""
-                for l in f:
-                    if l == b".\r\n":
-                        break
-                    data += l
-                self.messages.append(data.decode("utf-8", "replace"))
-                c.sendall(b"250 2.0.0 kept\r\n")
-            elif verb == b"QUIT":
-                c.sendall(b"221 bye\r\n")
-                break
-            else:
-                c.sendall(b"250 ok\r\n")
-        c.close()
-
-    def stop(self):
-        self.sock.close()
-
-
 def smtp_send(port, domain, subject, rcpts=("bob@dest.example",)):
     """One message through the SMTP front end; the reply code to its DATA."""
     s = smtplib.SMTP("127.0.0.1", port, timeout=30)
@@ -323,7 +275,7 @@ def delivered(sink, subject):
 
 
 def smtp_front_end_applies_the_same_policy(work):
-    sink = Sink()
+    sink = harness.Sink()
     sink.start()
     port = harness.free_port()
     listener = "[listener lp]\nlisten = 127.0.0.1:%d\nnext_hop = inet:127.0.0.1:%d\n" % (

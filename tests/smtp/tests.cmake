@@ -24,3 +24,10 @@ mv_add_test(smtp.load /usr/bin/python3 ${MVD_SMTP_TEST_DIR}/smtp_test.py
 	$<TARGET_FILE:mailvetd> load)
 set_tests_properties(smtp.postfix smtp.load PROPERTIES
 	SKIP_RETURN_CODE 77 WORKING_DIRECTORY ${MVD_SMTP_TEST_DIR} TIMEOUT 300 RUN_SERIAL TRUE)
+
+# One message's DNS (every answer 1 s late) never stalls the other sessions of
+# the front end's event loop: the prefetch waits in the verdict thread.
+mv_add_test(smtp.loop_never_waits_for_dns /usr/bin/python3
+	${MVD_SMTP_TEST_DIR}/dnswait_test.py $<TARGET_FILE:mailvetd>)
+set_tests_properties(smtp.loop_never_waits_for_dns PROPERTIES
+	WORKING_DIRECTORY ${MVD_SMTP_TEST_DIR} TIMEOUT 120)
