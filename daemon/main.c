@@ -336,6 +336,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = mvd_supervise(worker_start, aux, naux, (void *)o.config, c.drain_timeout);
+	/* The worker's filter forbids unlink (libmilter's own removal fails): the supervisor, which bound it, removes it. */
+	if (socket_path(c.socket) && unlink(socket_path(c.socket)) != 0 && errno != ENOENT)
+		mvd_log(MVD_LOG_WARNING, "stop", "cannot remove %s: %s", socket_path(c.socket),
+		        strerror(errno));
 	mvd_process_pidfile_remove();
 	mvd_log(MVD_LOG_INFO, "stop", "exiting");
 	mvd_config_free(&c);

@@ -105,9 +105,17 @@ static int add_sockets(scmp_filter_ctx ctx, int inet)
 	int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 	                          SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 
+	/* ... and what glibc's getaddrinfo needs to look a Dovecot host name up
+	 * at each connect (IP_RECVERR, the A and AAAA queries sent together). */
+	static const int resolver_calls[] = {SCMP_SYS(setsockopt), SCMP_SYS(sendmmsg),
+	                                     SCMP_SYS(recvmmsg), SCMP_SYS(bind)};
+
 	for (size_t i = 0; inet && rc == 0 && i < 2; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 		                      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)inet_families[i], 0));
+	for (size_t i = 0; inet && rc == 0 && i < sizeof resolver_calls / sizeof *resolver_calls;
+	     i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, resolver_calls[i], 0);
 	return rc;
 }
 

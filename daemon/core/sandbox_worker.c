@@ -191,8 +191,7 @@ static const int writing[] = {
  * What a process that parses mail has no use for, and what an attacker who
  * took it over would want first: running a program, making or tracing a
  * process, reading another's memory, changing identity or namespaces,
- * loading code into the kernel (modules, BPF), the kernel's keyrings,
- * io_uring (whose operations a filter never sees), mounting, personality
+ * loading code into the kernel (modules, BPF), io_uring (whose operations a filter never sees), mounting, personality
  * changes (which undo address randomisation).
  */
 static const int fatal_worker[] = {
@@ -223,9 +222,6 @@ static const int fatal[] = {
         SCMP_SYS(bpf),
         SCMP_SYS(perf_event_open),
         SCMP_SYS(userfaultfd),
-        SCMP_SYS(keyctl),
-        SCMP_SYS(add_key),
-        SCMP_SYS(request_key),
         SCMP_SYS(init_module),
         SCMP_SYS(finit_module),
         SCMP_SYS(delete_module),

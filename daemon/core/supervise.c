@@ -385,15 +385,21 @@ static void aux_tend(struct sup *s, struct aux *a)
 static void aux_stop(struct aux *a)
 {
 	struct timespec pause = {0, 50 * 1000 * 1000};
+	pid_t got = 0;
 	int status;
 
 	if (!a->pid)
 		return;
 	write_ctl(&a->ctl_fd, MVD_CTL_STOP);
 	close_fd(&a->ctl_fd);
-	for (int i = 0; i < 100 && waitpid(a->pid, &status, WNOHANG) == 0; i++)
+	for (int i = 0; i < 100; i++) {
+		if ((got = waitpid(a->pid, &status, WNOHANG)) < 0 && errno == EINTR)
+			got = 0;
+		if (got != 0)
+			break;
 		nanosleep(&pause, NULL);
-	if (kill(a->pid, 0) == 0) {
+	}
+	if (got == 0) { /* still ours and running (once reaped, its pid may be another's) */
 		kill(a->pid, SIGKILL);
 		waitpid(a->pid, &status, 0);
 	}

@@ -55,8 +55,9 @@ enum mvd_keyd_op {
 	/*
 	 * The private-key operation of a TLS handshake with TLS key id, whose
 	 * kind must be alg: MVD_KEYD_TLS_RSA, the raw RSA private operation on
-	 * an input of exactly the modulus's size (OpenSSL pads, PKCS#1 v1.5 or
-	 * PSS, in the worker); MVD_KEYD_TLS_EC, an ECDSA signature (DER) of the
+	 * an input of exactly the modulus's size that is a PKCS#1 v1.5 or PSS
+	 * signature encoding (OpenSSL pads in the worker; anything else, a
+	 * ciphertext, is refused); MVD_KEYD_TLS_EC, an ECDSA signature (DER) of the
 	 * input, a digest of MVD_KEYD_MIN_TLS_IN..64 bytes. The digest field
 	 * names the key's public half: the key of the load before still
 	 * answers for the worker's contexts made before a reload.

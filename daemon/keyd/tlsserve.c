@@ -185,6 +185,86 @@ static const struct tls_entry *find_exact(const struct mvd_keyd_tls *t, const ch
 }
 
 /*
+ * A raw RSA private operation on any block would make the key process an
+ * oracle: a worker taken over could decrypt what was ever encrypted to
+ * this key (RSA key exchange, elsewhere or before) with c^d, blinded or not.
+ * So the block must be what a TLS signature is: an EMSA-PKCS1-v1_5 encoding
+ * (00 01 FF.. 00 and a DER DigestInfo, or the 36 bytes of TLS 1.0/1.1's
+ * MD5+SHA-1) or an EMSA-PSS one (RFC 8017 9.1: trailer BC, the masked DB
+ * unmasking to zeros, 01 and a salt of the hash's length, with SHA-256,
+ * -384 or -512 as TLS 1.2 and 1.3 use them). A ciphertext, blinded or not,
+ * has that shape with a chance of about 2^-1500.
+ */
+static int pkcs1_shaped(const unsigned char *em, size_t len)
+{
+	size_t i = 2, t;
+
+	if (len < 11 || em[0] != 0x00 || em[1] != 0x01)
+		return 0;
+	while (i < len && em[i] == 0xff)
+		i++;
+	if (i < 10 || i >= len || em[i] != 0x00)
+		return 0;
+	t = len - i - 1; /* the DigestInfo (or MD5+SHA-1) */
+	return t == 36 || (t >= 2 && t < 128 && em[i + 1] == 0x30 && (size_t)em[i + 2] + 2 == t);
+}
+
+/* MGF1 (RFC 8017 B.2.1) of seed with md, XORed into out[0..n). 0 on failure. */
+static int mgf1_xor(unsigned char *out, size_t n, const unsigned char *seed, size_t slen,
+                    const EVP_MD *md)
+{
+	unsigned char buf[EVP_MAX_MD_SIZE + 4], h[EVP_MAX_MD_SIZE];
+	unsigned hl = 0;
+
+	memcpy(buf, seed, slen);
+	for (uint32_t c = 0, done = 0; done < n; c++) {
+		buf[slen] = (unsigned char)(c >> 24);
+		buf[slen + 1] = (unsigned char)(c >> 16);
+		buf[slen + 2] = (unsigned char)(c >> 8);
+		buf[slen + 3] = (unsigned char)c;
+		if (EVP_Digest(buf, slen + 4, h, &hl, md, NULL) != 1)
+			return 0;
+		for (unsigned k = 0; k < hl && done < n; k++)
+			out[done++] ^= h[k];
+	}
+	return 1;
+}
+
+static int pss_shaped_md(const unsigned char *em, size_t emlen, unsigned topbits, const EVP_MD *md)
+{
+	unsigned char db[1024];
+	size_t hl = (size_t)EVP_MD_get_size(md), dblen, i = 0;
+
+	if (emlen < 2 * hl + 2 || emlen - hl - 1 > sizeof db || em[emlen - 1] != 0xbc)
+		return 0;
+	dblen = emlen - hl - 1;
+	memcpy(db, em, dblen);
+	if (!mgf1_xor(db, dblen, em + dblen, hl, md))
+		return 0;
+	db[0] &= (unsigned char)(0xff >> topbits);
+	while (i < dblen && db[i] == 0)
+		i++;
+	return i < dblen && db[i] == 0x01 && dblen - i - 1 == hl;
+}
+
+static int pss_shaped(const unsigned char *em, size_t len, int modbits)
+{
+	size_t embits = (size_t)modbits - 1, emlen = (embits + 7) / 8;
+	unsigned topbits = (unsigned)(8 * emlen - embits);
+
+	if (emlen < len) { /* modBits - 1 a multiple of 8: a leading zero byte */
+		if (em[0] != 0)
+			return 0;
+		em++;
+	}
+	if (topbits && (em[0] >> (8 - topbits)) != 0)
+		return 0;
+	return pss_shaped_md(em, emlen, topbits, EVP_sha256()) ||
+	       pss_shaped_md(em, emlen, topbits, EVP_sha384()) ||
+	       pss_shaped_md(em, emlen, topbits, EVP_sha512());
+}
+
+/*
  * The operation itself: RSA with no padding (the worker's OpenSSL has
  * padded, PKCS#1 v1.5 or PSS) on exactly a modulus-sized block, or ECDSA of
  * a digest. The input must be below the modulus, which OpenSSL checks.
@@ -198,6 +278,8 @@ static int tls_sign(const struct tls_entry *e, const struct mvd_keyd_req *r,
 
 	if (ok && e->kind == MVD_KEYD_TLS_RSA)
 		ok = r->inlen == (size_t)EVP_PKEY_get_size(e->pk) &&
+		     (pkcs1_shaped(r->in, r->inlen) ||
+		      pss_shaped(r->in, r->inlen, EVP_PKEY_get_bits(e->pk))) &&
 		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1;
 	ok = ok && EVP_PKEY_sign(ctx, rep->sig, &len, r->in, r->inlen) == 1;
 	EVP_PKEY_CTX_free(ctx);

@@ -21,12 +21,13 @@ static enum mv_status add(struct mv_dns_questions *l, const char *name, enum mv_
                           unsigned *left)
 {
 	enum mv_status st;
+	size_t before = l->n;
 
 	if (name == NULL || *left == 0)
 		return MV_OK;
 	if ((st = mv_dns_questions_add(l, name, type)) == MV_EINVAL)
-		return MV_OK; /* not a name DNS can ask: neither does the check */
-	if (st == MV_OK)
+		return MV_OK;             /* not a name DNS can ask: neither does the check */
+	if (st == MV_OK && l->n > before) /* a question already listed costs nothing */
 		(*left)--;
 	return st;
 }

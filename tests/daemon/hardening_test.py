@@ -319,6 +319,8 @@ def default_socket_is_a_unix_socket_in_a_closed_directory(binary, work):
         harness.untrack(p)
         logf.close()
     assert rc == 0, rc
+    # removed at the stop (by the supervisor: the worker's filter forbids unlink)
+    assert not os.path.exists(path), "the socket outlived the daemon"
 
 
 def open_files_soft_limit_is_raised_to_the_hard_one(binary, work):

@@ -127,7 +127,27 @@ static EVP_PKEY *public_of(const char *id, uint8_t kind)
 	return d2i_PUBKEY(NULL, &p, (long)rep.siglen);
 }
 
-/* The raw RSA operation: its result raised to e gives back the input. */
+/* An EMSA-PKCS1-v1_5 block of 256 bytes: 00 01 FF.. 00, SHA-256's DigestInfo, a digest. */
+static void pkcs1_block(unsigned char in[256])
+{
+	/* DER DigestInfo of SHA-256 (RFC 8017 9.2 note 1), then the digest */
+	static const unsigned char di[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	                                     0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+	                                     0x01, 0x05, 0x00, 0x04, 0x20};
+
+	in[0] = 0x00;
+	in[1] = 0x01;
+	memset(in + 2, 0xff, 256 - 2 - 52);
+	in[256 - 52] = 0x00;
+	memcpy(in + 256 - 51, di, sizeof di);
+	memset(in + 256 - 32, 0x11, 32);
+}
+
+/*
+ * The raw RSA operation on a signature's block: its result raised to e
+ * gives back the input. A block that is no signature's encoding (a
+ * ciphertext: the decryption oracle) is refused.
+ */
 static void rsa_raw_signs(void **state)
 {
 	EVP_PKEY *pub = public_of(rsa_path, MVD_KEYD_TLS_RSA);
@@ -138,9 +158,17 @@ static void rsa_raw_signs(void **state)
 
 	(void)state;
 	assert_int_equal(EVP_PKEY_get_size(pub), 256);
-	memset(in, 0xff, sizeof in);
+	/* a ciphertext's shape (PKCS#1 v1.5 type 2, random bytes), below the modulus */
+	memset(in, 0x5a, sizeof in);
 	in[0] = 0x00;
-	in[1] = 0x01; /* a PKCS#1 v1.5 block's shape, below the modulus */
+	in[1] = 0x02;
+	assert_int_equal(ask(MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, in, sizeof in).status,
+	                 MVD_KEYD_FAILED);
+	in[1] = 0x01; /* type 1 but no 00 before a DigestInfo: refused too */
+	memset(in + 2, 0xff, sizeof in - 2);
+	assert_int_equal(ask(MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, in, sizeof in).status,
+	                 MVD_KEYD_FAILED);
+	pkcs1_block(in); /* EMSA-PKCS1-v1_5: 00 01 FF.. 00 DigestInfo digest */
 	rep = ask(MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, in, sizeof in);
 	assert_int_equal(rep.status, MVD_KEYD_OK);
 	assert_int_equal(rep.siglen, 256);
@@ -157,6 +185,49 @@ static void rsa_raw_signs(void **state)
 	                 MVD_KEYD_FAILED);
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pub);
+}
+
+/*
+ * An EMSA-PSS block (as TLS 1.3 signs: SHA-256, MGF1-SHA-256, salt of 32)
+ * is signed: made here with the private key (PSS padding) and opened with
+ * the public one, then handed to the key process, whose answer must be
+ * that signature. The same block with one bit of its masked DB flipped is not.
+ */
+static void rsa_pss_block_signs(void **state)
+{
+	FILE *f = fopen(rsa_path, "r");
+	EVP_PKEY *priv = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	EVP_PKEY_CTX *ctx;
+	unsigned char digest[32], sig[256], em[256];
+	size_t siglen = sizeof sig, emlen = sizeof em;
+	struct mvd_keyd_rep rep;
+
+	(void)state;
+	if (f)
+		fclose(f);
+	assert_non_null(priv);
+	memset(digest, 0x42, sizeof digest);
+	assert_non_null(ctx = EVP_PKEY_CTX_new(priv, NULL));
+	assert_int_equal(EVP_PKEY_sign_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST), 1);
+	assert_int_equal(EVP_PKEY_sign(ctx, sig, &siglen, digest, sizeof digest), 1);
+	EVP_PKEY_CTX_free(ctx);
+	assert_non_null(ctx = EVP_PKEY_CTX_new(priv, NULL));
+	assert_int_equal(EVP_PKEY_verify_recover_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING), 1);
+	assert_int_equal(EVP_PKEY_verify_recover(ctx, em, &emlen, sig, siglen), 1);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(priv);
+	assert_int_equal(emlen, sizeof em);
+	rep = ask(MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, em, sizeof em);
+	assert_int_equal(rep.status, MVD_KEYD_OK);
+	assert_int_equal(rep.siglen, siglen);
+	assert_memory_equal(rep.sig, sig, siglen);
+	em[100] ^= 0x01; /* in the masked DB's zeros: it no longer unmasks to 00..01 salt */
+	assert_int_equal(ask(MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, em, sizeof em).status,
+	                 MVD_KEYD_FAILED);
 }
 
 static void ecdsa_signs(void **state)
@@ -222,8 +293,7 @@ static void the_key_of_before_answers_after_a_reload(void **state)
 	keys = next;
 	pub = public_of(rsa_path, MVD_KEYD_TLS_RSA);
 	assert_memory_not_equal(old, spki_of[0], 32);
-	memset(in, 0, sizeof in);
-	in[1] = 1;
+	pkcs1_block(in);
 	assert_int_equal(ask(MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, in, 256).status,
 	                 MVD_KEYD_OK);
 	assert_int_equal(
@@ -241,6 +311,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(rsa_raw_signs),
+	        cmocka_unit_test(rsa_pss_block_signs),
 	        cmocka_unit_test(ecdsa_signs),
 	        cmocka_unit_test(each_set_keeps_to_its_ops),
 	        cmocka_unit_test(the_key_of_before_answers_after_a_reload),
