@@ -298,7 +298,7 @@ static int add_checked(scmp_filter_ctx ctx, int write_files)
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
 	for (i = 0; i < N(prctls); i++)
 		ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)prctls[i]));
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)prctls[i], 0));
 #endif
 	/* clone3 hides its flags from the filter: ENOSYS makes the C library use clone. */
 	ADD(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
@@ -306,11 +306,11 @@ static int add_checked(scmp_filter_ctx ctx, int write_files)
 	ADD(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0);
 	for (i = 0; i < N(families); i++)
 		ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i], 0));
 	for (i = 0; i < N(ioctls); i++)
-		ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
+		ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, ioctls[i], 0));
 	/* reading a limit (new limit NULL), never raising one */
-	ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_EQ, 0));
+	ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_EQ, 0, 0));
 	if (write_files) {
 		for (i = 0; i < N(writing); i++)
 			ADD(ctx, SCMP_ACT_ALLOW, writing[i], 0);
