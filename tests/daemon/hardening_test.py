@@ -337,6 +337,10 @@ def open_files_soft_limit_is_raised_to_the_hard_one(binary, work):
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     try:
+        # the supervisor listens before it forks its children: wait for them (ASan is slow)
+        end = time.time() + 30
+        while (len(d.worker_pids()) != 1 or d.keyd_pid() is None) and time.time() < end:
+            time.sleep(0.1)
         for pid in (d.worker_pid(), d.keyd_pid()):
             assert pid, "no worker or key process"
             with open("/proc/%d/limits" % pid) as f:
