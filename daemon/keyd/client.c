@@ -35,6 +35,7 @@ static atomic_uint next_slot;
 static atomic_uint_fast32_t next_seq;
 /* The slot this thread had last: taken again first, so threads seldom meet on one. */
 static _Thread_local int my_slot = -1;
+static unsigned groups = 1; /* CPU groups (cpu.c), set at attach */
 
 static enum mv_status sign_remote(void *arg, const void *handle, enum mv_dkim_alg alg,
                                   const unsigned char digest[32], unsigned char *sig, size_t cap,
@@ -47,6 +48,7 @@ void mvd_keyd_client_attach(void)
 	int fds[MVD_KEYD_SOCKETS];
 
 	mvd_keyd_channel_client(fds);
+	groups = mvd_keyd_groups();
 	for (int i = 0; i < MVD_KEYD_SOCKETS; i++) {
 		struct timeval tv = {0, WAIT_SLICE_MS * 1000};
 		pthread_mutex_init(&slots[i].lock, NULL);
@@ -66,13 +68,27 @@ int mvd_keyd_attached(void)
 	return atomic_load(&attached);
 }
 
-/* This thread's last slot if free, else a free one, else wait for one; returned locked. */
+/*
+ * A free slot of the group of the CPU this thread runs on (its last one
+ * first), else any free one, else wait for one of the group's; returned
+ * locked. The key process's thread of a group's slot runs on the group's
+ * CPUs, so a request mostly wakes it on this thread's own CPU (cpu.c).
+ */
 static struct slot *take_slot(void)
 {
+	int g = mvd_keyd_current_group(groups);
 	unsigned start;
 
-	if (my_slot >= 0 && pthread_mutex_trylock(&slots[my_slot].lock) == 0)
+	if (my_slot >= 0 && (g < 0 || (unsigned)my_slot % groups == (unsigned)g) &&
+	    pthread_mutex_trylock(&slots[my_slot].lock) == 0)
 		return &slots[my_slot];
+	for (unsigned k = g < 0 ? MVD_KEYD_SOCKETS : (unsigned)g; k < MVD_KEYD_SOCKETS;
+	     k += groups) {
+		if (pthread_mutex_trylock(&slots[k].lock) == 0) {
+			my_slot = (int)k;
+			return &slots[k];
+		}
+	}
 	start = atomic_fetch_add(&next_slot, 1);
 	for (unsigned i = 0; i < MVD_KEYD_SOCKETS; i++) {
 		unsigned k = (start + i) % MVD_KEYD_SOCKETS;
@@ -81,8 +97,9 @@ static struct slot *take_slot(void)
 			return &slots[k];
 		}
 	}
-	pthread_mutex_lock(&slots[start % MVD_KEYD_SOCKETS].lock);
-	return &slots[start % MVD_KEYD_SOCKETS];
+	start = g < 0 ? start % MVD_KEYD_SOCKETS : (unsigned)g;
+	pthread_mutex_lock(&slots[start].lock);
+	return &slots[start];
 }
 
 static long ms_left(const struct timespec *deadline)

@@ -2,6 +2,7 @@
 #ifndef MAILVETD_KEYD_H
 #define MAILVETD_KEYD_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,6 +123,16 @@ enum mv_status mvd_keyd_rep_parse(const unsigned char *p, size_t n, struct mvd_k
 
 /* Make the socketpairs (close-on-exec). 0, or -1 with errno. */
 int mvd_keyd_channel_open(void);
+/*
+ * CPU groups (daemon/keyd/cpu.c): socket i serves the CPUs c with
+ * c % groups == i % groups. mvd_keyd_groups: the number of groups (the CPUs,
+ * at most MVD_KEYD_SOCKETS); mvd_keyd_current_group: the calling thread's
+ * group, -1 if unknown; mvd_keyd_bind_thread: bind a key-process thread to
+ * its socket's group's CPUs (0, or -1 when there is nothing to bind to).
+ */
+unsigned mvd_keyd_groups(void);
+int mvd_keyd_current_group(unsigned groups);
+int mvd_keyd_bind_thread(pthread_t t, unsigned socket, unsigned groups);
 /* In the key process: close the worker's ends; the server's fds in fds[MVD_KEYD_SOCKETS]. */
 void mvd_keyd_channel_server(int *fds);
 /* In the worker: close the key process's ends; the client's fds in fds[MVD_KEYD_SOCKETS]. */

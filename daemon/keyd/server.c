@@ -277,6 +277,7 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 	struct server_thread th[MVD_KEYD_SOCKETS];
 	pthread_t tid[MVD_KEYD_SOCKETS];
 	int fds[MVD_KEYD_SOCKETS], go = 1, started = 0;
+	unsigned groups = mvd_keyd_groups();
 
 	memset(&srv, 0, sizeof srv);
 	atomic_init(&srv.stop, 0);
@@ -296,6 +297,8 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 		th[i] = (struct server_thread){&srv, fds[i], timed};
 		if (pthread_create(&tid[i], NULL, serve_loop, &th[i]) != 0)
 			break;
+		/* On its socket's CPUs, where the worker's threads that use it run. */
+		(void)mvd_keyd_bind_thread(tid[i], (unsigned)i, groups);
 		started++;
 	}
 	if (started == MVD_KEYD_SOCKETS) {

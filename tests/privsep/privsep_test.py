@@ -190,6 +190,38 @@ def reload_with(d, extra=""):
         time.sleep(0.05)
 
 
+def cpu_list(text):
+    """The CPUs of a Cpus_allowed_list value ("0-3,6")."""
+    out = set()
+    for part in text.strip().split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def assert_threads_bound(pid):
+    """With 2 or more CPUs, the key process's signing threads are bound to their
+    socket's CPU group (daemon/keyd/cpu.c): every group has threads, none runs
+    on two groups' CPUs."""
+    allowed = os.sched_getaffinity(0)
+    groups = min(os.cpu_count() or 1, 8)
+    if groups < 2 or len({c % groups for c in allowed}) < 2:
+        return  # nothing to bind to: covered by privsep.cpu_groups
+    seen = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+            status = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        cpus = cpu_list(status["Cpus_allowed_list"])
+        if cpus == allowed:
+            continue  # the main thread (control pipe), unbound
+        g = {c % groups for c in cpus}
+        assert len(g) == 1, "key-process thread %s on several groups: %r" % (tid, sorted(cpus))
+        group = g.pop()
+        seen[group] = seen.get(group, 0) + 1
+    assert set(seen) == {c % groups for c in allowed}, "groups with threads: %r" % seen
+    assert sum(seen.values()) == 8, "bound key-process threads: %r" % seen
+
+
 def signing(d):
     """rsa-sha256 and ed25519-sha256 signatures and ARC sets made through the key process verify."""
     a = assert_signed_and_verifies(d, "signq")
@@ -199,6 +231,7 @@ def signing(d):
     assert harness.has_own_filter(d.keyd_pid(), d.proc.pid), \
         "the key process runs without its system-call filter"
     assert "no system-call filter" not in d.log_text()
+    assert_threads_bound(d.keyd_pid())
     reload_with(d, "[outbound]\narc_seal = yes\n")
     ours = " %s; spf=pass smtp.mailfrom=good.example;\n dkim=none; dmarc=pass header.from=good.example" % AUTHSERV_ID
     hs = [("Authentication-Results", ours), ("From", " Alice <alice@good.example>"),

@@ -10,6 +10,11 @@ target_link_libraries(privsep_proto_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA
 mv_add_test(privsep.proto privsep_proto_unit)
 set_tests_properties(privsep.proto PROPERTIES WORKING_DIRECTORY ${PRIVSEP_TEST_DIR})
 
+# Which key-process sockets serve which CPUs (daemon/keyd/cpu.c).
+add_executable(privsep_cpu_unit ${PRIVSEP_TEST_DIR}/cpu_unit.c)
+target_link_libraries(privsep_cpu_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA)
+mv_add_test(privsep.cpu_groups privsep_cpu_unit)
+
 # The TLS operations of the key process on keys it loads from a configuration.
 add_executable(privsep_tls_unit ${PRIVSEP_TEST_DIR}/tls_unit.c)
 target_link_libraries(privsep_tls_unit PRIVATE mailvetd-keyd PkgConfig::CMOCKA)
