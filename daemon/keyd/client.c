@@ -21,6 +21,14 @@
  * deadline, so a call waits at most its timeout plus this.
  */
 #define WAIT_SLICE_MS 100
+/*
+ * Calls from an event loop (mvd_keyd_call_loop: a TLS handshake's
+ * signature) while the key process does not answer: one a PROBE_EVERY_MS
+ * waits PROBE_TIMEOUT_MS, the others fail at once, so the loop's other
+ * sessions go on while the supervisor restarts the key process.
+ */
+#define PROBE_EVERY_MS 500
+#define PROBE_TIMEOUT_MS 50
 
 /* One socket, used by one thread at a time. */
 struct slot {
@@ -33,6 +41,9 @@ static struct slot slots[MVD_KEYD_SOCKETS];
 static atomic_int attached;
 static atomic_uint next_slot;
 static atomic_uint_fast32_t next_seq;
+/* CLOCK_MONOTONIC ms of the first call since the last answer that got none; 0: answering. */
+static atomic_long down_since;
+static atomic_long last_probe; /* of mvd_keyd_call_loop while down */
 /* The slot this thread had last: taken again first, so threads seldom meet on one. */
 static _Thread_local int my_slot = -1;
 static unsigned groups = 1; /* CPU groups (cpu.c), set at attach */
@@ -70,11 +81,12 @@ int mvd_keyd_attached(void)
 
 /*
  * A free slot of the group of the CPU this thread runs on (its last one
- * first), else any free one, else wait for one of the group's; returned
- * locked. The key process's thread of a group's slot runs on the group's
- * CPUs, so a request mostly wakes it on this thread's own CPU (cpu.c).
+ * first), else any free one, else wait for one of the group's (at most
+ * until wait_until, when given: NULL if none came free); returned locked.
+ * The key process's thread of a group's slot runs on the group's CPUs, so
+ * a request mostly wakes it on this thread's own CPU (cpu.c).
  */
-static struct slot *take_slot(void)
+static struct slot *take_slot(const struct timespec *wait_until)
 {
 	int g = mvd_keyd_current_group(groups);
 	unsigned start;
@@ -98,6 +110,24 @@ static struct slot *take_slot(void)
 		}
 	}
 	start = g < 0 ? start % MVD_KEYD_SOCKETS : (unsigned)g;
+	if (wait_until) {
+		struct timespec real; /* pthread_mutex_timedlock counts CLOCK_REALTIME */
+		struct timespec now;
+		long ns;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		clock_gettime(CLOCK_REALTIME, &real);
+		ns = (long)(wait_until->tv_sec - now.tv_sec) * 1000000000L +
+		     (wait_until->tv_nsec - now.tv_nsec);
+		ns = ns < 0 ? 0 : ns;
+		real.tv_sec += ns / 1000000000L;
+		real.tv_nsec += ns % 1000000000L;
+		if (real.tv_nsec >= 1000000000L) {
+			real.tv_sec++;
+			real.tv_nsec -= 1000000000L;
+		}
+		return pthread_mutex_timedlock(&slots[start].lock, &real) == 0 ? &slots[start]
+		                                                               : NULL;
+	}
 	pthread_mutex_lock(&slots[start].lock);
 	return &slots[start];
 }
@@ -112,11 +142,11 @@ static long ms_left(const struct timespec *deadline)
 }
 
 /* Wait until fd has a record or the deadline passes: 1, or 0 at the deadline. */
-static int readable(const struct slot *s, const struct timespec *deadline)
+static int readable(const struct slot *s, const struct timespec *deadline, int precise)
 {
 	long left;
 
-	if (s->timed)
+	if (s->timed && !precise)
 		return ms_left(deadline) > 0; /* the recv itself waits, a slice at a time */
 	while ((left = ms_left(deadline)) > 0) {
 		struct pollfd pfd = {s->fd, POLLIN, 0};
@@ -134,7 +164,7 @@ static int readable(const struct slot *s, const struct timespec *deadline)
  * call) are dropped.
  */
 static enum mv_status await(const struct slot *s, uint32_t seq, struct mvd_keyd_rep *rep,
-                            int timeout_ms)
+                            int timeout_ms, int precise)
 {
 	unsigned char buf[MVD_KEYD_MAX_REP];
 	struct timespec deadline;
@@ -146,8 +176,9 @@ static enum mv_status await(const struct slot *s, uint32_t seq, struct mvd_keyd_
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000;
 	}
-	while (readable(s, &deadline)) {
-		ssize_t n = recv(s->fd, buf, sizeof buf, (s->timed ? 0 : MSG_DONTWAIT) | MSG_TRUNC);
+	while (readable(s, &deadline, precise)) {
+		ssize_t n = recv(s->fd, buf, sizeof buf,
+		                 (s->timed && !precise ? 0 : MSG_DONTWAIT) | MSG_TRUNC);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
 		if (n <= 0)
@@ -159,9 +190,20 @@ static enum mv_status await(const struct slot *s, uint32_t seq, struct mvd_keyd_
 	return MV_ETEMP;
 }
 
-enum mv_status mvd_keyd_call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int timeout_ms)
+static long now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* One round trip; with loop set, waiting for a slot counts against the timeout. */
+static enum mv_status call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int timeout_ms,
+                           int loop)
 {
 	unsigned char buf[MVD_KEYD_MAX_REQ];
+	struct timespec until;
 	struct slot *s;
 	enum mv_status st = MV_EINVAL;
 	size_t n;
@@ -169,12 +211,47 @@ enum mv_status mvd_keyd_call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, i
 	r->seq = (uint32_t)atomic_fetch_add(&next_seq, 1);
 	if ((n = mvd_keyd_req_encode(r, buf)) == 0)
 		return st;
-	s = take_slot();
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	if (!(s = take_slot(loop ? &until : NULL)))
+		return MV_ETEMP;
 	st = MV_EIO;
 	if (s->fd >= 0 && send(s->fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n)
-		st = await(s, r->seq, rep, timeout_ms);
+		st = await(s, r->seq, rep, loop ? (int)ms_left(&until) : timeout_ms, loop);
 	pthread_mutex_unlock(&s->lock);
+	if (st == MV_OK) {
+		atomic_store(&down_since, 0);
+	} else if (st == MV_ETEMP) {
+		long zero = 0;
+		atomic_compare_exchange_strong(&down_since, &zero, now_ms());
+	}
 	return st;
+}
+
+enum mv_status mvd_keyd_call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int timeout_ms)
+{
+	return call(r, rep, timeout_ms, 0);
+}
+
+enum mv_status mvd_keyd_call_loop(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int timeout_ms)
+{
+	long now = now_ms(), last;
+
+	if (atomic_load(&down_since) != 0) {
+		/* Down: one caller a PROBE_EVERY_MS asks, briefly; the others fail now. */
+		last = atomic_load(&last_probe);
+		if (now - last < PROBE_EVERY_MS ||
+		    !atomic_compare_exchange_strong(&last_probe, &last, now))
+			return MV_ETEMP;
+		if (timeout_ms > PROBE_TIMEOUT_MS)
+			timeout_ms = PROBE_TIMEOUT_MS;
+	}
+	return call(r, rep, timeout_ms, 1);
 }
 
 static enum mv_status status_of(const struct mvd_keyd_rep *rep)

@@ -217,4 +217,14 @@ enum mv_status mvd_keyd_open_key(const char *path, struct mv_dkim_signkey **out,
  */
 enum mv_status mvd_keyd_call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int timeout_ms);
 
+/*
+ * mvd_keyd_call for a caller on an event loop, which must not stall: waiting
+ * for a free socket counts against timeout_ms, and once a call got no answer
+ * (the key process is down or stuck) until one gets an answer, only one
+ * call in 500 ms asks, waiting at most 50 ms; the others return MV_ETEMP at
+ * once. A TLS handshake then fails fast instead of stopping every session
+ * of the loop for the timeout.
+ */
+enum mv_status mvd_keyd_call_loop(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int timeout_ms);
+
 #endif

@@ -23,7 +23,13 @@
 #include "keyd.h"
 #include "tlskey.h"
 
-#define TLS_TIMEOUT_MS 3000 /* a handshake waits no longer than a DKIM signature */
+/*
+ * A handshake's signature is asked from the front end's event loop: a healthy
+ * key process answers in milliseconds, and a dead one must not hold every
+ * session of the loop for long (mvd_keyd_call_loop fails the next ones fast).
+ */
+#define TLS_TIMEOUT_MS 1000
+#define TLS_INFO_TIMEOUT_MS 3000 /* at a (re)load, not per handshake */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static RSA_METHOD *rsa_meth;
@@ -53,7 +59,7 @@ static int remote(const struct remote_key *k, uint8_t kind, const unsigned char 
 	memcpy(r.digest, k->spki, sizeof r.digest);
 	memcpy(r.in, in, inlen);
 	r.inlen = inlen;
-	if (mvd_keyd_call(&r, &rep, TLS_TIMEOUT_MS) != MV_OK || rep.status != MVD_KEYD_OK ||
+	if (mvd_keyd_call_loop(&r, &rep, TLS_TIMEOUT_MS) != MV_OK || rep.status != MVD_KEYD_OK ||
 	    rep.alg != kind || rep.siglen > cap)
 		return -1;
 	memcpy(out, rep.sig, rep.siglen);
@@ -231,7 +237,7 @@ static EVP_PKEY *remote_public(const char *path, uint8_t *kind, unsigned char sp
 		return NULL;
 	}
 	memcpy(r.id, path, r.idlen);
-	if (mvd_keyd_call(&r, &rep, TLS_TIMEOUT_MS) != MV_OK) {
+	if (mvd_keyd_call(&r, &rep, TLS_INFO_TIMEOUT_MS) != MV_OK) {
 		snprintf(err, errlen, "tls_key %s: the key process does not answer", path);
 		return NULL;
 	}

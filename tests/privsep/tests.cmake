@@ -58,8 +58,9 @@ endforeach()
 
 # The listeners' TLS keys in the key process: handshakes (TLS 1.2 and 1.3, RSA
 # and ECDSA) signed through it, the worker's memory scanned, SIGHUP with a new
-# pair, a key that does not match its certificate refused at start.
-foreach(case no_tls_key_in_worker tls_reload tls_mismatch)
+# pair, a key that does not match its certificate refused at start, a stopped key
+# process failing handshakes fast without stalling the loop's other sessions.
+foreach(case no_tls_key_in_worker tls_reload tls_mismatch tls_key_process_down)
 	mv_add_test(privsep.${case} /usr/bin/python3 ${PRIVSEP_TEST_DIR}/tls_test.py ${case}
 		$<TARGET_FILE:mailvetd>)
 	set_tests_properties(privsep.${case} PROPERTIES

@@ -4,10 +4,11 @@ live in the key process; the worker that speaks SMTP holds only the public
 halves and asks the key process for each handshake's signature.
 
 usage: tls_test.py CASE MAILVETD   (CASE: no_tls_key_in_worker, tls_reload,
-tls_mismatch)
+tls_mismatch, tls_key_process_down)
 """
 import os
 import shutil
+import signal
 import smtplib
 import socket
 import ssl
@@ -221,7 +222,63 @@ def tls_mismatch(work, t):
     d.proc = None
 
 
-CASES = {f.__name__: f for f in (no_tls_key_in_worker, tls_reload, tls_mismatch)}
+def timed(fn, *args):
+    """(seconds, the result or the exception) of fn(*args)."""
+    t = time.time()
+    try:
+        out = fn(*args)
+    except Exception as e:  # noqa: BLE001 - a failed handshake is a result here
+        out = e
+    return time.time() - t, out
+
+
+def plain_ehlo(port):
+    """A plain session's greeting and EHLO: what the event loop's other sessions see."""
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    code = s.ehlo("plain.test")[0]
+    s.quit()
+    assert code == 250, code
+
+
+def tls_key_process_down(d, t):
+    """The key process stopped: the first handshake fails after at most the TLS
+    timeout (1 s); from then on handshakes fail at once and the loop's other
+    sessions are answered at once (no session waits for the key process); it
+    answering again, handshakes work again within a second."""
+    handshakes(t, "before")
+    keyd = d.keyd_pid()
+    os.kill(keyd, signal.SIGSTOP)
+    try:
+        took, out = timed(starttls, t.ports["mx"], t.rsa_cert, ssl.TLSVersion.TLSv1_3)
+        assert isinstance(out, Exception), "a handshake succeeded with the key process stopped"
+        assert took < 2.5, "the first handshake took %.2f s" % took
+        print("    key process stopped: first handshake failed in %.2f s (%s)" % (took, type(out).__name__))
+        slow_tls, slow_plain = 0.0, 0.0
+        for i in range(12):
+            took, out = timed(starttls, t.ports["mx"], t.rsa_cert, ssl.TLSVersion.TLSv1_3)
+            assert isinstance(out, Exception), "handshake %d succeeded with the key process stopped" % i
+            slow_tls = max(slow_tls, took)
+            took, out = timed(plain_ehlo, t.ports["mx"])
+            assert out is None, out
+            slow_plain = max(slow_plain, took)
+            time.sleep(0.1)
+        print("    then 12 handshakes failed, the slowest in %.3f s; plain EHLO, slowest %.3f s"
+              % (slow_tls, slow_plain))
+        assert slow_tls < 0.5 and slow_plain < 0.5, (slow_tls, slow_plain)
+    finally:
+        os.kill(keyd, signal.SIGCONT)
+    end = time.time() + 5
+    while True:
+        took, out = timed(starttls, t.ports["mx"], t.rsa_cert, ssl.TLSVersion.TLSv1_3)
+        if not isinstance(out, Exception):
+            break
+        assert time.time() < end, "handshakes still fail 5 s after the key process went on: %r" % out
+        time.sleep(0.1)
+    print("    key process going again: handshakes work again")
+    handshakes(t, "after")
+
+
+CASES = {f.__name__: f for f in (no_tls_key_in_worker, tls_reload, tls_mismatch, tls_key_process_down)}
 
 
 def main():
