@@ -1,4 +1,5 @@
 /* daemon/authd/client.c — the worker's side: ask the auth process whether a login is valid. */
+#define _GNU_SOURCE /* pthread_mutex_clocklock */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "authd.h"
+#include "deadline.h"
 
 /* One socket, used by one thread at a time. */
 struct slot {
@@ -35,29 +37,6 @@ void mvd_authd_client_attach(void)
 	atomic_store(&next_seq, (uint_fast32_t)getpid() << 16 ^ (uint_fast32_t)time(NULL));
 }
 
-static struct timespec deadline_in(int ms)
-{
-	struct timespec d;
-
-	clock_gettime(CLOCK_REALTIME, &d); /* pthread_mutex_timedlock's clock */
-	d.tv_sec += ms / 1000;
-	d.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (d.tv_nsec >= 1000000000) {
-		d.tv_sec++;
-		d.tv_nsec -= 1000000000;
-	}
-	return d;
-}
-
-static long ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
-}
-
 /* A free slot if there is one, else wait for one until the deadline; returned locked, or NULL. */
 static struct slot *take_slot(const struct timespec *deadline)
 {
@@ -69,7 +48,7 @@ static struct slot *take_slot(const struct timespec *deadline)
 		if (pthread_mutex_trylock(&t->lock) == 0)
 			return t;
 	}
-	return pthread_mutex_timedlock(&s->lock, deadline) == 0 ? s : NULL;
+	return pthread_mutex_clocklock(&s->lock, CLOCK_MONOTONIC, deadline) == 0 ? s : NULL;
 }
 
 /* Read replies on fd until the one for seq; stale ones (a timed-out earlier call) are dropped. */
@@ -79,7 +58,7 @@ static enum mv_status await(int fd, uint32_t seq, struct mvd_authd_rep *rep,
 	unsigned char buf[MVD_AUTHD_MAX_REP];
 	long left;
 
-	while ((left = ms_left(deadline)) > 0) {
+	while ((left = mvd_deadline_left_ms(deadline)) > 0) {
 		struct pollfd pfd = {fd, POLLIN, 0};
 		ssize_t n;
 		int r = poll(&pfd, 1, (int)left);
@@ -103,7 +82,7 @@ static enum mv_status await(int fd, uint32_t seq, struct mvd_authd_rep *rep,
 static enum mv_status call(struct mvd_authd_req *r, struct mvd_authd_rep *rep, int timeout_ms)
 {
 	unsigned char buf[MVD_AUTHD_MAX_REQ];
-	struct timespec deadline = deadline_in(timeout_ms);
+	struct timespec deadline = mvd_deadline_in(timeout_ms);
 	struct slot *s;
 	enum mv_status st = MV_EINVAL;
 	size_t n;

@@ -1,4 +1,5 @@
 /* daemon/keyd/client.c — the worker's side: open keys and sign digests through the key process. */
+#define _GNU_SOURCE /* pthread_mutex_clocklock */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "keyd.h"
 #include "keyfile.h"
 #include "tlskey.h"
@@ -110,35 +112,12 @@ static struct slot *take_slot(const struct timespec *wait_until)
 		}
 	}
 	start = g < 0 ? start % MVD_KEYD_SOCKETS : (unsigned)g;
-	if (wait_until) {
-		struct timespec real; /* pthread_mutex_timedlock counts CLOCK_REALTIME */
-		struct timespec now;
-		long ns;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		clock_gettime(CLOCK_REALTIME, &real);
-		ns = (long)(wait_until->tv_sec - now.tv_sec) * 1000000000L +
-		     (wait_until->tv_nsec - now.tv_nsec);
-		ns = ns < 0 ? 0 : ns;
-		real.tv_sec += ns / 1000000000L;
-		real.tv_nsec += ns % 1000000000L;
-		if (real.tv_nsec >= 1000000000L) {
-			real.tv_sec++;
-			real.tv_nsec -= 1000000000L;
-		}
-		return pthread_mutex_timedlock(&slots[start].lock, &real) == 0 ? &slots[start]
-		                                                               : NULL;
-	}
+	if (wait_until)
+		return pthread_mutex_clocklock(&slots[start].lock, CLOCK_MONOTONIC, wait_until) == 0
+		               ? &slots[start]
+		               : NULL;
 	pthread_mutex_lock(&slots[start].lock);
 	return &slots[start];
-}
-
-static long ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
 /* Wait until fd has a record or the deadline passes: 1, or 0 at the deadline. */
@@ -147,8 +126,9 @@ static int readable(const struct slot *s, const struct timespec *deadline, int p
 	long left;
 
 	if (s->timed && !precise)
-		return ms_left(deadline) > 0; /* the recv itself waits, a slice at a time */
-	while ((left = ms_left(deadline)) > 0) {
+		return mvd_deadline_left_ms(deadline) >
+		       0; /* the recv itself waits, a slice at a time */
+	while ((left = mvd_deadline_left_ms(deadline)) > 0) {
 		struct pollfd pfd = {s->fd, POLLIN, 0};
 		int r = poll(&pfd, 1, (int)left);
 		if (r > 0)
@@ -164,19 +144,11 @@ static int readable(const struct slot *s, const struct timespec *deadline, int p
  * call) are dropped.
  */
 static enum mv_status await(const struct slot *s, uint32_t seq, struct mvd_keyd_rep *rep,
-                            int timeout_ms, int precise)
+                            const struct timespec *deadline, int precise)
 {
 	unsigned char buf[MVD_KEYD_MAX_REP];
-	struct timespec deadline;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
-	while (readable(s, &deadline, precise)) {
+	while (readable(s, deadline, precise)) {
 		ssize_t n = recv(s->fd, buf, sizeof buf,
 		                 (s->timed && !precise ? 0 : MSG_DONTWAIT) | MSG_TRUNC);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
@@ -211,18 +183,14 @@ static enum mv_status call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int
 	r->seq = (uint32_t)atomic_fetch_add(&next_seq, 1);
 	if ((n = mvd_keyd_req_encode(r, buf)) == 0)
 		return st;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	until = mvd_deadline_in(timeout_ms);
 	if (!(s = take_slot(loop ? &until : NULL)))
 		return MV_ETEMP;
+	if (!loop) /* the wait for a slot did not count */
+		until = mvd_deadline_in(timeout_ms);
 	st = MV_EIO;
 	if (s->fd >= 0 && send(s->fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n)
-		st = await(s, r->seq, rep, loop ? (int)ms_left(&until) : timeout_ms, loop);
+		st = await(s, r->seq, rep, &until, loop);
 	pthread_mutex_unlock(&s->lock);
 	if (st == MV_OK) {
 		atomic_store(&down_since, 0);

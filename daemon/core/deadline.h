@@ -1,0 +1,13 @@
+/* daemon/core/deadline.h — CLOCK_MONOTONIC deadlines for the calls to the auxiliary processes. */
+#ifndef MAILVETD_DEADLINE_H
+#define MAILVETD_DEADLINE_H
+
+#include <time.h>
+
+/* Now plus ms on CLOCK_MONOTONIC (the clock of pthread_mutex_clocklock and of the waits). */
+struct timespec mvd_deadline_in(int ms);
+
+/* Whole milliseconds from now to deadline; 0 or less once it has passed. */
+long mvd_deadline_left_ms(const struct timespec *deadline);
+
+#endif
