@@ -41,14 +41,34 @@ static int start(const struct mvd_runtime *rt, int *milter)
  * a program or a process, nor open a file for writing unless a store or
  * spool needs it. 0, or 1 (a failed start) when it cannot be installed.
  */
+static int sandbox_writes = -1; /* what the filter was installed with; -1: none */
+
 static unsigned char sandbox(const struct mvd_runtime *rt)
 {
 	char err[128] = "";
+	int writes = mvd_worker_sandbox_writes(&rt->cfg);
 
-	if (mvd_worker_sandbox(mvd_worker_sandbox_writes(&rt->cfg), err, sizeof err) == 0)
+	if (mvd_worker_sandbox(writes, err, sizeof err) == 0) {
+		sandbox_writes = writes;
 		return 0;
+	}
 	mvd_log(MVD_LOG_ERR, "start", "worker: no system-call filter: %s", err);
 	return 1;
+}
+
+/*
+ * The filter's write permission is fixed when it is installed: a reload that
+ * adds the first file store or spool cannot use it until mailvetd restarts
+ * (the supervisor installs no filter on a new worker any other way). Said at
+ * the reload, where an administrator looks, not at each failed write.
+ */
+static void writes_need_restart(const struct mvd_runtime *rt)
+{
+	if (sandbox_writes == 0 && mvd_worker_sandbox_writes(&rt->cfg))
+		mvd_log(MVD_LOG_ERR, "reload",
+		        "the new configuration writes files (a file store, a spool or failure "
+		        "reports) and the running worker's system-call filter was installed "
+		        "without file writes: restart mailvetd; until then those writes fail");
 }
 
 /* A front end that stopped by itself ends the worker (the supervisor starts another). */
@@ -123,8 +143,10 @@ told:
 		if (reloads && !stop) {
 			mvd_runtime_reload(config);
 			mvd_smtp_reload();
-			if ((rt = mvd_runtime_acquire()) != NULL)
+			if ((rt = mvd_runtime_acquire()) != NULL) {
 				mvd_recorder_configure(&rt->cfg.reports, &rt->cfg.trace);
+				writes_need_restart(rt);
+			}
 			mvd_runtime_release(rt);
 			mvd_proxy_reload();
 		}

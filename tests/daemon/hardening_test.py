@@ -352,6 +352,42 @@ def open_files_soft_limit_is_raised_to_the_hard_one(binary, work):
         assert harness.stop_checked(d) == 0
 
 
+def reload_adding_a_file_store_says_it_needs_a_restart(binary, work):
+    """Started without any file writer, the worker's filter forbids file writes; a
+    reload that adds a SQLite store says, at the reload, that it needs a restart
+    (and a restart then writes the store)."""
+    sub = os.path.join(work, "addstore")
+    os.mkdir(sub)
+    d = harness.Mailvetd(sub).start()
+    store = os.path.join(sub, "reports.db")
+    try:
+        end = time.time() + 30
+        while len(d.worker_pids()) != 1 and time.time() < end:
+            time.sleep(0.1)
+        d.write_config("[reports]\nstore = sqlite:%s\nbatch = 1\n" % store)
+        d.hup()
+        assert d.wait_log("configuration reloaded", 15), d.log_text()[-2000:]
+        assert d.wait_log("restart mailvetd; until then those writes fail", 5), d.log_text()[-2000:]
+        # a reload of a configuration the filter allows says nothing
+        before = d.log_text().count("until then those writes fail")
+        d.write_config("")
+        d.hup()
+        end = time.time() + 15
+        while d.log_text().count("configuration reloaded") < 2 and time.time() < end:
+            time.sleep(0.1)
+        assert d.log_text().count("until then those writes fail") == before
+    finally:
+        assert harness.stop_checked(d) == 0
+    # started with the store, its reload says nothing either
+    d = harness.Mailvetd(sub, extra="[reports]\nstore = sqlite:%s\nbatch = 1\n" % store).start()
+    try:
+        d.hup()
+        assert d.wait_log("configuration reloaded", 15), d.log_text()[-2000:]
+        assert "until then those writes fail" not in d.log_text().split("configuration reloaded")[-1]
+    finally:
+        assert harness.stop_checked(d) == 0
+
+
 OFFLINE = [
     fifo_key_file_is_refused_at_once,
     fifo_configuration_file_is_refused_at_once,
@@ -359,6 +395,7 @@ OFFLINE = [
     help_and_version_exit_zero,
     default_socket_is_a_unix_socket_in_a_closed_directory,
     open_files_soft_limit_is_raised_to_the_hard_one,
+    reload_adding_a_file_store_says_it_needs_a_restart,
 ]
 
 
