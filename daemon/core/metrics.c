@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "runtime.h"
 
 typedef _Atomic unsigned long long counter;
 
@@ -243,10 +244,37 @@ static void render_dns(struct mv_buf *b)
 	          m.dns.latency, atomic_load(&m.dns.latency_us_sum));
 }
 
+/* The running configuration's decoded-key cache (a reload starts a new one). */
+static void render_keycache(struct mv_buf *b)
+{
+	struct mv_dkim_keycache_stats st;
+	struct mvd_runtime *rt = mvd_runtime_acquire();
+
+	memset(&st, 0, sizeof st);
+	if (rt && rt->keycache)
+		mv_dkim_keycache_stats(rt->keycache, &st);
+	mvd_runtime_release(rt);
+	head(b, "mailvet_dkim_key_cache_hits_total", "counter",
+	     "DKIM and ARC public keys found decoded in the cache (since the last reload).");
+	mv_buf_printf(b, "mailvet_dkim_key_cache_hits_total %llu\n", (unsigned long long)st.hits);
+	head(b, "mailvet_dkim_key_cache_misses_total", "counter",
+	     "DKIM and ARC public keys decoded because the cache had no copy (since the last "
+	     "reload).");
+	mv_buf_printf(b, "mailvet_dkim_key_cache_misses_total %llu\n",
+	              (unsigned long long)st.misses);
+	head(b, "mailvet_dkim_key_cache_evictions_total", "counter",
+	     "Decoded keys dropped from the full cache (since the last reload).");
+	mv_buf_printf(b, "mailvet_dkim_key_cache_evictions_total %llu\n",
+	              (unsigned long long)st.evictions);
+	head(b, "mailvet_dkim_key_cache_entries", "gauge", "Decoded keys in the cache.");
+	mv_buf_printf(b, "mailvet_dkim_key_cache_entries %zu\n", st.entries);
+}
+
 void mvd_metrics_render(struct mv_buf *b)
 {
 	render_messages(b);
 	render_dns(b);
+	render_keycache(b);
 	head(b, "mailvet_sessions_open", "gauge", "Front-end sessions open, by front end.");
 	for (size_t f = 0; f < MVD_FRONT_N; f++)
 		mv_buf_printf(b, "mailvet_sessions_open{front_end=\"%s\"} %lld\n", front_ends[f],

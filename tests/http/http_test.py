@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
 from harness import DATA  # noqa: E402
-from milterproto import MilterClient  # noqa: E402
+from milterproto import MilterClient, apply_mods  # noqa: E402
 import promparse  # noqa: E402
 from fakehop import FakeHop  # noqa: E402
 
@@ -171,6 +171,41 @@ def check_labels(fams):
                     assert k in LABELS and v in LABELS[k], (sname, k, v)
 
 
+KEY_CACHE = ("mailvet_dkim_key_cache_hits_total", "mailvet_dkim_key_cache_misses_total",
+             "mailvet_dkim_key_cache_evictions_total", "mailvet_dkim_key_cache_entries")
+
+
+def check_key_cache(d, fams, out):
+    """No message of the known set has a DKIM signature: the decoded-key cache is
+    untouched. A message the daemon signed (outbound session out: one signature
+    per key of sign.example), sent back in twice: each key decoded once, then
+    found decoded."""
+    for name in KEY_CACHE:
+        assert promparse.value(fams, name) == 0, (name, promparse.value(fams, name))
+    hs = [("From", " Someone <someone@sign.example>"), ("To", " rcpt@dest.example"),
+          ("Subject", " key cache")]
+    a = out.message("someone@sign.example", hs, b"Hello.\r\n", queue_id="KC0")
+    signed = apply_mods(hs, a.mods)
+    keys = len([v for n, v in signed if n == "DKIM-Signature"])
+    assert keys >= 1, signed
+    c = MilterClient("127.0.0.1", d.port)
+    c.negotiate()
+    assert c.connect("mx.good.example", "192.0.2.10").final == "continue"
+    c.helo("mx.good.example")
+    for qid in ("KC1", "KC2"):
+        c.message("someone@sign.example", signed, b"Hello.\r\n", queue_id=qid)
+        assert d.wait_log("queue_id=%s " % qid), "no log line for %s" % qid
+    c.quit()
+    _, fams = metrics(d)
+    got = {name: promparse.value(fams, name) for name in KEY_CACHE}
+    print("key cache after %d signatures verified twice: %r" % (keys, got))
+    assert got["mailvet_dkim_key_cache_misses_total"] == keys, got
+    assert got["mailvet_dkim_key_cache_hits_total"] == keys, got
+    assert got["mailvet_dkim_key_cache_entries"] == keys, got
+    assert got["mailvet_dkim_key_cache_evictions_total"] == 0, got
+    return set(KEY_CACHE)
+
+
 def case_metrics(workdir):
     t0 = int(time.time())
     hop, smtp_port = FakeHop(), harness.free_port()
@@ -208,6 +243,7 @@ def case_metrics(workdir):
         assert t0 - 5 <= started <= time.time() + 1, (t0, started)
         checked |= {"mailvet_build_info", "process_start_time_seconds"}
         check_labels(fams)
+        checked |= check_key_cache(d, fams, out)
         out.quit()
         smtp.quit()
         assert wait_sessions(d, "milter", 0) == 0, "the milter session gauge did not drop to 0"
