@@ -113,6 +113,7 @@ static const int allowed[] = {
         SCMP_SYS(madvise),
         SCMP_SYS(mincore),
         SCMP_SYS(membarrier),
+        SCMP_SYS(memfd_create), /* a spool in memory where /tmp has no O_TMPFILE (anonfile.c) */
         /* threads (clone is checked below), locks, signals within the process */
         SCMP_SYS(futex),
         SCMP_SYS(set_robust_list),

@@ -1,6 +1,8 @@
 /* daemon/smtp/data.c — DATA: the header held, the body spooled, both fed to the pipeline; the verdict. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +10,30 @@
 
 #include <event2/buffer.h>
 
+#include "anonfile.h"
 #include "log.h"
 #include "smtp_int.h"
+
+/*
+ * The body's spool. glibc's tmpfile() falls back to a named file where /tmp
+ * has no O_TMPFILE, which the worker's filter refuses: every DATA would
+ * fail. mvd_anon_file falls back to memory instead, said once in the log.
+ */
+static FILE *spool_open(void)
+{
+	static atomic_int told_memory, told_failure;
+	int mem = 0;
+	FILE *f = mvd_anon_file(NULL, &mem);
+
+	if (f && mem && !atomic_exchange(&told_memory, 1))
+		mvd_log(MVD_LOG_WARNING, "smtp",
+		        "the temporary directory cannot make files without a name (O_TMPFILE): "
+		        "message bodies are spooled in memory; set TMPDIR to a local file system");
+	if (!f && !atomic_exchange(&told_failure, 1))
+		mvd_log(MVD_LOG_ERR, "smtp", "cannot make a spool file for message bodies: %s",
+		        strerror(errno));
+	return f;
+}
 
 void smtp_msg_start(struct smtp_session *s)
 {
@@ -19,7 +43,7 @@ void smtp_msg_start(struct smtp_session *s)
 	m->in_header = 1;
 	m->after_crlf = 1; /* the DATA command's line end */
 	mv_buf_init(&m->head);
-	if (!(m->spool = tmpfile())) /* unlinked at once: nothing stays behind */
+	if (!(m->spool = spool_open())) /* no name: nothing stays behind */
 		m->io_error = 1;
 	s->env.mail_from = s->mail->addr;
 	s->env.auth_id = s->login;

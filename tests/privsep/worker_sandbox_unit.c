@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "anonfile.h"
 #include "sandbox_worker.h"
 
 static char dir[] = "/tmp/mv-worker-sandbox-XXXXXX";
@@ -171,6 +172,25 @@ static void forbidden_calls_get_eperm(void **state)
 	exited_zero(sandboxed(1, forbidden_calls_fail));
 }
 
+/* mvd_anon_file(d) gives a working file, in memory or not as want_memory says; 0 if so. */
+static int spool_works(const char *d, int want_memory)
+{
+	char back[32] = "";
+	int mem = -1;
+	FILE *f = mvd_anon_file(d, &mem);
+
+	if (!f)
+		return 1;
+	if (mem != want_memory || fputs("spooled body", f) < 0 || fflush(f) != 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || !fgets(back, sizeof back, f) ||
+	    strcmp(back, "spooled body") != 0) {
+		fclose(f);
+		return 1;
+	}
+	fclose(f);
+	return 0;
+}
+
 /* Reading files, an anonymous temporary file; never a new named file nor a write. */
 static int read_only_files(void)
 {
@@ -194,6 +214,9 @@ static int read_only_files(void)
 	if (!(tmp = tmpfile()) || fputs("spooled body", tmp) < 0 || fflush(tmp) != 0)
 		return 5;
 	fclose(tmp);
+	/* The SMTP spool: O_TMPFILE where the directory can, memory where it cannot. */
+	if (spool_works(dir, 0) || spool_works("/proc", 1) || spool_works("/nonexistent", 1))
+		return 6;
 	return 0;
 }
 

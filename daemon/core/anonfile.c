@@ -1,0 +1,32 @@
+/* daemon/core/anonfile.c — a file without a name (see anonfile.h). */
+#define _GNU_SOURCE /* O_TMPFILE, memfd_create */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "anonfile.h"
+
+FILE *mvd_anon_file(const char *dir, int *in_memory)
+{
+	const char *d = dir ? dir : getenv("TMPDIR");
+	int fd = open(d && *d ? d : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600), mem = 0;
+	FILE *f;
+
+	if (fd < 0) {
+		fd = memfd_create("mailvetd-spool", MFD_CLOEXEC);
+		mem = 1;
+	}
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "w+"))) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	if (in_memory)
+		*in_memory = mem;
+	return f;
+}
