@@ -3,12 +3,12 @@
 # start Debian's unbound in the foreground on 127.0.0.1 at a free port with
 # the zone of unbound-test.conf.in, wait until it answers, run the test
 # program ($1) with MV_DNS_TEST_SERVER set, stop the server by its PID.
-# Exit 77 (skip) when unbound is not installed.
+# Fails (not skips) when unbound is not installed.
 set -u
 prog=$1
 here=$(cd "$(dirname "$0")" && pwd)
 unbound=$(command -v unbound || echo /usr/sbin/unbound)
-[ -x "$unbound" ] || { echo "unbound not installed: skipping"; exit 77; }
+[ -x "$unbound" ] || { echo "FAIL: unbound is not installed (scripts/install-deps --test)"; exit 1; }
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 
