@@ -5,7 +5,9 @@ Checked: its ports are outside the kernel's ephemeral range; processes asking at
 the same moment in a range barely larger than what they ask for never get the
 same port (without the locks they would, many times over); a process's ports are
 free again once it exits (no stale lock); a port something has bound, for TCP or
-for UDP, is never handed out; scripts/free-port (what shell tests use) agrees.
+for UDP, is never handed out; scripts/free-port (what shell tests use) agrees;
+harness.Mailvetd starts again on another port when something outside the tests
+took the one it picked. Usage: ports_test.py MAILVETD.
 """
 import os
 import socket
@@ -103,12 +105,47 @@ def check_script():
     assert os.path.exists(os.path.join(testports.LOCK_DIR, str(p))), "no lock file for %d" % p
 
 
+def check_mailvetd_retry():
+    """Something outside the tests holds the milter port harness.Mailvetd picked (it listens
+    with a full backlog, so connecting there gets nowhere and mailvetd's bind fails):
+    start() starts mailvetd again on another port, once."""
+    import harness
+    work = harness.tempdir("mailvetd-ports-")
+    d = harness.Mailvetd(work)
+    squat = socket.socket()
+    squat.bind(("127.0.0.1", d.port))
+    squat.listen(0)
+    fill = []
+    for _ in range(2):  # backlog 0 holds one; a SYN to a full backlog is dropped
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", d.port))
+        except BlockingIOError:
+            pass
+        fill.append(c)
+    taken = d.port
+    try:
+        d.start()
+        assert d.port != taken, "mailvetd was not moved off the taken port %d" % taken
+        assert "cannot listen on inet:%d@" % taken in d.log_text(), d.log_text()[-2000:]
+        assert d.proc.poll() is None
+    finally:
+        rc = d.stop()
+        for c in fill + [squat]:
+            c.close()
+    assert rc == 0, "mailvetd exit status %d (log in %s)" % (rc, work)
+    import shutil
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "child":
         child()
         return 0
     failures = 0
-    for case in (check_range, check_concurrent, check_bound_skipped, check_script):
+    for case in (check_range, check_concurrent, check_bound_skipped, check_script,
+                 check_mailvetd_retry):
         try:
             case()
             print("ok   %s" % case.__name__)
