@@ -11,7 +11,7 @@ rsa-sha256 only, so the keys are RSA (PKCS#1, which dkimpy reads); an Ed25519
 key seals with mailvet the first hop of a chain dkimpy continues with RSA
 (one RFC 8617 chain of two algorithms, as Stalwart makes), which mailvet
 alone validates: dkimpy's arc_verify knows no ed25519-sha256.
-Exit 0 all good, 1 a failure, 77 dkimpy or openssl is missing (skip).
+Exit 0 all good, 1 a failure or dkimpy or openssl missing (never a skip).
 """
 import base64
 import os
@@ -40,11 +40,11 @@ ORIGINAL = (b"From: Alice <alice@example.com>\r\n"
 try:
     import dkim
 except ImportError:
-    print("SKIP: python3-dkim is not installed")
-    sys.exit(77)
+    print("FAIL: python3-dkim is not installed (scripts/install-deps --test)")
+    sys.exit(1)
 if shutil.which("openssl") is None:
-    print("SKIP: openssl is not installed")
-    sys.exit(77)
+    print("FAIL: openssl is not installed (scripts/install-deps --test)")
+    sys.exit(1)
 
 failures = []
 checks = 0

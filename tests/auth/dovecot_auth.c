@@ -10,11 +10,13 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -64,18 +66,57 @@ static void write_file(const char *name, const char *text)
 	fclose(f);
 }
 
-/* A TCP port on 127.0.0.1 that nobody listens on right now. */
+/*
+ * A TCP port on 127.0.0.1 for Dovecot, picked the way tests/daemon/testports.py
+ * picks them all: outside the kernel's ephemeral range (where bind(0) ports and
+ * every outgoing connection's source port come from), reserved for this process
+ * by an exclusive flock on /tmp/mailvet-test-ports/PORT that stays held until it
+ * exits (the fd is never closed), and free for a bind now. So neither a parallel
+ * test nor a client connection takes it before Dovecot binds it.
+ */
 static int free_port(void)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t l = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	const char *lockdir = "/tmp/mailvet-test-ports";
+	long lo = 32768, hi = 60999, first, last;
+	char path[64];
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	int i, port, fd, s, ok;
 
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &l) == 0)
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
+	if (f != NULL) {
+		if (fscanf(f, "%ld %ld", &lo, &hi) != 2)
+			lo = 32768, hi = 60999;
+		fclose(f);
+	}
+	if (lo - 1 - 20000 >= 1000)
+		first = 20000, last = lo - 1;
+	else if (65535 - (hi + 1) >= 1000)
+		first = hi + 1, last = 65535;
+	else
+		return -1;
+	if (mkdir(lockdir, 01777) == 0)
+		chmod(lockdir, 01777); /* every user's tests share it */
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
+	for (i = 0; i < 2000; i++) {
+		port = (int)(first + rand() % (last - first + 1));
+		snprintf(path, sizeof path, "%s/%d", lockdir, port);
+		/* Read-only: flock needs no write access to another user's lock file. */
+		if ((fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0666)) < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			close(fd);
+			continue;
+		}
+		sa.sin_port = htons((uint16_t)port);
+		s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ok = s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0;
+		if (s >= 0)
+			close(s);
+		if (ok)
+			return port; /* fd stays open: the port is ours until we exit */
+		close(fd);
+	}
+	return -1;
 }
 
 static void write_config(void)

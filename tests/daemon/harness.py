@@ -1,6 +1,7 @@
 """Start and stop a private mailvetd for the daemon tests.
 
-Servers listen on 127.0.0.1 on ports picked here; every process a test
+Servers listen on 127.0.0.1 on ports picked here (free_port, from
+testports.py); every process a test
 starts is stopped by its PID (atexit and SIGTERM/SIGINT handlers), never by
 name.
 """
@@ -14,6 +15,10 @@ import tempfile
 import threading
 import time
 
+import testports
+
+# Exit status 77 (ctest's SKIP_RETURN_CODE) is only for a test whose ../shared
+# suite is absent; a test that cannot start its server or peer fails: cannot_run().
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
@@ -53,12 +58,9 @@ def untrack(p):
         _children.remove(p)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+# free_port(): a port outside the kernel's ephemeral range, this process's alone
+# until it exits (testports.py says why bind(0) is not enough).
+free_port = testports.free_port
 
 
 def wait_port(port, proc=None, timeout=30):
@@ -74,13 +76,19 @@ def wait_port(port, proc=None, timeout=30):
     raise RuntimeError("nothing listens on port %d" % port)
 
 
+def cannot_run(why):
+    """A server, peer or binary the test needs is missing: that is a failure
+    (scripts/install-deps --test installs the peers; `make check` runs it)."""
+    print("FAIL: cannot run: %s" % why)
+    sys.exit(1)
+
+
 def mailvetd_path():
     p = os.environ.get("MAILVETD")
     if not p and len(sys.argv) > 1:
         p = sys.argv[1]
     if not p or not os.access(p, os.X_OK):
-        print("SKIP: no mailvetd binary (pass its path as argument or MAILVETD)")
-        sys.exit(SKIP)
+        cannot_run("no mailvetd binary (pass its path as argument or MAILVETD)")
     return p
 
 
@@ -136,6 +144,7 @@ class Mailvetd:
     def __init__(self, workdir, extra="", port=None, internal="127.0.0.2", sections=None):
         self.binary = mailvetd_path()
         self.dir = workdir
+        self.own_port = not port  # picked here: start() may pick another (see there)
         self.port = port or free_port()
         self.conf = os.path.join(workdir, "mailvet.conf")
         self.log = os.path.join(workdir, "mailvetd.log")
@@ -162,20 +171,35 @@ key = rsa1 %s
 key = ed1 %s
 """ % (self.port, AUTHSERV_ID, self.internal, os.path.join(DATA, "zone.txt"),
             os.path.join(DATA, "rsa1.pem"), os.path.join(DATA, "ed1.pem"))
+        self.extra = extra
         # extra: "[section]\nkey = value" blocks; a key of extra replaces the base's.
         with open(self.conf, "w") as f:
             f.write(merge_ini(text, extra))
 
     def start(self):
-        self.logf = open(self.log, "ab")
         env = dict(os.environ)
         # Under ASan, freed buffers sit in a quarantine (256 MB by default),
         # which would hide whether a body is streamed or kept; keep it small.
         env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=4"
-        self.proc = track(subprocess.Popen([self.binary, "-f", "-c", self.conf],
-                                           stdout=self.logf, stderr=self.logf, env=env))
-        wait_port(self.port, self.proc)
-        return self
+        for attempt in (1, 2):
+            self.logf = open(self.log, "ab")
+            self.proc = track(subprocess.Popen([self.binary, "-f", "-c", self.conf],
+                                               stdout=self.logf, stderr=self.logf, env=env))
+            try:
+                wait_port(self.port, self.proc)
+                return self
+            except RuntimeError:
+                # The milter port is this process's (testports), but a program
+                # outside the tests could still bind it: once, with a port
+                # picked here, pick another and start again.
+                taken = "cannot listen on inet:%d@" % self.port in self.log_text()
+                if attempt == 2 or not self.own_port or not taken or self.proc.poll() is None:
+                    raise
+                untrack(self.proc)
+                self.logf.close()
+                print("note: milter port %d was taken; starting again on another" % self.port)
+                self.port = free_port()
+                self.write_config(self.extra)
 
     def log_text(self):
         with open(self.log, "rb") as f:

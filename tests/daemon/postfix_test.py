@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """End to end and load: a private Postfix on 127.0.0.1 with mailvetd as its milter.
 
-Usage: postfix_test.py MAILVETD. Needs root and Postfix (exit 77 = skip
+Usage: postfix_test.py MAILVETD. Needs root and Postfix (fails
 otherwise). Starts, all on ports picked here and stopped by PID at the end:
   smtp-sink      the next hop; dumps each delivered message to a file
   mailvetd       zone-file DNS (data/zone.txt), internal host 127.0.0.2
@@ -92,21 +92,16 @@ QUEUE_DIRS = ["active", "bounce", "corrupt", "defer", "deferred", "flush", "hold
               "incoming", "private", "saved", "trace", "pid"]
 
 
-def skip(why):
-    print("SKIP: " + why)
-    sys.exit(harness.SKIP)
-
-
 def preflight():
     if os.geteuid() != 0:
-        skip("needs root to run a private Postfix instance")
+        harness.cannot_run("needs root to run a private Postfix instance")
     for p in (POSTFIX_SBIN + "/master", "/usr/sbin/smtp-sink"):
         if not os.access(p, os.X_OK):
-            skip("Postfix is not installed (%s missing; apt-get install postfix)" % p)
+            harness.cannot_run("Postfix is not installed (%s missing; scripts/install-deps --test)" % p)
     try:
         pwd.getpwnam("postfix")
     except KeyError:
-        skip("no postfix user (the postfix package creates it)")
+        harness.cannot_run("no postfix user (the postfix package creates it)")
 
 
 class Postfix:

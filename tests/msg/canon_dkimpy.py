@@ -4,8 +4,8 @@
 Generates messages from a fixed seed (CRLF and bare LF line ends, folding,
 whitespace runs, lone CRs, trailing blank lines), runs them through
 canon_tool, and compares header and body canonicalization with what dkimpy
-computes from dkim.rfc822_parse and dkim.canonicalization. Exit 77 (skip)
-when dkimpy is not installed.
+computes from dkim.rfc822_parse and dkim.canonicalization. Fails when
+dkimpy is not installed.
 """
 import random
 import struct
@@ -16,8 +16,8 @@ try:
     import dkim
     from dkim.canonicalization import Relaxed, Simple
 except ImportError:
-    print("canon_dkimpy: python3-dkim is not installed; skipping")
-    sys.exit(77)
+    print("FAIL: canon_dkimpy: python3-dkim is not installed (scripts/install-deps --test)")
+    sys.exit(1)
 
 COUNT = 3000
 

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The SMTP front end end to end: client -> mailvetd [listener] -> private Postfix -> smtp-sink.
 
-Usage: smtp_test.py MAILVETD [load | CASE...]. Needs root and Postfix (exit 77 =
-skip otherwise). Reuses tests/daemon's harness (private mailvetd) and the
+Usage: smtp_test.py MAILVETD [load | CASE...]. Needs root and Postfix (fails
+otherwise). Reuses tests/daemon's harness (private mailvetd) and the
 Postfix class of postfix_test.py; the next hop is Postfix's smtpd without
 milter, with XCLIENT authorized for 127.0.0.0/8. Every process started here
 is stopped by its PID.
