@@ -11,10 +11,13 @@
 FILE *mvd_anon_file(const char *dir, int *in_memory)
 {
 	const char *d = dir ? dir : getenv("TMPDIR");
-	int fd = open(d && *d ? d : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600), mem = 0;
+	/* O_EXCL: the file can never be given a name (linkat), whatever the filter allows */
+	int fd = open(d && *d ? d : "/tmp", O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, 0600), mem = 0;
 	FILE *f;
 
-	if (fd < 0) {
+	/* Only "this directory cannot": a full disk or a quota is not a reason for memory. */
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL ||
+	               errno == ENOENT || errno == ENOTDIR)) {
 		fd = memfd_create("mailvetd-spool", MFD_CLOEXEC);
 		mem = 1;
 	}

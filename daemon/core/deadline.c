@@ -20,6 +20,14 @@ long mvd_deadline_left_ms(const struct timespec *deadline)
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return (long)((long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	              (deadline->tv_nsec - now.tv_nsec) / 1000000);
+}
+
+long long mvd_now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }

@@ -10,4 +10,7 @@ struct timespec mvd_deadline_in(int ms);
 /* Whole milliseconds from now to deadline; 0 or less once it has passed. */
 long mvd_deadline_left_ms(const struct timespec *deadline);
 
+/* CLOCK_MONOTONIC in milliseconds (64 bits: no wrap on 32-bit systems). */
+long long mvd_now_ms(void);
+
 #endif

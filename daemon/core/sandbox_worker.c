@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <termios.h>
@@ -113,7 +114,6 @@ static const int allowed[] = {
         SCMP_SYS(madvise),
         SCMP_SYS(mincore),
         SCMP_SYS(membarrier),
-        SCMP_SYS(memfd_create), /* a spool in memory where /tmp has no O_TMPFILE (anonfile.c) */
         /* threads (clone is checked below), locks, signals within the process */
         SCMP_SYS(futex),
         SCMP_SYS(set_robust_list),
@@ -122,6 +122,7 @@ static const int allowed[] = {
         SCMP_SYS(set_tid_address),
         SCMP_SYS(sched_yield),
         SCMP_SYS(sched_getaffinity),
+        SCMP_SYS(getcpu), /* sched_getcpu where the vDSO has none (keyd/cpu.c) */
         SCMP_SYS(sched_getparam),
         SCMP_SYS(sched_getscheduler),
         SCMP_SYS(gettid),
@@ -310,6 +311,10 @@ static int add_checked(scmp_filter_ctx ctx, int write_files)
 		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i], 0));
 	for (i = 0; i < N(ioctls); i++)
 		ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, ioctls[i], 0));
+	/* the SMTP spool in memory where the temporary directory has no O_TMPFILE
+	 * (core/anonfile.c): no other flag (MFD_HUGETLB would draw on the huge pages) */
+	ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(memfd_create), 1,
+	    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)MFD_CLOEXEC, 0));
 	/* reading a limit (new limit NULL), never raising one */
 	ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_EQ, 0, 0));
 	if (write_files) {
@@ -320,8 +325,9 @@ static int add_checked(scmp_filter_ctx ctx, int write_files)
 		ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, wr, 0));
 		/*
 		 * ... and a file without a name (O_TMPFILE): the SMTP front end's
-		 * message spool (tmpfile()). It never appears in a directory: the
-		 * calls that could give it a name (linkat) are not allowed.
+		 * message spool (core/anonfile.c). It never appears in a directory:
+		 * O_EXCL, and the calls that could give it a name (linkat) are not
+		 * allowed.
 		 */
 		ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 		    SCMP_A2(SCMP_CMP_MASKED_EQ, tmp | O_CREAT | O_TRUNC | O_APPEND, tmp));

@@ -43,9 +43,9 @@ static struct slot slots[MVD_KEYD_SOCKETS];
 static atomic_int attached;
 static atomic_uint next_slot;
 static atomic_uint_fast32_t next_seq;
-/* CLOCK_MONOTONIC ms of the first call since the last answer that got none; 0: answering. */
-static atomic_long down_since;
-static atomic_long last_probe; /* of mvd_keyd_call_loop while down */
+/* Set when a call got no answer in time; cleared by the next reply of any call. */
+static atomic_int down;
+static atomic_llong last_probe; /* CLOCK_MONOTONIC ms, of mvd_keyd_call_loop while down */
 /* The slot this thread had last: taken again first, so threads seldom meet on one. */
 static _Thread_local int my_slot = -1;
 static unsigned groups = 1; /* CPU groups (cpu.c), set at attach */
@@ -111,7 +111,13 @@ static struct slot *take_slot(const struct timespec *wait_until)
 			return &slots[k];
 		}
 	}
-	start = g < 0 ? start % MVD_KEYD_SOCKETS : (unsigned)g;
+	/* None free: wait on one of the group's, spread over them as the callers come. */
+	if (g >= 0) {
+		unsigned in_group = (MVD_KEYD_SOCKETS - (unsigned)g + groups - 1) / groups;
+		start = (unsigned)g + groups * (start % in_group);
+	} else {
+		start %= MVD_KEYD_SOCKETS;
+	}
 	if (wait_until)
 		return pthread_mutex_clocklock(&slots[start].lock, CLOCK_MONOTONIC, wait_until) == 0
 		               ? &slots[start]
@@ -141,10 +147,10 @@ static int readable(const struct slot *s, const struct timespec *deadline, int p
 
 /*
  * Read replies on s until the one for seq; stale ones (a timed-out earlier
- * call) are dropped.
+ * call) are dropped, but *heard is set by any reply: the key process answers.
  */
 static enum mv_status await(const struct slot *s, uint32_t seq, struct mvd_keyd_rep *rep,
-                            const struct timespec *deadline, int precise)
+                            const struct timespec *deadline, int precise, int *heard)
 {
 	unsigned char buf[MVD_KEYD_MAX_REP];
 
@@ -155,49 +161,56 @@ static enum mv_status await(const struct slot *s, uint32_t seq, struct mvd_keyd_
 			continue;
 		if (n <= 0)
 			return MV_EIO;
-		if ((size_t)n <= sizeof buf && mvd_keyd_rep_parse(buf, (size_t)n, rep) == MV_OK &&
-		    rep->seq == seq)
-			return MV_OK;
+		if ((size_t)n <= sizeof buf && mvd_keyd_rep_parse(buf, (size_t)n, rep) == MV_OK) {
+			*heard = 1;
+			if (rep->seq == seq)
+				return MV_OK;
+		}
 	}
 	return MV_ETEMP;
 }
 
-static long now_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-/* One round trip; with loop set, waiting for a slot counts against the timeout. */
+/*
+ * One round trip; with loop set, waiting for a slot counts against the
+ * timeout and a full socket is not waited for. The key process is marked
+ * down when a call got no reply at all (not even a late one to an earlier
+ * call) after waiting at least PROBE_TIMEOUT_MS for it, or found no free
+ * socket in its whole time; any reply marks it up.
+ */
 static enum mv_status call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int timeout_ms,
                            int loop)
 {
 	unsigned char buf[MVD_KEYD_MAX_REQ];
-	struct timespec until;
+	struct timespec until, waited_enough;
 	struct slot *s;
 	enum mv_status st = MV_EINVAL;
+	int heard = 0;
 	size_t n;
 
 	r->seq = (uint32_t)atomic_fetch_add(&next_seq, 1);
 	if ((n = mvd_keyd_req_encode(r, buf)) == 0)
 		return st;
 	until = mvd_deadline_in(timeout_ms);
-	if (!(s = take_slot(loop ? &until : NULL)))
+	if (!(s = take_slot(loop ? &until : NULL))) {
+		atomic_store(&down, 1); /* every socket held for the whole timeout */
 		return MV_ETEMP;
+	}
 	if (!loop) /* the wait for a slot did not count */
 		until = mvd_deadline_in(timeout_ms);
+	waited_enough = mvd_deadline_in(PROBE_TIMEOUT_MS);
 	st = MV_EIO;
-	if (s->fd >= 0 && send(s->fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n)
-		st = await(s, r->seq, rep, &until, loop);
-	pthread_mutex_unlock(&s->lock);
-	if (st == MV_OK) {
-		atomic_store(&down_since, 0);
-	} else if (st == MV_ETEMP) {
-		long zero = 0;
-		atomic_compare_exchange_strong(&down_since, &zero, now_ms());
+	if (s->fd >= 0) {
+		ssize_t w = send(s->fd, buf, n, MSG_NOSIGNAL | (loop ? MSG_DONTWAIT : 0));
+		if (w == (ssize_t)n)
+			st = await(s, r->seq, rep, &until, loop, &heard);
+		else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			st = MV_ETEMP; /* requests pile up unanswered */
 	}
+	pthread_mutex_unlock(&s->lock);
+	if (heard)
+		atomic_store(&down, 0);
+	else if (st == MV_ETEMP && mvd_deadline_left_ms(&waited_enough) <= 0)
+		atomic_store(&down, 1);
 	return st;
 }
 
@@ -208,9 +221,9 @@ enum mv_status mvd_keyd_call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, i
 
 enum mv_status mvd_keyd_call_loop(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int timeout_ms)
 {
-	long now = now_ms(), last;
+	long long now = mvd_now_ms(), last;
 
-	if (atomic_load(&down_since) != 0) {
+	if (atomic_load(&down)) {
 		/* Down: one caller a PROBE_EVERY_MS asks, briefly; the others fail now. */
 		last = atomic_load(&last_probe);
 		if (now - last < PROBE_EVERY_MS ||

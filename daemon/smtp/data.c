@@ -28,7 +28,8 @@ static FILE *spool_open(void)
 	if (f && mem && !atomic_exchange(&told_memory, 1))
 		mvd_log(MVD_LOG_WARNING, "smtp",
 		        "the temporary directory cannot make files without a name (O_TMPFILE): "
-		        "message bodies are spooled in memory; set TMPDIR to a local file system");
+		        "message bodies are spooled in memory, up to the largest message size "
+		        "each; set TMPDIR to a local file system (tmpfs, ext4, xfs)");
 	if (!f && !atomic_exchange(&told_failure, 1))
 		mvd_log(MVD_LOG_ERR, "smtp", "cannot make a spool file for message bodies: %s",
 		        strerror(errno));

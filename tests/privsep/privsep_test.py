@@ -190,36 +190,30 @@ def reload_with(d, extra=""):
         time.sleep(0.05)
 
 
-def cpu_list(text):
-    """The CPUs of a Cpus_allowed_list value ("0-3,6")."""
-    out = set()
-    for part in text.strip().split(","):
-        lo, _, hi = part.partition("-")
-        out.update(range(int(lo), int(hi or lo) + 1))
-    return out
-
-
 def assert_threads_bound(pid):
-    """With 2 or more CPUs, the key process's signing threads are bound to their
-    socket's CPU group (daemon/keyd/cpu.c): every group has threads, none runs
-    on two groups' CPUs."""
+    """The key process's signing threads are bound to their socket's CPU group
+    (daemon/keyd/cpu.c: n = the configured CPUs, at most 8; socket i serves
+    the allowed CPUs c with c % n == i % n). A socket whose group has none of
+    the allowed CPUs keeps its thread free; with one group nothing is bound."""
     allowed = os.sched_getaffinity(0)
-    groups = min(os.cpu_count() or 1, 8)
-    if groups < 2 or len({c % groups for c in allowed}) < 2:
-        return  # nothing to bind to: covered by privsep.cpu_groups
-    seen = {}
+    groups = min(max(os.sysconf("SC_NPROCESSORS_CONF"), 1), 8)
+    want = {}
+    for i in range(8):
+        cpus = {c for c in allowed if groups > 1 and c % groups == i % groups}
+        want[i % groups] = cpus or allowed
+    bound = {}
     for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-            status = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
-        cpus = cpu_list(status["Cpus_allowed_list"])
+        cpus = os.sched_getaffinity(int(tid))
         if cpus == allowed:
-            continue  # the main thread (control pipe), unbound
+            continue  # the main thread, or a thread with nothing to bind to
         g = {c % groups for c in cpus}
         assert len(g) == 1, "key-process thread %s on several groups: %r" % (tid, sorted(cpus))
         group = g.pop()
-        seen[group] = seen.get(group, 0) + 1
-    assert set(seen) == {c % groups for c in allowed}, "groups with threads: %r" % seen
-    assert sum(seen.values()) == 8, "bound key-process threads: %r" % seen
+        assert cpus == want[group], (tid, sorted(cpus), sorted(want[group]))
+        bound[group] = bound.get(group, 0) + 1
+    expect = {g: sum(1 for i in range(8) if i % groups == g)
+              for g, cpus in want.items() if cpus != allowed}
+    assert bound == expect, "bound threads by group: %r, expected %r" % (bound, expect)
 
 
 def signing(d):

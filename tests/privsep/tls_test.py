@@ -224,12 +224,12 @@ def tls_mismatch(work, t):
 
 def timed(fn, *args):
     """(seconds, the result or the exception) of fn(*args)."""
-    t = time.time()
+    t = time.monotonic()
     try:
         out = fn(*args)
     except Exception as e:  # noqa: BLE001 - a failed handshake is a result here
         out = e
-    return time.time() - t, out
+    return time.monotonic() - t, out
 
 
 def plain_ehlo(port):
@@ -242,9 +242,10 @@ def plain_ehlo(port):
 
 def tls_key_process_down(d, t):
     """The key process stopped: the first handshake fails after at most the TLS
-    timeout (1 s); from then on handshakes fail at once and the loop's other
-    sessions are answered at once (no session waits for the key process); it
-    answering again, handshakes work again within a second."""
+    timeout (1 s); from then on each handshake fails within a fraction of that
+    and the loop's other sessions are answered as fast (none waits out the
+    timeout again; before, each handshake held the loop 3 s); it answering
+    again, handshakes work again (within 5 s here; one probe per 500 ms)."""
     handshakes(t, "before")
     keyd = d.keyd_pid()
     os.kill(keyd, signal.SIGSTOP)
@@ -264,15 +265,16 @@ def tls_key_process_down(d, t):
             time.sleep(0.1)
         print("    then 12 handshakes failed, the slowest in %.3f s; plain EHLO, slowest %.3f s"
               % (slow_tls, slow_plain))
-        assert slow_tls < 0.5 and slow_plain < 0.5, (slow_tls, slow_plain)
+        # under 0.9 s: none waited out the 1 s timeout (a slow machine or ASan aside)
+        assert slow_tls < 0.9 and slow_plain < 0.9, (slow_tls, slow_plain)
     finally:
         os.kill(keyd, signal.SIGCONT)
-    end = time.time() + 5
+    end = time.monotonic() + 5
     while True:
         took, out = timed(starttls, t.ports["mx"], t.rsa_cert, ssl.TLSVersion.TLSv1_3)
         if not isinstance(out, Exception):
             break
-        assert time.time() < end, "handshakes still fail 5 s after the key process went on: %r" % out
+        assert time.monotonic() < end, "handshakes still fail 5 s after the key process went on: %r" % out
         time.sleep(0.1)
     print("    key process going again: handshakes work again")
     handshakes(t, "after")
