@@ -174,8 +174,11 @@ int mvd_authd_main(int ctl_fd, int ready_fd, void *arg)
 	        .max_rep = MVD_AUTHD_MAX_REP,
 	        .timed = 0,
 	        .load = load_hook,
+	        .carry = NULL, /* nothing outlives a back end */
 	        .free = unload,
 	        .answer = answer,
+	        .started = NULL, /* its threads run anywhere */
+	        .started_arg = NULL,
 	        .sandbox = sandbox,
 	};
 	int fds[MVD_AUTHD_SOCKETS];
