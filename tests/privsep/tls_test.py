@@ -243,11 +243,12 @@ def plain_ehlo(port):
     assert code == 250, code
 
 
-def tls_key_process_down(d, t):
+def tls_key_process_down(t):
     """The key process stopped: the first handshake fails after at most the TLS
     timeout (1 s); from then on handshakes fail at once and the loop's other
     sessions are answered at once (no session waits for the key process); it
     answering again, handshakes work again within a second."""
+    d = t.d
     handshakes(t, "before")
     keyd = d.keyd_pid()
     os.kill(keyd, signal.SIGSTOP)
