@@ -1,21 +1,16 @@
 /* daemon/authd/server.c — the auth process: the password back end and the failure limiter, behind a socket. */
-#include <errno.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "authd.h"
+#include "aux_server.h"
 #include "config.h"
 #include "log.h"
 #include "submit.h"
-#include "supervise.h"
 
 /* One loaded configuration: its [submission] section and the back end it names. */
 struct loaded {
@@ -136,145 +131,60 @@ size_t mvd_authd_answer(struct mv_auth_backend *b, const struct mvd_submission_c
 	return len;
 }
 
-/*
- * One thread per socket: a Dovecot check may take seconds, and a slow hash
- * (yescrypt) a core's tens of milliseconds; the back end is swapped under a
- * write lock at reload.
- */
-struct server {
-	pthread_rwlock_t lock;
-	struct loaded *cur;
-	atomic_int stop;
-};
-
-struct server_thread {
-	struct server *srv;
-	int fd;
-};
-
-/* Answer what waits on fd (one record); the request's bytes are wiped. */
-static void serve(struct server *srv, int fd)
+/* The shared server's hooks (daemon/core/aux_server.c). */
+static void *load_hook(const char *path)
 {
-	unsigned char req[MVD_AUTHD_MAX_REQ], rep[MVD_AUTHD_MAX_REP];
-	ssize_t n = recv(fd, req, sizeof req, MSG_DONTWAIT | MSG_TRUNC);
-	size_t len;
-
-	if (n <= 0)
-		return;
-	pthread_rwlock_rdlock(&srv->lock);
-	/* A record longer than the buffer was truncated: answered as a bad request. */
-	len = mvd_authd_answer(srv->cur->backend, &srv->cur->cfg.submission, req,
-	                       (size_t)n > sizeof req ? sizeof req + 1 : (size_t)n, rep);
-	pthread_rwlock_unlock(&srv->lock);
-	OPENSSL_cleanse(req, sizeof req);
-	if (len)
-		(void)send(fd, rep, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return load(path);
 }
 
-static void *serve_loop(void *arg)
+static void unload(void *l)
 {
-	struct server_thread *t = arg;
-
-	while (!atomic_load(&t->srv->stop)) {
-		struct pollfd pfd = {t->fd, POLLIN, 0};
-		int r = poll(&pfd, 1, 200);
-		if (r <= 0)
-			continue;
-		if (!(pfd.revents & POLLIN))
-			break; /* the socket is gone: do not spin on it */
-		serve(t->srv, t->fd);
-	}
-	return NULL;
+	loaded_free(l);
 }
 
-static void tell(int fd, unsigned char status)
+/* The request's bytes are wiped once answered. */
+static size_t answer(void *state, unsigned char *req, size_t n, unsigned char *rep)
 {
-	(void)!write(fd, &status, 1);
-}
+	struct loaded *l = state;
+	size_t len = mvd_authd_answer(l->backend, &l->cfg.submission, req, n, rep);
 
-static void reload(struct server *srv, const char *path, int ready_fd)
-{
-	struct loaded *nl = load(path), *old = NULL;
-
-	if (nl) {
-		pthread_rwlock_wrlock(&srv->lock);
-		old = srv->cur;
-		srv->cur = nl;
-		pthread_rwlock_unlock(&srv->lock);
-		loaded_free(old);
-	} else {
-		mvd_log(MVD_LOG_ERR, "authd", "reload failed: keeping the back end loaded");
-	}
-	tell(ready_fd, nl ? 0 : 1);
-}
-
-/* The control pipe: 1 to go on, 0 to stop; *want set by MVD_CTL_RELOAD. */
-static int control(int fd, int *want)
-{
-	char buf[64];
-	ssize_t n = read(fd, buf, sizeof buf);
-
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN;
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == MVD_CTL_STOP)
-			return 0;
-		*want |= buf[i] == MVD_CTL_RELOAD;
-	}
-	return n > 0;
+	OPENSSL_cleanse(req, MVD_AUTHD_MAX_REQ);
+	return len;
 }
 
 /* The filter, once the threads run; a dovecot:inet: back end needs IP sockets. */
-static void sandbox(const struct loaded *l)
+static int sandbox(const void *state, char *why, size_t whylen)
 {
-	const char *sasl = l->cfg.submission.sasl;
-	char why[128] = "";
+	const char *sasl = ((const struct loaded *)state)->cfg.submission.sasl;
 
-	if (mvd_authd_sandbox(sasl && strncmp(sasl, "dovecot:inet:", 13) == 0, why, sizeof why) !=
-	    0)
-		mvd_log(MVD_LOG_WARNING, "authd", "no system-call filter: %s", why);
+	return mvd_authd_sandbox(sasl && strncmp(sasl, "dovecot:inet:", 13) == 0, why, whylen);
 }
 
+/*
+ * One thread per socket: a Dovecot check may take seconds, and a slow hash
+ * (yescrypt) a core's tens of milliseconds; the back end is swapped under a
+ * write lock at reload. Each thread polls its socket (no SO_RCVTIMEO).
+ */
 int mvd_authd_main(int ctl_fd, int ready_fd, void *arg)
 {
-	const char *path = arg;
-	struct server srv;
-	struct server_thread th[MVD_AUTHD_SOCKETS];
-	pthread_t tid[MVD_AUTHD_SOCKETS];
-	int fds[MVD_AUTHD_SOCKETS], go = 1, started = 0;
+	static const struct mvd_aux_ops ops = {
+	        .tag = "authd",
+	        .held = "the back end",
+	        .max_req = MVD_AUTHD_MAX_REQ,
+	        .max_rep = MVD_AUTHD_MAX_REP,
+	        .timed = 0,
+	        .load = load_hook,
+	        .carry = NULL, /* nothing outlives a back end */
+	        .free = unload,
+	        .answer = answer,
+	        .started = NULL, /* its threads run anywhere */
+	        .started_arg = NULL,
+	        .sandbox = sandbox,
+	};
+	int fds[MVD_AUTHD_SOCKETS];
 
-	memset(&srv, 0, sizeof srv);
-	atomic_init(&srv.stop, 0);
 	/* Its own name, so that ps and the tests tell it from the worker. */
 	prctl(PR_SET_NAME, "mailvetd-authd", 0, 0, 0);
 	mvd_authd_channel_server(fds);
-	srv.cur = load(path);
-	mvd_log_start_over();
-	tell(ready_fd, srv.cur ? 0 : 1);
-	if (!srv.cur)
-		return 1;
-	pthread_rwlock_init(&srv.lock, NULL);
-	for (int i = 0; i < MVD_AUTHD_SOCKETS; i++) {
-		th[i] = (struct server_thread){&srv, fds[i]};
-		if (pthread_create(&tid[i], NULL, serve_loop, &th[i]) != 0)
-			break;
-		started++;
-	}
-	if (started == MVD_AUTHD_SOCKETS)
-		sandbox(srv.cur);
-	while (go && started) {
-		struct pollfd pfd = {ctl_fd, POLLIN, 0};
-		int want = 0;
-		if (poll(&pfd, 1, -1) <= 0)
-			continue;
-		go = control(ctl_fd, &want);
-		if (go && want)
-			reload(&srv, path, ready_fd);
-	}
-	atomic_store(&srv.stop, 1);
-	for (int i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
-	loaded_free(srv.cur);
-	pthread_rwlock_destroy(&srv.lock);
-	return started ? 0 : 1;
+	return mvd_aux_serve(&ops, fds, MVD_AUTHD_SOCKETS, ctl_fd, ready_fd, arg);
 }

@@ -1,20 +1,15 @@
 /* daemon/keyd/server.c — the key process: load the private keys, answer "sign this digest". */
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "aux_server.h"
 #include "config.h"
 #include "keyd.h"
 #include "keys.h"
 #include "log.h"
-#include "supervise.h"
 
 /* One key file and its key (borrowed from keys). */
 struct entry {
@@ -154,27 +149,37 @@ size_t mvd_keyd_answer(const struct mvd_keyd_keys *k, const unsigned char *req, 
 	return mvd_keyd_rep_encode(&rep, out);
 }
 
-/* The control pipe: 1 to go on, 0 to stop; *reload set by MVD_CTL_RELOAD. */
-static int control(int fd, int *reload)
+/* The shared server's hooks (daemon/core/aux_server.c). */
+static void *load(const char *path)
 {
-	char buf[64];
-	ssize_t n = read(fd, buf, sizeof buf);
-
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN;
-	if (n == 0)
-		return 0;
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == MVD_CTL_STOP)
-			return 0;
-		*reload |= buf[i] == MVD_CTL_RELOAD;
-	}
-	return 1;
+	return mvd_keyd_keys_load(path);
 }
 
-static void tell(int fd, unsigned char status)
+static void carry(void *fresh, void *old)
 {
-	(void)!write(fd, &status, 1);
+	mvd_keyd_keys_carry(fresh, old); /* the worker's contexts still use them till it reloads */
+}
+
+static void unload(void *keys)
+{
+	mvd_keyd_keys_free(keys);
+}
+
+static size_t answer(void *keys, unsigned char *req, size_t n, unsigned char *rep)
+{
+	return mvd_keyd_answer(keys, req, n, rep);
+}
+
+/* On its socket's CPUs, where the worker's threads that use it run. */
+static void bind_thread(pthread_t t, unsigned i, void *groups)
+{
+	(void)mvd_keyd_bind_thread(t, i, *(const unsigned *)groups);
+}
+
+static int sandbox(const void *keys, char *why, size_t whylen)
+{
+	(void)keys;
+	return mvd_keyd_sandbox(why, whylen);
 }
 
 /*
@@ -182,143 +187,27 @@ static void tell(int fd, unsigned char status)
  * signing does (a single thread caps RSA at one core's rate); the keys are
  * swapped under a write lock at reload.
  */
-struct server {
-	pthread_rwlock_t lock;
-	struct mvd_keyd_keys *keys;
-	atomic_int stop;
-};
-
-struct server_thread {
-	struct server *srv;
-	int fd;
-	int timed; /* SO_RCVTIMEO is set: recv blocks a slice at a time, no poll before it */
-};
-
-#define STOP_SLICE_MS 200 /* how often a waiting thread looks at the stop flag */
-
-/* Wait for a record on t's socket: 1 to read it, 0 to look at the stop flag, -1 gone. */
-static int wait_request(const struct server_thread *t)
-{
-	struct pollfd pfd = {t->fd, POLLIN, 0};
-	int r;
-
-	if (t->timed)
-		return 1;
-	if ((r = poll(&pfd, 1, STOP_SLICE_MS)) <= 0)
-		return 0;
-	return pfd.revents & POLLIN ? 1 : -1; /* the socket is gone: do not spin on it */
-}
-
-/* Is the worker's end closed (a bench or a test ending; mailvetd keeps it open)? */
-static int peer_gone(int fd)
-{
-	struct pollfd pfd = {fd, 0, 0};
-
-	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL));
-}
-
-/*
- * Two system calls per request: a blocking recv, the send of the reply
- * (issue 17: the round trip's cost is mostly its system calls and wakeups).
- */
-static void *serve_loop(void *arg)
-{
-	struct server_thread *t = arg;
-	unsigned char req[MVD_KEYD_MAX_REQ], rep[MVD_KEYD_MAX_REP];
-
-	while (!atomic_load(&t->srv->stop)) {
-		ssize_t n;
-		size_t len;
-		int w = wait_request(t);
-		if (w < 0)
-			break;
-		if (w == 0)
-			continue;
-		n = recv(t->fd, req, sizeof req, (t->timed ? 0 : MSG_DONTWAIT) | MSG_TRUNC);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-			continue;
-		if (n < 0 || (n == 0 && peer_gone(t->fd)))
-			break;
-		if (n == 0)
-			continue;
-		/* A record longer than the buffer was truncated: answered as a bad request. */
-		pthread_rwlock_rdlock(&t->srv->lock);
-		len = mvd_keyd_answer(t->srv->keys, req,
-		                      (size_t)n > sizeof req ? sizeof req + 1 : (size_t)n, rep);
-		pthread_rwlock_unlock(&t->srv->lock);
-		if (len)
-			(void)send(t->fd, rep, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	}
-	return NULL;
-}
-
-static void reload(struct server *srv, const char *path, int ready_fd)
-{
-	struct mvd_keyd_keys *nk = mvd_keyd_keys_load(path), *old = NULL;
-
-	if (nk) {
-		pthread_rwlock_wrlock(&srv->lock);
-		old = srv->keys;
-		mvd_keyd_keys_carry(nk,
-		                    old); /* the worker's contexts still use them till it reloads */
-		srv->keys = nk;
-		pthread_rwlock_unlock(&srv->lock);
-		mvd_keyd_keys_free(old);
-	} else {
-		mvd_log(MVD_LOG_ERR, "keyd", "reload failed: keeping the keys loaded");
-	}
-	tell(ready_fd, nk ? 0 : 1);
-}
-
 int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 {
-	const char *path = arg;
-	struct server srv;
-	struct server_thread th[MVD_KEYD_SOCKETS];
-	pthread_t tid[MVD_KEYD_SOCKETS];
-	int fds[MVD_KEYD_SOCKETS], go = 1, started = 0;
 	unsigned groups = mvd_keyd_groups();
+	const struct mvd_aux_ops ops = {
+	        .tag = "keyd",
+	        .held = "the keys",
+	        .max_req = MVD_KEYD_MAX_REQ,
+	        .max_rep = MVD_KEYD_MAX_REP,
+	        .timed = 1,
+	        .load = load,
+	        .carry = carry,
+	        .free = unload,
+	        .answer = answer,
+	        .started = bind_thread,
+	        .started_arg = &groups,
+	        .sandbox = sandbox,
+	};
+	int fds[MVD_KEYD_SOCKETS];
 
-	memset(&srv, 0, sizeof srv);
-	atomic_init(&srv.stop, 0);
 	/* Its own name, so that ps and the tests tell it from the worker. */
 	prctl(PR_SET_NAME, "mailvetd-keyd", 0, 0, 0);
 	mvd_keyd_channel_server(fds);
-	srv.keys = mvd_keyd_keys_load(path);
-	mvd_log_start_over();
-	tell(ready_fd, srv.keys ? 0 : 1);
-	if (!srv.keys)
-		return 1;
-	pthread_rwlock_init(&srv.lock, NULL);
-	for (int i = 0; i < MVD_KEYD_SOCKETS; i++) {
-		struct timeval tv = {0, STOP_SLICE_MS * 1000};
-		/* Before the filter: setsockopt is not among the calls it allows. */
-		int timed = setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
-		th[i] = (struct server_thread){&srv, fds[i], timed};
-		if (pthread_create(&tid[i], NULL, serve_loop, &th[i]) != 0)
-			break;
-		/* On its socket's CPUs, where the worker's threads that use it run. */
-		(void)mvd_keyd_bind_thread(tid[i], (unsigned)i, groups);
-		started++;
-	}
-	if (started == MVD_KEYD_SOCKETS) {
-		char why[128] = "";
-		if (mvd_keyd_sandbox(why, sizeof why) != 0)
-			mvd_log(MVD_LOG_WARNING, "keyd", "no system-call filter: %s", why);
-	}
-	while (go && started) {
-		struct pollfd pfd = {ctl_fd, POLLIN, 0};
-		int want = 0;
-		if (poll(&pfd, 1, -1) <= 0)
-			continue;
-		go = control(ctl_fd, &want);
-		if (go && want)
-			reload(&srv, path, ready_fd);
-	}
-	atomic_store(&srv.stop, 1);
-	for (int i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
-	mvd_keyd_keys_free(srv.keys);
-	pthread_rwlock_destroy(&srv.lock);
-	return started ? 0 : 1;
+	return mvd_aux_serve(&ops, fds, MVD_KEYD_SOCKETS, ctl_fd, ready_fd, arg);
 }

@@ -10,18 +10,17 @@ import base64
 import crypt
 import os
 import re
-import shutil
 import signal
 import smtplib
 import ssl
 import subprocess
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 import harness  # noqa: E402
+import case_main  # noqa: E402
 from privsep_test import memory_holds  # noqa: E402
 
 USERS = {"alice": "alice-Pass-7Qz!", "bob": "bob-Pass-3Kx!", "carol": "carol-Pass-9Wt!"}
@@ -236,37 +235,21 @@ CASES = {f.__name__: f for f in (auth_process, auth_process_restart, auth_reload
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in CASES:
-        print(__doc__)
+    case = case_main.pick(CASES, __doc__)
+    if case is None:
         return 2
-    case = CASES[sys.argv[1]]
-    sys.argv = [sys.argv[0]] + sys.argv[2:]  # harness reads the binary from argv[1]
     work = harness.tempdir("mailvetd-authd-")
     os.chmod(work, 0o755)
     t = Setup(work)
-    try:
-        t.d.start()
+
+    def ready():
         harness.wait_port(t.sub, t.d.proc)
         # The supervisor binds the port before it starts its children: wait for the worker,
         # which starts only once the auth process said its back end loaded.
         assert wait_started(t.d), "no worker started"
-    except Exception as e:  # a test that cannot start its server fails
-        print("FAIL cannot start mailvetd: %s" % e)
-        print(t.d.log_text()[-4000:])
+    if not case_main.start(t.d, ready):
         return 1
-    rc = 0
-    try:
-        case(t)
-        print("ok %s" % case.__name__)
-    except Exception:
-        traceback.print_exc()
-        print("FAIL %s; log: %s" % (case.__name__, t.d.log))
-        print(t.d.log_text()[-4000:])
-        rc = 1
-    rc |= harness.stop_checked(t.d)
-    if rc == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    return rc
+    return case_main.run(case, t, t.d, work)
 
 
 if __name__ == "__main__":

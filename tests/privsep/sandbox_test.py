@@ -15,11 +15,11 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 import harness  # noqa: E402
+import case_main  # noqa: E402
 from harness import AUTHSERV_ID, DATA  # noqa: E402
 import postfix_test  # noqa: E402
 import privsep_test as pt  # noqa: E402
@@ -361,24 +361,16 @@ CASES = {f.__name__: f for f in (worker_seccomp, users, auth_user, worker_crash)
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in CASES:
-        print(__doc__)
+    case = case_main.pick(CASES, __doc__)
+    if case is None:
         return 2
-    case = CASES[sys.argv[1]]
-    sys.argv = [sys.argv[0]] + sys.argv[2:]  # harness reads the binary from argv[1]
-    work = harness.tempdir("mailvetd-sandbox-")
+    work = harness.tempdir("mailvetd-sandbox-")  # each case starts the mailvetd it needs
     try:
-        case(work)
-        print("ok %s" % case.__name__)
+        failures = harness.run_cases([case], work)
     except SystemExit as e:  # postfix_test.preflight: no Postfix is a failure here
         print("FAIL %s: cannot run (%s)" % (case.__name__, e))
         return 1
-    except Exception:
-        traceback.print_exc()
-        print("FAIL %s; work dir kept: %s" % (case.__name__, work))
-        return 1
-    shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return harness.finish(work, failures, 0, None, "work dir")
 
 
 if __name__ == "__main__":

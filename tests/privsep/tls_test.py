@@ -16,12 +16,12 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
+import case_main  # noqa: E402
 from privsep_test import memory_holds, reload_plain, secrets  # noqa: E402
 
 VERSIONS = (("TLSv1.2", ssl.TLSVersion.TLSv1_2), ("TLSv1.3", ssl.TLSVersion.TLSv1_3))
@@ -92,6 +92,7 @@ class Setup:
         self.ec_cert, self.ec_key = self_signed(work, "tls", "ec")
         self.ports = {"mx": harness.free_port(), "tls": harness.free_port()}
         self.next_hop = harness.free_port()  # never reached: no mail is sent
+        self.d = None  # the mailvetd that main starts for the case
 
     def listeners(self, ec_key=None):
         return """[listener mx]
@@ -145,9 +146,10 @@ def assert_only_keyd_holds(d, needles, must):
           % (worker, d.proc.pid, len(needles)))
 
 
-def no_tls_key_in_worker(d, t):
+def no_tls_key_in_worker(t):
     """TLS 1.2 and 1.3 handshakes, RSA and ECDSA, signed by the key process; the
     worker's and the supervisor's memory hold none of the keys."""
+    d = t.d
     handshakes(t, "start")
     rsa_key_exchange_refused(t.ports["mx"])
     assert d.wait_log("2 TLS key(s)"), "the key process did not load the TLS keys"
@@ -155,9 +157,10 @@ def no_tls_key_in_worker(d, t):
                            ("mx.key privateExponent", "mx.key prime1", "tls.key priv"))
 
 
-def tls_reload(d, t):
+def tls_reload(t):
     """Key and certificate replaced in place, SIGHUP: the new pair serves, the old
     key is gone from the key process and never was in the worker."""
+    d = t.d
     old = key_secrets(t.rsa_key)
     before = handshakes(t, "before")
     with open(t.rsa_cert) as f:
@@ -201,9 +204,9 @@ def tls_reload(d, t):
     assert not gone, "the worker holds the old key: %s" % sorted(gone)
 
 
-def tls_mismatch(work, t):
+def tls_mismatch(t):
     """A tls_key that is not tls_cert's: mailvetd does not start, and says why."""
-    d = harness.Mailvetd(work, extra=t.listeners(ec_key=t.rsa_key))
+    d = harness.Mailvetd(t.work, extra=t.listeners(ec_key=t.rsa_key))
     try:
         d.start()
     except RuntimeError:
@@ -240,12 +243,13 @@ def plain_ehlo(port):
     assert code == 250, code
 
 
-def tls_key_process_down(d, t):
+def tls_key_process_down(t):
     """The key process stopped: the first handshake fails after at most the TLS
     timeout (1 s); from then on each handshake fails within a fraction of that
     and the loop's other sessions are answered as fast (none waits out the
     timeout again; before, each handshake held the loop 3 s); it answering
     again, handshakes work again (within 5 s here; one probe per 500 ms)."""
+    d = t.d
     handshakes(t, "before")
     keyd = d.keyd_pid()
     os.kill(keyd, signal.SIGSTOP)
@@ -284,43 +288,17 @@ CASES = {f.__name__: f for f in (no_tls_key_in_worker, tls_reload, tls_mismatch,
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in CASES:
-        print(__doc__)
+    case = case_main.pick(CASES, __doc__)
+    if case is None:
         return 2
-    case = CASES[sys.argv[1]]
-    sys.argv = [sys.argv[0]] + sys.argv[2:]  # harness reads the binary from argv[1]
     work = harness.tempdir("mailvetd-privsep-tls-")
     t = Setup(work)
-    if case is tls_mismatch:
-        try:
-            case(work, t)
-            print("ok tls_mismatch")
-            shutil.rmtree(work, ignore_errors=True)
-            return 0
-        except Exception:
-            traceback.print_exc()
-            print("FAIL tls_mismatch; work dir %s" % work)
-            return 1
-    d = harness.Mailvetd(work, extra=t.listeners())
-    try:
-        d.start()
-    except Exception as e:  # a test that cannot start its server fails
-        print("FAIL cannot start mailvetd: %s" % e)
-        print(d.log_text()[-4000:])
+    if case is tls_mismatch:  # starts a mailvetd of its own, which must not start
+        return harness.finish(work, harness.run_cases([case], t), 0, None, "work dir")
+    t.d = harness.Mailvetd(work, extra=t.listeners())
+    if not case_main.start(t.d):
         return 1
-    rc = 0
-    try:
-        case(d, t)
-        print("ok %s" % case.__name__)
-    except Exception:
-        traceback.print_exc()
-        print("FAIL %s; log: %s" % (case.__name__, d.log))
-        print(d.log_text()[-4000:])
-        rc = 1
-    rc |= harness.stop_checked(d)
-    if rc == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    return rc
+    return case_main.run(case, t, t.d, work)
 
 
 if __name__ == "__main__":
