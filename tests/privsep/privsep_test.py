@@ -13,11 +13,11 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 import harness  # noqa: E402
+import case_main  # noqa: E402
 from harness import AUTHSERV_ID, DATA  # noqa: E402
 from milterproto import MilterClient, apply_mods  # noqa: E402
 
@@ -356,32 +356,14 @@ CASES = {f.__name__: f for f in (no_key_in_worker, signing, key_process_restart,
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in CASES:
-        print(__doc__)
+    case = case_main.pick(CASES, __doc__)
+    if case is None:
         return 2
-    case = CASES[sys.argv[1]]
-    sys.argv = [sys.argv[0]] + sys.argv[2:]  # harness reads the binary from argv[1]
     work = harness.tempdir("mailvetd-privsep-")
     d = harness.Mailvetd(work)
-    try:
-        d.start()
-    except Exception as e:  # a test that cannot start its server fails
-        print("FAIL cannot start mailvetd: %s" % e)
-        print(d.log_text()[-4000:])
+    if not case_main.start(d):
         return 1
-    rc = 0
-    try:
-        case(d)
-        print("ok %s" % case.__name__)
-    except Exception:
-        traceback.print_exc()
-        print("FAIL %s; log: %s" % (case.__name__, d.log))
-        print(d.log_text()[-4000:])
-        rc = 1
-    rc |= harness.stop_checked(d)
-    if rc == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    return rc
+    return case_main.run(case, d, d, work)
 
 
 if __name__ == "__main__":
