@@ -31,21 +31,28 @@ int mvd_keyd_current_group(unsigned groups)
 	return c < 0 || groups == 0 ? -1 : (int)((unsigned)c % groups);
 }
 
-int mvd_keyd_bind_thread(pthread_t t, unsigned socket, unsigned groups)
+int mvd_keyd_group_cpus(unsigned socket, unsigned groups, const cpu_set_t *allowed, cpu_set_t *out)
 {
-	cpu_set_t allowed, mine;
-	unsigned g = socket % groups;
 	int any = 0;
 
-	if (groups < 2 || sched_getaffinity(0, sizeof allowed, &allowed) != 0)
-		return -1;
-	CPU_ZERO(&mine);
+	CPU_ZERO(out);
+	if (groups < 2)
+		return 0;
 	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (CPU_ISSET(c, &allowed) && (unsigned)c % groups == g) {
-			CPU_SET(c, &mine);
+		if (CPU_ISSET(c, allowed) && (unsigned)c % groups == socket % groups) {
+			CPU_SET(c, out);
 			any = 1;
 		}
 	}
-	/* None of the group's CPUs is ours to use: the thread stays free. */
-	return any ? pthread_setaffinity_np(t, sizeof mine, &mine) : -1;
+	return any;
+}
+
+int mvd_keyd_bind_thread(pthread_t t, unsigned socket, unsigned groups)
+{
+	cpu_set_t allowed, mine;
+
+	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 ||
+	    !mvd_keyd_group_cpus(socket, groups, &allowed, &mine))
+		return -1; /* one group, or none of the group's CPUs is ours: the thread stays free */
+	return pthread_setaffinity_np(t, sizeof mine, &mine);
 }

@@ -3,6 +3,7 @@
 #define MAILVETD_KEYD_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -133,6 +134,8 @@ int mvd_keyd_channel_open(void);
 unsigned mvd_keyd_groups(void);
 int mvd_keyd_current_group(unsigned groups);
 int mvd_keyd_bind_thread(pthread_t t, unsigned socket, unsigned groups);
+/* The CPUs socket's thread is bound to: allowed's CPUs of its group, in out; 0 if none. */
+int mvd_keyd_group_cpus(unsigned socket, unsigned groups, const cpu_set_t *allowed, cpu_set_t *out);
 /* In the key process: close the worker's ends; the server's fds in fds[MVD_KEYD_SOCKETS]. */
 void mvd_keyd_channel_server(int *fds);
 /* In the worker: close the key process's ends; the client's fds in fds[MVD_KEYD_SOCKETS]. */

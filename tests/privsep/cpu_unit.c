@@ -98,12 +98,53 @@ static void a_thread_is_bound_to_its_sockets_group(void **state)
 	}
 }
 
+static cpu_set_t cpus(const int *list, size_t n)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (size_t i = 0; i < n; i++)
+		CPU_SET(list[i], &set);
+	return set;
+}
+
+/* The mapping on fixed machines, written out by hand (not recomputed). */
+static void the_mapping_on_fixed_machines(void **state)
+{
+	static const int four[] = {0, 1, 2, 3}, one[] = {1},
+	                 sixteen[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	                 three_eleven[] = {3, 11}, even[] = {0, 2}, zero[] = {0};
+	cpu_set_t allowed, got, want;
+
+	(void)state;
+	/* 4 CPUs, 4 groups: socket 5 serves CPU 1 */
+	allowed = cpus(four, 4);
+	assert_int_equal(mvd_keyd_group_cpus(5, 4, &allowed, &got), 1);
+	want = cpus(one, 1);
+	assert_true(CPU_EQUAL(&got, &want));
+	/* 16 CPUs, 8 groups: socket 3 serves CPUs 3 and 11 */
+	allowed = cpus(sixteen, 16);
+	assert_int_equal(mvd_keyd_group_cpus(3, 8, &allowed, &got), 1);
+	want = cpus(three_eleven, 2);
+	assert_true(CPU_EQUAL(&got, &want));
+	/* only CPUs 0 and 2 allowed of 2 groups: socket 1's group has none, socket 6 has both */
+	allowed = cpus(even, 2);
+	assert_int_equal(mvd_keyd_group_cpus(1, 2, &allowed, &got), 0);
+	assert_int_equal(CPU_COUNT(&got), 0);
+	assert_int_equal(mvd_keyd_group_cpus(6, 2, &allowed, &got), 1);
+	assert_true(CPU_EQUAL(&got, &allowed));
+	/* one group: nothing to bind */
+	allowed = cpus(zero, 1);
+	assert_int_equal(mvd_keyd_group_cpus(0, 1, &allowed, &got), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(groups_are_the_cpus_up_to_the_sockets),
 	        cmocka_unit_test(the_current_group_follows_the_cpu),
 	        cmocka_unit_test(a_thread_is_bound_to_its_sockets_group),
+	        cmocka_unit_test(the_mapping_on_fixed_machines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
