@@ -101,6 +101,34 @@ def vm_hwm_kb(pid):
     return -1
 
 
+def _thread_states(pid):
+    """The state letter of each thread of pid (R, S, T, ...), from /proc/pid/task/*/stat."""
+    states = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                states.append(f.read().rsplit(")", 1)[1].split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return states
+
+
+def stop_process(pid, timeout=10):
+    """SIGSTOP pid and wait until every one of its threads is stopped. kill() returns
+    before that: the stop reaches the other threads only once the thread that took the
+    signal has run, and until then they may still serve requests (a thread bound to a
+    busy CPU can take a while)."""
+    os.kill(pid, signal.SIGSTOP)
+    end = time.time() + timeout
+    while time.time() < end:
+        states = _thread_states(pid)
+        if states and all(s in ("T", "t") for s in states):
+            return
+        time.sleep(0.005)
+    raise AssertionError("process %d not stopped after %d s: thread states %s"
+                         % (pid, timeout, _thread_states(pid)))
+
+
 def seccomp_filters(pid):
     """How many seccomp filters pid runs under (0: none)."""
     with open("/proc/%d/status" % pid) as f:

@@ -169,7 +169,7 @@ def auth_process_restart(t):
     code, _ = t.auth("alice", USERS["alice"])
     assert code == 235
     authd, worker = d.auth_pid(), d.worker_pid()
-    os.kill(authd, signal.SIGSTOP)
+    harness.stop_process(authd)
     try:
         t0 = time.time()
         code, text = t.auth("alice", "a-wrong-one")  # would be a 535: its answer comes late

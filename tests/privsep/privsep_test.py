@@ -267,7 +267,7 @@ def key_process_restart(d):
     is restarted by the supervisor and signing works again."""
     assert_signed_and_verifies(d, "before")
     keyd = d.keyd_pid()
-    os.kill(keyd, signal.SIGSTOP)
+    harness.stop_process(keyd)
     try:
         t = time.time()
         a = send_outbound(d, "stuck")

@@ -252,7 +252,7 @@ def tls_key_process_down(t):
     d = t.d
     handshakes(t, "before")
     keyd = d.keyd_pid()
-    os.kill(keyd, signal.SIGSTOP)
+    harness.stop_process(keyd)
     try:
         took, out = timed(starttls, t.ports["mx"], t.rsa_cert, ssl.TLSVersion.TLSv1_3)
         assert isinstance(out, Exception), "a handshake succeeded with the key process stopped"
