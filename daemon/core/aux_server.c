@@ -13,14 +13,24 @@
 #include "supervise.h"
 
 /*
+ * One loaded state and the requests answering with it. A reload publishes
+ * the next one at once; this one is freed by whoever lets go of it last,
+ * so that a reload never waits for a slow answer (a Dovecot check that
+ * takes seconds) and a slow answer never waits for a reload.
+ */
+struct generation {
+	void *state;
+	atomic_uint refs; /* the server's (while current) and each answer's in flight */
+};
+
+/*
  * One thread per socket, so that the requests use every core (a signature,
- * a slow hash, a Dovecot check that takes seconds); the state is swapped
- * under a write lock at reload.
+ * a slow hash, a Dovecot check that takes seconds).
  */
 struct server {
 	const struct mvd_aux_ops *ops;
-	pthread_rwlock_t lock;
-	void *state;
+	pthread_mutex_t lock; /* guards cur: held only to take a reference */
+	struct generation *cur;
 	atomic_int stop;
 };
 
@@ -69,6 +79,36 @@ static int wait_request(const struct server_thread *t)
 	return pfd.revents & POLLIN ? 1 : -1; /* the socket is gone: do not spin on it */
 }
 
+static struct generation *generation_new(void *state)
+{
+	struct generation *g = malloc(sizeof *g);
+
+	if (g) {
+		g->state = state;
+		atomic_init(&g->refs, 1);
+	}
+	return g;
+}
+
+static struct generation *acquire(struct server *srv)
+{
+	struct generation *g;
+
+	pthread_mutex_lock(&srv->lock);
+	g = srv->cur;
+	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&srv->lock);
+	return g;
+}
+
+static void release(const struct mvd_aux_ops *ops, struct generation *g)
+{
+	if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1) {
+		ops->free(g->state);
+		free(g);
+	}
+}
+
 /* Is the worker's end closed (a bench or a test ending; mailvetd keeps it open)? */
 static int peer_gone(int fd)
 {
@@ -87,6 +127,7 @@ static void *serve_loop(void *arg)
 	const struct mvd_aux_ops *ops = t->srv->ops;
 
 	while (!atomic_load(&t->srv->stop)) {
+		struct generation *g;
 		ssize_t n;
 		size_t len;
 		int w = wait_request(t);
@@ -102,10 +143,10 @@ static void *serve_loop(void *arg)
 		if (n == 0)
 			continue;
 		/* A record longer than the buffer was truncated: answered as a bad request. */
-		pthread_rwlock_rdlock(&t->srv->lock);
-		len = ops->answer(t->srv->state, t->req,
+		g = acquire(t->srv);
+		len = ops->answer(g->state, t->req,
 		                  (size_t)n > ops->max_req ? ops->max_req + 1 : (size_t)n, t->rep);
-		pthread_rwlock_unlock(&t->srv->lock);
+		release(ops, g);
 		if (len)
 			(void)send(t->fd, t->rep, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
@@ -115,23 +156,29 @@ static void *serve_loop(void *arg)
 static void reload(struct server *srv, const char *path, int ready_fd)
 {
 	const struct mvd_aux_ops *ops = srv->ops;
-	void *fresh = ops->load(path), *old = NULL;
+	void *fresh = ops->load(path);
+	struct generation *g = fresh ? generation_new(fresh) : NULL, *old;
 
-	if (fresh) {
-		pthread_rwlock_wrlock(&srv->lock);
-		old = srv->state;
+	if (g) {
+		/* Only this thread changes cur: old stays current (and alive) till the swap. */
 		if (ops->carry)
-			ops->carry(fresh, old);
-		srv->state = fresh;
-		pthread_rwlock_unlock(&srv->lock);
-		ops->free(old);
+			ops->carry(fresh, srv->cur->state);
+		pthread_mutex_lock(&srv->lock);
+		old = srv->cur;
+		srv->cur = g;
+		pthread_mutex_unlock(&srv->lock);
+		release(ops, old);
 	} else {
+		if (fresh) {
+			mvd_log(MVD_LOG_ERR, ops->tag, "out of memory");
+			ops->free(fresh);
+		}
 		mvd_log(MVD_LOG_ERR, ops->tag, "reload failed: keeping %s loaded", ops->held);
 	}
-	tell(ready_fd, fresh ? 0 : 1);
+	tell(ready_fd, g ? 0 : 1);
 }
 
-/* One thread per socket (each started one counted in *started), then the filter. */
+/* One thread per socket (each started one counted in *started), then, if all run, the filter. */
 static void start(struct server *srv, struct server_thread *th, pthread_t *tid, const int *fds,
                   int n, int *started)
 {
@@ -153,7 +200,7 @@ static void start(struct server *srv, struct server_thread *th, pthread_t *tid, 
 	}
 	if (*started == n) {
 		char why[128] = "";
-		if (ops->sandbox(srv->state, why, sizeof why) != 0)
+		if (ops->sandbox(srv->cur->state, why, sizeof why) != 0)
 			mvd_log(MVD_LOG_WARNING, ops->tag, "no system-call filter: %s", why);
 	}
 }
@@ -162,6 +209,7 @@ int mvd_aux_serve(const struct mvd_aux_ops *ops, const int *fds, int n, int ctl_
                   const char *path)
 {
 	struct server srv;
+	void *state;
 	/* The threads, then their buffers, in one block; the ids apart. */
 	struct server_thread *th =
 	        calloc(1, (size_t)n * (sizeof *th + ops->max_req + ops->max_rep));
@@ -173,17 +221,25 @@ int mvd_aux_serve(const struct mvd_aux_ops *ops, const int *fds, int n, int ctl_
 	atomic_init(&srv.stop, 0);
 	if (!th || !tid)
 		mvd_log(MVD_LOG_ERR, ops->tag, "out of memory");
-	srv.state = th && tid ? ops->load(path) : NULL;
+	state = th && tid ? ops->load(path) : NULL;
+	if (state && !(srv.cur = generation_new(state))) {
+		mvd_log(MVD_LOG_ERR, ops->tag, "out of memory");
+		ops->free(state);
+	}
 	mvd_log_start_over();
-	tell(ready_fd, srv.state ? 0 : 1);
-	if (!srv.state) {
+	if (!srv.cur) {
+		tell(ready_fd, 1);
 		free(th);
 		free(tid);
 		return 1;
 	}
-	pthread_rwlock_init(&srv.lock, NULL);
+	pthread_mutex_init(&srv.lock, NULL);
 	start(&srv, th, tid, fds, n, &started);
-	while (go && started) {
+	if (started < n) /* a socket nobody serves, and no filter: do not run like that */
+		mvd_log(MVD_LOG_ERR, ops->tag, "only %d of %d threads started", started, n);
+	/* Ready: every thread serves, under the filter (the supervisor starts the worker now). */
+	tell(ready_fd, started == n ? 0 : 1);
+	while (go && started == n) {
 		struct pollfd pfd = {ctl_fd, POLLIN, 0};
 		int want = 0;
 		if (poll(&pfd, 1, -1) <= 0)
@@ -195,9 +251,9 @@ int mvd_aux_serve(const struct mvd_aux_ops *ops, const int *fds, int n, int ctl_
 	atomic_store(&srv.stop, 1);
 	for (int i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
-	ops->free(srv.state);
-	pthread_rwlock_destroy(&srv.lock);
+	release(ops, srv.cur); /* the threads are joined: the last reference */
+	pthread_mutex_destroy(&srv.lock);
 	free(th);
 	free(tid);
-	return started ? 0 : 1;
+	return started == n ? 0 : 1;
 }

@@ -23,13 +23,20 @@ struct mvd_aux_ops {
 	int timed;
 	/* The state of the configuration at path; NULL (logged) when it fails. */
 	void *(*load)(const char *path);
-	/* At reload, before old is freed: hand over what must outlive it (may be NULL). */
-	void (*carry)(void *fresh, void *old);
+	/*
+	 * At reload, before fresh is published: take over from old what must
+	 * outlive it (may be NULL). Other threads may still be answering with
+	 * old, so carry only reads it; old is freed once the last of them is done.
+	 */
+	void (*carry)(void *fresh, const void *old);
+	/* Free a state; may run on a server thread (the last to let go of a replaced one). */
 	void (*free)(void *state);
 	/*
-	 * Answer one request of n bytes (max_req + 1: it was longer), under the
-	 * read lock that a reload's swap waits for; the reply goes to rep
-	 * (max_rep bytes), its length returned (0: no reply). req may be wiped.
+	 * Answer one request of n bytes (max_req + 1: it was longer) with a state
+	 * that stays alive till it returns, even when a reload has published the
+	 * next one meanwhile (so several threads, and two states, run it at once);
+	 * the reply goes to rep (max_rep bytes), its length returned (0: no
+	 * reply). req may be wiped.
 	 */
 	size_t (*answer)(void *state, unsigned char *req, size_t n, unsigned char *rep);
 	/* Right after server thread i started (may be NULL); arg is started_arg. */
@@ -40,12 +47,13 @@ struct mvd_aux_ops {
 };
 
 /*
- * The helper process's life after its sockets are taken: load the state (a
- * status byte to ready_fd: 0 loaded, 1 not), one thread per socket of fds[n]
- * answering requests, the filter, then the control pipe ctl_fd: MVD_CTL_RELOAD
- * loads again (its own status byte; a failure keeps the running state),
- * MVD_CTL_STOP or its closing stops the threads. Returns the process's
- * exit status: 0, or 1 when the first load or every thread failed.
+ * The helper process's life after its sockets are taken: load the state,
+ * one thread per socket of fds[n] answering requests, the filter, then a
+ * status byte to ready_fd (0: all of that done, so the process is ready
+ * when it says so; 1: the load failed or a thread did not start), then the
+ * control pipe ctl_fd: MVD_CTL_RELOAD loads again (its own status byte; a
+ * failure keeps the running state), MVD_CTL_STOP or its closing stops the
+ * threads. Returns the process's exit status: 0, or 1 when it was not ready.
  */
 int mvd_aux_serve(const struct mvd_aux_ops *ops, const int *fds, int n, int ctl_fd, int ready_fd,
                   const char *path);

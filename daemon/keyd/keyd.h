@@ -159,8 +159,12 @@ int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg);
 struct mvd_keyd_keys;
 struct mvd_keyd_keys *mvd_keyd_keys_load(const char *path);
 void mvd_keyd_keys_free(struct mvd_keyd_keys *k); /* NULL is fine */
-/* After loading nk to replace old: old's TLS keys answer on through nk (mvd_keyd_tls_carry). */
-void mvd_keyd_keys_carry(struct mvd_keyd_keys *nk, struct mvd_keyd_keys *old);
+/*
+ * After loading nk to replace old: old's TLS keys answer on through nk
+ * (mvd_keyd_tls_carry). old is only read: other threads may still be
+ * signing with it.
+ */
+void mvd_keyd_keys_carry(struct mvd_keyd_keys *nk, const struct mvd_keyd_keys *old);
 
 /*
  * Answer one request record of n bytes with the keys of the loaded set
@@ -179,8 +183,12 @@ struct mvd_keyd_tls;
 enum mv_status mvd_keyd_tls_load(const struct mvd_config *cfg, struct mvd_keyd_tls **out, char *err,
                                  size_t errlen);
 void mvd_keyd_tls_free(struct mvd_keyd_tls *t);
-/* At a reload: old (the set loaded before, taken) stays usable by TLS_SIGN through t. */
-void mvd_keyd_tls_carry(struct mvd_keyd_tls *t, struct mvd_keyd_tls *old);
+/*
+ * At a reload: old's own keys (the set loaded before; not the one before
+ * that) stay usable by TLS_SIGN through t, which shares them. old is left
+ * as it was. 0, or -1 when out of memory (t then answers for its own keys only).
+ */
+int mvd_keyd_tls_carry(struct mvd_keyd_tls *t, const struct mvd_keyd_tls *old);
 size_t mvd_keyd_tls_count(const struct mvd_keyd_tls *t);
 /* Answer TLS_SIGN or TLS_INFO request r (parsed) into rep (zeroed, seq set). */
 void mvd_keyd_tls_answer(const struct mvd_keyd_tls *t, const struct mvd_keyd_req *r,

@@ -37,12 +37,12 @@ void mvd_keyd_keys_free(struct mvd_keyd_keys *k)
 	free(k);
 }
 
-void mvd_keyd_keys_carry(struct mvd_keyd_keys *nk, struct mvd_keyd_keys *old)
+void mvd_keyd_keys_carry(struct mvd_keyd_keys *nk, const struct mvd_keyd_keys *old)
 {
-	if (nk && old) {
-		mvd_keyd_tls_carry(nk->tls, old->tls);
-		old->tls = NULL;
-	}
+	if (nk && old && mvd_keyd_tls_carry(nk->tls, old->tls) != 0)
+		mvd_log(MVD_LOG_WARNING, "keyd",
+		        "out of memory: the TLS keys of before the reload no longer sign "
+		        "(handshakes on the old certificates fail till the worker reloads)");
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -155,7 +155,7 @@ static void *load(const char *path)
 	return mvd_keyd_keys_load(path);
 }
 
-static void carry(void *fresh, void *old)
+static void carry(void *fresh, const void *old)
 {
 	mvd_keyd_keys_carry(fresh, old); /* the worker's contexts still use them till it reloads */
 }

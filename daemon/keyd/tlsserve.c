@@ -117,18 +117,46 @@ static int add(struct mvd_keyd_tls *t, const char *path, char *err, size_t errle
 	return 0;
 }
 
-void mvd_keyd_tls_carry(struct mvd_keyd_tls *t, struct mvd_keyd_tls *old)
+/* A set of s's own entries (not its prev): the keys shared, the rest copied; NULL: no memory. */
+static struct mvd_keyd_tls *copy_own(const struct mvd_keyd_tls *s)
 {
-	if (!old)
-		return;
-	if (!t) {
-		mvd_keyd_tls_free(old);
-		return;
+	struct mvd_keyd_tls *c = calloc(1, sizeof *c);
+
+	if (!c || (s->n && !(c->e = calloc(s->n, sizeof *c->e)))) {
+		free(c);
+		return NULL;
 	}
-	mvd_keyd_tls_free(old->prev); /* two generations at most */
-	old->prev = NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct tls_entry *from = &s->e[i];
+		struct tls_entry *e = &c->e[c->n];
+		if (!(e->path = strdup(from->path)) ||
+		    !(e->der = OPENSSL_memdup(from->der, from->derlen)) ||
+		    !EVP_PKEY_up_ref(from->pk)) {
+			free(e->path);
+			OPENSSL_free(e->der);
+			mvd_keyd_tls_free(c); /* e is not counted in c->n */
+			return NULL;
+		}
+		e->pk = from->pk;
+		e->kind = from->kind;
+		memcpy(e->spki, from->spki, sizeof e->spki);
+		e->derlen = from->derlen;
+		c->n++;
+	}
+	return c;
+}
+
+int mvd_keyd_tls_carry(struct mvd_keyd_tls *t, const struct mvd_keyd_tls *old)
+{
+	struct mvd_keyd_tls *c;
+
+	if (!t || !old)
+		return 0;
+	if (!(c = copy_own(old))) /* old's prev is left out: two generations at most */
+		return -1;
 	mvd_keyd_tls_free(t->prev);
-	t->prev = old;
+	t->prev = c;
+	return 0;
 }
 
 /* What the worker would serve TLS with: any listener that names a key. */

@@ -15,6 +15,7 @@ import smtplib
 import ssl
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -195,18 +196,25 @@ def auth_process_restart(t):
     print("    auth process %d replaced by %d; worker %d still serves" % (authd, new, worker))
 
 
+def hup_and_wait(d, poll=0.05):
+    """SIGHUP, then wait for the worker's "configuration reloaded": the supervisor tells the
+    worker only once the auth process said its new back end is in use (its own "back end
+    ... loaded" line comes before that)."""
+    before = d.log_text().count("configuration reloaded")
+    d.hup()
+    end = time.time() + 15
+    while d.log_text().count("configuration reloaded") <= before:
+        assert time.time() < end, "no reload within 15 s"
+        time.sleep(poll)
+
+
 def auth_reload(t):
     """A password changed in the file and SIGHUP: the auth process alone reloads it."""
     d = t.d
     authd = d.auth_pid()
     users = dict(USERS, alice="alice-New-Pass-1")
     t.hashes = write_passwd(t.passwd, users)
-    before = d.log_text().count("back end passwd-file")
-    d.hup()
-    end = time.time() + 15
-    while d.log_text().count("back end passwd-file") <= before:
-        assert time.time() < end, "the auth process did not reload"
-        time.sleep(0.05)
+    hup_and_wait(d)
     assert d.auth_pid() == authd, (authd, d.auth_pid())
     code, _ = t.auth("alice", "alice-New-Pass-1")
     assert code == 235
@@ -221,6 +229,73 @@ def auth_reload(t):
     assert code == 235
 
 
+def slow_hash(password, seconds=3.0):
+    """A sha512-crypt hash of password whose check takes about seconds here: (hash, seconds
+    its making took). The rounds are scaled from a timed hash of 100,000."""
+    t0 = time.time()
+    crypt.crypt(password, "$6$rounds=100000$calibrate$")
+    rounds = int(100000 * seconds / max(time.time() - t0, 0.001))
+    rounds = max(100000, min(rounds, 999999999))
+    t0 = time.time()
+    h = crypt.crypt(password, "$6$rounds=%d$%s" % (rounds, crypt.mksalt(crypt.METHOD_SHA512)[3:]))
+    return h, time.time() - t0
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of pid so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def reload_during_slow_check(t):
+    """A reload does not wait for a check in progress, nor the checks after it: while
+    one thread of the auth process is still hashing a slow password, SIGHUP loads a
+    changed file and the next AUTH is judged by it. The slow check ends on the table it
+    began with, which is then freed by the thread that held it last."""
+    d = t.d
+    authd = d.auth_pid()
+    h, took = slow_hash("slow-Pass-1", 4.0)
+    with open(t.passwd, "a") as f:
+        f.write("slow:%s\n" % h)
+    hup_and_wait(d)
+    result = {}
+
+    def slow():
+        result["code"] = t.auth("slow", "slow-Pass-1")[0]
+    th = threading.Thread(target=slow)
+    cpu0 = cpu_seconds(authd)
+    th.start()
+    # The auth process is hashing once it has spent 0.2 s of CPU (nothing else asks it).
+    end = time.time() + 30
+    while cpu_seconds(authd) < cpu0 + 0.2:
+        assert time.time() < end and th.is_alive(), "the slow check never ran"
+        time.sleep(0.01)
+    hashing = time.time()
+    t.hashes = write_passwd(t.passwd, dict(USERS, alice="alice-Newer-Pass-2"))
+    with open(t.passwd, "a") as f:
+        f.write("slow:%s\n" % h)
+    hup_and_wait(d, poll=0.01)
+    reloaded = time.time() - hashing
+    code, _ = t.auth("alice", "alice-Newer-Pass-2")
+    done = time.time() - hashing
+    print("    a %.1f s check in progress: reloaded %.2f s and AUTH on the new table %d %.2f s "
+          "after it was seen hashing" % (took, reloaded, code, done))
+    # Before, the reload waited under a write lock for the slow check (and this AUTH, let in
+    # by the read-preferring lock, was judged on the old table).
+    assert code == 235, "the new table was not in use while the slow check ran: %d" % code
+    # The hash needs about took - 0.2 s more CPU: 0.8 of that leaves room for speed jitter.
+    assert done < 0.8 * (took - 0.2), \
+        "the reload waited for the check in progress (reloaded after %.2f s, 235 after %.2f s)" \
+        % (reloaded, done)
+    th.join(30)
+    assert result.get("code") in (235, 454), result  # 454: past auth_timeout (2 s)
+    if result["code"] == 235:
+        assert d.wait_log("login=slow mech=PLAIN authenticated")
+    code, _ = t.auth("bob", USERS["bob"])
+    assert code == 235 and d.auth_pid() == authd, (code, authd, d.auth_pid())
+
+
 def wait_started(d, timeout=30):
     """The auth process runs and a worker started (the worker comes after its word)."""
     end = time.time() + timeout
@@ -231,7 +306,8 @@ def wait_started(d, timeout=30):
     return False
 
 
-CASES = {f.__name__: f for f in (auth_process, auth_process_restart, auth_reload)}
+CASES = {f.__name__: f for f in (auth_process, auth_process_restart, auth_reload,
+                                  reload_during_slow_check)}
 
 
 def main():

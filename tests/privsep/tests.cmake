@@ -48,8 +48,9 @@ set_tests_properties(privsep.authd_proto PROPERTIES WORKING_DIRECTORY ${PRIVSEP_
 
 # A private mailvetd with a submission listener and a password file, driven by
 # smtplib over STARTTLS: AUTH through the auth process, the worker's memory
-# without the hashes, a stuck or killed auth process, a reload.
-foreach(case auth_process auth_process_restart auth_reload)
+# without the hashes, a stuck or killed auth process, a reload (also one
+# during a slow check, which it does not wait for).
+foreach(case auth_process auth_process_restart auth_reload reload_during_slow_check)
 	mv_add_test(privsep.${case} /usr/bin/python3 ${PRIVSEP_TEST_DIR}/authd_test.py ${case}
 		$<TARGET_FILE:mailvetd>)
 	set_tests_properties(privsep.${case} PROPERTIES

@@ -289,11 +289,15 @@ static void the_key_of_before_answers_after_a_reload(void **state)
 	write_key(rsa_path, EVP_RSA_gen(2048));
 	assert_non_null(next = mvd_keyd_keys_load(conf_path));
 	mvd_keyd_keys_carry(next, keys);
+	/* The set of before is left as it was: threads may still be signing with it. */
+	pkcs1_block(in);
+	assert_int_equal(
+	        ask_with(keys, MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, old, in, 256).status,
+	        MVD_KEYD_OK);
 	mvd_keyd_keys_free(keys);
 	keys = next;
 	pub = public_of(rsa_path, MVD_KEYD_TLS_RSA);
 	assert_memory_not_equal(old, spki_of[0], 32);
-	pkcs1_block(in);
 	assert_int_equal(ask(MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, in, 256).status,
 	                 MVD_KEYD_OK);
 	assert_int_equal(
@@ -307,6 +311,40 @@ static void the_key_of_before_answers_after_a_reload(void **state)
 	EVP_PKEY_free(pub);
 }
 
+/* Two reloads later, the key of two loads ago is gone: two generations at most. */
+static void two_generations_at_most(void **state)
+{
+	unsigned char in[256], first[32], second[32];
+	struct mvd_keyd_keys *next;
+
+	(void)state;
+	EVP_PKEY_free(public_of(rsa_path, MVD_KEYD_TLS_RSA));
+	memcpy(first, spki_of[0], 32);
+	for (int i = 0; i < 2; i++) {
+		write_key(rsa_path, EVP_RSA_gen(2048));
+		assert_non_null(next = mvd_keyd_keys_load(conf_path));
+		mvd_keyd_keys_carry(next, keys);
+		mvd_keyd_keys_free(keys);
+		keys = next;
+		if (i == 0) {
+			EVP_PKEY_free(public_of(rsa_path, MVD_KEYD_TLS_RSA));
+			memcpy(second, spki_of[0], 32);
+		}
+	}
+	EVP_PKEY_free(public_of(rsa_path, MVD_KEYD_TLS_RSA));
+	pkcs1_block(in);
+	assert_int_equal(ask(MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, in, 256).status,
+	                 MVD_KEYD_OK);
+	assert_int_equal(
+	        ask_with(keys, MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, second, in, 256)
+	                .status,
+	        MVD_KEYD_OK);
+	assert_int_equal(
+	        ask_with(keys, MVD_KEYD_TLS_SIGN, MVD_KEYD_TLS_RSA, rsa_path, first, in, 256)
+	                .status,
+	        MVD_KEYD_UNKNOWN_KEY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +353,7 @@ int main(void)
 	        cmocka_unit_test(ecdsa_signs),
 	        cmocka_unit_test(each_set_keeps_to_its_ops),
 	        cmocka_unit_test(the_key_of_before_answers_after_a_reload),
+	        cmocka_unit_test(two_generations_at_most),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
