@@ -287,6 +287,24 @@ fail:
 	return -1;
 }
 
+/*
+ * From the first listener on, SIGHUP, SIGTERM and SIGINT wait for the
+ * supervisor, which unblocks them once its handlers are in place: a reload
+ * asked for during the start is done then, a stop drains as at any other
+ * time. Before, one sent as soon as the port answered ended the process by
+ * the default action, leaving its socket and pid file behind.
+ */
+static void block_stop_and_reload(void)
+{
+	sigset_t early;
+
+	sigemptyset(&early);
+	sigaddset(&early, SIGHUP);
+	sigaddset(&early, SIGTERM);
+	sigaddset(&early, SIGINT);
+	sigprocmask(SIG_BLOCK, &early, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct mvd_aux aux[2];
@@ -299,7 +317,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) != 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
-	/* Until the supervisor takes them, SIGTERM and SIGINT end the process at once. */
+	/* Until the listeners are bound, SIGTERM and SIGINT end the process at once. */
 	if (o.check)
 		return check_only(o.config, o.check_dns);
 	/* Load everything once before the fork to fail early, on the terminal. */
@@ -318,6 +336,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mvd_log_setup(&c);
+	block_stop_and_reload();
 	if (prepare(&c, &o) != 0) {
 		mvd_process_ready(1);
 		mvd_config_free(&c);

@@ -74,3 +74,10 @@ set_tests_properties(daemon.dns_rounds PROPERTIES
 mv_add_test(daemon.ports /usr/bin/python3 ${MVD_TEST_DIR}/ports_test.py
 	$<TARGET_FILE:mailvetd>)
 set_tests_properties(daemon.ports PROPERTIES TIMEOUT 60)
+
+# SIGHUP or SIGTERM the moment the port answers: a reload or a clean stop, never
+# the default action (mailvetd blocks them from its first listener on until the
+# supervisor's handlers run).
+mv_add_test(daemon.early_signals /usr/bin/python3 ${MVD_TEST_DIR}/early_signal_test.py
+	$<TARGET_FILE:mailvetd>)
+set_tests_properties(daemon.early_signals PROPERTIES TIMEOUT 240)
