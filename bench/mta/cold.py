@@ -49,6 +49,7 @@ import milterproto as mp  # noqa: E402
 import postfix_test as pft  # noqa: E402
 import run  # noqa: E402  (bench/mta/run.py: the peers' configurations)
 import slowdns  # noqa: E402
+import testports  # noqa: E402
 
 AUTHSERV = run.AUTHSERV
 RCPT = run.RCPT
@@ -291,7 +292,7 @@ def main():
                                 "127.0.0.1" if f == "frontend" else None)
     srv = slowdns.SlowServer(zone, delay)
     dnsport = harness.free_port()
-    also53 = run.port_free(53)
+    also53 = testports.bindable(53)
     uconf = unbound_conf(work, dnsport, srv.port, also53)
     print("slow DNS 127.0.0.1@%d (%.0f ms per answer); unbound 127.0.0.1@%d%s; %d messages "
           "per filter; load %s" % (srv.port, delay * 1000, dnsport,

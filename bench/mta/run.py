@@ -38,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "daemon"))
 import harness  # noqa: E402
+import testports  # noqa: E402
 import postfix_test as pft  # noqa: E402
 
 ENVELOPE_FROM = "b@example.com"
@@ -102,18 +103,6 @@ def children(pid):
             except (OSError, IndexError, ValueError):
                 pass
     return out
-
-
-def port_free(port):
-    for typ in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, typ)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
 
 
 def start(argv, log, **kw):
@@ -393,7 +382,7 @@ def main():
     cwd_keep = work
 
     dnsport = harness.free_port()
-    also53 = port_free(53)
+    also53 = testports.bindable(53)
     unbound = start(["unbound", "-d", "-c", unbound_conf(work, dnsport, also53)],
                     os.path.join(work, "unbound.log"))
     time.sleep(0.5)

@@ -62,7 +62,8 @@ def _lock_dir():
     return LOCK_DIR
 
 
-def _bindable(port):
+def bindable(port):
+    """Nothing holds port on 127.0.0.1, for TCP or UDP (binding both succeeds now)."""
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
         s = socket.socket(socket.AF_INET, kind)
         try:
@@ -102,7 +103,7 @@ def free_port():
         fd = _lock(port)
         if fd is None:
             continue
-        if not _bindable(port):
+        if not bindable(port):
             os.close(fd)
             continue
         _held[port] = fd
