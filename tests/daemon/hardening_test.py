@@ -48,6 +48,44 @@ def junk(n):
     return [("X-Junk-%d" % i, " filler %d" % i) for i in range(n)]
 
 
+RELOADED = "configuration reloaded"  # the worker's line: its new connections use the new file
+
+
+def wait_count(d, text, n, timeout=30):
+    """Wait until d's log holds text at least n times."""
+    end = time.time() + timeout
+    while d.log_text().count(text) < n:
+        assert time.time() < end, "%r not logged %d times after %d s:\n%s" % (
+            text, n, timeout, d.log_text()[-3000:])
+        time.sleep(0.05)
+
+
+def reload_with(d, extra=""):
+    """Rewrite the configuration, SIGHUP, and wait until the worker says it reloaded: one
+    RELOADED line more than before the HUP. Every reload here is waited for this way, so the
+    line counted is this reload's, not a late one of the reload before."""
+    before = d.log_text().count(RELOADED)
+    d.write_config(extra)
+    d.hup()
+    wait_count(d, RELOADED, before + 1)
+
+
+def serving_worker(d, timeout=30):
+    """The worker's pid once it has read its configuration. worker_pids() counts it from the
+    fork, and the key or auth process too until it renames itself: the worker is the one the
+    supervisor's last "worker N started" names, and its own system-call filter (one more than
+    the supervisor's) is installed after its configuration is loaded."""
+    end = time.time() + timeout
+    while True:
+        started = re.findall(r"worker (\d+) started", d.log_text())
+        pid = int(started[-1]) if started else 0
+        if pid in d.worker_pids() and d.keyd_pid() and harness.has_own_filter(pid, d.proc.pid):
+            return pid
+        assert time.time() < end, "no worker with its filter after %d s:\n%s" % (
+            timeout, d.log_text()[-3000:])
+        time.sleep(0.1)
+
+
 # ------------------------------------------------- issue 10, item 1: header flood
 
 def header_flood_hiding_the_from_is_refused_not_judged(d):
@@ -72,16 +110,14 @@ def header_flood_with_a_second_from_never_passes_dmarc(d):
 
 
 def header_flood_can_be_deferred_instead(d):
-    d.write_config("[policy]\nunreadable_header = tempfail\n")
-    d.hup()
-    assert d.wait_log("configuration reloaded"), "reload not logged"
-    time.sleep(0.3)
-    headers = junk(1000) + [("From", " ceo@bank.example")]
-    c = session(d)
-    a = c.message("ceo@bank.example", headers, BODY, queue_id="FLOOD3")
-    c.quit()
-    d.write_config()
-    d.hup()
+    reload_with(d, "[policy]\nunreadable_header = tempfail\n")
+    try:
+        headers = junk(1000) + [("From", " ceo@bank.example")]
+        c = session(d)
+        a = c.message("ceo@bank.example", headers, BODY, queue_id="FLOOD3")
+        c.quit()
+    finally:
+        reload_with(d)
     assert a.final == "replycode" and a.reply.startswith("451 4.6.0"), a
 
 
@@ -124,16 +160,14 @@ def malformed_from_of_a_p_none_domain_is_accepted(d):
 
 
 def bad_from_accept_lets_a_malformed_from_through(d):
-    d.write_config("[policy]\nbad_from = accept\n")
-    d.hup()
-    time.sleep(1.0)
-    c = session(d)
-    a = c.message("x@attacker.example", [("From", " ceo@bank.example."), ("Subject", " wire")],
-                  BODY, queue_id="BADFROMACC")
-    c.quit()
-    d.write_config()
-    d.hup()
-    time.sleep(1.0)
+    reload_with(d, "[policy]\nbad_from = accept\n")
+    try:
+        c = session(d)
+        a = c.message("x@attacker.example", [("From", " ceo@bank.example."), ("Subject", " wire")],
+                      BODY, queue_id="BADFROMACC")
+        c.quit()
+    finally:
+        reload_with(d)
     assert a.final == "continue", a
 
 
@@ -143,7 +177,7 @@ def worker_pids(d):
     return d.worker_pids()
 
 
-def wait_for_service(d, queue_id, timeout=10):
+def wait_for_service(d, queue_id, timeout=30):
     """A message through a new connection, retried until the milter answers."""
     end = time.time() + timeout
     while True:
@@ -160,18 +194,31 @@ def wait_for_service(d, queue_id, timeout=10):
 
 
 def crashed_worker_is_replaced_at_once(d):
+    """At once is the supervisor's decision, which it logs ("starting a new worker now" and not
+    "in N s"); how long the new worker then takes to serve is the machine's (ASan, ctest -j2):
+    the wall-clock bound only catches a restart that never comes in reasonable time."""
     before = worker_pids(d)
     assert len(before) == 1, before
     t0 = time.time()
     os.kill(before[0], signal.SIGABRT)  # SIGSEGV from kill() is swallowed by ASan
     # The signal is asynchronous: under load (ASan, ctest -j2) the old worker has
     # been seen to serve one more message before it died. Wait for the death first.
-    assert d.wait_log("killed by signal 6"), "the crash was not logged"
+    died = "worker %d killed by signal 6" % before[0]
+    assert d.wait_log(died, 30), "the crash was not logged:\n%s" % d.log_text()[-3000:]
+    end = time.time() + 30
+    while True:  # the supervisor logs its decision right after the death
+        text = d.log_text()
+        decision = re.search(r"starting a new worker (now|in)\b[^\n]*", text[text.index(died):])
+        if decision:
+            break
+        assert time.time() < end, "no restart logged after the crash:\n%s" % text[-3000:]
+        time.sleep(0.05)
+    assert decision.group(1) == "now", decision.group(0)
     wait_for_service(d, "AFTERSEGV")
     took = time.time() - t0
     after = worker_pids(d)
     assert len(after) == 1 and after != before, (before, after)
-    assert took < 5, "the new worker took %.1f s" % took
+    assert took < 20, "the new worker took %.1f s to serve" % took
     assert d.proc.poll() is None, "the supervisor died"
 
 
@@ -305,16 +352,22 @@ def default_socket_is_a_unix_socket_in_a_closed_directory(binary, work):
     logf = open(os.path.join(work, "unix.log"), "wb")
     p = harness.track(subprocess.Popen([binary, "-f", "-c", conf], stdout=logf, stderr=logf))
     try:
-        end = time.time() + 20
-        while not os.path.exists(path):
-            assert p.poll() is None and time.time() < end, "no socket at %s" % path
-            time.sleep(0.05)
+        # The file exists from bind(), before listen(): until then a connect is refused.
+        end = time.time() + 30
+        while True:
+            assert p.poll() is None, "mailvetd exited with %s" % p.returncode
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(path)
+                break
+            except OSError as e:
+                assert time.time() < end, "nothing listens on %s after 30 s: %s" % (path, e)
+                time.sleep(0.05)
+            finally:
+                s.close()
         mode = stat.S_IMODE(os.stat(sockdir).st_mode)
         assert mode == 0o750, oct(mode)
         assert stat.S_ISSOCK(os.stat(path).st_mode)
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(path)
-        s.close()
     finally:
         p.send_signal(signal.SIGTERM)
         rc = p.wait(timeout=60)
@@ -340,10 +393,7 @@ def open_files_soft_limit_is_raised_to_the_hard_one(binary, work):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     try:
         # the supervisor listens before it forks its children: wait for them (ASan is slow)
-        end = time.time() + 30
-        while (len(d.worker_pids()) != 1 or d.keyd_pid() is None) and time.time() < end:
-            time.sleep(0.1)
-        for pid in (d.worker_pid(), d.keyd_pid()):
+        for pid in (serving_worker(d), d.keyd_pid()):
             assert pid, "no worker or key process"
             with open("/proc/%d/limits" % pid) as f:
                 row = [l for l in f if l.startswith("Max open files")][0].split()
@@ -355,7 +405,10 @@ def open_files_soft_limit_is_raised_to_the_hard_one(binary, work):
 
 
 def assert_never_said(d, text, before, seconds=1.5):
-    """text is logged after "configuration reloaded" if at all: watch a while."""
+    """text is logged after "configuration reloaded" if at all, by the worker's thread that
+    runs the reloads one after the other: once a further reload's line is in, the reload
+    before has said all it would. Then watch a while."""
+    reload_with(d, d.extra)
     end = time.time() + seconds
     while time.time() < end:
         assert d.log_text().count(text) == before, d.log_text()[-2000:]
@@ -371,29 +424,23 @@ def reload_adding_a_file_store_says_it_needs_a_restart(binary, work):
     d = harness.Mailvetd(sub).start()
     store = os.path.join(sub, "reports.db")
     try:
-        end = time.time() + 30
-        while len(d.worker_pids()) != 1 and time.time() < end:
-            time.sleep(0.1)
-        d.write_config("[reports]\nstore = sqlite:%s\nbatch = 1\n" % store)
-        d.hup()
-        assert d.wait_log("configuration reloaded", 15), d.log_text()[-2000:]
-        assert d.wait_log("until then those writes fail", 5), d.log_text()[-2000:]
+        # Its filter is installed from the configuration it read at its start: a HUP before
+        # that would find the store already there and say nothing.
+        serving_worker(d)
+        reload_with(d, "[reports]\nstore = sqlite:%s\nbatch = 1\n" % store)
+        wait_count(d, "until then those writes fail", 1, 15)
         # a reload of a configuration the filter allows says nothing
         before = d.log_text().count("until then those writes fail")
-        d.write_config("")
-        d.hup()
-        end = time.time() + 15
-        while d.log_text().count("configuration reloaded") < 2 and time.time() < end:
-            time.sleep(0.1)
+        reload_with(d, "")
         assert_never_said(d, "until then those writes fail", before)
     finally:
         assert harness.stop_checked(d) == 0
-    # started with the store, its reload says nothing either
+    # started with the store, its reload says nothing either (same log file: lines counted)
     d = harness.Mailvetd(sub, extra="[reports]\nstore = sqlite:%s\nbatch = 1\n" % store).start()
     try:
+        serving_worker(d)
         before = d.log_text().count("until then those writes fail")
-        d.hup()
-        assert d.wait_log("configuration reloaded", 15), d.log_text()[-2000:]
+        reload_with(d, d.extra)
         assert_never_said(d, "until then those writes fail", before)
     finally:
         assert harness.stop_checked(d) == 0
