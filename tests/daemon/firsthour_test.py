@@ -178,14 +178,30 @@ def relative_config_path_survives_the_fork(binary, work):
             time.sleep(0.05)
 
 
+def pid_in(pid_file, proc, timeout=30):
+    """The pid pid_file holds, once it holds one. mailvetd writes it just after it listens
+    (open with O_TRUNC, then write): when the port answers, the file may be missing or empty."""
+    end = time.time() + timeout
+    while True:
+        try:
+            with open(pid_file) as f:
+                text = f.read()
+            if text.endswith("\n"):
+                return int(text)
+        except FileNotFoundError:
+            text = None
+        assert proc.poll() is None, "mailvetd exited with %s" % proc.returncode
+        assert time.time() < end, "pid file %s holds %r after %d s" % (pid_file, text, timeout)
+        time.sleep(0.05)
+
+
 def start_and_stop(binary, conf, port, pid_file, before_stop=None):
     """Run mailvetd -f on conf until it listens; check the pid file names it; SIGTERM it."""
     p = harness.track(subprocess.Popen([binary, "-f", "-c", conf], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE, text=True))
     try:
         harness.wait_port(port, p)
-        with open(pid_file) as f:
-            assert int(f.read()) == p.pid
+        assert pid_in(pid_file, p) == p.pid
         if before_stop:
             before_stop()
     finally:
@@ -247,6 +263,12 @@ def pid_file_of_another_start_is_left_alone(binary, work):
         assert f.read() == "1\n", "another start's pid file was changed or removed"
 
 
+def start_line_in(log):
+    """The JSON log holds mailvetd's start line ("... listening on ...")."""
+    with open(log) as f:
+        return any('"event":"start"' in l and "listening on" in l for l in f)
+
+
 def json_log_lines_on_stderr_have_a_timestamp(binary, work):
     port = harness.free_port()
     conf = os.path.join(work, "json.conf")
@@ -258,6 +280,13 @@ def json_log_lines_on_stderr_have_a_timestamp(binary, work):
         p = harness.track(subprocess.Popen([binary, "-f", "-c", conf], stdout=out, stderr=out))
         try:
             harness.wait_port(port, p)
+            # The start's line is written after the listen, so the port may answer before it
+            # is out: wait for it, the line checked below whatever the stop logs.
+            end = time.time() + 30
+            while not start_line_in(log):
+                assert p.poll() is None, "mailvetd exited with %s" % p.returncode
+                assert time.time() < end, "no start line after 30 s in %s" % log
+                time.sleep(0.05)
         finally:
             p.terminate()
             p.wait(timeout=60)
