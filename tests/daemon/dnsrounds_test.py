@@ -8,7 +8,9 @@ D TXT "v=spf1 include:_spf.D -all", client 198.18.7.N whose PTR is mx.D with A 1
 From alice@D with _dmarc.D. The longest chain is 2 rounds (SPF: D then _spf.D; iprev: PTR
 then A): the prefetch's second round (lib/verify/prefetch.c) asks _spf.D and mx.D's A together.
 Asked one check after the other (SPF, then iprev) they made 3 rounds. Asserted: spf, dmarc and
-iprev pass; the server saw exactly 2 rounds of queries; the session took under 3 x DELAY.
+iprev pass; the server saw exactly 2 rounds of queries; the session took under 3 x DELAY more
+than the same session with the server answering at once (what the DNS cost, without the time
+mailvetd takes for the rest, which under ASan and ctest -j2 can be a good part of a DELAY).
 """
 import os
 import re
@@ -23,6 +25,7 @@ from milterproto import MilterClient  # noqa: E402
 import slowdns  # noqa: E402
 
 DELAY = 0.3  # seconds per answer: 2 rounds are 0.6 s, 3 rounds 0.9 s
+SAMPLES = 3  # sessions timed with the delay and without it: the best of each is compared
 APEX = "dnsrounds"  # no public suffix, and not one libunbound answers itself (.test)
 REV = "7.18.198.in-addr.arpa"
 
@@ -68,6 +71,20 @@ def one_message(d, server, zone, n):
     return a, ar, took, times, log
 
 
+def session_times(d, server, zone, first, n=SAMPLES):
+    """n sessions with the server's delay at 0 and n with DELAY, in turn (a busy moment slows
+    both), each with names of its own: the times of each kind, and one_message's results for
+    the last session with DELAY."""
+    instant, slow = [], []
+    for k in range(n):
+        server.delay = 0
+        instant.append(one_message(d, server, zone, first + 2 * k)[2])
+        server.delay = DELAY
+        got = one_message(d, server, zone, first + 2 * k + 1)
+        slow.append(got[2])
+    return instant, slow, got
+
+
 def main():
     work = harness.tempdir("mv-dnsrounds-")
     zone = slowdns.Zone([APEX, REV])
@@ -78,10 +95,14 @@ def main():
     try:
         d.start()
         one_message(d, server, zone, 1)  # warm-up: the process, not the DNS (names of its own)
-        a, ar, took, times, log = one_message(d, server, zone, 2)
+        instant, slow, (a, ar, _, times, log) = session_times(d, server, zone, 2)
+        dns_cost = min(slow) - min(instant)
         r = rounds(times)
-        print("session %.0f ms, %d queries in %d rounds (delay %.0f ms)"
-              % (took * 1000, len(times), r, DELAY * 1000))
+        print("sessions %s ms with the delay, %s ms without: the DNS cost %.0f ms"
+              % (["%.0f" % (t * 1000) for t in slow], ["%.0f" % (t * 1000) for t in instant],
+                 dns_cost * 1000))
+        print("last session: %d queries in %d rounds (delay %.0f ms)"
+              % (len(times), r, DELAY * 1000))
         for e in log:
             print("  %.3f %s %s" % (e[0] - log[0][0], e[1], e[2]))
         checks = [
@@ -93,7 +114,7 @@ def main():
             ("_spf.D and mx.D A asked", any(e[1].startswith("_spf.") for e in log)
              and any(e[1].startswith("mx.") and e[2] == "A" for e in log)),
             ("2 rounds (the longest chain)", r == 2),
-            ("under 3 x delay", took < 3 * DELAY),
+            ("DNS cost under 3 x delay", dns_cost < 3 * DELAY),
         ]
         for name, ok in checks:
             print("%s %s" % ("ok  " if ok else "FAIL", name))
