@@ -10,6 +10,7 @@ harness.Mailvetd starts again on another port when something outside the tests
 took the one it picked. Usage: ports_test.py MAILVETD.
 """
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -40,10 +41,19 @@ def check_range():
         testports.release(p)
 
 
+def private_range(span):
+    """(first, last): span ports at a random spot below the range free_port() picks from (and
+    below the ephemeral range): no other test process takes one of them while this one
+    releases and binds or locks them (ctest -j runs other tests at the same time)."""
+    top = min(testports.LOW, testports.ephemeral_range()[0]) - 1
+    bottom = max(1024, top - 10 * span)
+    assert top - bottom >= 2 * span, "no room below port %d" % (top + 1)
+    first = random.randint(bottom, top - span + 1)
+    return first, first + span - 1
+
+
 def check_concurrent():
-    first = testports.free_port()  # a random spot of the range, so runs do not all use one
-    testports.release(first)
-    first = min(first, testports.candidate_range()[1] - SPAN + 1)
+    first = private_range(SPAN)[0]
     env = dict(os.environ, MV_TEST_PORT_RANGE="%d-%d" % (first, first + SPAN - 1))
     kids = [subprocess.Popen([sys.executable, __file__, "child"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, env=env, text=True) for _ in range(PROCS)]
@@ -77,7 +87,11 @@ def check_concurrent():
 
 def check_bound_skipped():
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-        p = testports.free_port()
+        os.environ["MV_TEST_PORT_RANGE"] = "%d-%d" % private_range(100)
+        try:
+            p = testports.free_port()  # free now, from where no other test picks
+        finally:
+            del os.environ["MV_TEST_PORT_RANGE"]
         testports.release(p)  # unlocked, but bound by the socket below
         s = socket.socket(socket.AF_INET, kind)
         s.bind(("127.0.0.1", p))
