@@ -6,6 +6,7 @@ halves and asks the key process for each handshake's signature.
 usage: tls_test.py CASE MAILVETD   (CASE: no_tls_key_in_worker, tls_reload,
 tls_mismatch, tls_key_process_down)
 """
+import functools
 import os
 import shutil
 import signal
@@ -225,6 +226,14 @@ def tls_mismatch(t):
     d.proc = None
 
 
+# TLS_TIMEOUT_MS (daemon/keyd/tlskey.c): a handshake that waited out the key
+# process's timeout took at least this long on the client's clock, which runs
+# all through the server's wait.
+TLS_TIMEOUT = 1.0
+# The old wait (the worker's 3 s SIGN_TIMEOUT_MS): never shorter than this either.
+OLD_TIMEOUT = 3.0
+
+
 def timed(fn, *args):
     """(seconds, the result or the exception) of fn(*args)."""
     t = time.monotonic()
@@ -243,6 +252,29 @@ def plain_ehlo(port):
     assert code == 250, code
 
 
+def within_timeout(fn, check, tries=3):
+    """(tries used, seconds of the last): fn again, at most tries times, while it
+    took TLS_TIMEOUT or more; check(result) asserts on each result. A session
+    that waits out the timeout does so each time it is tried again (down, the
+    key process is asked once a 500 ms, each time the timeout elapsed), while
+    a scheduling stall of the machine (ASan, a parallel test) seldom comes
+    twice in a row: only the former is a failure."""
+    for n in range(1, tries + 1):
+        took, out = timed(fn)
+        check(out)
+        if took < TLS_TIMEOUT:
+            break
+    return n, took
+
+
+def failed(out):
+    assert isinstance(out, Exception), "a handshake succeeded with the key process stopped"
+
+
+def answered(out):
+    assert out is None, out
+
+
 def tls_key_process_down(t):
     """The key process stopped: the first handshake fails after at most the TLS
     timeout (1 s); from then on each handshake fails within a fraction of that
@@ -251,31 +283,41 @@ def tls_key_process_down(t):
     again, handshakes work again (within 5 s here; one probe per 500 ms)."""
     d = t.d
     handshakes(t, "before")
+    mx = t.ports["mx"]
+    tls = functools.partial(starttls, mx, t.rsa_cert, ssl.TLSVersion.TLSv1_3)
+    plain = functools.partial(plain_ehlo, mx)
+    base = [(timed(tls)[0], timed(plain)[0]) for _ in range(3)]
+    print("    baseline, key process up: handshake %.3f s, plain EHLO %.3f s (slowest of 3)"
+          % (max(b[0] for b in base), max(b[1] for b in base)))
     keyd = d.keyd_pid()
     harness.stop_process(keyd)
     try:
-        took, out = timed(starttls, t.ports["mx"], t.rsa_cert, ssl.TLSVersion.TLSv1_3)
-        assert isinstance(out, Exception), "a handshake succeeded with the key process stopped"
-        assert took < 2.5, "the first handshake took %.2f s" % took
+        took, out = timed(tls)
+        failed(out)
+        # It waits out the 1 s timeout; the old 3 s wait cannot take less than 3 s.
+        assert took < OLD_TIMEOUT - 0.1, "the first handshake took %.2f s" % took
         print("    key process stopped: first handshake failed in %.2f s (%s)" % (took, type(out).__name__))
-        slow_tls, slow_plain = 0.0, 0.0
+        slow_tls, slow_plain, retried = 0.0, 0.0, []
         for i in range(12):
-            took, out = timed(starttls, t.ports["mx"], t.rsa_cert, ssl.TLSVersion.TLSv1_3)
-            assert isinstance(out, Exception), "handshake %d succeeded with the key process stopped" % i
+            n, took = within_timeout(tls, failed)
+            assert took < TLS_TIMEOUT, "handshake %d waited out the timeout %d times in a row" % (i, n)
             slow_tls = max(slow_tls, took)
-            took, out = timed(plain_ehlo, t.ports["mx"])
-            assert out is None, out
+            m, took = within_timeout(plain, answered)
+            assert took < TLS_TIMEOUT, "plain EHLO %d took the timeout %d times in a row" % (i, m)
             slow_plain = max(slow_plain, took)
+            retried += ["handshake %d" % i] * (n > 1) + ["EHLO %d" % i] * (m > 1)
             time.sleep(0.1)
-        print("    then 12 handshakes failed, the slowest in %.3f s; plain EHLO, slowest %.3f s"
-              % (slow_tls, slow_plain))
-        # under 0.9 s: none waited out the 1 s timeout (a slow machine or ASan aside)
-        assert slow_tls < 0.9 and slow_plain < 0.9, (slow_tls, slow_plain)
+        print("    then 12 handshakes failed, the slowest in %.3f s; plain EHLO, slowest %.3f s;"
+              " taken again after a stall of %.1f s or more: %s"
+              % (slow_tls, slow_plain, TLS_TIMEOUT, ", ".join(retried) or "none"))
+        # A wait in the daemon comes again when tried again; a stall of the machine
+        # seldom does, and twice in 24 sessions is already rare.
+        assert len(retried) <= 2, "more than 2 sessions of 24 took the timeout: %s" % retried
     finally:
         os.kill(keyd, signal.SIGCONT)
     end = time.monotonic() + 5
     while True:
-        took, out = timed(starttls, t.ports["mx"], t.rsa_cert, ssl.TLSVersion.TLSv1_3)
+        took, out = timed(tls)
         if not isinstance(out, Exception):
             break
         assert time.monotonic() < end, "handshakes still fail 5 s after the key process went on: %r" % out

@@ -412,8 +412,8 @@ def thousand_recipients_are_taken_and_the_next_is_not(t):
 
 
 def idle_client_is_timed_out_with_421(t):
+    t0 = time.time()  # before the connection: the server's idle timer starts at accept
     r = Raw(t.ports["small"])
-    t0 = time.time()
     rep = r.reply()
     assert rep.startswith("421 4.4.2"), rep
     assert 1.5 < time.time() - t0 < 10
@@ -539,10 +539,16 @@ def reload_applies_listener_keys_to_new_connections(t):
         with open(t.d.conf, "w") as f:
             f.write(conf)
         t.d.hup()
-    time.sleep(1)
-    s = smtplib.SMTP("127.0.0.1", t.ports["mx"], timeout=30)
-    assert "AUTHSERV=" + AUTHSERV_ID in s.ehlo("client.test")[1].decode().split("\n")
-    s.quit()
+    # The reload is asynchronous (key and auth processes first): ask until it shows.
+    end = time.time() + 15
+    while True:
+        s = smtplib.SMTP("127.0.0.1", t.ports["mx"], timeout=30)
+        lines = s.ehlo("client.test")[1].decode().split("\n")
+        s.quit()
+        if "AUTHSERV=" + AUTHSERV_ID in lines:
+            break
+        assert time.time() < end, lines
+        time.sleep(0.2)
 
 
 def smtp_listener_without_milter(t):
@@ -666,6 +672,23 @@ def starttls_certificate_is_reloaded_on_sighup(t):
     assert peer_cn() == "second"
 
 
+def drain_reached_the_loop(probe, timeout=15):
+    """Wait until the front end's loop drains: a new transaction on probe (an idle
+    session) gets 421 4.3.2 (the supervisor tells the worker through a pipe, so
+    the loop learns it a while after the signal)."""
+    end = time.time() + timeout
+    for tries in range(1, 1000000):
+        rep = probe.cmd("MAIL FROM:<alice@good.example>")
+        if rep.startswith("421 4.3.2"):
+            print("    the drain reached the loop: MAIL %d got 421 4.3.2 on a second session" % tries)
+            probe.close()
+            return
+        assert rep.startswith("250"), rep
+        assert probe.cmd("RSET").startswith("250")
+        assert time.time() < end, "the loop still takes new transactions %d s after SIGTERM" % timeout
+        time.sleep(0.1)
+
+
 def sigterm_lets_the_message_in_flight_finish(t):
     """SIGTERM drains: a message in DATA is finished and relayed, then mailvetd exits 0."""
     work = harness.tempdir("mailvetd-smtp-drain-")
@@ -680,10 +703,13 @@ def sigterm_lets_the_message_in_flight_finish(t):
     assert r.cmd("MAIL FROM:<alice@good.example>").startswith("250")
     assert r.cmd("RCPT TO:<bob@dest.example>").startswith("250")
     assert r.cmd("DATA").startswith("354")
+    probe = Raw(port)  # a second session, to see when the drain has reached the loop
+    probe.cmd("EHLO client.test")
     text = msg(subject)
     r.send(text[:20])
     d.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
+    assert d.wait_log("signal 15: draining", timeout=15), "no drain logged after SIGTERM"
+    drain_reached_the_loop(probe)
     r.send(text[20:] + ".\r\n")
     rep = r.reply()
     assert rep.startswith("250"), rep

@@ -309,6 +309,7 @@ def wrong_password_535_then_the_failure_limit(t):
     # [submission] auth_failures = 3 in auth_failure_window = 12 s. From 127.0.0.3: the
     # limit is per client address, and the other cases' failures came from 127.0.0.1.
     t0 = time.time()
+    first_535 = None  # when the first 535 arrived: its failure was counted before
     for i in range(3):
         s = smtplib.SMTP("127.0.0.1", t.ports["sub"], timeout=60, source_address=(GUESSER, 0))
         s.ehlo("client.test")
@@ -320,6 +321,7 @@ def wrong_password_535_then_the_failure_limit(t):
             raise AssertionError("a wrong password was accepted")
         except smtplib.SMTPAuthenticationError as e:
             assert e.smtp_code == 535 and e.smtp_error.startswith(b"5.7.8"), e
+            first_535 = first_535 or time.time()
         if i < 2:
             s.quit()
         else:  # the third failure in the window: 421 and the connection closes
@@ -331,26 +333,42 @@ def wrong_password_535_then_the_failure_limit(t):
     took = time.time() - t0
     assert took >= 1 + 2 + 4 - 0.5, "failure replies were not delayed (%.1f s)" % took
     # Blocked now, even with the right password.
+    blocked = right_password_login(t)
+    assert blocked.startswith("421 4.7.0"), blocked
+    lines = [l for l in t.d.log_text().splitlines() if "login=guess failed" in l]
+    assert len(lines) == 3 and all("client=" + GUESSER in l for l in lines), lines
+    print("     fail2ban line:", lines[0][lines[0].find("event="):])
+    # After the window, the right password works. The window (12 s) starts at
+    # the first failure's second, rounded down (lib/auth/limiter.c window_roll):
+    # after t0 - 1, so it cannot end before t0 + 11; that failure was counted
+    # before its 535 was sent, so it has ended by first_535 + 12. Blocked
+    # logins are not counted, so trying does not move the window.
+    end = first_535 + 12 + 20
+    while True:
+        rep = right_password_login(t)
+        if rep.startswith("235"):
+            break
+        assert rep.startswith("421 4.7.0"), rep
+        assert time.time() < end, "still blocked %.1f s after the first 535" % (time.time() - first_535)
+        time.sleep(0.5)
+    took = time.time() - t0  # over 11 s but for time()'s coarse clock, a tick behind
+    assert took > 10.5, "the block ended %.1f s after the first failure, before its 12 s window" % took
+    print("     the right password works again %.1f s after the first 535" % (time.time() - first_535))
+
+
+def right_password_login(t):
+    """AUTH PLAIN with guess's right password from the guesser's address: the reply."""
     r = Raw(t.ports["sub"], source=GUESSER)
     r.cmd("EHLO client.test")
     r.cmd("STARTTLS")
     r.s = ctx(t).wrap_socket(r.s, server_hostname="127.0.0.1")
     r.buf = b""
     r.cmd("EHLO client.test")
-    blocked = r.cmd("AUTH PLAIN " + plain_b64("guess", USERS["guess"]))
-    assert blocked.startswith("421 4.7.0"), blocked
+    rep = r.cmd("AUTH PLAIN " + plain_b64("guess", USERS["guess"]))
+    if rep.startswith("235"):
+        r.cmd("QUIT")
     r.close()
-    lines = [l for l in t.d.log_text().splitlines() if "login=guess failed" in l]
-    assert len(lines) == 3 and all("client=" + GUESSER in l for l in lines), lines
-    print("     fail2ban line:", lines[0][lines[0].find("event="):])
-    # After the window, the right password works.
-    time.sleep(max(0, t0 + 12.5 - time.time()))
-    s = smtplib.SMTP("127.0.0.1", t.ports["sub"], timeout=60, source_address=(GUESSER, 0))
-    s.ehlo("client.test")
-    s.starttls(context=ctx(t))
-    s.ehlo("client.test")
-    s.login("guess", USERS["guess"])
-    s.quit()
+    return rep
 
 
 def plain_b64(user, password, authzid=""):
