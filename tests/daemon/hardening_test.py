@@ -48,44 +48,6 @@ def junk(n):
     return [("X-Junk-%d" % i, " filler %d" % i) for i in range(n)]
 
 
-RELOADED = "configuration reloaded"  # the worker's line: its new connections use the new file
-
-
-def wait_count(d, text, n, timeout=30):
-    """Wait until d's log holds text at least n times."""
-    end = time.time() + timeout
-    while d.log_text().count(text) < n:
-        assert time.time() < end, "%r not logged %d times after %d s:\n%s" % (
-            text, n, timeout, d.log_text()[-3000:])
-        time.sleep(0.05)
-
-
-def reload_with(d, extra=""):
-    """Rewrite the configuration, SIGHUP, and wait until the worker says it reloaded: one
-    RELOADED line more than before the HUP. Every reload here is waited for this way, so the
-    line counted is this reload's, not a late one of the reload before."""
-    before = d.log_text().count(RELOADED)
-    d.write_config(extra)
-    d.hup()
-    wait_count(d, RELOADED, before + 1)
-
-
-def serving_worker(d, timeout=30):
-    """The worker's pid once it has read its configuration. worker_pids() counts it from the
-    fork, and the key or auth process too until it renames itself: the worker is the one the
-    supervisor's last "worker N started" names, and its own system-call filter (one more than
-    the supervisor's) is installed after its configuration is loaded."""
-    end = time.time() + timeout
-    while True:
-        started = re.findall(r"worker (\d+) started", d.log_text())
-        pid = int(started[-1]) if started else 0
-        if pid in d.worker_pids() and d.keyd_pid() and harness.has_own_filter(pid, d.proc.pid):
-            return pid
-        assert time.time() < end, "no worker with its filter after %d s:\n%s" % (
-            timeout, d.log_text()[-3000:])
-        time.sleep(0.1)
-
-
 # ------------------------------------------------- issue 10, item 1: header flood
 
 def header_flood_hiding_the_from_is_refused_not_judged(d):
@@ -110,14 +72,14 @@ def header_flood_with_a_second_from_never_passes_dmarc(d):
 
 
 def header_flood_can_be_deferred_instead(d):
-    reload_with(d, "[policy]\nunreadable_header = tempfail\n")
+    d.reload("[policy]\nunreadable_header = tempfail\n")
     try:
         headers = junk(1000) + [("From", " ceo@bank.example")]
         c = session(d)
         a = c.message("ceo@bank.example", headers, BODY, queue_id="FLOOD3")
         c.quit()
     finally:
-        reload_with(d)
+        d.reload("")
     assert a.final == "replycode" and a.reply.startswith("451 4.6.0"), a
 
 
@@ -160,14 +122,14 @@ def malformed_from_of_a_p_none_domain_is_accepted(d):
 
 
 def bad_from_accept_lets_a_malformed_from_through(d):
-    reload_with(d, "[policy]\nbad_from = accept\n")
+    d.reload("[policy]\nbad_from = accept\n")
     try:
         c = session(d)
         a = c.message("x@attacker.example", [("From", " ceo@bank.example."), ("Subject", " wire")],
                       BODY, queue_id="BADFROMACC")
         c.quit()
     finally:
-        reload_with(d)
+        d.reload("")
     assert a.final == "continue", a
 
 
@@ -393,7 +355,7 @@ def open_files_soft_limit_is_raised_to_the_hard_one(binary, work):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     try:
         # the supervisor listens before it forks its children: wait for them (ASan is slow)
-        for pid in (serving_worker(d), d.keyd_pid()):
+        for pid in (d.serving_worker(), d.keyd_pid()):
             assert pid, "no worker or key process"
             with open("/proc/%d/limits" % pid) as f:
                 row = [l for l in f if l.startswith("Max open files")][0].split()
@@ -408,7 +370,7 @@ def assert_never_said(d, text, before, seconds=1.5):
     """text is logged after "configuration reloaded" if at all, by the worker's thread that
     runs the reloads one after the other: once a further reload's line is in, the reload
     before has said all it would. Then watch a while."""
-    reload_with(d, d.extra)
+    d.reload(d.extra)
     end = time.time() + seconds
     while time.time() < end:
         assert d.log_text().count(text) == before, d.log_text()[-2000:]
@@ -426,21 +388,21 @@ def reload_adding_a_file_store_says_it_needs_a_restart(binary, work):
     try:
         # Its filter is installed from the configuration it read at its start: a HUP before
         # that would find the store already there and say nothing.
-        serving_worker(d)
-        reload_with(d, "[reports]\nstore = sqlite:%s\nbatch = 1\n" % store)
-        wait_count(d, "until then those writes fail", 1, 15)
+        d.serving_worker()
+        d.reload("[reports]\nstore = sqlite:%s\nbatch = 1\n" % store)
+        d.wait_count("until then those writes fail", 1, 15)
         # a reload of a configuration the filter allows says nothing
         before = d.log_text().count("until then those writes fail")
-        reload_with(d, "")
+        d.reload("")
         assert_never_said(d, "until then those writes fail", before)
     finally:
         assert harness.stop_checked(d) == 0
     # started with the store, its reload says nothing either (same log file: lines counted)
     d = harness.Mailvetd(sub, extra="[reports]\nstore = sqlite:%s\nbatch = 1\n" % store).start()
     try:
-        serving_worker(d)
+        d.serving_worker()
         before = d.log_text().count("until then those writes fail")
-        reload_with(d, d.extra)
+        d.reload(d.extra)
         assert_never_said(d, "until then those writes fail", before)
     finally:
         assert harness.stop_checked(d) == 0

@@ -7,6 +7,7 @@ name.
 """
 import atexit
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -166,6 +167,10 @@ def merge_ini(base, extra):
     return "".join(s + "\n" + "".join(l + "\n" for l in sections[s]) for s in order)
 
 
+# What the worker logs once a reload is done (the last step of one).
+RELOADED = "configuration reloaded"
+
+
 class Mailvetd:
     """A mailvetd in the foreground on a picked port, logging to a file."""
 
@@ -243,6 +248,42 @@ key = ed1 %s
                 return True
             time.sleep(0.05)
         return False
+
+    def wait_count(self, text, n, timeout=30, poll=0.05):
+        """Wait until the log holds text at least n times."""
+        end = time.time() + timeout
+        while self.log_text().count(text) < n:
+            assert time.time() < end, "%r not logged %d times after %d s:\n%s" % (
+                text, n, timeout, self.log_text()[-3000:])
+            time.sleep(poll)
+
+    def reload(self, extra=None, timeout=30, poll=0.05):
+        """SIGHUP (after rewriting the configuration with extra, when given) and wait until
+        the worker says it reloaded: one "configuration reloaded" more than before. The
+        supervisor tells the worker only once the key and auth processes have their new
+        state in use, so their own "loaded" lines, which come before, are not waited for.
+        Every reload of a test must be waited for so, or a late line of the reload before
+        is taken for this one's."""
+        before = self.log_text().count(RELOADED)
+        if extra is not None:
+            self.write_config(extra)
+        self.hup()
+        self.wait_count(RELOADED, before + 1, timeout, poll)
+
+    def serving_worker(self, timeout=30):
+        """The worker's pid once it has read its configuration. worker_pids() counts it from
+        the fork, and the key or auth process too until it renames itself: the worker is the
+        one the supervisor's last "worker N started" names, and its own system-call filter
+        (one more than the supervisor's) is installed after its configuration is loaded."""
+        end = time.time() + timeout
+        while True:
+            started = re.findall(r"worker (\d+) started", self.log_text())
+            pid = int(started[-1]) if started else 0
+            if pid in self.worker_pids() and self.keyd_pid() and has_own_filter(pid, self.proc.pid):
+                return pid
+            assert time.time() < end, "no worker with its filter after %d s:\n%s" % (
+                timeout, self.log_text()[-3000:])
+            time.sleep(0.1)
 
     def worker_pids(self, keyd=False):
         """The supervisor's children: the worker process(es) serving the milter

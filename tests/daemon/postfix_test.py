@@ -13,7 +13,6 @@ ADMD's kept, p=reject refused with our text, outbound signed and verifying)
 and runs the load: 2,000 messages over 20 connections, each way; nothing
 lost or duplicated; prints messages/s, added latency p50/p99, peak memory.
 """
-import email
 import glob
 import os
 import pwd

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
 import case_main  # noqa: E402
-from privsep_test import memory_holds, reload_plain, secrets  # noqa: E402
+from privsep_test import memory_holds, secrets  # noqa: E402
 
 VERSIONS = (("TLSv1.2", ssl.TLSVersion.TLSv1_2), ("TLSv1.3", ssl.TLSVersion.TLSv1_3))
 
@@ -186,7 +186,7 @@ def tls_reload(t):
         time.sleep(0.3)
         shutil.copy(new_key, t.rsa_key)
         shutil.copy(new_cert, t.rsa_cert)
-        reload_plain(d)
+        d.reload()
         end = time.time() + 15
         while not seen or seen[-1] == before:  # the worker reloads once the key process has
             assert time.time() < end and not errors, ("still the old certificate", errors)

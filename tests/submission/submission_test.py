@@ -15,7 +15,6 @@ is the milter of a Postfix submission service whose SASL is that Dovecot.
 import crypt
 import os
 import smtplib
-import socket
 import ssl
 import subprocess
 import sys
