@@ -13,6 +13,7 @@
 
 #include "authd.h"
 #include "deadline.h"
+#include "metrics.h"
 
 /* One socket, used by one thread at a time. */
 struct slot {
@@ -91,14 +92,17 @@ static enum mv_status call(struct mvd_authd_req *r, struct mvd_authd_rep *rep, i
 	if ((n = mvd_authd_req_encode(r, buf)) == 0)
 		goto out;
 	st = MV_ETEMP;
-	if (!(s = take_slot(&deadline)))
-		goto out;
-	st = MV_EIO;
-	if (s->fd >= 0 && send(s->fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n) {
-		mvd_authd_req_wipe(NULL, buf, n);
-		st = await(s->fd, r->seq, rep, &deadline);
+	if ((s = take_slot(&deadline))) {
+		st = MV_EIO;
+		if (s->fd >= 0 && send(s->fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n) {
+			mvd_authd_req_wipe(NULL, buf, n);
+			st = await(s->fd, r->seq, rep, &deadline);
+		}
+		pthread_mutex_unlock(&s->lock);
 	}
-	pthread_mutex_unlock(&s->lock);
+	mvd_metrics_call(MVD_PEER_AUTH, st == MV_OK      ? MVD_CALL_ANSWERED
+	                                : st == MV_ETEMP ? MVD_CALL_TIMEOUT
+	                                                 : MVD_CALL_ERROR);
 out:
 	mvd_authd_req_wipe(NULL, buf, n ? n : sizeof buf);
 	return st;

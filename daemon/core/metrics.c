@@ -17,6 +17,8 @@ static const char *const methods[] = {"spf", "dkim", "dmarc", "arc", "iprev", "a
 static const char *const results[] = {"none",      "pass",      "fail",   "softfail", "neutral",
                                       "temperror", "permerror", "policy", "other"};
 static const char *const policies[] = {"none", "quarantine", "reject", "other"};
+static const char *const peers[MVD_PEER_N] = {"key", "auth"};
+static const char *const calls[MVD_CALL_N] = {"answered", "timeout", "error", "skipped"};
 #define NMETHODS (sizeof methods / sizeof methods[0])
 #define NRESULTS (sizeof results / sizeof results[0])
 #define NPOLICIES (sizeof policies / sizeof policies[0])
@@ -40,6 +42,7 @@ static struct {
 	counter results[NMETHODS][NRESULTS];
 	counter dmarc_policy[NPOLICIES];
 	counter errors[MVD_ERROR_N];
+	counter calls[MVD_PEER_N][MVD_CALL_N];
 	_Atomic long long sessions[MVD_FRONT_N];
 	counter verify[NVERIFY + 1]; /* per bucket; the last: slower than every bound */
 	counter verify_us_sum;
@@ -127,6 +130,12 @@ void mvd_metrics_error(enum mvd_metric_error kind)
 {
 	if (kind < MVD_ERROR_N)
 		add(&m.errors[kind]);
+}
+
+void mvd_metrics_call(enum mvd_metric_peer p, enum mvd_metric_call c)
+{
+	if (p < MVD_PEER_N && c < MVD_CALL_N)
+		add(&m.calls[p][c]);
 }
 
 void mvd_metrics_session(enum mvd_front_end f, int delta)
@@ -283,6 +292,14 @@ void mvd_metrics_render(struct mv_buf *b)
 	for (size_t i = 0; i < MVD_ERROR_N; i++)
 		mv_buf_printf(b, "mailvet_errors_total{kind=\"%s\"} %llu\n", errors[i],
 		              atomic_load(&m.errors[i]));
+	head(b, "mailvet_privsep_calls_total", "counter",
+	     "The worker's requests to the key and auth processes, by how they ended.");
+	for (size_t p = 0; p < MVD_PEER_N; p++)
+		for (size_t c = 0; c < MVD_CALL_N; c++)
+			mv_buf_printf(
+			        b,
+			        "mailvet_privsep_calls_total{process=\"%s\",outcome=\"%s\"} %llu\n",
+			        peers[p], calls[c], atomic_load(&m.calls[p][c]));
 	head(b, "mailvet_build_info", "gauge", "The running mailvetd's version (always 1).");
 	mv_buf_printf(b, "mailvet_build_info{version=\"%s\"} 1\n", MV_VERSION);
 	head(b, "process_start_time_seconds", "gauge",

@@ -31,6 +31,16 @@ enum mvd_metric_error {
 	MVD_ERROR_N
 };
 
+/* The processes the worker asks (privilege separation), and how each request ended. */
+enum mvd_metric_peer { MVD_PEER_KEY, MVD_PEER_AUTH, MVD_PEER_N };
+enum mvd_metric_call {
+	MVD_CALL_ANSWERED, /* its reply came */
+	MVD_CALL_TIMEOUT,  /* none in time (or no free socket, or the socket full) */
+	MVD_CALL_ERROR,    /* the socket failed */
+	MVD_CALL_SKIPPED,  /* not asked: the process was found not answering, fail at once */
+	MVD_CALL_N
+};
+
 /* "milter", "accept", "internal", ...: the label values. */
 const char *mvd_metrics_front_end_name(enum mvd_front_end f);
 const char *mvd_metrics_verdict_name(enum mvd_metric_verdict v);
@@ -47,6 +57,8 @@ void mvd_metrics_result(const char *method, const char *result);
 /* A message that failed DMARC got disposition ("none", "quarantine", "reject"). */
 void mvd_metrics_dmarc_policy(const char *disposition);
 void mvd_metrics_error(enum mvd_metric_error kind);
+/* One request of the worker to the key or auth process ended so. */
+void mvd_metrics_call(enum mvd_metric_peer p, enum mvd_metric_call c);
 /* A session of front end f opened (delta 1) or closed (-1). */
 void mvd_metrics_session(enum mvd_front_end f, int delta);
 

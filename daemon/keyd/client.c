@@ -14,6 +14,7 @@
 #include "deadline.h"
 #include "keyd.h"
 #include "keyfile.h"
+#include "metrics.h"
 #include "tlskey.h"
 
 #define SIGN_TIMEOUT_MS 3000 /* a key process that died is restarted well within this */
@@ -193,6 +194,7 @@ static enum mv_status call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int
 	until = mvd_deadline_in(timeout_ms);
 	if (!(s = take_slot(loop ? &until : NULL))) {
 		atomic_store(&down, 1); /* every socket held for the whole timeout */
+		mvd_metrics_call(MVD_PEER_KEY, MVD_CALL_TIMEOUT);
 		return MV_ETEMP;
 	}
 	if (!loop) /* the wait for a slot did not count */
@@ -211,6 +213,9 @@ static enum mv_status call(struct mvd_keyd_req *r, struct mvd_keyd_rep *rep, int
 		atomic_store(&down, 0);
 	else if (st == MV_ETEMP && mvd_deadline_left_ms(&waited_enough) <= 0)
 		atomic_store(&down, 1);
+	mvd_metrics_call(MVD_PEER_KEY, st == MV_OK      ? MVD_CALL_ANSWERED
+	                               : st == MV_ETEMP ? MVD_CALL_TIMEOUT
+	                                                : MVD_CALL_ERROR);
 	return st;
 }
 
@@ -227,8 +232,10 @@ enum mv_status mvd_keyd_call_loop(struct mvd_keyd_req *r, struct mvd_keyd_rep *r
 		/* Down: one caller a PROBE_EVERY_MS asks, briefly; the others fail now. */
 		last = atomic_load(&last_probe);
 		if (now - last < PROBE_EVERY_MS ||
-		    !atomic_compare_exchange_strong(&last_probe, &last, now))
+		    !atomic_compare_exchange_strong(&last_probe, &last, now)) {
+			mvd_metrics_call(MVD_PEER_KEY, MVD_CALL_SKIPPED);
 			return MV_ETEMP;
+		}
 		if (timeout_ms > PROBE_TIMEOUT_MS)
 			timeout_ms = PROBE_TIMEOUT_MS;
 	}

@@ -40,6 +40,8 @@ LABELS = {
                "other"},
     "policy": {"none", "quarantine", "reject", "other"},
     "kind": {"internal", "unreadable_header", "http_unauthorized"},
+    "process": {"key", "auth"},
+    "outcome": {"answered", "timeout", "error", "skipped"},
 }
 
 # The known set: (client, queue id, author domain) -> the verdict it gets.
@@ -175,13 +177,21 @@ KEY_CACHE = ("mailvet_dkim_key_cache_hits_total", "mailvet_dkim_key_cache_misses
              "mailvet_dkim_key_cache_evictions_total", "mailvet_dkim_key_cache_entries")
 
 
+def calls(fams):
+    """{(process, outcome): count} of mailvet_privsep_calls_total."""
+    return {(l["process"], l["outcome"]): v for _, l, v in fams["mailvet_privsep_calls_total"]["samples"]}
+
+
 def check_key_cache(d, fams, out):
     """No message of the known set has a DKIM signature: the decoded-key cache is
     untouched. A message the daemon signed (outbound session out: one signature
     per key of sign.example), sent back in twice: each key decoded once, then
-    found decoded."""
+    found decoded. Each of its signatures was one answered request to the key
+    process; no request went unanswered, and with no AUTH nothing asked the auth
+    process (there is none)."""
     for name in KEY_CACHE:
         assert promparse.value(fams, name) == 0, (name, promparse.value(fams, name))
+    before = calls(fams)
     hs = [("From", " Someone <someone@sign.example>"), ("To", " rcpt@dest.example"),
           ("Subject", " key cache")]
     a = out.message("someone@sign.example", hs, b"Hello.\r\n", queue_id="KC0")
@@ -203,7 +213,16 @@ def check_key_cache(d, fams, out):
     assert got["mailvet_dkim_key_cache_hits_total"] == keys, got
     assert got["mailvet_dkim_key_cache_entries"] == keys, got
     assert got["mailvet_dkim_key_cache_evictions_total"] == 0, got
-    return set(KEY_CACHE)
+    after = calls(fams)
+    print("requests to the key process: %d answered before the signed message, %d after"
+          % (before[("key", "answered")], after[("key", "answered")]))
+    assert after[("key", "answered")] - before[("key", "answered")] == keys, (before, after)
+    assert before[("key", "answered")] >= keys, before  # the worker's start asked for each key
+    for (process, outcome), v in after.items():
+        if (process, outcome) != ("key", "answered"):
+            assert v == 0, (process, outcome, v)
+    assert len(after) == 8, after
+    return set(KEY_CACHE) | {"mailvet_privsep_calls_total"}
 
 
 def case_metrics(workdir):
