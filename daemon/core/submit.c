@@ -50,11 +50,9 @@ static unsigned failures_max, failures_window;
 static struct mv_auth_counter *messages;
 static unsigned messages_limit;
 
+/* The limiter for c's limits; called and used with lock held (a reload may replace it). */
 static struct mv_auth_limiter *limiter(const struct mvd_submission_conf *c)
 {
-	struct mv_auth_limiter *l;
-
-	pthread_mutex_lock(&lock);
 	if (!failures || failures_max != c->auth_failures ||
 	    failures_window != c->auth_failure_window) {
 		struct mv_auth_limits lim = {c->auth_failures, c->auth_failure_window, 8,
@@ -66,31 +64,41 @@ static struct mv_auth_limiter *limiter(const struct mvd_submission_conf *c)
 			failures_window = c->auth_failure_window;
 		}
 	}
-	l = failures;
-	pthread_mutex_unlock(&lock);
-	return l;
+	return failures;
 }
 
 int mvd_submit_blocked(const struct mvd_submission_conf *c, const char *ip)
 {
-	struct mv_auth_limiter *l = limiter(c);
+	struct mv_auth_limiter *l;
+	int r;
 
-	return l ? mv_auth_limiter_blocked(l, ip, time(NULL)) : 0;
+	pthread_mutex_lock(&lock);
+	l = limiter(c);
+	r = l ? mv_auth_limiter_blocked(l, ip, time(NULL)) : 0;
+	pthread_mutex_unlock(&lock);
+	return r;
 }
 
 unsigned mvd_submit_failed(const struct mvd_submission_conf *c, const char *ip)
 {
-	struct mv_auth_limiter *l = limiter(c);
+	struct mv_auth_limiter *l;
+	unsigned r;
 
-	return l ? mv_auth_limiter_failure(l, ip, time(NULL)) : 1;
+	pthread_mutex_lock(&lock);
+	l = limiter(c);
+	r = l ? mv_auth_limiter_failure(l, ip, time(NULL)) : 1;
+	pthread_mutex_unlock(&lock);
+	return r;
 }
 
 void mvd_submit_succeeded(const struct mvd_submission_conf *c, const char *ip)
 {
-	struct mv_auth_limiter *l = limiter(c);
+	struct mv_auth_limiter *l;
 
-	if (l)
+	pthread_mutex_lock(&lock);
+	if ((l = limiter(c)))
 		mv_auth_limiter_success(l, ip, time(NULL));
+	pthread_mutex_unlock(&lock);
 }
 
 int mvd_submit_take_message(const struct mvd_submission_conf *c, const char *login)
@@ -109,9 +117,9 @@ int mvd_submit_take_message(const struct mvd_submission_conf *c, const char *log
 			messages_limit = c->messages_per_hour;
 	}
 	m = messages;
-	pthread_mutex_unlock(&lock);
-	if (m)
+	if (m) /* under the lock: another configuration's call may replace it */
 		ok = mv_auth_counter_take(m, login, 1, time(NULL));
+	pthread_mutex_unlock(&lock);
 	return ok;
 }
 
