@@ -26,9 +26,7 @@ peak RSS of the filter processes (VmHWM, reset before each run via clear_refs).
 import glob
 import os
 import resource
-import shutil
 import smtplib
-import socket
 import subprocess
 import sys
 import threading

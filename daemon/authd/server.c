@@ -162,8 +162,8 @@ static int sandbox(const void *state, char *why, size_t whylen)
 
 /*
  * One thread per socket: a Dovecot check may take seconds, and a slow hash
- * (yescrypt) a core's tens of milliseconds; the back end is swapped under a
- * write lock at reload. Each thread polls its socket (no SO_RCVTIMEO).
+ * (yescrypt) a core's tens of milliseconds; a reload publishes the
+ * new back end at once, not waiting for checks in progress. Each thread polls its socket (no SO_RCVTIMEO).
  */
 int mvd_authd_main(int ctl_fd, int ready_fd, void *arg)
 {

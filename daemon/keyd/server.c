@@ -184,8 +184,8 @@ static int sandbox(const void *keys, char *why, size_t whylen)
 
 /*
  * One thread per socket, so that signatures use every core as in-process
- * signing does (a single thread caps RSA at one core's rate); the keys are
- * swapped under a write lock at reload.
+ * signing does (a single thread caps RSA at one core's rate); a reload publishes
+ * the new keys at once (core/aux_server.c), without waiting for signatures.
  */
 int mvd_keyd_main(int ctl_fd, int ready_fd, void *arg)
 {
