@@ -67,38 +67,42 @@ static struct mv_auth_limiter *limiter(const struct mvd_submission_conf *c)
 	return failures;
 }
 
-int mvd_submit_blocked(const struct mvd_submission_conf *c, const char *ip)
+enum limiter_op { LIMIT_BLOCKED, LIMIT_FAILED, LIMIT_SUCCEEDED };
+
+/* One operation on the limiter, under the lock; none without a limiter gives fallback. */
+static unsigned with_limiter(const struct mvd_submission_conf *c, const char *ip,
+                             enum limiter_op op, unsigned fallback)
 {
 	struct mv_auth_limiter *l;
-	int r;
+	unsigned r = fallback;
 
 	pthread_mutex_lock(&lock);
-	l = limiter(c);
-	r = l ? mv_auth_limiter_blocked(l, ip, time(NULL)) : 0;
+	if ((l = limiter(c))) {
+		time_t now = time(NULL);
+		if (op == LIMIT_BLOCKED)
+			r = (unsigned)mv_auth_limiter_blocked(l, ip, now);
+		else if (op == LIMIT_FAILED)
+			r = mv_auth_limiter_failure(l, ip, now);
+		else
+			mv_auth_limiter_success(l, ip, now);
+	}
 	pthread_mutex_unlock(&lock);
 	return r;
+}
+
+int mvd_submit_blocked(const struct mvd_submission_conf *c, const char *ip)
+{
+	return (int)with_limiter(c, ip, LIMIT_BLOCKED, 0);
 }
 
 unsigned mvd_submit_failed(const struct mvd_submission_conf *c, const char *ip)
 {
-	struct mv_auth_limiter *l;
-	unsigned r;
-
-	pthread_mutex_lock(&lock);
-	l = limiter(c);
-	r = l ? mv_auth_limiter_failure(l, ip, time(NULL)) : 1;
-	pthread_mutex_unlock(&lock);
-	return r;
+	return with_limiter(c, ip, LIMIT_FAILED, 1);
 }
 
 void mvd_submit_succeeded(const struct mvd_submission_conf *c, const char *ip)
 {
-	struct mv_auth_limiter *l;
-
-	pthread_mutex_lock(&lock);
-	if ((l = limiter(c)))
-		mv_auth_limiter_success(l, ip, time(NULL));
-	pthread_mutex_unlock(&lock);
+	(void)with_limiter(c, ip, LIMIT_SUCCEEDED, 0);
 }
 
 int mvd_submit_take_message(const struct mvd_submission_conf *c, const char *login)
